@@ -1,0 +1,66 @@
+"""The IAH-PRRT eCRF: electronic case report forms for the LUTARTERIAL trial."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from ecrf.config import instance_path_from_env, load_config
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application. Reads ECRF_* variables now, never at import; never migrates."""
+    app = Flask(__name__, instance_path=instance_path_from_env(), instance_relative_config=True)
+    load_config(app, test_config)
+
+    from ecrf.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        _configure_engine(db.engine)
+
+    from ecrf import models  # noqa: F401  (every model registered on the metadata)
+    from ecrf.auth.sessions import init_sessions
+    from ecrf.errors import register_error_handlers
+    from ecrf.templating import init_templating
+
+    init_sessions(app)
+    init_templating(app)
+    register_error_handlers(app)
+
+    from ecrf.audit.cli import audit_cli
+    from ecrf.auth.cli import users_cli
+    from ecrf.auth.views import bp as auth_bp
+    from ecrf.demo import demo_command
+    from ecrf.main.views import bp as main_bp
+    from ecrf.study.cli import sites_cli
+    from ecrf.study.views import bp as study_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(study_bp)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(sites_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(demo_command)
+    return app
+
+
+def _configure_engine(engine: sa.Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()

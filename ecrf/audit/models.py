@@ -1,0 +1,59 @@
+"""Audit events (append-only) and the head of their hash chain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ecrf.db import Base
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEvent(Base):
+    """One recorded action. Rows are only ever inserted (a database trigger refuses the rest).
+
+    ``hash`` covers every column and the previous event's hash, so changing, removing or
+    reordering any row breaks the chain from that row on.
+    """
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Position in the chain, 1, 2, 3... without gaps.
+    seq: Mapped[int] = mapped_column(unique=True)
+    #: Set by the server's clock in UTC; never supplied by a user.
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    #: The actor's username at the time, or "cli:<os user>" for operator commands.
+    actor: Mapped[str] = mapped_column(sa.String(80))
+    action: Mapped[str] = mapped_column(sa.String(40), index=True)
+    entity: Mapped[str] = mapped_column(sa.String(40))
+    entity_id: Mapped[str | None] = mapped_column(sa.String(64))
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"), index=True)
+    field: Mapped[str | None] = mapped_column(sa.String(100))
+    old: Mapped[str | None] = mapped_column(sa.Text)
+    new: Mapped[str | None] = mapped_column(sa.Text)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: Version of the study definition the change was made against (clinical data only).
+    definition_version: Mapped[str | None] = mapped_column(sa.String(40))
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+    __table_args__ = (sa.Index("ix_audit_event_entity", "entity", "entity_id"),)
+
+
+class AuditHead(Base):
+    """The single row holding the chain's last position and hash.
+
+    Appending updates this row first, which takes a write lock: concurrent writers queue
+    up behind it instead of forking the chain. It also reveals events deleted at the tail.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int]
+    last_hash: Mapped[str] = mapped_column(sa.String(64))

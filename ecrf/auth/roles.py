@@ -1,0 +1,104 @@
+"""Roles and permissions: the trial's delegation log, as data."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SITE_STAFF = "site_staff"
+    INVESTIGATOR = "investigator"
+    MONITOR = "monitor"
+    DATA_MANAGER = "data_manager"
+    SPONSOR = "sponsor"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.SITE_STAFF: "Site staff",
+    Role.INVESTIGATOR: "Investigator",
+    Role.MONITOR: "Monitor",
+    Role.DATA_MANAGER: "Data manager",
+    Role.SPONSOR: "Sponsor",
+    Role.ADMIN: "Administrator",
+}
+
+#: Roles that only make sense for every site at once.
+ALL_SITES_ONLY = frozenset({Role.ADMIN})
+
+
+class Perm(StrEnum):
+    VIEW_SUBJECTS = "view_subjects"
+    ENTER_DATA = "enter_data"
+    SIGN = "sign"
+    RAISE_QUERY = "raise_query"
+    ANSWER_QUERY = "answer_query"
+    VERIFY_SOURCE = "verify_source"
+    LOCK_DATA = "lock_data"
+    DOWNLOAD_REPORTS = "download_reports"
+    EXPORT_DATA = "export_data"
+    VIEW_AUDIT = "view_audit"
+    MANAGE_USERS = "manage_users"
+    MANAGE_SITES = "manage_sites"
+
+    @property
+    def label(self) -> str:
+        return PERM_LABELS[self]
+
+
+PERM_LABELS = {
+    Perm.VIEW_SUBJECTS: "See subjects and their case report forms",
+    Perm.ENTER_DATA: "Register subjects and enter or correct visit data",
+    Perm.SIGN: "Sign case report forms as investigator",
+    Perm.RAISE_QUERY: "Raise and close data queries",
+    Perm.ANSWER_QUERY: "Answer data queries",
+    Perm.VERIFY_SOURCE: "Mark data as source-verified",
+    Perm.LOCK_DATA: "Lock and unlock data",
+    Perm.DOWNLOAD_REPORTS: "Download PDF case reports",
+    Perm.EXPORT_DATA: "Download CSV and CDISC extracts",
+    Perm.VIEW_AUDIT: "Review the audit trail",
+    Perm.MANAGE_USERS: "Create accounts and assign roles",
+    Perm.MANAGE_SITES: "Add and edit sites",
+}
+
+# Administrators run the system but see no clinical data; sponsors see data without
+# direct identifiers and cannot change it; only investigators sign (STUDY.md, "Users").
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.SITE_STAFF: frozenset({Perm.VIEW_SUBJECTS, Perm.ENTER_DATA, Perm.ANSWER_QUERY}),
+    Role.INVESTIGATOR: frozenset(
+        {
+            Perm.VIEW_SUBJECTS,
+            Perm.ENTER_DATA,
+            Perm.ANSWER_QUERY,
+            Perm.SIGN,
+            Perm.DOWNLOAD_REPORTS,
+            Perm.VIEW_AUDIT,
+        }
+    ),
+    Role.MONITOR: frozenset(
+        {
+            Perm.VIEW_SUBJECTS,
+            Perm.RAISE_QUERY,
+            Perm.VERIFY_SOURCE,
+            Perm.DOWNLOAD_REPORTS,
+            Perm.VIEW_AUDIT,
+        }
+    ),
+    Role.DATA_MANAGER: frozenset(
+        {
+            Perm.VIEW_SUBJECTS,
+            Perm.RAISE_QUERY,
+            Perm.LOCK_DATA,
+            Perm.DOWNLOAD_REPORTS,
+            Perm.EXPORT_DATA,
+            Perm.VIEW_AUDIT,
+            Perm.MANAGE_USERS,
+        }
+    ),
+    Role.SPONSOR: frozenset({Perm.VIEW_SUBJECTS, Perm.EXPORT_DATA}),
+    Role.ADMIN: frozenset({Perm.MANAGE_USERS, Perm.MANAGE_SITES, Perm.VIEW_AUDIT}),
+}

@@ -1,0 +1,64 @@
+"""Who is signed in: the user loader, safe redirects and the idle time-out."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+from ecrf.auth.models import User
+from ecrf.extensions import db, login_manager
+
+EXPIRED_KEY = "expired_user_id"
+SEEN_KEY = "seen"
+
+
+@login_manager.user_loader
+def load_user(session_token: str) -> User | None:
+    return db.session.scalar(
+        sa.select(User).where(User.session_token == session_token, User.active.is_(True))
+    )
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths may be redirected to after sign-in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def init_sessions(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @app.before_request
+    def enforce_idle_timeout():
+        if request.endpoint == "static" or not current_user.is_authenticated:
+            return None
+        now = time.time()
+        idle_limit = current_app.config["SESSION_IDLE_MINUTES"] * 60
+        seen = session.get(SEEN_KEY)
+        if seen is not None and now - seen > idle_limit:
+            user_id = current_user.id
+            logout_user()
+            session.clear()
+            # The sign-in page records the time-out in the audit trail.
+            session[EXPIRED_KEY] = user_id
+            flash(
+                f"You were signed out after {current_app.config['SESSION_IDLE_MINUTES']} "
+                "minutes without activity. Please sign in again.",
+                "info",
+            )
+            next_path = request.full_path if request.method == "GET" else None
+            return redirect(url_for("auth.login", next=safe_next(next_path)))
+        session[SEEN_KEY] = now
+        session.permanent = True
+        return None

@@ -1,0 +1,83 @@
+"""Configuration: defaults, then ECRF_* environment variables, then the test overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+class Defaults:
+    #: Minutes of inactivity after which a signed-in user must sign in again.
+    SESSION_IDLE_MINUTES = 30
+    #: Consecutive failed sign-ins that lock a username, and for how long.
+    LOCKOUT_THRESHOLD = 5
+    LOCKOUT_MINUTES = 15
+    #: Argon2 cost profile: "rfc9106_low_memory" in production, "cheapest" only in tests.
+    PASSWORD_HASH_PROFILE = "rfc9106_low_memory"
+    PASSWORD_MIN_LENGTH = 12
+    #: Rows per page in long lists.
+    PAGE_SIZE = 50
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    WTF_CSRF_TIME_LIMIT = None  # the idle timeout already bounds a form's life
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual PostgreSQL spellings and route them to the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def instance_path_from_env() -> str | None:
+    value = os.environ.get("ECRF_INSTANCE_PATH")
+    return str(Path(value).expanduser().resolve()) if value else None
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.from_object(Defaults)
+    app.config.from_prefixed_env("ECRF")
+    if test_config:
+        app.config.update(test_config)
+
+    url = app.config.pop("DATABASE_URL", None) or app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        url = "sqlite:///" + str(Path(app.instance_path) / "ecrf.sqlite")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(str(url))
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Wait for a busy writer instead of failing at once; SQLite serialises writes.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault(
+            "connect_args", {"timeout": 30}
+        )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """The secret key kept in the instance folder, generated on first use.
+
+    Created with O_EXCL so two workers starting together cannot write different keys.
+    """
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another process may have created the file and not yet written it.
+        for _ in range(100):
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.05)
+        raise RuntimeError(f"{path} is empty: delete it to have a new key generated") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_text().strip()

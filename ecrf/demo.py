@@ -1,0 +1,120 @@
+"""`ecrf demo`: a ready-to-try system on the configured database, then serve it."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+from ecrf.auth import services as auth_services
+from ecrf.auth.models import User
+from ecrf.auth.roles import Role
+from ecrf.extensions import db
+from ecrf.study import services as study_services
+
+DEMO_SITES = [
+    ("BDX", "CHU de Bordeaux (University Hospital Bordeaux)"),
+    ("TLS", "CHU de Toulouse (demo site)"),
+    ("NTE", "CHU de Nantes (demo site)"),
+]
+DEMO_USERS = [
+    ("staff.bdx", "Camille Martin", Role.SITE_STAFF, "BDX"),
+    ("investigator.bdx", "Dr Louise Dupont", Role.INVESTIGATOR, "BDX"),
+    ("staff.tls", "Inès Moreau", Role.SITE_STAFF, "TLS"),
+    ("monitor", "Hugo Bernard", Role.MONITOR, None),
+    ("datamanager", "Chloé Petit", Role.DATA_MANAGER, None),
+    ("sponsor", "Sponsor Reader", Role.SPONSOR, None),
+    ("admin", "System Administrator", Role.ADMIN, None),
+]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    password: str
+    role: Role
+    scope: str
+
+
+class NotADemoDatabase(Exception):
+    pass
+
+
+def seed_demo(*, force: bool = False) -> list[DemoAccount]:
+    """Create the demo sites and one account per role; (re)set their passwords.
+
+    :raises NotADemoDatabase: the database holds accounts the demo did not make, unless
+        ``force`` (the demo would otherwise reset passwords on a real system).
+    """
+    demo_names = {name for name, *_ in DEMO_USERS}
+    others = db.session.scalars(sa.select(User.username).where(User.username.not_in(demo_names)))
+    strangers = sorted(others)
+    if strangers and not force:
+        raise NotADemoDatabase(", ".join(strangers[:5]))
+    for code, name in DEMO_SITES:
+        if study_services.get_site(code) is None:
+            study_services.add_site(code, name, actor=None)
+    accounts = []
+    for username, full_name, role, site_code in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        site = study_services.get_site(site_code) if site_code else None
+        user = auth_services.get_user(username)
+        if user is None:
+            user = auth_services.create_user(username, full_name, password, actor=None)
+            auth_services.grant_role(user, role, site, actor=None)
+        else:
+            auth_services.set_password(user, password, actor=None)
+            if auth_services.locked_until(username):
+                auth_services.unlock(username, actor=None)
+        accounts.append(DemoAccount(username, password, role, site_code or "all sites"))
+    return accounts
+
+
+@click.command("demo")
+@click.option(
+    "--subjects",
+    default=40,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
+    help="Synthetic subjects to seed (once the trial's definition is installed).",
+)
+@click.option(
+    "--seed", default=1, show_default=True, type=int, help="Random seed of the demo data."
+)
+@click.option("--no-serve", is_flag=True, help="Prepare the database and exit.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run even if the database holds non-demo accounts (resets demo passwords).",
+)
+@with_appcontext
+def demo_command(subjects, seed, no_serve, host, port, force):
+    """Upgrade the database, create demo sites and users, print them, and serve the app."""
+    upgrade()
+    try:
+        accounts = seed_demo(force=force)
+    except NotADemoDatabase as exc:
+        db.session.rollback()
+        raise click.ClickException(
+            f"This database has accounts the demo did not create ({exc}); "
+            "use a fresh database, or --force."
+        ) from None
+    db.session.commit()
+    click.echo(f"\nDatabase: {db.engine.url.render_as_string(hide_password=True)}")
+    click.echo("Demo accounts (passwords are new at each run):\n")
+    click.echo(f"  {'username':<18} {'password':<18} {'role':<14} scope")
+    for account in accounts:
+        role = account.role.label
+        click.echo(f"  {account.username:<18} {account.password:<18} {role:<14} {account.scope}")
+    click.echo("")
+    if no_serve:
+        return
+    click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
+    current_app.run(host=host, port=port, debug=False, use_reloader=False)

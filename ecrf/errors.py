@@ -1,0 +1,107 @@
+"""Domain errors raised by services, and the one place that turns them into HTTP pages."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A rule of the trial or of the system refused the action; the message is for users."""
+
+    status = 422
+    title = "Not possible"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class RuleViolation(DomainError):
+    status = 422
+    title = "Not possible"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    title = "Not allowed"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Changed meanwhile"
+
+
+class Locked(Conflict):
+    title = "Locked"
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    422: "Not possible",
+    500: "Something went wrong",
+}
+_DEFAULT_MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You do not have the right to see this page or do this action.",
+    404: "There is no such page. Check the address, or go back to the home page.",
+    405: "This page does not accept that kind of request.",
+    409: "The record changed or is locked; reload it and try again.",
+    422: "The request was understood but cannot be carried out.",
+    500: "The server met an unexpected error. Nothing was saved; the error was logged.",
+}
+
+
+def error_page(status: int, message: str | None = None, title: str | None = None):
+    body = render_template(
+        "error.html",
+        status=status,
+        title=title or _TITLES.get(status, "Error"),
+        message=message or _DEFAULT_MESSAGES.get(status, ""),
+    )
+    return body, status
+
+
+def register_error_handlers(app: Flask) -> None:
+    from ecrf.extensions import db
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        db.session.rollback()
+        return error_page(exc.status, exc.message, exc.title)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return error_page(
+            400,
+            "The form had expired or came from elsewhere. Go back, reload the page and "
+            "submit it again.",
+            "Form expired",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        message = _DEFAULT_MESSAGES.get(status) or exc.description
+        return error_page(status, message)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        log.exception("unhandled error")
+        db.session.rollback()
+        return error_page(500)

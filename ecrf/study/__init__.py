@@ -1,0 +1,1 @@
+"""Study structure: sites now; the study definition, subjects and visit schedules later."""

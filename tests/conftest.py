@@ -1,0 +1,136 @@
+"""Shared fixtures: a migrated database per test, on SQLite or PostgreSQL, and factories.
+
+Each test gets its own database cloned from one migrated at session start (a file copy
+on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL). Clones cost milliseconds and let
+tests commit for real, run live servers in threads and race transactions.
+
+Set ECRF_TEST_DATABASE_URL to a PostgreSQL server URL (any database on it, e.g.
+postgresql://postgres@127.0.0.1:5432/postgres) to run everything on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from flask import Flask
+
+from ecrf import create_app
+from ecrf.auth import services as auth_services
+from ecrf.auth.models import User
+from ecrf.auth.roles import Role
+from ecrf.extensions import db
+from ecrf.study import services as study_services
+from ecrf.study.models import Site
+from tests.databases import DatabaseFactory
+
+pytest_plugins = ["tests.browser_fixtures"]
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory) -> DatabaseFactory:
+    factory = DatabaseFactory(
+        os.environ.get("ECRF_TEST_DATABASE_URL"), tmp_path_factory.mktemp("db")
+    )
+    factory.prepare_template()
+    yield factory
+    factory.drop_all()
+
+
+@pytest.fixture
+def database_url(databases) -> str:
+    return databases.new_database()
+
+
+@pytest.fixture
+def make_app(tmp_path, databases):
+    """Build an app on a fresh database; keyword arguments override the test config."""
+    apps: list[Flask] = []
+
+    def build(**overrides) -> Flask:
+        config = {
+            "TESTING": True,
+            "SECRET_KEY": "test secret key",
+            "SQLALCHEMY_DATABASE_URI": overrides.pop("SQLALCHEMY_DATABASE_URI", None)
+            or databases.new_database(),
+            "PASSWORD_HASH_PROFILE": "cheapest",
+            "WTF_CSRF_ENABLED": False,
+            **overrides,
+        }
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def create_site(app):
+    def create(code: str = "BDX", name: str | None = None) -> Site:
+        with app.app_context():
+            site = study_services.add_site(code, name or f"Hospital {code}", actor=None)
+            db.session.commit()
+            return db.session.get(Site, site.id)
+
+    return create
+
+
+@pytest.fixture
+def create_user(app):
+    """Create an account holding ``role`` at ``site`` (a code; None for all sites)."""
+
+    def create(
+        username: str, role: Role | None = None, site: str | None = None, password: str = PASSWORD
+    ) -> User:
+        with app.app_context():
+            user = auth_services.create_user(username, username.title(), password, actor=None)
+            if role is not None:
+                site_obj = study_services.get_site(site) if site else None
+                auth_services.grant_role(user, role, site_obj, actor=None)
+            db.session.commit()
+            return user.id
+
+    return create
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str, password: str = PASSWORD):
+        return self._client.post("/login", data={"username": username, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)

@@ -1,0 +1,97 @@
+"""Test databases: one migrated template, cloned per test."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from ecrf import create_app
+from ecrf.config import normalise_database_url
+from ecrf.extensions import db
+
+
+class DatabaseFactory:
+    def __init__(self, server_url: str | None, workdir: Path) -> None:
+        self.server_url = normalise_database_url(server_url) if server_url else None
+        self.workdir = workdir
+        self.prefix = f"ecrf_test_{uuid.uuid4().hex[:8]}"
+        self.created: list[str] = []
+        self._admin: sa.Engine | None = None
+
+    @property
+    def dialect(self) -> str:
+        return "postgresql" if self.server_url else "sqlite"
+
+    # --- PostgreSQL ---------------------------------------------------------------------
+    def _admin_engine(self) -> sa.Engine:
+        if self._admin is None:
+            self._admin = sa.create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+            with self._admin.connect() as conn:  # fail loudly, never skip, when unreachable
+                conn.execute(sa.text("SELECT 1"))
+        return self._admin
+
+    def _pg_url(self, name: str) -> str:
+        return sa.make_url(self.server_url).set(database=name).render_as_string(hide_password=False)
+
+    # --- both ---------------------------------------------------------------------------
+    def url_for(self, name: str) -> str:
+        if self.server_url:
+            return self._pg_url(name)
+        return f"sqlite:///{self.workdir / (name + '.sqlite')}"
+
+    def create_empty(self) -> str:
+        """An empty database (no tables), for tests of the migrations themselves."""
+        name = f"{self.prefix}_{len(self.created)}"
+        if self.server_url:
+            with self._admin_engine().connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return self.url_for(name)
+
+    def prepare_template(self) -> None:
+        self.template = f"{self.prefix}_template"
+        if self.server_url:
+            with self._admin_engine().connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{self.template}"'))
+        self.created.append(self.template)
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "x",
+                "SQLALCHEMY_DATABASE_URI": self.url_for(self.template),
+            }
+        )
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+            db.engine.dispose()
+        if not self.server_url:
+            path = self.workdir / f"{self.template}.sqlite"
+            with sqlite3.connect(path) as conn:  # fold the WAL in so a file copy is complete
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.execute("PRAGMA journal_mode=DELETE")
+
+    def new_database(self) -> str:
+        name = f"{self.prefix}_{len(self.created)}"
+        if self.server_url:
+            with self._admin_engine().connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        else:
+            shutil.copyfile(
+                self.workdir / f"{self.template}.sqlite", self.workdir / f"{name}.sqlite"
+            )
+        self.created.append(name)
+        return self.url_for(name)
+
+    def drop_all(self) -> None:
+        if not self.server_url:
+            return
+        with self._admin_engine().connect() as conn:
+            for name in reversed(self.created):
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self._admin.dispose()
