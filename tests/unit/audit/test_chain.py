@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from itertools import pairwise
 
 import pytest
 import sqlalchemy as sa
@@ -34,7 +35,7 @@ def test_events_chain_one_after_the_other(trail):
     rows = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)).all()
     assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
     assert rows[0].prev_hash == "0" * 64
-    assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in pairwise(rows))
     assert verify_chain() == (5, None)
 
 
