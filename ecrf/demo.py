@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
+from werkzeug.serving import run_simple
 
 from ecrf.auth import services as auth_services
 from ecrf.auth.models import User
@@ -51,9 +52,9 @@ def seed_demo(*, force: bool = False) -> list[DemoAccount]:
     :raises NotADemoDatabase: the database holds accounts the demo did not make, unless
         ``force`` (the demo would otherwise reset passwords on a real system).
     """
-    demo_names = {name for name, *_ in DEMO_USERS}
-    others = db.session.scalars(sa.select(User.username).where(User.username.not_in(demo_names)))
-    strangers = sorted(others)
+    strangers = sorted(
+        user.username for user in db.session.scalars(sa.select(User)) if not _made_by_demo(user)
+    )
     if strangers and not force:
         raise NotADemoDatabase(", ".join(strangers[:5]))
     for code, name in DEMO_SITES:
@@ -73,6 +74,20 @@ def seed_demo(*, force: bool = False) -> list[DemoAccount]:
                 auth_services.unlock(username, actor=None)
         accounts.append(DemoAccount(username, password, role, site_code or "all sites"))
     return accounts
+
+
+def _made_by_demo(user: User) -> bool:
+    """Whether ``user`` looks like the demo's own account, not a real one with a demo name.
+
+    An operator's ``admin`` is not the demo's: resetting its password would lock them out.
+    """
+    for username, full_name, role, site_code in DEMO_USERS:
+        if user.username == username:
+            return user.full_name == full_name and any(
+                a.role is role and (a.site.code if a.site else None) == site_code
+                for a in user.roles
+            )
+    return False
 
 
 @click.command("demo")
@@ -117,4 +132,5 @@ def demo_command(subjects, seed, no_serve, host, port, force):
     if no_serve:
         return
     click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    # Not app.run(): Flask ignores it inside a CLI command (FLASK_RUN_FROM_CLI).
+    run_simple(host, port, current_app._get_current_object(), threaded=True)

@@ -15,7 +15,7 @@ from ecrf.errors import DomainError
 from ecrf.extensions import db
 from ecrf.study import services as study_services
 
-users_cli = AppGroup("users", help="Create, list and deactivate user accounts.")
+users_cli = AppGroup("users", help="Create, list, deactivate and unlock user accounts.")
 
 
 def fail(message: str) -> None:
