@@ -27,6 +27,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         _configure_engine(db.engine)
 
+    from ecrf.crf.loader import import_study, load_study
+
+    # A broken definition stops the start-up here, naming every problem.
+    app.extensions["ecrf_study"] = load_study(import_study(app.config["STUDY_DEFINITION"]))
+
     from ecrf import models  # noqa: F401  (every model registered on the metadata)
     from ecrf.auth.sessions import init_sessions
     from ecrf.errors import register_error_handlers

@@ -22,6 +22,8 @@ class Defaults:
     PASSWORD_MIN_LENGTH = 12
     #: Rows per page in long lists.
     PAGE_SIZE = 50
+    #: The study definition to run, as "module:attribute".
+    STUDY_DEFINITION = "forms.iahprrt:STUDY"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SQLALCHEMY_TRACK_MODIFICATIONS = False

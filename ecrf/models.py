@@ -2,6 +2,21 @@
 
 from ecrf.audit.models import AuditEvent, AuditHead
 from ecrf.auth.models import LoginThrottle, RoleAssignment, User
-from ecrf.study.models import Site
+from ecrf.crf.models import DefinitionVersion, Finding, FormEntry, ItemGroupRow, ItemValue
+from ecrf.study.models import Site, Subject, Visit
 
-__all__ = ["AuditEvent", "AuditHead", "LoginThrottle", "RoleAssignment", "Site", "User"]
+__all__ = [
+    "AuditEvent",
+    "AuditHead",
+    "DefinitionVersion",
+    "Finding",
+    "FormEntry",
+    "ItemGroupRow",
+    "ItemValue",
+    "LoginThrottle",
+    "RoleAssignment",
+    "Site",
+    "Subject",
+    "User",
+    "Visit",
+]

@@ -57,6 +57,7 @@ def make_app(tmp_path, databases):
             or databases.new_database(),
             "PASSWORD_HASH_PROFILE": "cheapest",
             "WTF_CSRF_ENABLED": False,
+            "STUDY_DEFINITION": "tests.definitions.mini:STUDY",
             **overrides,
         }
         app = create_app(config)

@@ -1,0 +1,1 @@
+"""Data capture: the study definition loaded, forms built from it, and the one write path."""

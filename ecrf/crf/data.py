@@ -1,0 +1,120 @@
+"""A subject's captured data, loaded once and read as typed values."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from ecrf.crf import fields
+from ecrf.crf.loader import LoadedStudy
+from ecrf.crf.models import FormEntry, ItemGroupRow
+from ecrf.extensions import db
+from ecrf.study.models import Subject, Visit
+
+
+@dataclass
+class RowData:
+    group_oid: str
+    repeat_key: int
+    values: dict[str, Any] = field(default_factory=dict)  # item OID → typed value
+    missing: dict[str, str] = field(default_factory=dict)  # item OID → missing-data code
+    row: ItemGroupRow | None = None
+
+
+@dataclass
+class EntryData:
+    form_oid: str
+    entry: FormEntry | None
+    rows: dict[tuple[str, int], RowData] = field(default_factory=dict)
+
+    def group_rows(self, group_oid: str) -> list[RowData]:
+        return sorted(
+            (r for (g, _), r in self.rows.items() if g == group_oid), key=lambda r: r.repeat_key
+        )
+
+    def single(self, group_oid: str) -> RowData:
+        return self.rows.setdefault((group_oid, 1), RowData(group_oid, 1))
+
+
+class SubjectData:
+    """Every non-removed row of every form of a subject, as typed values."""
+
+    def __init__(self, study: LoadedStudy, subject: Subject) -> None:
+        self.study = study
+        self.subject = subject
+        self.visits: dict[tuple[str, int], Visit] = {}
+        self.entries: dict[tuple[str, int, str], EntryData] = {}
+
+    @classmethod
+    def load(cls, study: LoadedStudy, subject: Subject) -> SubjectData:
+        data = cls(study, subject)
+        visits = db.session.scalars(sa.select(Visit).where(Visit.subject_id == subject.id)).all()
+        data.visits = {(v.visit_oid, v.repeat_key): v for v in visits}
+        by_id = {v.id: v for v in visits}
+        if not by_id:
+            return data
+        entries = db.session.scalars(
+            sa.select(FormEntry)
+            .where(FormEntry.visit_id.in_(by_id))
+            .options(selectinload(FormEntry.rows).selectinload(ItemGroupRow.values))
+        ).all()
+        for entry in entries:
+            visit = by_id[entry.visit_id]
+            entry_data = EntryData(entry.form_oid, entry)
+            data.entries[(visit.visit_oid, visit.repeat_key, entry.form_oid)] = entry_data
+            if entry.form_oid not in study.forms:
+                continue
+            for row in entry.rows:
+                if row.removed:
+                    continue
+                row_data = RowData(row.group_oid, row.repeat_key, row=row)
+                for value in row.values:
+                    if not study.has_item(entry.form_oid, value.item_oid):
+                        continue
+                    item = study.item(entry.form_oid, value.item_oid)[1]
+                    row_data.values[value.item_oid] = fields.load(item, value.value_text)
+                    if value.missing_code:
+                        row_data.missing[value.item_oid] = value.missing_code
+                entry_data.rows[(row.group_oid, row.repeat_key)] = row_data
+        return data
+
+    def entry(self, visit_oid: str, repeat_key: int, form_oid: str) -> EntryData | None:
+        return self.entries.get((visit_oid, repeat_key, form_oid))
+
+    def first_entry(self, visit_oid: str, form_oid: str) -> EntryData | None:
+        keys = sorted(k for k in self.entries if k[0] == visit_oid and k[2] == form_oid)
+        return self.entries[keys[0]] if keys else None
+
+    def value(self, visit_oid: str, form_oid: str, item_oid: str) -> Any:
+        entry = self.first_entry(visit_oid, form_oid)
+        if entry is None:
+            return None
+        group, _ = self.study.item(form_oid, item_oid)
+        row = entry.rows.get((group.oid, 1))
+        return row.values.get(item_oid) if row else None
+
+    def rows(self, visit_oid: str, form_oid: str, group_oid: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = []
+        for key in sorted(k for k in self.entries if k[0] == visit_oid and k[2] == form_oid):
+            result.extend(dict(r.values) for r in self.entries[key].group_rows(group_oid))
+        return result
+
+    def visit_date(self, visit_oid: str):
+        visit = self.visits.get((visit_oid, 1))
+        return visit.visit_date if visit else None
+
+    def in_subgroup(self, name: str) -> bool:
+        subgroup = self.study.subgroups[name]
+        visit_oid, form_oid, item_oid = subgroup.item.split(".")
+        return self.value(visit_oid, form_oid, item_oid) == subgroup.value
+
+
+def group_entries_by_subject(entries) -> dict[int, list[FormEntry]]:
+    result: dict[int, list[FormEntry]] = defaultdict(list)
+    for entry in entries:
+        result[entry.visit.subject_id].append(entry)
+    return result

@@ -1,0 +1,206 @@
+"""Field types: turn what a user typed into a typed value, store it exactly, show it back.
+
+One entry per forms.language.DataType, looked up by type (a registry, as the definition
+language names types and the engine supplies their behaviour).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from forms.language import MISSING_CODES, CodeList, DataType, Item
+from forms.values import PartialDate
+
+Value = Any  # str | int | Decimal | date | PartialDate | time | list[str] | None
+
+
+class FieldError(ValueError):
+    """What is wrong with a typed entry, in words for the person who typed it."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    text: str | None
+    number: Decimal | None = None
+    day: date | None = None
+
+
+_INT = re.compile(r"^[+-]?\d+$")
+_DEC = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def parse(item: Item, raw: str | list[str] | None, codelist: CodeList | None) -> Value:
+    """The typed value of ``raw`` for ``item``, None when empty; raises FieldError."""
+    if item.type is DataType.MULTI_CHOICE:
+        codes = [c for c in (raw or []) if c]
+        allowed = {code for code, _ in codelist.codes} if codelist else set()
+        unknown = [c for c in codes if c not in allowed]
+        if unknown:
+            raise FieldError(f"Not a choice of this list: {', '.join(unknown)}.")
+        return sorted(set(codes), key=[code for code, _ in codelist.codes].index) or None
+    text = (raw[0] if isinstance(raw, list) and raw else raw) or ""
+    text = text.strip()
+    if not text:
+        return None
+    return _PARSERS[item.type](item, text, codelist)
+
+
+def _text(item: Item, text: str, _codelist) -> str:
+    if item.max_length is not None and len(text) > item.max_length:
+        raise FieldError(f"Use at most {item.max_length} characters.")
+    return text
+
+
+def _integer(item: Item, text: str, _codelist) -> int:
+    if not _INT.match(text):
+        raise FieldError("Enter a whole number.")
+    return int(text)
+
+
+def _decimal(item: Item, text: str, _codelist) -> Decimal:
+    if not _DEC.match(text):
+        raise FieldError("Enter a number, e.g. 12.5.")
+    try:
+        value = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        raise FieldError("Enter a number, e.g. 12.5.") from None
+    if item.precision is not None:
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > item.precision:
+            places = "no decimals" if item.precision == 0 else f"{item.precision} decimal(s)"
+            raise FieldError(f"Use at most {places}.")
+        value = value.quantize(Decimal(1).scaleb(-item.precision))
+    return value
+
+
+def _date(item: Item, text: str, _codelist) -> date:
+    try:
+        return date.fromisoformat(text) if re.match(r"^\d{4}-\d{2}-\d{2}$", text) else _bad_date()
+    except ValueError:
+        raise FieldError("Enter a real date as YYYY-MM-DD, e.g. 2025-03-14.") from None
+
+
+def _bad_date():
+    raise ValueError
+
+
+def _partial_date(item: Item, text: str, _codelist) -> PartialDate:
+    try:
+        return PartialDate.parse(text)
+    except ValueError:
+        raise FieldError(
+            "Enter a date as YYYY-MM-DD, or YYYY-MM or YYYY when the day or month is unknown."
+        ) from None
+
+
+def _time(item: Item, text: str, _codelist) -> time:
+    match = _TIME.match(text)
+    if not match:
+        raise FieldError("Enter a time as HH:MM (24 h), e.g. 14:05.")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _choice(item: Item, text: str, codelist: CodeList | None) -> str:
+    if codelist is None or text not in {code for code, _ in codelist.codes}:
+        raise FieldError("Choose one of the listed answers.")
+    return text
+
+
+_PARSERS = {
+    DataType.TEXT: _text,
+    DataType.INTEGER: _integer,
+    DataType.DECIMAL: _decimal,
+    DataType.DATE: _date,
+    DataType.PARTIAL_DATE: _partial_date,
+    DataType.TIME: _time,
+    DataType.CHOICE: _choice,
+    DataType.YES_NO: _choice,
+}
+
+
+def range_problem(item: Item, value: Value) -> tuple[str, str] | None:
+    """("hard"|"soft", message) when a numeric value lies outside a range of the item."""
+    if value is None or item.type not in (DataType.INTEGER, DataType.DECIMAL):
+        return None
+    units = f" {item.units}" if item.units else ""
+    if item.hard and not item.hard.contains(value):
+        return "hard", f"{value}{units} is impossible here: expected {item.hard.describe()}{units}."
+    if item.soft and not item.soft.contains(value):
+        return (
+            "soft",
+            f"{value}{units} is outside the usual {item.soft.describe()}{units}; please check.",
+        )
+    return None
+
+
+def store(item: Item, value: Value) -> Stored:
+    """Exact canonical text, plus typed copies for queries."""
+    if value is None:
+        return Stored(None)
+    if item.type is DataType.MULTI_CHOICE:
+        return Stored(" ".join(value))
+    if item.type is DataType.INTEGER:
+        return Stored(str(value), number=Decimal(value))
+    if item.type is DataType.DECIMAL:
+        return Stored(format(value, "f"), number=value)
+    if item.type is DataType.DATE:
+        return Stored(value.isoformat(), day=value)
+    if item.type is DataType.PARTIAL_DATE:
+        return Stored(str(value), day=value.to_date())
+    if item.type is DataType.TIME:
+        return Stored(value.strftime("%H:%M"))
+    return Stored(str(value))
+
+
+def load(item: Item, text: str | None) -> Value:
+    """The typed value back from its canonical text."""
+    if text is None:
+        return None
+    if item.type is DataType.MULTI_CHOICE:
+        return text.split(" ") if text else None
+    if item.type is DataType.INTEGER:
+        return int(text)
+    if item.type is DataType.DECIMAL:
+        return Decimal(text)
+    if item.type is DataType.DATE:
+        return date.fromisoformat(text)
+    if item.type is DataType.PARTIAL_DATE:
+        return PartialDate.parse(text)
+    if item.type is DataType.TIME:
+        return time.fromisoformat(text)
+    return text
+
+
+def display(item: Item, value: Value, codelist: CodeList | None = None) -> str:
+    """The value as people read it (code list labels, units)."""
+    if value is None:
+        return ""
+    if item.type is DataType.MULTI_CHOICE:
+        return ", ".join(codelist.label(c) if codelist else c for c in value)
+    if item.type in (DataType.CHOICE, DataType.YES_NO):
+        return codelist.label(value) if codelist else str(value)
+    text = store(item, value).text or ""
+    return f"{text} {item.units}" if item.units else text
+
+
+def raw_text(item: Item, value: Value) -> str | list[str]:
+    """What to put back in the input for ``value``."""
+    if value is None:
+        return [] if item.type is DataType.MULTI_CHOICE else ""
+    if item.type is DataType.MULTI_CHOICE:
+        return list(value)
+    return store(item, value).text or ""
+
+
+def missing_code(raw: str | list[str] | None) -> str | None:
+    """A missing-data code typed alone in the field ("ND", "unk"...), or None."""
+    if isinstance(raw, list):
+        raw = raw[0] if len(raw) == 1 else None
+    if raw and raw.strip().upper() in MISSING_CODES:
+        return raw.strip().upper()
+    return None

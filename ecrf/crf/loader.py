@@ -1,0 +1,327 @@
+"""Load a study definition from forms/ and validate it; a broken one stops start-up."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from dataclasses import dataclass, fields, is_dataclass
+from decimal import Decimal
+from enum import Enum
+from functools import cached_property
+from typing import Any
+
+from flask import current_app
+
+from forms.language import (
+    CONDITION_OPS,
+    YES_NO,
+    AllOf,
+    AnyOf,
+    CodeList,
+    DataType,
+    Form,
+    Item,
+    ItemGroup,
+    Study,
+    Visit,
+    VisitKind,
+    When,
+    condition_items,
+)
+
+NUMERIC = frozenset({DataType.INTEGER, DataType.DECIMAL})
+CODED = frozenset({DataType.CHOICE, DataType.MULTI_CHOICE})
+
+
+class DefinitionError(Exception):
+    """The study definition is inconsistent; the message lists every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("study definition invalid:\n  - " + "\n  - ".join(problems))
+
+
+@dataclass(frozen=True)
+class ResolvedRef:
+    """Where an input reference points: same form, another form's item, or a group's rows."""
+
+    text: str
+    visit: str | None  # None: the form where the reference is used
+    form: str | None
+    item: str | None
+    group: str | None  # set for "[]" references (every row)
+    local: bool
+
+
+class LoadedStudy:
+    """A validated study definition with lookups the engine needs."""
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        self.visits = {v.oid: v for v in study.visits}
+        self.forms = {f.oid: f for f in study.forms}
+        self.codelists = {c.oid: c for c in study.codelists} | {YES_NO.oid: YES_NO}
+        self.references = {r.name: r for r in study.references}
+        self.subgroups = {s.name: s for s in study.subgroups}
+        self._items: dict[str, dict[str, tuple[ItemGroup, Item]]] = {
+            f.oid: {item.oid: (group, item) for group, item in f.items()} for f in study.forms
+        }
+
+    @property
+    def version(self) -> str:
+        return self.study.version
+
+    def item(self, form_oid: str, item_oid: str) -> tuple[ItemGroup, Item]:
+        return self._items[form_oid][item_oid]
+
+    def has_item(self, form_oid: str, item_oid: str) -> bool:
+        return item_oid in self._items.get(form_oid, {})
+
+    def group(self, form_oid: str, group_oid: str) -> ItemGroup | None:
+        return next((g for g in self.forms[form_oid].groups if g.oid == group_oid), None)
+
+    def codelist_for(self, item: Item) -> CodeList | None:
+        if item.type is DataType.YES_NO:
+            return YES_NO
+        return self.codelists.get(item.codelist) if item.codelist else None
+
+    def resolve(self, form_oid: str, ref: str) -> ResolvedRef:
+        """Interpret an input reference written in ``form_oid``; KeyError when unknown."""
+        parts = ref.split(".")
+        if len(parts) == 1:
+            self.item(form_oid, ref)
+            return ResolvedRef(ref, None, form_oid, ref, None, True)
+        if len(parts) != 3:
+            raise KeyError(ref)
+        visit, form, last = parts
+        if visit not in self.visits or form not in self.visits[visit].forms:
+            raise KeyError(ref)
+        if last.endswith("[]"):
+            group = self.group(form, last[:-2])
+            if group is None or not group.repeating:
+                raise KeyError(ref)
+            return ResolvedRef(ref, visit, form, None, group.oid, False)
+        group, _ = self.item(form, last)
+        if group.repeating:
+            raise KeyError(ref)
+        return ResolvedRef(ref, visit, form, last, None, False)
+
+    @cached_property
+    def digest(self) -> str:
+        """Fingerprint of the definition: the same version must always mean the same content."""
+        encoded = json.dumps(_canonical(self.study), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(encoded.encode()).hexdigest()
+
+    def visits_in_order(self) -> list[Visit]:
+        return list(self.study.visits)
+
+
+def _canonical(value: Any) -> Any:
+    if is_dataclass(value):
+        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, Decimal):
+        return str(value)
+    if callable(value):
+        return f"{value.__module__}.{value.__qualname__}"
+    return value
+
+
+def current_study() -> LoadedStudy:
+    """The study definition the running application was started with."""
+    return current_app.extensions["ecrf_study"]
+
+
+def import_study(path: str) -> Study:
+    """Import ``module:attribute`` (e.g. ``forms.iahprrt:STUDY``)."""
+    module_name, _, attribute = path.partition(":")
+    study = getattr(importlib.import_module(module_name), attribute or "STUDY")
+    if not isinstance(study, Study):
+        raise DefinitionError([f"{path} is not a forms.language.Study"])
+    return study
+
+
+def load_study(study: Study) -> LoadedStudy:
+    """Validate ``study``; raise :class:`DefinitionError` naming every problem."""
+    problems: list[str] = []
+    if not study.version.strip():
+        problems.append("the study has no version")
+    _duplicates(problems, "visit", [v.oid for v in study.visits])
+    _duplicates(problems, "form", [f.oid for f in study.forms])
+    _duplicates(problems, "code list", [c.oid for c in study.codelists])
+    loaded = LoadedStudy(study)
+    for form in study.forms:
+        _check_form(problems, loaded, form)
+    _check_schedule(problems, loaded)
+    if problems:
+        raise DefinitionError(problems)
+    return loaded
+
+
+def _duplicates(problems: list[str], what: str, oids: list[str]) -> None:
+    seen: set[str] = set()
+    for oid in oids:
+        if oid in seen:
+            problems.append(f"duplicate {what} OID {oid}")
+        seen.add(oid)
+
+
+def _check_form(problems: list[str], loaded: LoadedStudy, form: Form) -> None:
+    where = f"form {form.oid}"
+    _duplicates(problems, f"item group in {where}: ", [g.oid for g in form.groups])
+    _duplicates(problems, f"item in {where}: ", [i.oid for _, i in form.items()])
+    for group, item in form.items():
+        _check_item(problems, loaded, form, group, item)
+    derived_targets = set()
+    for derivation in form.derivations:
+        label = f"{where}, derivation of {derivation.target}"
+        if not loaded.has_item(form.oid, derivation.target):
+            problems.append(f"{label}: unknown target item")
+        elif not loaded.item(form.oid, derivation.target)[1].derived:
+            problems.append(f"{label}: target item is not marked derived=True")
+        if derivation.target in derived_targets:
+            problems.append(f"{label}: item derived twice")
+        derived_targets.add(derivation.target)
+        _check_inputs(problems, loaded, form, label, derivation.target, derivation.inputs)
+    for _, item in form.items():
+        if item.derived and item.oid not in derived_targets:
+            problems.append(f"{where}, item {item.oid}: derived=True but no derivation computes it")
+    names = [c.name for c in form.checks]
+    _duplicates(problems, f"check in {where}: ", names)
+    for check in form.checks:
+        label = f"{where}, check {check.name}"
+        if not loaded.has_item(form.oid, check.target):
+            problems.append(f"{label}: unknown target item {check.target}")
+            continue
+        _check_inputs(problems, loaded, form, label, check.target, check.inputs)
+
+
+def _check_inputs(problems, loaded, form, label, target, inputs) -> None:
+    target_group = loaded.item(form.oid, target)[0] if loaded.has_item(form.oid, target) else None
+    for ref in inputs:
+        try:
+            resolved = loaded.resolve(form.oid, ref)
+        except KeyError:
+            problems.append(f"{label}: unknown input {ref}")
+            continue
+        if resolved.local and target_group is not None:
+            group = loaded.item(form.oid, ref)[0]
+            if group.repeating and group is not target_group:
+                problems.append(f"{label}: input {ref} is in another repeating group")
+
+
+def _check_item(problems, loaded: LoadedStudy, form: Form, group: ItemGroup, item: Item) -> None:
+    where = f"form {form.oid}, item {item.oid}"
+    if not item.oid.replace("_", "").isalnum() or not item.oid.isupper():
+        problems.append(f"{where}: OIDs are upper-case letters, digits and '_'")
+    if item.type in CODED:
+        if not item.codelist:
+            problems.append(f"{where}: a {item.type} item needs a code list")
+        elif item.codelist not in loaded.codelists:
+            problems.append(f"{where}: unknown code list {item.codelist}")
+    elif item.codelist:
+        problems.append(f"{where}: only choice items take a code list")
+    for name in ("hard", "soft"):
+        bounds = getattr(item, name)
+        if bounds is None:
+            continue
+        if item.type not in NUMERIC:
+            problems.append(f"{where}: {name} range on a non-numeric item")
+        elif bounds.low is not None and bounds.high is not None and bounds.low > bounds.high:
+            problems.append(f"{where}: {name} range low {bounds.low} > high {bounds.high}")
+    if item.hard and item.soft:
+        low_out = (
+            item.soft.low is not None
+            and item.hard.low is not None
+            and item.soft.low < item.hard.low
+        )
+        high_out = (
+            item.soft.high is not None
+            and item.hard.high is not None
+            and item.soft.high > item.hard.high
+        )
+        if low_out or high_out:
+            problems.append(f"{where}: soft range reaches outside the hard range")
+    if item.precision is not None and item.type is not DataType.DECIMAL:
+        problems.append(f"{where}: precision applies to decimal items only")
+    if item.derived and (item.required or item.required_when):
+        problems.append(f"{where}: a derived item cannot be required")
+    for name in ("shown_when", "required_when"):
+        condition = getattr(item, name)
+        if condition is None:
+            continue
+        for ref in condition_items(condition):
+            if not loaded.has_item(form.oid, ref):
+                problems.append(f"{where}: {name} refers to unknown item {ref}")
+            else:
+                other_group = loaded.item(form.oid, ref)[0]
+                if other_group.repeating and other_group is not group:
+                    problems.append(f"{where}: {name} refers to {ref} in another repeating group")
+        _check_condition_ops(problems, where, condition)
+
+
+def _check_condition_ops(problems, where, condition) -> None:
+    if isinstance(condition, When):
+        if condition.op not in CONDITION_OPS:
+            problems.append(f"{where}: unknown condition operator {condition.op!r}")
+    elif isinstance(condition, (AllOf, AnyOf)):
+        for c in condition.conditions:
+            _check_condition_ops(problems, where, c)
+
+
+def _check_schedule(problems: list[str], loaded: LoadedStudy) -> None:
+    study = loaded.study
+    for visit in study.visits:
+        where = f"visit {visit.oid}"
+        for form_oid in visit.forms:
+            if form_oid not in loaded.forms:
+                problems.append(f"{where}: unknown form {form_oid}")
+        if len(set(visit.forms)) != len(visit.forms):
+            problems.append(f"{where}: a form is listed twice")
+        if visit.kind is VisitKind.SCHEDULED:
+            if visit.reference is None:
+                problems.append(f"{where}: a scheduled visit needs a reference event")
+            elif visit.reference not in loaded.references:
+                problems.append(f"{where}: unknown reference event {visit.reference}")
+            low, high = visit.window
+            if not low <= visit.offset_days <= high:
+                problems.append(f"{where}: target day {visit.offset_days} outside its window")
+        if visit.subgroup is not None and visit.subgroup not in loaded.subgroups:
+            problems.append(f"{where}: unknown sub-group {visit.subgroup}")
+    for reference in study.references:
+        where = f"reference {reference.name}"
+        for source in reference.sources:
+            if source.startswith("visit:"):
+                if source[6:] not in loaded.visits:
+                    problems.append(f"{where}: unknown visit {source[6:]}")
+                continue
+            try:
+                resolved = _resolve_absolute(loaded, source)
+            except KeyError:
+                problems.append(f"{where}: unknown source {source}")
+                continue
+            item = loaded.item(resolved.form, resolved.item)[1]
+            if item.type is not DataType.DATE:
+                problems.append(f"{where}: source {source} is not a date item")
+        if reference.offset_from and reference.offset_from[0] not in loaded.references:
+            problems.append(f"{where}: unknown reference {reference.offset_from[0]}")
+    for subgroup in study.subgroups:
+        try:
+            _resolve_absolute(loaded, subgroup.item)
+        except KeyError:
+            problems.append(f"sub-group {subgroup.name}: unknown item {subgroup.item}")
+
+
+def _resolve_absolute(loaded: LoadedStudy, ref: str) -> ResolvedRef:
+    if ref.count(".") != 2 or ref.endswith("[]"):
+        raise KeyError(ref)
+    _, form, _ = ref.split(".")
+    if form not in loaded.forms:
+        raise KeyError(ref)
+    return loaded.resolve(form, ref)

@@ -1,0 +1,108 @@
+"""Visit schedule: reference dates (D0, T0), due dates, windows and sub-groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from ecrf.crf.data import SubjectData
+from ecrf.crf.loader import LoadedStudy
+from ecrf.study.models import Visit
+from forms.language import Visit as VisitDef
+from forms.language import VisitKind
+
+
+@dataclass
+class VisitSlot:
+    """One visit of a subject's schedule, done or not."""
+
+    definition: VisitDef
+    repeat_key: int
+    record: Visit | None
+    applicable: bool
+    due: date | None = None
+    earliest: date | None = None
+    latest: date | None = None
+
+    @property
+    def visit_date(self) -> date | None:
+        return self.record.visit_date if self.record else None
+
+    @property
+    def out_of_window(self) -> bool:
+        return bool(self.record and self.record.out_of_window)
+
+    def overdue(self, today: date) -> bool:
+        return (
+            self.applicable
+            and self.visit_date is None
+            and self.latest is not None
+            and today > self.latest
+        )
+
+
+def reference_dates(study: LoadedStudy, data: SubjectData) -> dict[str, date | None]:
+    resolved: dict[str, date | None] = {}
+
+    def resolve(name: str, depth: int = 0) -> date | None:
+        if name in resolved:
+            return resolved[name]
+        reference = study.references[name]
+        found: date | None = None
+        for source in reference.sources:
+            if source.startswith("visit:"):
+                found = data.visit_date(source[6:])
+            else:
+                visit_oid, form_oid, item_oid = source.split(".")
+                found = data.value(visit_oid, form_oid, item_oid)
+            if found is not None:
+                break
+        if found is None and reference.offset_from and depth < 5:
+            base = resolve(reference.offset_from[0], depth + 1)
+            found = base + timedelta(days=reference.offset_from[1]) if base else None
+        resolved[name] = found
+        return found
+
+    for name in study.references:
+        resolve(name)
+    return resolved
+
+
+def visit_window(
+    definition: VisitDef, references: dict[str, date | None]
+) -> tuple[date, date, date] | None:
+    """(due, earliest, latest) of a scheduled visit, or None while its reference is unknown."""
+    if definition.kind is not VisitKind.SCHEDULED or definition.reference is None:
+        return None
+    base = references.get(definition.reference)
+    if base is None:
+        return None
+    low, high = definition.window
+    return (
+        base + timedelta(days=definition.offset_days),
+        base + timedelta(days=low),
+        base + timedelta(days=high),
+    )
+
+
+def applicable(study: LoadedStudy, data: SubjectData, definition: VisitDef) -> bool:
+    return definition.subgroup is None or data.in_subgroup(definition.subgroup)
+
+
+def build_schedule(study: LoadedStudy, data: SubjectData) -> list[VisitSlot]:
+    """The subject's visits in protocol order; unscheduled visits once per occurrence."""
+    references = reference_dates(study, data)
+    slots: list[VisitSlot] = []
+    for definition in study.visits_in_order():
+        is_applicable = applicable(study, data, definition)
+        if definition.kind is VisitKind.UNSCHEDULED:
+            keys = sorted(k for (oid, k) in data.visits if oid == definition.oid)
+            for key in keys:
+                slots.append(VisitSlot(definition, key, data.visits[(definition.oid, key)], True))
+            continue
+        slot = VisitSlot(definition, 1, data.visits.get((definition.oid, 1)), is_applicable)
+        window = visit_window(definition, references)
+        if window:
+            slot.due, slot.earliest, slot.latest = window
+        slots.append(slot)
+    return slots

@@ -1,0 +1,230 @@
+"""Subjects and their visits: registration, status, visit dates and windows.
+
+Every function checks the actor's right at the subject's site, flushes, and records its
+audit events; none commits (the caller owns the transaction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from ecrf.audit.services import record_event
+from ecrf.auth.models import User
+from ecrf.auth.permissions import check, sites_with
+from ecrf.auth.roles import Perm
+from ecrf.crf.data import SubjectData
+from ecrf.crf.loader import LoadedStudy
+from ecrf.db import utcnow
+from ecrf.errors import NotFound, RuleViolation
+from ecrf.extensions import db
+from ecrf.study.models import SUBJECT_TRANSITIONS, Site, Subject, SubjectStatus, Visit
+from ecrf.study.schedule import applicable, reference_dates, visit_window
+from forms.language import VisitKind
+
+
+def register_subject(site: Site, *, actor: User | None) -> Subject:
+    """Register a new subject at ``site`` with the next number (SITE-001, SITE-002...).
+
+    The number comes from an UPDATE of the site row, which locks it: two registrations at
+    once get different numbers.
+    """
+    if actor is not None:
+        check(actor, Perm.ENTER_DATA, site.id)
+    number = db.session.execute(
+        sa.update(Site)
+        .where(Site.id == site.id)
+        .values(last_subject_number=Site.last_subject_number + 1)
+        .returning(Site.last_subject_number)
+    ).scalar_one()
+    subject = Subject(
+        site_id=site.id,
+        number=number,
+        identifier=f"{site.code}-{number:03d}",
+        status=SubjectStatus.SCREENING,
+        created_by_id=actor.id if actor else None,
+    )
+    db.session.add(subject)
+    db.session.flush()
+    record_event(
+        "subject_registered",
+        "subject",
+        subject.identifier,
+        actor=actor,
+        site_id=site.id,
+        field="status",
+        new=subject.status.value,
+    )
+    return subject
+
+
+def get_subject(identifier: str) -> Subject | None:
+    return db.session.scalar(sa.select(Subject).where(Subject.identifier == identifier.upper()))
+
+
+def change_status(
+    subject: Subject, status: SubjectStatus, *, actor: User | None, reason: str
+) -> None:
+    """Move a subject to another status along the allowed transitions.
+
+    :raises RuleViolation: a transition the protocol does not allow, or no reason.
+    """
+    if actor is not None:
+        check(actor, Perm.ENTER_DATA, subject.site_id)
+    if status not in SUBJECT_TRANSITIONS[subject.status]:
+        raise RuleViolation(
+            f"A subject in {subject.status.label.lower()} cannot become {status.label.lower()}.",
+            field="status",
+        )
+    if not reason.strip():
+        raise RuleViolation("Give the reason for the change of status.", field="reason")
+    old = subject.status
+    subject.status = status
+    subject.status_reason = reason.strip()
+    db.session.flush()
+    record_event(
+        "subject_status_changed",
+        "subject",
+        subject.identifier,
+        actor=actor,
+        site_id=subject.site_id,
+        field="status",
+        old=old.value,
+        new=status.value,
+        reason=reason.strip(),
+    )
+
+
+@dataclass(frozen=True)
+class VisitDateResult:
+    visit: Visit
+    out_of_window: bool
+    window: tuple[date, date, date] | None
+
+
+def ensure_visit(subject: Subject, visit_oid: str, repeat_key: int = 1) -> Visit:
+    visit = db.session.scalar(
+        sa.select(Visit).where(
+            Visit.subject_id == subject.id,
+            Visit.visit_oid == visit_oid,
+            Visit.repeat_key == repeat_key,
+        )
+    )
+    if visit is None:
+        visit = Visit(subject_id=subject.id, visit_oid=visit_oid, repeat_key=repeat_key)
+        db.session.add(visit)
+        db.session.flush()
+    return visit
+
+
+def set_visit_date(
+    study: LoadedStudy,
+    subject: Subject,
+    visit_oid: str,
+    visit_date: date | None,
+    *,
+    actor: User | None,
+    repeat_key: int = 1,
+    deviation_reason: str | None = None,
+    reason: str | None = None,
+) -> VisitDateResult:
+    """Record the day a visit took place, checking it against the visit's window.
+
+    A date outside the window is a protocol deviation: it is accepted only with a
+    ``deviation_reason``, and flagged. Changing a date already recorded needs ``reason``.
+
+    :raises RuleViolation: future date, missing reasons, visit not for this subject.
+    """
+    if actor is not None:
+        check(actor, Perm.ENTER_DATA, subject.site_id)
+    definition = study.visits.get(visit_oid)
+    if definition is None or definition.kind is VisitKind.LOG:
+        raise NotFound("No such visit in the study.")
+    data = SubjectData.load(study, subject)
+    if not applicable(study, data, definition):
+        raise RuleViolation(f"{definition.name} does not apply to this subject.")
+    if visit_date is not None and visit_date > utcnow().date():
+        raise RuleViolation("A visit date cannot be in the future.", field="visit_date")
+    visit = ensure_visit(subject, visit_oid, repeat_key)
+    old = visit.visit_date
+    if old == visit_date:
+        return VisitDateResult(visit, visit.out_of_window, None)
+    if old is not None and not (reason or "").strip():
+        raise RuleViolation("Give the reason for changing the visit date.", field="reason")
+    window = visit_window(definition, reference_dates(study, data))
+    outside = bool(window and visit_date and not window[1] <= visit_date <= window[2])
+    if outside and not (deviation_reason or "").strip():
+        _, earliest, latest = window
+        raise RuleViolation(
+            f"{visit_date.isoformat()} is outside the window of {definition.name} "
+            f"({earliest.isoformat()} to {latest.isoformat()}): this is a protocol deviation; "
+            "give its reason to record the visit.",
+            field="deviation_reason",
+        )
+    visit.visit_date = visit_date
+    visit.out_of_window = outside
+    visit.deviation_reason = deviation_reason.strip() if outside and deviation_reason else None
+    db.session.flush()
+    entity_id = f"{subject.identifier}/{visit_oid}/{repeat_key}"
+    record_event(
+        "visit_date_set",
+        "visit",
+        entity_id,
+        actor=actor,
+        site_id=subject.site_id,
+        field="visit_date",
+        old=old.isoformat() if old else None,
+        new=visit_date.isoformat() if visit_date else None,
+        reason=(reason or "").strip() or None,
+        definition_version=study.version,
+    )
+    if outside:
+        record_event(
+            "protocol_deviation",
+            "visit",
+            entity_id,
+            actor=actor,
+            site_id=subject.site_id,
+            field="out_of_window",
+            new=f"{visit_date} outside {window[1]}..{window[2]}",
+            reason=visit.deviation_reason,
+            definition_version=study.version,
+        )
+    return VisitDateResult(visit, outside, window)
+
+
+def add_unscheduled_visit(
+    study: LoadedStudy, subject: Subject, visit_oid: str, visit_date: date, *, actor: User | None
+) -> Visit:
+    """Open a new occurrence of an unscheduled visit."""
+    if actor is not None:
+        check(actor, Perm.ENTER_DATA, subject.site_id)
+    definition = study.visits.get(visit_oid)
+    if definition is None or definition.kind is not VisitKind.UNSCHEDULED:
+        raise RuleViolation("Only unscheduled visits can be added.")
+    last = db.session.scalar(
+        sa.select(sa.func.max(Visit.repeat_key)).where(
+            Visit.subject_id == subject.id, Visit.visit_oid == visit_oid
+        )
+    )
+    repeat_key = (last or 0) + 1
+    set_visit_date(study, subject, visit_oid, visit_date, actor=actor, repeat_key=repeat_key)
+    return ensure_visit(subject, visit_oid, repeat_key)
+
+
+def visible_subjects_query(
+    user: User | None, *, site_code: str | None = None, status: SubjectStatus | None = None
+) -> sa.Select:
+    """Subjects the user may see, filtered; ordered by identifier."""
+    query = sa.select(Subject).join(Site).order_by(Site.code, Subject.number)
+    if user is not None:
+        site_ids = sites_with(user, Perm.VIEW_SUBJECTS)
+        if site_ids is not None:
+            query = query.where(Subject.site_id.in_(site_ids))
+    if site_code:
+        query = query.where(Site.code == site_code.upper())
+    if status is not None:
+        query = query.where(Subject.status == status)
+    return query

@@ -1,0 +1,293 @@
+"""The study definition language: what a study, visit, form, item, derivation and check are.
+
+Plain frozen dataclasses and pure functions. A definition is data a clinician can read;
+the engine (ecrf.crf.loader) validates it when the application starts.
+
+References between items are strings:
+- ``"ITEM"``: an item of the same form (the same row when both sit in one repeating group);
+- ``"VISIT.FORM.ITEM"``: an item of a non-repeating group of another form;
+- ``"VISIT.FORM.GROUP[]"``: every (non-removed) row of a repeating group, as a list of dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+
+class DataType(StrEnum):
+    TEXT = "text"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    DATE = "date"
+    PARTIAL_DATE = "partial_date"
+    TIME = "time"
+    CHOICE = "choice"
+    MULTI_CHOICE = "multi_choice"
+    YES_NO = "yes_no"
+
+
+#: CDISC-style reasons for an absent value, allowed wherever an item says so.
+MISSING_CODES: dict[str, str] = {
+    "NA": "Not applicable",
+    "ND": "Not done",
+    "UNK": "Unknown",
+    "NASK": "Not asked",
+}
+
+
+class Severity(StrEnum):
+    #: The value cannot be saved (physiologically impossible, contradictory).
+    REJECT = "reject"
+    #: Saved, but stays open at the item until the data change (later: a query).
+    WARN = "warn"
+
+
+class VisitKind(StrEnum):
+    SCHEDULED = "scheduled"
+    UNSCHEDULED = "unscheduled"  # repeatable, no due date
+    LOG = "log"  # not bound to a date: adverse events, medications...
+
+
+@dataclass(frozen=True)
+class CodeList:
+    oid: str
+    name: str
+    codes: tuple[tuple[str, str], ...]  # (code, label)
+
+    def label(self, code: str) -> str:
+        return dict(self.codes).get(code, code)
+
+
+YES_NO = CodeList("NY", "No / Yes", (("Y", "Yes"), ("N", "No")))
+
+
+@dataclass(frozen=True)
+class Range:
+    """Inclusive bounds; either may be None."""
+
+    low: Decimal | None = None
+    high: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("low", "high"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Decimal):
+                object.__setattr__(self, name, Decimal(str(value)))
+
+    def contains(self, value: Decimal | int) -> bool:
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+    def describe(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"{self.low} to {self.high}"
+        if self.low is not None:
+            return f"at least {self.low}"
+        return f"at most {self.high}"
+
+
+# --- conditions (declarative, so references are checked at load and pages can show them)
+
+
+@dataclass(frozen=True)
+class When:
+    """A condition on one item: ``op`` is eq, ne, in, gt, ge, lt, le, filled or empty."""
+
+    item: str
+    op: str = "eq"
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class AllOf:
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    conditions: tuple[Condition, ...]
+
+
+Condition = When | AllOf | AnyOf
+CONDITION_OPS = frozenset({"eq", "ne", "in", "gt", "ge", "lt", "le", "filled", "empty"})
+
+
+def condition_items(condition: Condition) -> list[str]:
+    if isinstance(condition, When):
+        return [condition.item]
+    return [ref for c in condition.conditions for ref in condition_items(c)]
+
+
+def holds(condition: Condition, values: Mapping[str, Any]) -> bool:
+    """Evaluate a condition against typed values (None for empty or missing)."""
+    if isinstance(condition, AllOf):
+        return all(holds(c, values) for c in condition.conditions)
+    if isinstance(condition, AnyOf):
+        return any(holds(c, values) for c in condition.conditions)
+    value = values.get(condition.item)
+    op, expected = condition.op, condition.value
+    if op == "filled":
+        return value not in (None, "", [])
+    if op == "empty":
+        return value in (None, "", [])
+    if value is None:
+        return False
+    if isinstance(value, list):  # multiple choice: "eq" means "includes"
+        return (
+            (expected in value) if op == "eq" else (expected not in value if op == "ne" else False)
+        )
+    if op == "eq":
+        return value == expected
+    if op == "ne":
+        return value != expected
+    if op == "in":
+        return value in expected
+    try:
+        return {
+            "gt": value > expected,
+            "ge": value >= expected,
+            "lt": value < expected,
+            "le": value <= expected,
+        }[op]
+    except TypeError:
+        return False
+
+
+# --- items, groups, forms -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    oid: str
+    label: str
+    type: DataType
+    help: str = ""
+    units: str | None = None
+    #: Decimal places kept for DECIMAL items.
+    precision: int | None = None
+    max_length: int | None = None
+    codelist: str | None = None
+    #: Values outside are refused; values outside ``soft`` are saved with a warning.
+    hard: Range | None = None
+    soft: Range | None = None
+    required: bool = False
+    required_when: Condition | None = None
+    shown_when: Condition | None = None
+    missing_allowed: bool = True
+    #: CDASH variable name and SDTM target ("DOMAIN.VARIABLE", e.g. "LB.LBORRES").
+    cdash: str | None = None
+    sdtm: str | None = None
+    #: Filled by a derivation of the form: shown read-only, never typed.
+    derived: bool = False
+
+
+@dataclass(frozen=True)
+class ItemGroup:
+    oid: str
+    label: str
+    items: tuple[Item, ...]
+    repeating: bool = False
+    max_rows: int | None = None
+    #: SDTM domain the rows feed (e.g. "AE", "TU").
+    domain: str | None = None
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Computes ``target`` (an item of the form) from ``inputs`` with a pure function.
+
+    ``function`` receives a dict of input reference → typed value (None when empty) and
+    returns the value, or None when it cannot be computed. ``formula`` says how, for people.
+    """
+
+    target: str
+    inputs: tuple[str, ...]
+    function: Callable[[dict[str, Any]], Any]
+    formula: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """An edit check: ``function`` gets the typed inputs and returns a message when violated.
+
+    The finding is shown at ``target`` (an item of the form; per row when it sits in a
+    repeating group). REJECT findings block the save; WARN findings stay open until the
+    data resolve them.
+    """
+
+    name: str
+    target: str
+    inputs: tuple[str, ...]
+    function: Callable[[dict[str, Any]], str | None]
+    severity: Severity = Severity.WARN
+
+
+@dataclass(frozen=True)
+class Form:
+    oid: str
+    name: str
+    groups: tuple[ItemGroup, ...]
+    derivations: tuple[Derivation, ...] = ()
+    checks: tuple[Check, ...] = ()
+    help: str = ""
+
+    def items(self) -> list[tuple[ItemGroup, Item]]:
+        return [(group, item) for group in self.groups for item in group.items]
+
+
+# --- schedule -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference event (D0, T0) dated by the first available source.
+
+    Sources are the actual date of a visit (``"visit:PETIAH"``) or a date item
+    (``"SCR.REG.D0PLAN"``), tried in order.
+    """
+
+    name: str
+    sources: tuple[str, ...]
+    #: Alternatively: another reference plus days (planned T0 = D0 + 28).
+    offset_from: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class Subgroup:
+    """Subjects for whom ``condition`` holds on the item ``item`` (``VISIT.FORM.ITEM``)."""
+
+    name: str
+    label: str
+    item: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Visit:
+    oid: str
+    name: str
+    forms: tuple[str, ...]
+    kind: VisitKind = VisitKind.SCHEDULED
+    reference: str | None = None
+    #: Target day relative to the reference, and the allowed window (inclusive).
+    offset_days: int = 0
+    window: tuple[int, int] = (0, 0)
+    subgroup: str | None = None
+
+
+@dataclass(frozen=True)
+class Study:
+    oid: str
+    name: str
+    version: str
+    protocol: str
+    visits: tuple[Visit, ...]
+    forms: tuple[Form, ...]
+    codelists: tuple[CodeList, ...] = ()
+    references: tuple[Reference, ...] = ()
+    subgroups: tuple[Subgroup, ...] = ()
+    description: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,54 @@
+"""Value types that definitions compute with, beyond Python's own."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+_PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+@dataclass(frozen=True, order=True)
+class PartialDate:
+    """An ISO 8601 date that may lack its day, or its month and day ("2024", "2024-05")."""
+
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.day is not None and self.month is None:
+            raise ValueError("a day needs a month")
+        if not 1 <= self.year <= 9999:
+            raise ValueError("year out of range")
+        if self.month is not None and not 1 <= self.month <= 12:
+            raise ValueError("month out of range")
+        if self.day is not None:
+            date(self.year, self.month, self.day)  # raises for 2023-02-30
+
+    @classmethod
+    def parse(cls, text: str) -> PartialDate:
+        match = _PARTIAL.match(text.strip())
+        if not match:
+            raise ValueError(f"not an ISO 8601 date: {text!r}")
+        year, month, day = (int(g) if g else None for g in match.groups())
+        return cls(year, month, day)
+
+    @property
+    def complete(self) -> bool:
+        return self.day is not None
+
+    def to_date(self) -> date | None:
+        return date(self.year, self.month, self.day) if self.day is not None else None
+
+    def earliest(self) -> date:
+        return date(self.year, self.month or 1, self.day or 1)
+
+    def __str__(self) -> str:
+        text = f"{self.year:04d}"
+        if self.month is not None:
+            text += f"-{self.month:02d}"
+        if self.day is not None:
+            text += f"-{self.day:02d}"
+        return text
