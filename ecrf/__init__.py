@@ -44,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.audit.cli import audit_cli
     from ecrf.auth.cli import users_cli
     from ecrf.auth.views import bp as auth_bp
+    from ecrf.crf.views import bp as crf_bp
     from ecrf.demo import demo_command
     from ecrf.main.views import bp as main_bp
     from ecrf.study.cli import sites_cli
@@ -52,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(study_bp)
+    app.register_blueprint(crf_bp)
     app.cli.add_command(users_cli)
     app.cli.add_command(sites_cli)
     app.cli.add_command(audit_cli)

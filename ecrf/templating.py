@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from decimal import Decimal
 
 from flask import Flask
 from flask_login import current_user
 
 from ecrf.auth.permissions import can
 from ecrf.auth.roles import Perm
+from forms.language import AllOf, When
 
 
 def format_utc(value: datetime | None) -> str:
@@ -18,8 +21,26 @@ def format_utc(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def condition_json(condition) -> str:
+    """A definition's condition as JSON for the page's script (same semantics as the server)."""
+
+    def plain(c):
+        if isinstance(c, When):
+            value = c.value
+            if isinstance(value, Decimal):
+                value = float(value)
+            elif isinstance(value, (tuple, list)):
+                value = [str(v) for v in value]
+            return {"item": c.item, "op": c.op, "value": value}
+        key = "all" if isinstance(c, AllOf) else "any"
+        return {key: [plain(x) for x in c.conditions]}
+
+    return json.dumps(plain(condition))
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["utc"] = format_utc
+    app.jinja_env.filters["condition_json"] = condition_json
 
     @app.context_processor
     def navigation():

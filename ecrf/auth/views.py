@@ -25,7 +25,7 @@ from ecrf.auth.forms import (
     site_choices,
 )
 from ecrf.auth.models import RoleAssignment, User
-from ecrf.auth.permissions import can_everywhere, require, sites_with
+from ecrf.auth.permissions import can, can_everywhere, require, sites_with
 from ecrf.auth.roles import Perm, Role
 from ecrf.auth.sessions import EXPIRED_KEY, SEEN_KEY, safe_next
 from ecrf.errors import DomainError
@@ -52,7 +52,12 @@ def login():
             session.clear()
             login_user(result.user)
             session[SEEN_KEY] = time.time()
-            return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+            landing = (
+                url_for("study.list_subjects")
+                if can(result.user, Perm.ENTER_DATA)
+                else url_for("main.home")
+            )
+            return redirect(safe_next(request.args.get("next")) or landing)
         form.form_errors.append(result.message)
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from wtforms import StringField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ecrf.auth.permissions import check, require
+from ecrf.auth.permissions import can, check, require
 from ecrf.auth.roles import Perm
-from ecrf.errors import DomainError
+from ecrf.crf.loader import current_study
+from ecrf.db import utcnow
+from ecrf.errors import DomainError, RuleViolation
 from ecrf.extensions import db
 from ecrf.forms_base import BaseForm
-from ecrf.study import services
+from ecrf.study import overview, services, subjects
+from ecrf.study.models import SUBJECT_TRANSITIONS, SubjectStatus
 
 bp = Blueprint("study", __name__)
 
@@ -65,3 +70,188 @@ def manage_sites():
     return render_template("study/admin_sites.html", sites=sites, form=form), (
         422 if form.errors else 200
     )
+
+
+# --- subjects -------------------------------------------------------------------------------
+
+
+class RegisterForm(BaseForm):
+    site = SelectField("Site", choices=[], validate_choice=True)
+
+
+class StatusForm(BaseForm):
+    status = SelectField("New status", choices=[], validate_choice=True)
+    reason = TextAreaField(
+        "Reason", validators=[DataRequired("Give the reason."), Length(max=1000)]
+    )
+
+
+class VisitDateForm(BaseForm):
+    visit_date = StringField("Visit date", render_kw={"placeholder": "YYYY-MM-DD"})
+    deviation_reason = TextAreaField("Reason for the deviation", validators=[Length(max=1000)])
+    reason = TextAreaField("Reason for change", validators=[Length(max=1000)])
+
+
+def _subject_or_404(identifier: str):
+    subject = subjects.get_subject(identifier)
+    if subject is None:
+        abort(404)
+    check(current_user, Perm.VIEW_SUBJECTS, subject.site_id)
+    return subject
+
+
+@bp.route("/subjects", methods=["GET", "POST"])
+@require(Perm.VIEW_SUBJECTS)
+def list_subjects():
+    """The subject matrix: subjects × visits, with each visit's state; register a subject."""
+    study = current_study()
+    register = RegisterForm()
+    entry_sites = services.sites_visible_to(current_user, Perm.ENTER_DATA)
+    register.site.choices = [(s.code, f"{s.code} — {s.name}") for s in entry_sites]
+    if register.validate_on_submit():
+        site = services.get_site(register.site.data)
+        subject = subjects.register_subject(site, actor=current_user)
+        db.session.commit()
+        flash(f"Subject {subject.identifier} registered (screening).", "success")
+        return redirect(url_for("study.show_subject", identifier=subject.identifier))
+    site_code = request.args.get("site") or None
+    status = request.args.get("status") or None
+    try:
+        status_filter = SubjectStatus(status) if status else None
+    except ValueError:
+        abort(404)
+    page = db.paginate(
+        subjects.visible_subjects_query(current_user, site_code=site_code, status=status_filter),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template(
+        "study/subjects.html",
+        rows=overview.matrix(study, list(page.items)),
+        columns=overview.matrix_columns(study),
+        page=page,
+        register=register,
+        sites=services.sites_visible_to(current_user),
+        statuses=list(SubjectStatus),
+        site_code=site_code,
+        status=status,
+    )
+
+
+@bp.route("/subjects/<identifier>")
+@require(Perm.VIEW_SUBJECTS)
+def show_subject(identifier: str):
+    """One subject: schedule with due dates and windows, forms, open findings."""
+    subject = _subject_or_404(identifier)
+    study = current_study()
+    return _subject_page(study, subject)
+
+
+def _subject_page(study, subject, status_form=None, date_forms=None, status=200):
+    status_form = status_form or StatusForm(prefix="status")
+    status_form.status.choices = [(s.value, s.label) for s in SUBJECT_TRANSITIONS[subject.status]]
+    return render_template(
+        "study/subject.html",
+        subject=subject,
+        study=study,
+        view=overview.subject_overview(study, subject),
+        status_form=status_form,
+        date_forms=date_forms or {},
+        date_form=VisitDateForm,
+        can_enter=can(current_user, Perm.ENTER_DATA, subject.site_id),
+        today=utcnow().date(),
+    ), status
+
+
+@bp.post("/subjects/<identifier>/status")
+@require(Perm.ENTER_DATA)
+def change_subject_status(identifier: str):
+    """Move the subject to another status, with a reason."""
+    subject = _subject_or_404(identifier)
+    study = current_study()
+    form = StatusForm(prefix="status")
+    form.status.choices = [(s.value, s.label) for s in SUBJECT_TRANSITIONS[subject.status]]
+    if form.validate_on_submit():
+        try:
+            subjects.change_status(
+                subject,
+                SubjectStatus(form.status.data),
+                actor=current_user,
+                reason=form.reason.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.status == 403:
+                raise
+            form.attach_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash(f"{subject.identifier} is now {subject.status.label.lower()}.", "success")
+            return redirect(url_for("study.show_subject", identifier=subject.identifier))
+    return _subject_page(study, subject, status_form=form, status=422)
+
+
+@bp.post("/subjects/<identifier>/visits/<visit_oid>/<int:repeat_key>/date")
+@require(Perm.ENTER_DATA)
+def set_visit_date(identifier: str, visit_oid: str, repeat_key: int):
+    """Record the day a visit took place (a deviation reason when outside its window)."""
+    subject = _subject_or_404(identifier)
+    study = current_study()
+    form = VisitDateForm(prefix=f"date-{visit_oid}-{repeat_key}")
+    if form.validate_on_submit():
+        try:
+            day = _parse_day(form.visit_date.data)
+            subjects.set_visit_date(
+                study,
+                subject,
+                visit_oid,
+                day,
+                actor=current_user,
+                repeat_key=repeat_key,
+                deviation_reason=form.deviation_reason.data,
+                reason=form.reason.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.status == 403:
+                raise
+            form.attach_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash("Visit date recorded.", "success")
+            return redirect(url_for("study.show_subject", identifier=subject.identifier))
+    return _subject_page(study, subject, date_forms={(visit_oid, repeat_key): form}, status=422)
+
+
+@bp.post("/subjects/<identifier>/visits/<visit_oid>/new")
+@require(Perm.ENTER_DATA)
+def add_unscheduled_visit(identifier: str, visit_oid: str):
+    """Open a new unscheduled visit on the given date."""
+    subject = _subject_or_404(identifier)
+    study = current_study()
+    form = VisitDateForm(prefix=f"date-{visit_oid}-new")
+    if form.validate_on_submit():
+        try:
+            day = _parse_day(form.visit_date.data)
+            if day is None:
+                raise RuleViolation("Give the date of the visit.", field="visit_date")
+            subjects.add_unscheduled_visit(study, subject, visit_oid, day, actor=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.status == 403:
+                raise
+            form.attach_error(exc.field, exc.message)
+        else:
+            db.session.commit()
+            flash("Unscheduled visit added.", "success")
+            return redirect(url_for("study.show_subject", identifier=subject.identifier))
+    return _subject_page(study, subject, date_forms={(visit_oid, "new"): form}, status=422)
+
+
+def _parse_day(text: str | None):
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise RuleViolation("Enter a real date as YYYY-MM-DD.", field="visit_date") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -30,13 +32,16 @@ def rename_user(app):
 
 @pytest.fixture
 def sign_in(page: Page, live_server):
-    """Sign in through the real sign-in form and wait for the home page."""
+    """Sign in through the real sign-in form and wait for the landing page.
+
+    People who enter data land on the subject matrix; the others on the home page.
+    """
 
     def sign_in_as(username: str, password: str = PASSWORD) -> None:
         page.goto(f"{live_server.url}/login")
         page.locator("input[name=username]").fill(username)
         page.locator("input[name=password]").fill(password)
         page.get_by_role("button", name="Sign in").click()
-        expect(page).to_have_url(f"{live_server.url}/")
+        expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/(subjects)?$"))
 
     return sign_in_as

@@ -37,6 +37,10 @@ def test_user_signs_in_sees_who_they_are_and_signs_out(
     expect(page.locator("input[name=csrf_token]")).to_have_count(1)
     fill_sign_in(page, "emartin", PASSWORD)
 
+    # Those who enter data land on the subject matrix; Home says who they are.
+    expect(page).to_have_url(live_server.url + "/subjects")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Subjects")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Home").click()
     expect(page).to_have_url(live_server.url + "/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Élodie Martin")
     expect(page.locator(".lead code")).to_have_text("emartin")

@@ -29,7 +29,7 @@ def last_actions(app, n: int) -> list[str]:
 
 def test_sign_in_shows_who_you_are_and_what_you_can_do(client, auth, alice):
     response = auth.login("alice")
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/subjects"  # data entry starts at the matrix
     home = client.get("/").get_data(as_text=True)
     assert "Welcome, Alice" in home and "alice" in home
     assert "Investigator" in home and "BDX" in home
@@ -109,7 +109,11 @@ def test_idle_limit_is_configurable(make_app):
 
 @pytest.mark.parametrize(
     ("target", "lands"),
-    [("/account", "/account"), ("https://evil.example/", "/"), ("//evil.example/", "/")],
+    [
+        ("/account", "/account"),
+        ("https://evil.example/", "/subjects"),
+        ("//evil.example/", "/subjects"),
+    ],
 )
 def test_after_sign_in_only_local_pages_are_followed(client, alice, target, lands):
     response = client.post(

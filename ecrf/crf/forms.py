@@ -1,0 +1,141 @@
+"""WTForms classes built at run time from a form's definition, and request parsing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ecrf.crf import fields
+from ecrf.crf.data import EntryData
+from ecrf.crf.loader import LoadedStudy
+from forms.language import MISSING_CODES, DataType, Form, Item, ItemGroup
+
+PLACEHOLDERS = {
+    DataType.DATE: "YYYY-MM-DD",
+    DataType.PARTIAL_DATE: "YYYY-MM-DD, YYYY-MM or YYYY",
+    DataType.TIME: "HH:MM",
+    DataType.INTEGER: "whole number",
+    DataType.DECIMAL: "number",
+}
+
+
+def field_name(group_oid: str, key: int, item_oid: str) -> str:
+    return f"{group_oid}-{key}-{item_oid}"
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class EntryFormBase(FlaskForm):
+    class Meta:
+        csrf = True
+
+    version = HiddenField()
+    reason = TextAreaField("Reason for change")
+
+
+def _field_for(study: LoadedStudy, item: Item) -> Any:
+    codelist = study.codelist_for(item)
+    missing = (
+        [(c, f"{label} ({c})") for c, label in MISSING_CODES.items()]
+        if item.missing_allowed
+        else []
+    )
+    if item.type is DataType.MULTI_CHOICE:
+        return MultiCheckboxField(item.label, choices=list(codelist.codes), validate_choice=False)
+    if item.type in (DataType.CHOICE, DataType.YES_NO):
+        choices = [("", "—"), *codelist.codes, *missing]
+        return SelectField(item.label, choices=choices, validate_choice=False)
+    render_kw = {"placeholder": PLACEHOLDERS.get(item.type, ""), "autocomplete": "off"}
+    if item.type in (DataType.INTEGER, DataType.DECIMAL):
+        render_kw["inputmode"] = "decimal"
+    return StringField(item.label, render_kw=render_kw)
+
+
+def row_keys_for(form: Form, entry: EntryData | None, extra: dict[str, list[int]] | None = None):
+    """Repeat keys to show per group: saved rows, plus blank rows being added."""
+    keys: dict[str, list[int]] = {}
+    for group in form.groups:
+        if not group.repeating:
+            keys[group.oid] = [1]
+            continue
+        saved = [r.repeat_key for r in entry.group_rows(group.oid)] if entry else []
+        keys[group.oid] = sorted(set(saved) | set((extra or {}).get(group.oid, [])))
+    return keys
+
+
+def build_entry_form(
+    study: LoadedStudy, form: Form, row_keys: dict[str, list[int]], *, formdata=None, data=None
+) -> FlaskForm:
+    """An instance of a form class with one field per (row, non-derived item)."""
+    attrs: dict[str, Any] = {}
+    for group in form.groups:
+        for key in row_keys[group.oid]:
+            for item in group.items:
+                if not item.derived:
+                    attrs[field_name(group.oid, key, item.oid)] = _field_for(study, item)
+        if group.repeating:
+            attrs[f"rows-{group.oid}"] = HiddenField()
+    form_class = type(f"{form.oid}Form", (EntryFormBase,), attrs)
+    return form_class(formdata=formdata, data=data)
+
+
+def initial_data(
+    study: LoadedStudy, form: Form, entry: EntryData | None, row_keys
+) -> dict[str, Any]:
+    """Field values showing what is stored."""
+    data: dict[str, Any] = {}
+    for group in form.groups:
+        for key in row_keys[group.oid]:
+            row = entry.rows.get((group.oid, key)) if entry else None
+            for item in group.items:
+                if item.derived:
+                    continue
+                name = field_name(group.oid, key, item.oid)
+                if row is not None and item.oid in row.missing:
+                    data[name] = row.missing[item.oid]
+                else:
+                    data[name] = fields.raw_text(item, row.values.get(item.oid) if row else None)
+        if group.repeating:
+            data[f"rows-{group.oid}"] = ",".join(str(k) for k in row_keys[group.oid])
+    return data
+
+
+def extra_rows_from(formdata: MultiDict, form: Form) -> dict[str, list[int]]:
+    """Row keys the page carried (saved plus blank ones added), from hidden rows-* fields."""
+    result: dict[str, list[int]] = {}
+    for group in form.groups:
+        if group.repeating:
+            text = formdata.get(f"rows-{group.oid}", "")
+            result[group.oid] = [int(k) for k in text.split(",") if k.strip().isdigit()]
+    return result
+
+
+def submitted_from(formdata: MultiDict, form: Form, row_keys) -> dict:
+    """{(group, key): {item: raw}} for the write path, from the posted fields."""
+    submitted: dict[tuple[str, int], dict[str, Any]] = {}
+    for group in form.groups:
+        for key in row_keys[group.oid]:
+            row: dict[str, Any] = {}
+            for item in group.items:
+                if item.derived:
+                    continue
+                name = field_name(group.oid, key, item.oid)
+                if item.type is DataType.MULTI_CHOICE:
+                    row[item.oid] = formdata.getlist(name)
+                elif name in formdata:
+                    row[item.oid] = formdata.get(name, "")
+                else:
+                    row[item.oid] = ""
+            submitted[(group.oid, key)] = row
+    return submitted
+
+
+def next_key(group: ItemGroup, row_keys: dict[str, list[int]]) -> int:
+    return max(row_keys[group.oid], default=0) + 1

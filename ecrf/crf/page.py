@@ -1,0 +1,218 @@
+"""The form page's state: the WTForms form, messages at fields, derived values, conflicts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import abort, render_template
+from werkzeug.datastructures import MultiDict
+
+from ecrf.audit.models import AuditEvent
+from ecrf.crf import fields
+from ecrf.crf import forms as entry_forms
+from ecrf.crf.data import SubjectData
+from ecrf.crf.evaluate import gather_inputs
+from ecrf.crf.loader import LoadedStudy
+from ecrf.crf.models import Finding, FindingStatus, FormEntry
+from ecrf.crf.services import FieldIssue, StaleEntry, field_path
+from ecrf.extensions import db
+from ecrf.study.models import Subject
+from forms.language import Form, Visit
+
+_PATH = re.compile(r"^(\w+)\[(\d+)\]\.(\w+)$")
+
+
+@dataclass
+class DerivedShown:
+    value: str
+    formula: str
+    inputs: list[tuple[str, str]]
+
+
+class FormPage:
+    def __init__(
+        self,
+        study: LoadedStudy,
+        subject: Subject,
+        visit_def: Visit,
+        repeat: int,
+        form_def: Form,
+        *,
+        can_edit: bool,
+    ) -> None:
+        self.study, self.subject, self.visit_def, self.repeat = study, subject, visit_def, repeat
+        self.form_def = form_def
+        self.can_edit = can_edit
+        self._load()
+        self.formdata: MultiDict | None = None
+        self.messages: dict[str, list[tuple[str, str]]] = {}
+        self.form_errors: list[str] = []
+        self.group_errors: dict[str, list[str]] = {}
+        self.conflict: list[AuditEvent] | None = None
+        self.version_override: int | None = None
+
+    def _load(self) -> None:
+        self.data = SubjectData.load(self.study, self.subject)
+        self.entry_data = self.data.entry(self.visit_def.oid, self.repeat, self.form_def.oid)
+        self.entry: FormEntry | None = self.entry_data.entry if self.entry_data else None
+        self.row_keys = entry_forms.row_keys_for(self.form_def, self.entry_data)
+
+    def bind(self, formdata: MultiDict) -> None:
+        self.formdata = formdata
+        extra = entry_forms.extra_rows_from(formdata, self.form_def)
+        self.row_keys = entry_forms.row_keys_for(self.form_def, self.entry_data, extra)
+
+    def add_blank_row(self, group_oid: str) -> None:
+        group = next((g for g in self.form_def.groups if g.oid == group_oid and g.repeating), None)
+        if group is None:
+            abort(400)
+        if group.max_rows is not None and len(self.row_keys[group.oid]) >= group.max_rows:
+            self.group_errors.setdefault(group.oid, []).append(f"At most {group.max_rows} rows.")
+            return
+        self.row_keys[group.oid].append(entry_forms.next_key(group, self.row_keys))
+
+    def submitted(self):
+        return entry_forms.submitted_from(self.formdata, self.form_def, self.row_keys)
+
+    def expected_version(self) -> int:
+        try:
+            return int((self.formdata or {}).get("version") or 0)
+        except ValueError:
+            abort(400)
+
+    def show_issues(self, issues: list[FieldIssue], form_errors: list[str]) -> None:
+        for issue in issues:
+            if issue.item_oid is None:
+                self.group_errors.setdefault(issue.group_oid, []).append(issue.message)
+                continue
+            name = entry_forms.field_name(issue.group_oid, issue.row_key, issue.item_oid)
+            self.messages.setdefault(name, []).append((issue.severity, issue.message))
+        self.form_errors.extend(form_errors)
+
+    def reload_after_conflict(self, exc: StaleEntry, merge) -> None:
+        """Keep the user's own changes, take the others' where the user changed nothing."""
+        self.conflict = exc.changes
+        self._load()
+        extra = entry_forms.extra_rows_from(self.formdata, self.form_def)
+        self.row_keys = entry_forms.row_keys_for(self.form_def, self.entry_data, extra)
+        self.formdata = merge(self, exc.changes)
+        self.version_override = self.entry.version if self.entry else 0
+        self.form_errors.append(exc.message)
+
+    # --- rendering -------------------------------------------------------------------------
+    def _findings(self) -> dict[str, list[str]]:
+        if self.entry is None:
+            return {}
+        rows = db.session.scalars(
+            sa.select(Finding).where(
+                Finding.entry_id == self.entry.id, Finding.status == FindingStatus.OPEN
+            )
+        )
+        result: dict[str, list[str]] = {}
+        for finding in rows:
+            name = entry_forms.field_name(finding.group_oid, finding.repeat_key, finding.item_oid)
+            result.setdefault(name, []).append(finding.message)
+        return result
+
+    def _derived(self) -> dict[str, DerivedShown]:
+        shown: dict[str, DerivedShown] = {}
+        if self.entry_data is None:
+            return shown
+        for derivation in self.form_def.derivations:
+            group, item = self.study.item(self.form_def.oid, derivation.target)
+            for key in self.row_keys[group.oid]:
+                row = self.entry_data.rows.get((group.oid, key))
+                if row is None:
+                    continue
+                inputs = gather_inputs(
+                    self.study, self.data, self.form_def, row, self.entry_data, derivation.inputs
+                )
+                listed = []
+                for ref, value in inputs.items():
+                    if isinstance(value, list):
+                        listed.append((ref, f"{len(value)} row(s)"))
+                        continue
+                    label = ref
+                    if "." not in ref:
+                        ref_item = self.study.item(self.form_def.oid, ref)[1]
+                        label = ref_item.label
+                        value = fields.display(ref_item, value, self.study.codelist_for(ref_item))
+                    listed.append((label, "—" if value in (None, "") else str(value)))
+                value = row.values.get(derivation.target)
+                shown[entry_forms.field_name(group.oid, key, item.oid)] = DerivedShown(
+                    fields.display(item, value) if value is not None else "not computable yet",
+                    derivation.formula,
+                    listed,
+                )
+        return shown
+
+    def render(self, status: int = 200):
+        bound = self.formdata is not None
+        data = (
+            None
+            if bound
+            else entry_forms.initial_data(self.study, self.form_def, self.entry_data, self.row_keys)
+        )
+        form = entry_forms.build_entry_form(
+            self.study,
+            self.form_def,
+            self.row_keys,
+            formdata=self.formdata if bound else None,
+            data=data,
+        )
+        if not bound:
+            form.version.data = str(self.entry.version if self.entry else 0)
+        if self.version_override is not None:
+            form.version.data = str(self.version_override)
+        for group in self.form_def.groups:
+            if group.repeating:
+                form[f"rows-{group.oid}"].data = ",".join(str(k) for k in self.row_keys[group.oid])
+        return render_template(
+            "crf/entry.html",
+            page=self,
+            form=form,
+            findings=self._findings(),
+            derived=self._derived(),
+            field_name=entry_forms.field_name,
+            field_path=field_path,
+            codelist_for=self.study.codelist_for,
+        ), status
+
+
+def merge_stale(page: FormPage, changes: list[AuditEvent]) -> MultiDict:
+    """The user's entries, except where only the other user changed a value."""
+    merged = MultiDict(page.formdata)
+    first_old: dict[str, str | None] = {}
+    last: dict[str, AuditEvent] = {}
+    for event in changes:
+        if event.field and _PATH.match(event.field):
+            first_old.setdefault(event.field, event.old)
+            last[event.field] = event
+    for path, event in last.items():
+        group_oid, key, item_oid = _PATH.match(path).groups()
+        name = entry_forms.field_name(group_oid, int(key), item_oid)
+        theirs = first_old[path]
+        mine = (page.formdata.get(name) or "").strip()
+        original = (theirs or "").strip("[]") if theirs else ""
+        if mine == original:
+            current = event.new or ""
+            merged.setlist(name, [current.strip("[]") if current.startswith("[") else current])
+        else:
+            page.messages.setdefault(name, []).append(
+                (
+                    "warning",
+                    f"Also changed by {event.actor} to {event.new or 'empty'}; yours is kept.",
+                )
+            )
+    return merged
+
+
+def history_events(entry: FormEntry, field: str | None) -> list[AuditEvent]:
+    query = sa.select(AuditEvent).where(
+        AuditEvent.entity == "form_entry", AuditEvent.entity_id == str(entry.id)
+    )
+    if field:
+        query = query.where(AuditEvent.field == field)
+    return list(db.session.scalars(query.order_by(AuditEvent.seq)))

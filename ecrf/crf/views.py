@@ -1,0 +1,157 @@
+"""Form pages: enter, correct and complete one form of one visit; item history."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ecrf.auth.permissions import can, check, require
+from ecrf.auth.roles import Perm
+from ecrf.crf import services
+from ecrf.crf.data import SubjectData
+from ecrf.crf.loader import current_study
+from ecrf.crf.page import FormPage, history_events, merge_stale
+from ecrf.errors import DomainError
+from ecrf.extensions import db
+from ecrf.study import subjects
+
+bp = Blueprint("crf", __name__)
+
+FORM_URL = "/subjects/<identifier>/visits/<visit_oid>/<int:repeat>/forms/<form_oid>"
+
+
+def _load(identifier: str, visit_oid: str, repeat: int, form_oid: str):
+    study = current_study()
+    subject = subjects.get_subject(identifier)
+    visit_def = study.visits.get(visit_oid)
+    if subject is None or visit_def is None or form_oid not in visit_def.forms:
+        abort(404)
+    check(current_user, Perm.VIEW_SUBJECTS, subject.site_id)
+    return study, subject, visit_def, study.forms[form_oid]
+
+
+@bp.route(FORM_URL, methods=["GET", "POST"])
+@require(Perm.VIEW_SUBJECTS)
+def edit_entry(identifier: str, visit_oid: str, repeat: int, form_oid: str):
+    """Show a form; save it as draft or complete; add rows to repeating groups."""
+    study, subject, visit_def, form_def = _load(identifier, visit_oid, repeat, form_oid)
+    page = FormPage(
+        study,
+        subject,
+        visit_def,
+        repeat,
+        form_def,
+        can_edit=can(current_user, Perm.ENTER_DATA, subject.site_id),
+    )
+    if request.method == "GET":
+        return page.render()
+    check(current_user, Perm.ENTER_DATA, subject.site_id)
+    action = request.form.get("action", "save")
+    page.bind(request.form)
+    if action.startswith("add_row:"):
+        page.add_blank_row(action.split(":", 1)[1])
+        return page.render()
+    try:
+        result = services.save_form(
+            study,
+            subject,
+            visit_def.oid,
+            form_def.oid,
+            page.submitted(),
+            actor=current_user,
+            expected_version=page.expected_version(),
+            reason=request.form.get("reason"),
+            complete=action == "complete",
+            visit_repeat=repeat,
+        )
+    except services.ValidationFailed as exc:
+        db.session.rollback()
+        page.show_issues(exc.issues, exc.form_errors)
+        return page.render(status=422)
+    except services.StaleEntry as exc:
+        db.session.rollback()
+        page.reload_after_conflict(exc, merge_stale)
+        return page.render(status=409)
+    db.session.commit()
+    note = (
+        f" {len(result.warnings)} value(s) outside the usual range: please check."
+        if result.warnings
+        else ""
+    )
+    flash(
+        f"{form_def.name} saved ({result.entry.status.label.lower()}).{note}",
+        "warning" if note else "success",
+    )
+    return redirect(request.path)
+
+
+@bp.post(FORM_URL + "/rows/<group_oid>/<int:key>/remove")
+@require(Perm.ENTER_DATA)
+def remove_row(
+    identifier: str, visit_oid: str, repeat: int, form_oid: str, group_oid: str, key: int
+):
+    """Remove a row of a repeating group, with a reason (it stays in the trail)."""
+    study, subject, _, _ = _load(identifier, visit_oid, repeat, form_oid)
+    try:
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
+    try:
+        services.remove_row(
+            study,
+            subject,
+            visit_oid,
+            form_oid,
+            group_oid,
+            key,
+            actor=current_user,
+            reason=request.form.get("reason", ""),
+            expected_version=version,
+            visit_repeat=repeat,
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            raise
+        flash(f"Row not removed: {exc.message}", "error")
+        return redirect(
+            url_for(
+                "crf.edit_entry",
+                identifier=identifier,
+                visit_oid=visit_oid,
+                repeat=repeat,
+                form_oid=form_oid,
+            )
+        )
+    db.session.commit()
+    flash("Row removed.", "success")
+    return redirect(
+        url_for(
+            "crf.edit_entry",
+            identifier=identifier,
+            visit_oid=visit_oid,
+            repeat=repeat,
+            form_oid=form_oid,
+        )
+    )
+
+
+@bp.route(FORM_URL + "/history")
+@require(Perm.VIEW_SUBJECTS)
+def item_history(identifier: str, visit_oid: str, repeat: int, form_oid: str):
+    """Every recorded change of one item (or of a whole form when no item is named)."""
+    study, subject, visit_def, form_def = _load(identifier, visit_oid, repeat, form_oid)
+    data = SubjectData.load(study, subject)
+    entry = data.entry(visit_oid, repeat, form_oid)
+    if entry is None or entry.entry is None:
+        abort(404)
+    field = request.args.get("field") or None
+    return render_template(
+        "crf/history.html",
+        subject=subject,
+        visit_def=visit_def,
+        repeat=repeat,
+        form_def=form_def,
+        field=field,
+        events=history_events(entry.entry, field),
+    )

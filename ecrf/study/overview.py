@@ -1,0 +1,168 @@
+"""Read models for pages: the subject matrix and one subject's schedule with form states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+
+from ecrf.crf.data import SubjectData
+from ecrf.crf.loader import LoadedStudy
+from ecrf.crf.models import EntryStatus, Finding, FindingStatus, FormEntry
+from ecrf.db import utcnow
+from ecrf.extensions import db
+from ecrf.study.models import Subject, Visit
+from ecrf.study.schedule import VisitSlot, build_schedule, reference_dates
+from forms.language import VisitKind
+
+
+@dataclass
+class FormState:
+    form_oid: str
+    name: str
+    status: str  # not_started | draft | complete
+    entry: FormEntry | None = None
+    open_findings: int = 0
+
+    @property
+    def label(self) -> str:
+        return {"not_started": "Not started", "draft": "In progress", "complete": "Complete"}[
+            self.status
+        ]
+
+
+@dataclass
+class Cell:
+    """One visit of one subject, summarised for the matrix."""
+
+    slot: VisitSlot
+    forms: list[FormState] = field(default_factory=list)
+    today: date | None = None
+
+    @property
+    def state(self) -> str:
+        if not self.slot.applicable:
+            return "na"
+        statuses = {f.status for f in self.forms}
+        if statuses <= {"complete"} and self.forms:
+            return "complete"
+        if statuses == {"not_started"} and self.slot.visit_date is None:
+            return "overdue" if self.today and self.slot.overdue(self.today) else "not_started"
+        return "in_progress"
+
+    @property
+    def label(self) -> str:
+        if self.state == "na":
+            return "not applicable"
+        done = sum(f.status == "complete" for f in self.forms)
+        text = {
+            "complete": "complete",
+            "not_started": "not started",
+            "overdue": "overdue",
+            "in_progress": f"{done}/{len(self.forms)} complete",
+        }[self.state]
+        return text
+
+    @property
+    def open_findings(self) -> int:
+        return sum(f.open_findings for f in self.forms)
+
+
+def _entry_states(subject_ids: list[int]):
+    rows = db.session.execute(
+        sa.select(Visit.subject_id, Visit.visit_oid, Visit.repeat_key, FormEntry)
+        .join(FormEntry, FormEntry.visit_id == Visit.id)
+        .where(Visit.subject_id.in_(subject_ids))
+    ).all()
+    entries = {(s, v, r, e.form_oid): e for s, v, r, e in rows}
+    counts = dict(
+        db.session.execute(
+            sa.select(Finding.entry_id, sa.func.count())
+            .where(Finding.subject_id.in_(subject_ids), Finding.status == FindingStatus.OPEN)
+            .group_by(Finding.entry_id)
+        ).all()
+    )
+    return entries, counts
+
+
+def visit_cells(
+    study: LoadedStudy, subject: Subject, data: SubjectData, entries, counts
+) -> list[Cell]:
+    today = utcnow().date()
+    cells = []
+    for slot in build_schedule(study, data):
+        cell = Cell(slot, today=today)
+        for form_oid in slot.definition.forms:
+            entry = entries.get((subject.id, slot.definition.oid, slot.repeat_key, form_oid))
+            status = "not_started" if entry is None else entry.status.value
+            cell.forms.append(
+                FormState(
+                    form_oid,
+                    study.forms[form_oid].name,
+                    "complete" if status == EntryStatus.COMPLETE.value else status,
+                    entry,
+                    counts.get(entry.id, 0) if entry else 0,
+                )
+            )
+        cells.append(cell)
+    return cells
+
+
+@dataclass
+class MatrixRow:
+    subject: Subject
+    cells: dict[str, Cell]
+    unscheduled: int
+    open_findings: int
+
+
+def matrix_columns(study: LoadedStudy):
+    return [v for v in study.visits_in_order() if v.kind is not VisitKind.UNSCHEDULED]
+
+
+def matrix(study: LoadedStudy, subjects: list[Subject]) -> list[MatrixRow]:
+    """Subjects × visits with each cell's state, for one page of subjects."""
+    if not subjects:
+        return []
+    entries, counts = _entry_states([s.id for s in subjects])
+    rows = []
+    for subject in subjects:
+        data = SubjectData.load(study, subject)
+        cells = visit_cells(study, subject, data, entries, counts)
+        by_visit = {
+            c.slot.definition.oid: c
+            for c in cells
+            if c.slot.definition.kind is not VisitKind.UNSCHEDULED
+        }
+        unscheduled = sum(1 for c in cells if c.slot.definition.kind is VisitKind.UNSCHEDULED)
+        rows.append(MatrixRow(subject, by_visit, unscheduled, sum(c.open_findings for c in cells)))
+    return rows
+
+
+@dataclass
+class SubjectOverview:
+    subject: Subject
+    data: SubjectData
+    cells: list[Cell]
+    references: dict[str, date | None]
+    findings: list[Finding]
+
+
+def subject_overview(study: LoadedStudy, subject: Subject) -> SubjectOverview:
+    data = SubjectData.load(study, subject)
+    entries, counts = _entry_states([subject.id])
+    findings = list(
+        db.session.scalars(
+            sa.select(Finding)
+            .where(Finding.subject_id == subject.id, Finding.status == FindingStatus.OPEN)
+            .order_by(Finding.id)
+        )
+    )
+    return SubjectOverview(
+        subject,
+        data,
+        visit_cells(study, subject, data, entries, counts),
+        reference_dates(study, data),
+        findings,
+    )
