@@ -47,7 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.crf.views import bp as crf_bp
     from ecrf.demo import demo_command
     from ecrf.main.views import bp as main_bp
-    from ecrf.study.cli import sites_cli
+    from ecrf.study.cli import sites_cli, subjects_cli
     from ecrf.study.views import bp as study_bp
 
     app.register_blueprint(main_bp)
@@ -56,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(crf_bp)
     app.cli.add_command(users_cli)
     app.cli.add_command(sites_cli)
+    app.cli.add_command(subjects_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_command)
     return app

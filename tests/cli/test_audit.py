@@ -35,12 +35,18 @@ def tamper(app, *statements: str) -> None:
 def test_an_untouched_trail_verifies(runner, trail):
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"Audit trail intact: {trail} events verified.\n"
+    assert (
+        result.stdout
+        == f"Audit trail intact: {trail} events verified; every stored value matches it.\n"
+    )
 
 
 def test_an_empty_trail_verifies(runner):
     result = runner.invoke(args=["audit", "verify"])
-    assert (result.exit_code, result.output) == (0, "Audit trail intact: 0 events verified.\n")
+    assert (result.exit_code, result.output) == (
+        0,
+        "Audit trail intact: 0 events verified; every stored value matches it.\n",
+    )
 
 
 def test_the_append_only_trigger_refuses_a_change(app, trail):
@@ -56,7 +62,7 @@ def test_an_altered_event_is_named(app, runner, trail):
     assert result.stdout == ""
     assert result.stderr == (
         "Audit trail BROKEN at event #2 (id 2): content altered since it was written "
-        "(1 events verified before it).\n"
+        "(1 event verified before it).\n"
     )
 
 

@@ -70,7 +70,10 @@ def test_embedded_sqlite_from_scratch(script_env, tmp_path):
     assert listed.stdout == "camille\tactive\tinvestigator@BDX\tDr Camille Martin\n"
 
     verified = run("audit", "verify")
-    assert (verified.returncode, verified.stdout) == (0, "Audit trail intact: 3 events verified.\n")
+    assert (verified.returncode, verified.stdout) == (
+        0,
+        "Audit trail intact: 3 events verified; every stored value matches it.\n",
+    )
 
     # The data really is in the instance folder's SQLite file, not anywhere else.
     with sqlite3.connect(instance / "ecrf.sqlite") as conn:
