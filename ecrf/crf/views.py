@@ -95,7 +95,7 @@ def remove_row(
     try:
         version = int(request.form.get("version", ""))
     except ValueError:
-        abort(400)
+        version = -1  # a page without its version is treated as out of date
     try:
         services.remove_row(
             study,
