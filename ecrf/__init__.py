@@ -66,6 +66,9 @@ def _configure_engine(engine: sa.Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
 
+    # The driver begins a transaction at the first write, so reads never pin an old snapshot
+    # and a writer waits (timeout) for the one before it. Services that use SAVEPOINTs write
+    # first (e.g. lock the subject row), so the savepoint nests inside a real transaction.
     @sa.event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()

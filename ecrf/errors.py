@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, abort, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,14 @@ def error_page(status: int, message: str | None = None, title: str | None = None
 def register_error_handlers(app: Flask) -> None:
     from ecrf.extensions import db
 
+    @app.before_request
+    def refuse_nul_characters():
+        # No text of the trial contains NUL, and PostgreSQL cannot store it: refuse it plainly.
+        values = [*request.args.values(), *request.form.values(), request.path]
+        if any("\x00" in value for value in values):
+            abort(400)
+        return None
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         db.session.rollback()
@@ -99,6 +108,19 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         message = _DEFAULT_MESSAGES.get(status) or exc.description
         return error_page(status, message)
+
+    @app.errorhandler(OperationalError)
+    def database_busy(exc: OperationalError):
+        db.session.rollback()
+        if "database is locked" not in str(exc.orig):
+            log.exception("database error")
+            return error_page(500)
+        # SQLite lets one writer at a time; another save won the race.
+        return error_page(
+            503,
+            "The database was busy with another save. Nothing was saved: go back and save again.",
+            "Busy",
+        )
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):

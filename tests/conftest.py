@@ -11,9 +11,10 @@ postgresql://postgres@127.0.0.1:5432/postgres) to run everything on PostgreSQL.
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 
 from ecrf import create_app
 from ecrf.auth import services as auth_services
@@ -92,10 +93,21 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def in_app(app: Flask):
+    """The app's context: the one already pushed (sharing its session), or a new one.
+
+    Sharing matters on SQLite: a session that read before another session committed holds an
+    older snapshot and could not write afterwards.
+    """
+    if has_app_context() and current_app._get_current_object() is app:
+        return nullcontext()
+    return app.app_context()
+
+
 @pytest.fixture
 def create_site(app):
     def create(code: str = "BDX", name: str | None = None) -> Site:
-        with app.app_context():
+        with in_app(app):
             site = study_services.add_site(code, name or f"Hospital {code}", actor=None)
             db.session.commit()
             return db.session.get(Site, site.id)
@@ -110,7 +122,7 @@ def create_user(app):
     def create(
         username: str, role: Role | None = None, site: str | None = None, password: str = PASSWORD
     ) -> User:
-        with app.app_context():
+        with in_app(app):
             user = auth_services.create_user(username, username.title(), password, actor=None)
             if role is not None:
                 site_obj = study_services.get_site(site) if site else None

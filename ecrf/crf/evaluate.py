@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from ecrf.crf.data import EntryData, RowData, SubjectData
 from ecrf.crf.loader import LoadedStudy
 from forms.language import Form, Severity
+
+log = logging.getLogger(__name__)
 
 #: Derivations feeding derivations settle within this many passes (chains are short).
 MAX_PASSES = 5
@@ -103,7 +106,11 @@ def run_checks(study: LoadedStudy, data: SubjectData) -> list[Found]:
                 if not row.values and row.row is None:
                     continue
                 inputs = gather_inputs(study, data, form, row, entry, check.inputs)
-                message = check.function(inputs)
+                try:
+                    message = check.function(inputs)
+                except Exception:  # a definition bug must not block data entry
+                    log.exception("edit check %s failed on %s", check.name, form_oid)
+                    continue
                 if message:
                     key = FindingKey(
                         visit_oid,

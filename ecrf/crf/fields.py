@@ -30,6 +30,8 @@ class Stored:
 
 
 _INT = re.compile(r"^[+-]?\d+$")
+#: Numbers are also stored in NUMERIC(28, 10): at most 18 digits before the decimal point.
+_LIMIT = Decimal(10) ** 18
 _DEC = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -37,6 +39,8 @@ _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 def parse(item: Item, raw: str | list[str] | None, codelist: CodeList | None) -> Value:
     """The typed value of ``raw`` for ``item``, None when empty; raises FieldError."""
     if item.type is DataType.MULTI_CHOICE:
+        if isinstance(raw, str):  # codes in one string, as stored: "FLUSH PAIN"
+            raw = raw.split()
         codes = [c for c in (raw or []) if c]
         allowed = {code for code, _ in codelist.codes} if codelist else set()
         unknown = [c for c in codes if c not in allowed]
@@ -59,7 +63,13 @@ def _text(item: Item, text: str, _codelist) -> str:
 def _integer(item: Item, text: str, _codelist) -> int:
     if not _INT.match(text):
         raise FieldError("Enter a whole number.")
-    return int(text)
+    return _within_limit(int(text))
+
+
+def _within_limit(value):
+    if abs(value) >= _LIMIT:
+        raise FieldError("This number is too large: use at most 18 digits before the point.")
+    return value
 
 
 def _decimal(item: Item, text: str, _codelist) -> Decimal:
@@ -69,6 +79,7 @@ def _decimal(item: Item, text: str, _codelist) -> Decimal:
         value = Decimal(text.replace(",", "."))
     except InvalidOperation:
         raise FieldError("Enter a number, e.g. 12.5.") from None
+    _within_limit(value)
     if item.precision is not None:
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > item.precision:

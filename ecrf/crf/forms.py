@@ -137,5 +137,6 @@ def submitted_from(formdata: MultiDict, form: Form, row_keys) -> dict:
     return submitted
 
 
-def next_key(group: ItemGroup, row_keys: dict[str, list[int]]) -> int:
-    return max(row_keys[group.oid], default=0) + 1
+def next_key(group: ItemGroup, row_keys: dict[str, list[int]], used: set[int] | None = None) -> int:
+    """A repeat key never used in this entry: removed rows keep theirs for good."""
+    return max([*row_keys[group.oid], *(used or ())], default=0) + 1

@@ -164,18 +164,18 @@ def load_study(study: Study) -> LoadedStudy:
     return loaded
 
 
-def _duplicates(problems: list[str], what: str, oids: list[str]) -> None:
+def _duplicates(problems: list[str], what: str, oids: list[str], where: str = "") -> None:
     seen: set[str] = set()
     for oid in oids:
         if oid in seen:
-            problems.append(f"duplicate {what} OID {oid}")
+            problems.append(f"duplicate {what} OID {oid}" + (f" in {where}" if where else ""))
         seen.add(oid)
 
 
 def _check_form(problems: list[str], loaded: LoadedStudy, form: Form) -> None:
     where = f"form {form.oid}"
-    _duplicates(problems, f"item group in {where}: ", [g.oid for g in form.groups])
-    _duplicates(problems, f"item in {where}: ", [i.oid for _, i in form.items()])
+    _duplicates(problems, "item group", [g.oid for g in form.groups], where)
+    _duplicates(problems, "item", [i.oid for _, i in form.items()], where)
     for group, item in form.items():
         _check_item(problems, loaded, form, group, item)
     derived_targets = set()
@@ -193,7 +193,7 @@ def _check_form(problems: list[str], loaded: LoadedStudy, form: Form) -> None:
         if item.derived and item.oid not in derived_targets:
             problems.append(f"{where}, item {item.oid}: derived=True but no derivation computes it")
     names = [c.name for c in form.checks]
-    _duplicates(problems, f"check in {where}: ", names)
+    _duplicates(problems, "check", names, where)
     for check in form.checks:
         label = f"{where}, check {check.name}"
         if not loaded.has_item(form.oid, check.target):

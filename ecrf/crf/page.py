@@ -19,7 +19,7 @@ from ecrf.crf.models import Finding, FindingStatus, FormEntry
 from ecrf.crf.services import FieldIssue, StaleEntry, field_path
 from ecrf.extensions import db
 from ecrf.study.models import Subject
-from forms.language import Form, Visit
+from forms.language import DataType, Form, Visit
 
 _PATH = re.compile(r"^(\w+)\[(\d+)\]\.(\w+)$")
 
@@ -71,7 +71,12 @@ class FormPage:
         if group.max_rows is not None and len(self.row_keys[group.oid]) >= group.max_rows:
             self.group_errors.setdefault(group.oid, []).append(f"At most {group.max_rows} rows.")
             return
-        self.row_keys[group.oid].append(entry_forms.next_key(group, self.row_keys))
+        used = (
+            {r.repeat_key for r in self.entry.rows if r.group_oid == group.oid}
+            if self.entry
+            else set()
+        )
+        self.row_keys[group.oid].append(entry_forms.next_key(group, self.row_keys, used))
 
     def submitted(self):
         return entry_forms.submitted_from(self.formdata, self.form_def, self.row_keys)
@@ -192,13 +197,23 @@ def merge_stale(page: FormPage, changes: list[AuditEvent]) -> MultiDict:
             last[event.field] = event
     for path, event in last.items():
         group_oid, key, item_oid = _PATH.match(path).groups()
+        if not page.study.has_item(page.form_def.oid, item_oid):
+            continue
+        item = page.study.item(page.form_def.oid, item_oid)[1]
+        if item.derived:
+            continue  # nobody typed it: it is recomputed at the next save
         name = entry_forms.field_name(group_oid, int(key), item_oid)
-        theirs = first_old[path]
-        mine = (page.formdata.get(name) or "").strip()
-        original = (theirs or "").strip("[]") if theirs else ""
-        if mine == original:
-            current = event.new or ""
-            merged.setlist(name, [current.strip("[]") if current.startswith("[") else current])
+        original = _as_entered(first_old[path])
+        current = _as_entered(event.new)
+        if item.type is DataType.MULTI_CHOICE:
+            mine = sorted(page.formdata.getlist(name))
+            untouched = mine == sorted(original.split())
+            replacement = current.split()
+        else:
+            untouched = (page.formdata.get(name) or "").strip() == original
+            replacement = [current]
+        if untouched:
+            merged.setlist(name, replacement)
         else:
             page.messages.setdefault(name, []).append(
                 (
@@ -207,6 +222,13 @@ def merge_stale(page: FormPage, changes: list[AuditEvent]) -> MultiDict:
                 )
             )
     return merged
+
+
+def _as_entered(recorded: str | None) -> str:
+    """An audit value as it is typed in the form: "[ND]" is the code ND, None is empty."""
+    if not recorded:
+        return ""
+    return recorded[1:-1] if recorded.startswith("[") and recorded.endswith("]") else recorded
 
 
 def history_events(entry: FormEntry, field: str | None) -> list[AuditEvent]:

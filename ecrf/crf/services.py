@@ -35,7 +35,7 @@ from ecrf.errors import Conflict, NotFound, RuleViolation
 from ecrf.extensions import db
 from ecrf.study.models import Subject, Visit
 from ecrf.study.schedule import applicable
-from ecrf.study.subjects import ensure_visit
+from ecrf.study.subjects import ensure_visit, lock_subject
 from forms.language import Form, ItemGroup, Severity, VisitKind, holds
 
 RowKey = tuple[str, int]
@@ -92,25 +92,28 @@ def publish_definition(study: LoadedStudy) -> DefinitionVersion:
 
     :raises RuntimeError: the same version number was published with other content.
     """
-    record = db.session.scalar(
-        sa.select(DefinitionVersion).where(
-            DefinitionVersion.study_oid == study.study.oid,
-            DefinitionVersion.version == study.version,
-        )
+    query = sa.select(DefinitionVersion).where(
+        DefinitionVersion.study_oid == study.study.oid,
+        DefinitionVersion.version == study.version,
     )
+    record = db.session.scalar(query)
     if record is None:
-        with db.session.begin_nested():
-            record = DefinitionVersion(
-                study_oid=study.study.oid, version=study.version, digest=study.digest
+        try:
+            with db.session.begin_nested():
+                record = DefinitionVersion(
+                    study_oid=study.study.oid, version=study.version, digest=study.digest
+                )
+                db.session.add(record)
+        except sa.exc.IntegrityError:  # another save published it meanwhile
+            record = db.session.scalar(query)
+        else:
+            record_event(
+                "definition_published",
+                "definition",
+                f"{study.study.oid}/{study.version}",
+                new=study.digest,
             )
-            db.session.add(record)
-        record_event(
-            "definition_published",
-            "definition",
-            f"{study.study.oid}/{study.version}",
-            new=study.digest,
-        )
-    elif record.digest != study.digest:
+    if record.digest != study.digest:
         raise RuntimeError(
             f"study definition {study.study.oid} version {study.version} changed since it was "
             "published: give the changed definition a new version"
@@ -200,6 +203,7 @@ def save_form(
     :raises ValidationFailed: with every problem at its item; nothing written.
     """
     visit_def, form = _context(study, subject, visit_oid, form_oid, actor, visit_repeat)
+    lock_subject(subject)
     data = SubjectData.load(study, subject)
     if not applicable(study, data, visit_def):
         raise RuleViolation(f"{visit_def.name} does not apply to this subject.")
@@ -307,7 +311,6 @@ def save_form(
         actor=actor,
         site_id=site_id,
         new=str(entry.version),
-        reason=f"{subject.identifier} {visit_oid}[{visit_repeat}] {form_oid}",
         definition_version=version_label,
     )
     sync_findings(study, subject, data, found, actor)
@@ -335,6 +338,11 @@ def _validate(
         )
         if not group.repeating:
             keys = [1]
+        removed = {
+            r.repeat_key
+            for r in (entry_data.entry.rows if entry_data.entry is not None else [])
+            if r.group_oid == group.oid and r.removed
+        }
         live_rows = 0
         for key in keys:
             existing = entry_data.rows.get((group.oid, key))
@@ -343,6 +351,10 @@ def _validate(
                 raw_row is None or not any(_filled(v) for v in raw_row.values())
             ):
                 continue  # a blank new row is not a row
+            if key in removed:  # its values stay as they were when it was removed
+                message = "This row was removed; enter its data as a new row."
+                issues.append(FieldIssue(group.oid, key, None, message))
+                continue
             live_rows += 1
             values, missing = _validate_row(
                 study, form, group, key, existing, raw_row or {}, issues
@@ -410,6 +422,14 @@ def _validate_row(study, form, group: ItemGroup, key, existing: RowData | None, 
         if code and item.missing_allowed:
             values[item.oid] = None
             missing[item.oid] = code
+            continue
+        if code:  # not to be stored as the text "ND", nor refused as "not a number"
+            issues.append(
+                FieldIssue(
+                    group.oid, key, item.oid, "Give the value: a missing-data code is not accepted."
+                )
+            )
+            values[item.oid] = None
             continue
         try:
             value = fields.parse(item, raw, study.codelist_for(item))
@@ -605,6 +625,7 @@ def remove_row(
         raise RuleViolation("Only rows of repeating groups can be removed.")
     if not reason.strip():
         raise RuleViolation("Give the reason for removing this row.", field="reason")
+    lock_subject(subject)
     visit = db.session.scalar(
         sa.select(Visit).where(
             Visit.subject_id == subject.id,
@@ -650,7 +671,6 @@ def remove_row(
         actor=actor,
         site_id=subject.site_id,
         new=str(entry.version),
-        reason=f"{subject.identifier} {visit_oid}[{visit_repeat}] {form_oid}",
         definition_version=study.version,
     )
     sync_findings(study, subject, data, run_checks(study, data), actor)

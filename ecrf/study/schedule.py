@@ -41,8 +41,12 @@ class VisitSlot:
         )
 
 
-def reference_dates(study: LoadedStudy, data: SubjectData) -> dict[str, date | None]:
+def reference_dates(
+    study: LoadedStudy, data: SubjectData, visit_dates: dict[str, date | None] | None = None
+) -> dict[str, date | None]:
+    """D0, T0... of a subject; ``visit_dates`` stand in for the recorded dates of visits."""
     resolved: dict[str, date | None] = {}
+    visit_dates = visit_dates or {}
 
     def resolve(name: str, depth: int = 0) -> date | None:
         if name in resolved:
@@ -51,7 +55,8 @@ def reference_dates(study: LoadedStudy, data: SubjectData) -> dict[str, date | N
         found: date | None = None
         for source in reference.sources:
             if source.startswith("visit:"):
-                found = data.visit_date(source[6:])
+                oid = source[6:]
+                found = visit_dates[oid] if oid in visit_dates else data.visit_date(oid)
             else:
                 visit_oid, form_oid, item_oid = source.split(".")
                 found = data.value(visit_oid, form_oid, item_oid)

@@ -104,6 +104,23 @@ class VisitDateResult:
     window: tuple[date, date, date] | None
 
 
+def lock_subject(subject: Subject) -> None:
+    """Hold the subject's row lock until the transaction ends: writes to one subject queue.
+
+    Each write then reads the data the previous one committed (derivations and checks span
+    forms), and two first saves cannot both create one visit or form. A no-op UPDATE rather
+    than SELECT ... FOR UPDATE, which SQLite ignores: there it takes the database's write
+    lock and really opens the transaction, so that a later SAVEPOINT nests in it instead of
+    starting (and, on release, committing) a transaction of its own under pysqlite.
+    """
+    db.session.execute(
+        sa.update(Subject)
+        .where(Subject.id == subject.id)
+        .values(number=Subject.number)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def ensure_visit(subject: Subject, visit_oid: str, repeat_key: int = 1) -> Visit:
     visit = db.session.scalar(
         sa.select(Visit).where(
@@ -142,6 +159,7 @@ def set_visit_date(
     definition = study.visits.get(visit_oid)
     if definition is None or definition.kind is VisitKind.LOG:
         raise NotFound("No such visit in the study.")
+    lock_subject(subject)
     data = SubjectData.load(study, subject)
     if not applicable(study, data, definition):
         raise RuleViolation(f"{definition.name} does not apply to this subject.")
@@ -153,7 +171,10 @@ def set_visit_date(
         return VisitDateResult(visit, visit.out_of_window, None)
     if old is not None and not (reason or "").strip():
         raise RuleViolation("Give the reason for changing the visit date.", field="reason")
-    window = visit_window(definition, reference_dates(study, data))
+    # Against the schedule as it will be: a visit that dates its own reference (the
+    # baseline visit is D0) is on time by definition, not measured from its old date.
+    moved = {visit_oid: visit_date} if repeat_key == 1 else None
+    window = visit_window(definition, reference_dates(study, data, moved))
     outside = bool(window and visit_date and not window[1] <= visit_date <= window[2])
     if outside and not (deviation_reason or "").strip():
         _, earliest, latest = window
@@ -204,6 +225,7 @@ def add_unscheduled_visit(
     definition = study.visits.get(visit_oid)
     if definition is None or definition.kind is not VisitKind.UNSCHEDULED:
         raise RuleViolation("Only unscheduled visits can be added.")
+    lock_subject(subject)  # two additions at once get different repeat keys
     last = db.session.scalar(
         sa.select(sa.func.max(Visit.repeat_key)).where(
             Visit.subject_id == subject.id, Visit.visit_oid == visit_oid

@@ -80,7 +80,12 @@ class RegisterForm(BaseForm):
 
 
 class StatusForm(BaseForm):
-    status = SelectField("New status", choices=[], validate_choice=True)
+    status = SelectField(
+        "New status",
+        choices=[],
+        validate_choice=True,
+        validators=[DataRequired("Choose the new status.")],
+    )
     reason = TextAreaField(
         "Reason", validators=[DataRequired("Give the reason."), Length(max=1000)]
     )
@@ -90,6 +95,12 @@ class VisitDateForm(BaseForm):
     visit_date = StringField("Visit date", render_kw={"placeholder": "YYYY-MM-DD"})
     deviation_reason = TextAreaField("Reason for the deviation", validators=[Length(max=1000)])
     reason = TextAreaField("Reason for change", validators=[Length(max=1000)])
+
+
+def status_choices(subject) -> list[tuple[str, str]]:
+    """The statuses the subject may move to, in protocol order, after a blank to choose."""
+    allowed = [s for s in SubjectStatus if s in SUBJECT_TRANSITIONS[subject.status]]
+    return [("", "— choose —")] + [(s.value, s.label) for s in allowed] if allowed else []
 
 
 def _subject_or_404(identifier: str):
@@ -149,7 +160,7 @@ def show_subject(identifier: str):
 
 def _subject_page(study, subject, status_form=None, date_forms=None, status=200):
     status_form = status_form or StatusForm(prefix="status")
-    status_form.status.choices = [(s.value, s.label) for s in SUBJECT_TRANSITIONS[subject.status]]
+    status_form.status.choices = status_choices(subject)
     return render_template(
         "study/subject.html",
         subject=subject,
@@ -170,7 +181,7 @@ def change_subject_status(identifier: str):
     subject = _subject_or_404(identifier)
     study = current_study()
     form = StatusForm(prefix="status")
-    form.status.choices = [(s.value, s.label) for s in SUBJECT_TRANSITIONS[subject.status]]
+    form.status.choices = status_choices(subject)
     if form.validate_on_submit():
         try:
             subjects.change_status(

@@ -1,21 +1,105 @@
-"""IAH-PRRT: the visit schedule, reference events and sub-groups (protocol STUDY.md)."""
+"""IAH-PRRT (LUTARTERIAL, NCT04837885): the visit schedule, reference events, sub-group
+and the forms of each visit (protocol STUDY.md, "Visit schedule").
+
+D0 is the day of the IAH procedure (PET-IAH); T0 the day of the IAH 177Lu-dotatate
+administration (therapy sub-group). Windows are in days from the reference, inclusive.
+"""
 
 from __future__ import annotations
 
-from forms.iahprrt.forms import ALL_CODELISTS, ALL_FORMS
+from forms.iahprrt.codelists import ALL_CODELISTS
+from forms.iahprrt.eligibility import CRITERIA, IE
+from forms.iahprrt.examination import ECOG, LVEF, VS
+from forms.iahprrt.followup import AEREV, CALL
+from forms.iahprrt.imaging import ANGIO, PETFU, PETIAH, PETIV, TRM3, TRM6, TUBL
+from forms.iahprrt.labs import COAG, LBCHEM, LBHEM
+from forms.iahprrt.logs import AE, CM, DD, DV, EOS, SAE
+from forms.iahprrt.screening import DM, HEPAT, IC, MH, NETHX, PRTX
+from forms.iahprrt.therapy import DOSI, LUADM, SCINT
 from forms.language import Reference, Study, Subgroup, Visit, VisitKind
 
-# Lab, vitals and AE review at every safety visit.
+#: Vital signs, labs and adverse-event review: every safety visit.
 SAFETY = ("VS", "LBHEM", "LBCHEM", "AEREV")
+
+SCREENING = (
+    "IC",
+    "DM",
+    "MH",
+    "NETHX",
+    "PRTX",
+    "ECOG",
+    "VS",
+    "LBHEM",
+    "LBCHEM",
+    "COAG",
+    "HEPAT",
+    "LVEF",
+    "TUBL",
+    "IE",
+)
+
+ALL_FORMS = (
+    # screening
+    IC,
+    DM,
+    MH,
+    NETHX,
+    PRTX,
+    ECOG,
+    VS,
+    LBHEM,
+    LBCHEM,
+    COAG,
+    HEPAT,
+    LVEF,
+    TUBL,
+    IE,
+    # imaging part
+    PETIV,
+    ANGIO,
+    PETIAH,
+    CALL,
+    # therapy sub-group
+    LUADM,
+    SCINT,
+    DOSI,
+    AEREV,
+    TRM3,
+    TRM6,
+    PETFU,
+    # logs
+    AE,
+    SAE,
+    CM,
+    DV,
+    EOS,
+    DD,
+)
+
+
+def _safety_visit(oid: str, name: str, day: int, margin: int, extra: tuple[str, ...] = ()) -> Visit:
+    return Visit(
+        oid,
+        name,
+        SAFETY + extra,
+        reference="T0",
+        offset_days=day,
+        window=(day - margin, day + margin),
+        subgroup="THERAPY",
+    )
+
 
 STUDY = Study(
     oid="IAHPRRT",
     name="IAH-PRRT (LUTARTERIAL)",
-    version="0.1",
+    version="1.0",
     protocol="CHUBX 2017/47 · NCT04837885 · EudraCT 2019-003023-38",
     description=(
         "Intra-arterial hepatic infusion of radiolabelled somatostatin analogs in GEP-NET "
-        "patients with dominant liver metastases."
+        "patients with dominant liver metastases, after their 4 standard IV LUTATHERA "
+        "cycles: 68Ga-DOTA-peptide PET after IV and after IAH injection (all patients; "
+        "primary endpoint SUVmax of 5 liver metastases), and one 5th cycle of "
+        "177Lu-dotatate by IAH infusion (therapy sub-group)."
     ),
     codelists=ALL_CODELISTS,
     forms=ALL_FORMS,
@@ -30,7 +114,7 @@ STUDY = Study(
         Visit(
             "SCR",
             "Screening / inclusion",
-            ("IC", "DM", "VS"),
+            SCREENING,
             reference="D0",
             offset_days=-28,
             window=(-42, -7),
@@ -38,84 +122,41 @@ STUDY = Study(
         Visit(
             "PETIV",
             "68Ga PET after IV injection",
-            (),
+            ("PETIV",),
             reference="D0",
             offset_days=-7,
             window=(-21, -1),
         ),
         Visit(
             "PETIAH",
-            "68Ga PET after IAH injection",
-            (),
+            "68Ga PET after IAH injection (D0)",
+            ("ANGIO", "PETIAH"),
             reference="D0",
             offset_days=0,
             window=(0, 0),
         ),
-        Visit("CALL", "Safety call", ("AEREV",), reference="D0", offset_days=14, window=(11, 17)),
+        Visit("CALL", "Safety call", ("CALL",), reference="D0", offset_days=14, window=(11, 17)),
         Visit(
             "THER",
-            "IAH 177Lu-dotatate",
-            (),
+            "IAH 177Lu-dotatate (T0)",
+            # Pre-administration vital signs and labs (LUTATHERA label), then the cycle.
+            ("VS", "LBHEM", "LBCHEM", "COAG", "LUADM", "SCINT", "DOSI"),
             reference="D0",
             offset_days=28,
             window=(14, 56),
             subgroup="THERAPY",
         ),
-        Visit(
-            "W2",
-            "Week 2",
-            SAFETY,
-            reference="T0",
-            offset_days=14,
-            window=(11, 17),
-            subgroup="THERAPY",
-        ),
-        Visit(
-            "W4",
-            "Week 4",
-            SAFETY,
-            reference="T0",
-            offset_days=28,
-            window=(25, 31),
-            subgroup="THERAPY",
-        ),
-        Visit(
-            "W6",
-            "Week 6",
-            SAFETY,
-            reference="T0",
-            offset_days=42,
-            window=(39, 45),
-            subgroup="THERAPY",
-        ),
-        Visit(
-            "W8",
-            "Week 8",
-            SAFETY,
-            reference="T0",
-            offset_days=56,
-            window=(53, 59),
-            subgroup="THERAPY",
-        ),
-        Visit(
-            "M3",
-            "Month 3 response",
-            SAFETY,
-            reference="T0",
-            offset_days=90,
-            window=(83, 97),
-            subgroup="THERAPY",
-        ),
-        Visit(
-            "M6",
-            "Month 6 end of study",
-            SAFETY,
-            reference="T0",
-            offset_days=180,
-            window=(166, 194),
-            subgroup="THERAPY",
-        ),
-        Visit("UNS", "Unscheduled", SAFETY, kind=VisitKind.UNSCHEDULED),
-        Visit("LOGS", "Logs", ("AE",), kind=VisitKind.LOG),
+        _safety_visit("W2", "Week 2", 14, 3),
+        _safety_visit("W4", "Week 4", 28, 3),
+        _safety_visit("W6", "Week 6", 42, 3),
+        _safety_visit("W8", "Week 8", 56, 3),
+        _safety_visit("M3", "Month 3 response", 90, 7, ("TRM3", "PETFU")),
+        _safety_visit("M6", "Month 6 end of study", 180, 14, ("TRM6", "PETFU")),
+        Visit("UNS", "Unscheduled", (*SAFETY[:3], "COAG", "AEREV"), kind=VisitKind.UNSCHEDULED),
+        Visit("LOGS", "Logs", ("AE", "SAE", "CM", "DV", "EOS", "DD"), kind=VisitKind.LOG),
     ),
+    extra={
+        # For the engine: criteria with their checklist items and computable rules.
+        "eligibility": CRITERIA,
+    },
 )

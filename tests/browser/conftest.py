@@ -30,18 +30,38 @@ def rename_user(app):
     return rename
 
 
-@pytest.fixture
-def sign_in(page: Page, live_server):
-    """Sign in through the real sign-in form and wait for the landing page.
+def sign_in_page(page: Page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """Sign ``page`` in through the real sign-in form and wait for the landing page.
 
     People who enter data land on the subject matrix; the others on the home page.
     """
+    page.goto(f"{base_url}/login")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(base_url)}/(subjects)?$"))
+
+
+@pytest.fixture
+def sign_in(page: Page, live_server):
+    """Sign the test's ``page`` in as the given user."""
 
     def sign_in_as(username: str, password: str = PASSWORD) -> None:
-        page.goto(f"{live_server.url}/login")
-        page.locator("input[name=username]").fill(username)
-        page.locator("input[name=password]").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/(subjects)?$"))
+        sign_in_page(page, live_server.url, username, password)
 
     return sign_in_as
+
+
+@pytest.fixture
+def signed_in_page(new_context, live_server):
+    """A page in a browser context of its own (its own cookies), signed in as another user.
+
+    For two people working at once; the contexts are closed at the end of the test.
+    """
+
+    def open_as(username: str, password: str = PASSWORD) -> Page:
+        other = new_context().new_page()
+        sign_in_page(other, live_server.url, username, password)
+        return other
+
+    return open_as

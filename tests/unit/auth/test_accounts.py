@@ -173,6 +173,7 @@ def test_the_last_administrator_cannot_be_removed_or_deactivated(admin, create_u
         services.revoke_role(assignment, actor=None)
     with pytest.raises(RuleViolation, match="last active administrator"):
         services.deactivate_user(admin, actor=None, reason="test")
+    db.session.rollback()  # end this read transaction: the next admin comes from elsewhere
     other = db.session.get(User, create_user("second.admin", Role.ADMIN))
     services.deactivate_user(admin, actor=other, reason="replaced")
 

@@ -1,0 +1,452 @@
+"""Edit checks of the IAH-PRRT trial as pure functions: each returns the message to show
+when its rule is broken, None otherwise (and None when the data needed are missing).
+
+They are bound to forms in the form files (``common.check``), which also chooses REJECT
+(cannot be saved) or WARN (saved, stays open as a query until the data change).
+
+Not expressible as a pure function: "dates not in the future" needs today's date, which
+a pure function of the entered data cannot read. It belongs in the engine (a field rule
+applied to every DATE / PARTIAL_DATE item) or in the language (see the report).
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from decimal import Decimal
+from typing import Any
+
+from forms.iahprrt.codelists import LABTERM
+from forms.iahprrt.common import (
+    dec,
+    definitely_before,
+    earliest,
+    latest,
+    moment,
+    rows_of,
+    same_id,
+)
+from forms.values import PartialDate
+
+Day = date | PartialDate | None
+
+
+# --- dates and times -------------------------------------------------------------------
+
+
+def birth_month_and_year(birth: PartialDate | None) -> str | None:
+    if birth is None:
+        return None
+    if birth.month is None:
+        return "Enter the month and the year of birth (YYYY-MM)."
+    if birth.day is not None:
+        return "Only the month and year of birth are collected: leave the day out (YYYY-MM)."
+    return None
+
+
+def not_before(message: str, value: Day, reference: Day) -> str | None:
+    """``message`` when ``value`` is certainly earlier than ``reference``."""
+    return message if definitely_before(value, reference) else None
+
+
+def strictly_after(message: str, value: Day, reference: Day) -> str | None:
+    """``message`` when ``value`` is not certainly later than ``reference``: before it,
+    or the same complete day."""
+    if value is None or reference is None:
+        return None
+    if definitely_before(value, reference):
+        return message
+    same_day = earliest(value) == latest(value) == earliest(reference) == latest(reference)
+    return message if same_day else None
+
+
+def same_day(message: str, value: date | None, reference: date | None) -> str | None:
+    if value is None or reference is None or value == reference:
+        return None
+    return message
+
+
+def time_after(message: str, start: time | None, end: time | None) -> str | None:
+    """``message`` unless ``end`` is later than ``start`` (times of one day)."""
+    if start is None or end is None or end > start:
+        return None
+    return message
+
+
+def time_not_after(message: str, first: time | None, then: time | None) -> str | None:
+    """``message`` when ``first`` is later than ``then`` (times of one day)."""
+    if first is None or then is None or first <= then:
+        return None
+    return message
+
+
+def end_not_before_start(start: Day, end: Day) -> str | None:
+    if definitely_before(end, start):
+        return f"The end date ({end}) is before the start date ({start})."
+    return None
+
+
+# --- vital signs and labs ----------------------------------------------------------------
+
+
+def diastolic_below_systolic(systolic: int | None, diastolic: int | None) -> str | None:
+    if systolic is None or diastolic is None or diastolic < systolic:
+        return None
+    return f"Diastolic pressure ({diastolic} mmHg) must be below systolic ({systolic} mmHg)."
+
+
+#: Hard (plausible) and usual (normal) creatinine ranges per unit.
+CREATININE_HARD = {"umol/L": (Decimal(10), Decimal(2000)), "mg/dL": (Decimal("0.1"), Decimal(23))}
+CREATININE_NORMAL = {
+    "umol/L": (Decimal(45), Decimal(110)),
+    "mg/dL": (Decimal("0.5"), Decimal("1.25")),
+}
+
+
+def creatinine_plausible(value: Decimal | None, unit: str | None) -> str | None:
+    if value is None or unit not in CREATININE_HARD:
+        return None
+    low, high = CREATININE_HARD[unit]
+    if low <= value <= high:
+        return None
+    shown = "µmol/L" if unit == "umol/L" else unit
+    return f"{value} {shown} is impossible here: expected {low} to {high} {shown} (check the unit)."
+
+
+def creatinine_usual(value: Decimal | None, unit: str | None) -> str | None:
+    if value is None or unit not in CREATININE_NORMAL:
+        return None
+    low, high = CREATININE_NORMAL[unit]
+    if low <= value <= high:
+        return None
+    shown = "µmol/L" if unit == "umol/L" else unit
+    return f"{value} {shown} is outside the usual {low} to {high} {shown}; please check."
+
+
+def unit_needed(value: Any, unit: str | None) -> str | None:
+    if value is not None and unit is None:
+        return "Give the unit of the value."
+    return None
+
+
+def differential_within_total(
+    neutrophils: int | None, lymphocytes: int | None, leucocytes: int | None
+) -> str | None:
+    if leucocytes is None:
+        return None
+    parts = sum(v for v in (neutrophils, lymphocytes) if v is not None)
+    if parts > leucocytes:
+        return (
+            f"Neutrophils + lymphocytes ({parts}/mm³) exceed the leucocytes ({leucocytes}/mm³):"
+            " check the units (per mm³, not 10⁹/L)."
+        )
+    return None
+
+
+def _covers(row: dict[str, Any], day: date) -> bool:
+    start, end = earliest(row.get("AESTDAT")), latest(row.get("AEENDAT"))
+    return start is not None and start <= day and (end is None or day <= end)
+
+
+def lab_grade_without_ae(
+    term: str,
+    grade: int | None,
+    sample: date | None,
+    baseline_sample: date | None,
+    ae_rows: list[dict] | None,
+) -> str | None:
+    """A CTCAE grade ≥ 3 lab value needs an adverse event of the same CTCAE term, grade
+    ≥ 3, whose dates cover the sample. Values on or before the screening sample are
+    baseline (medical history), not adverse events."""
+    if grade is None or grade < 3 or sample is None:
+        return None
+    if baseline_sample is not None and sample <= baseline_sample:
+        return None
+    for row in rows_of(ae_rows):
+        if (
+            row.get("AELBTERM") == term
+            and row.get("AETOXGR") is not None
+            and int(row["AETOXGR"]) >= 3
+            and _covers(row, sample)
+        ):
+            return None
+    return (
+        f"CTCAE grade {grade} {LABTERM.label(term).lower()} on {sample}: record it in the"
+        " adverse event log (same CTCAE term, grade ≥ 3, dates covering the sample)."
+    )
+
+
+def sample_after_last_cycle(sample: date | None, cycles: list[dict] | None) -> str | None:
+    dates = [row["EXSTDAT"] for row in rows_of(cycles) if row.get("EXSTDAT") is not None]
+    if sample is None or not dates or sample > max(dates):
+        return None
+    return (
+        f"The sample ({sample}) is not after the last LUTATHERA cycle ({max(dates)}): the"
+        " eligibility values are those after the 4 cycles."
+    )
+
+
+def ki67_matches_grade(grade: str | None, ki67: Decimal | None) -> str | None:
+    """WHO 2019: G1 Ki-67 < 3 %, G2 3–20 %, G3 > 20 %."""
+    if grade is None or ki67 is None:
+        return None
+    expected = "G1" if ki67 < 3 else ("G2" if ki67 <= 20 else "G3")
+    if expected != grade:
+        return f"Ki-67 {ki67} % corresponds to grade {expected}, not {grade} (WHO 2019)."
+    return None
+
+
+# --- lesions and identifiers ---------------------------------------------------------------
+
+
+def unique_in(what: str, key: str, identifier: Any, rows: list[dict] | None) -> str | None:
+    """``identifier`` may appear in one row only of ``rows`` (compared on ``key``)."""
+    if identifier is None:
+        return None
+    count = sum(
+        1
+        for row in rows_of(rows)
+        if (
+            same_id(row.get(key), identifier)
+            if isinstance(identifier, str)
+            else row.get(key) == identifier
+        )
+    )
+    if count > 1:
+        return f"{what} {identifier} is used more than once."
+    return None
+
+
+def unique_across(
+    own_key: str,
+    other_key: str,
+    identifier: str | None,
+    own_rows: list[dict] | None,
+    other_rows: list[dict] | None,
+) -> str | None:
+    """A lesion identifier names one lesion: once in its table, never in the other one
+    (a lesion is target or non-target, liver index lesion or extra-hepatic, not both)."""
+    if identifier is None:
+        return None
+    if any(same_id(row.get(other_key), identifier) for row in rows_of(other_rows)):
+        return f"Lesion {identifier} is already listed in the other lesion table of this form."
+    return unique_in("Lesion", own_key, identifier, own_rows)
+
+
+def known_lesion(
+    message: str, key: str, identifier: str | None, *row_lists: list[dict] | None
+) -> str | None:
+    """``message`` when ``identifier`` is found (on ``key``) in none of ``row_lists``."""
+    if identifier is None:
+        return None
+    if any(same_id(row.get(key), identifier) for rows in row_lists for row in rows_of(rows)):
+        return None
+    return message.format(identifier=identifier)
+
+
+def lesion_on_pet(
+    identifier: str | None, index_rows: list[dict] | None, extra_rows: list[dict] | None
+) -> str | None:
+    """A dosimetry lesion is one of the PET-IV lesions (liver index or extra-hepatic)."""
+    if identifier is None:
+        return None
+    if any(same_id(r.get("LESID"), identifier) for r in rows_of(index_rows)) or any(
+        same_id(r.get("XLESID"), identifier) for r in rows_of(extra_rows)
+    ):
+        return None
+    return f"Lesion {identifier} is not among the PET-IV lesions."
+
+
+def lesions_declared(
+    answer: str | None, targets: list[dict] | None, others: list[dict] | None
+) -> str | None:
+    count = len(rows_of(targets)) + len(rows_of(others))
+    if answer == "N" and count:
+        return "No lesion is declared, yet lesions are listed: correct one or the other."
+    if answer == "Y" and not rows_of(targets):
+        return "Lesions are declared: list the target lesions (at least one measurable lesion)."
+    return None
+
+
+def suv_not_above_max(label: str, value: Decimal | None, suvmax: Decimal | None) -> str | None:
+    if value is None or suvmax is None or value <= suvmax:
+        return None
+    return f"{label} ({value}) cannot exceed SUVmax ({suvmax})."
+
+
+def differs_from_derived(label: str, answer: str | None, derived: str | None) -> str | None:
+    if answer is None or derived is None or answer == derived:
+        return None
+    return (
+        f"{label}: the investigator's {answer} differs from the RECIST 1.1 derivation ({derived})."
+    )
+
+
+# --- cycles and administrations --------------------------------------------------------------
+
+
+def cycles_in_order(cycle: int | None, day: date | None, rows: list[dict] | None) -> str | None:
+    if cycle is None or day is None:
+        return None
+    for row in rows_of(rows):
+        other, other_day = row.get("CYCLE"), row.get("EXSTDAT")
+        if other is None or other_day is None or other == cycle:
+            continue
+        if (other < cycle and other_day >= day) or (other > cycle and other_day <= day):
+            return f"Cycle {cycle} ({day}) is out of order with cycle {other} ({other_day})."
+    return None
+
+
+def activity_within(
+    tolerance_percent: int, administered: Decimal | None, prescribed: Decimal | None
+) -> str | None:
+    if administered is None or not prescribed:
+        return None
+    deviation = (dec(administered) - dec(prescribed)) * 100 / dec(prescribed)
+    if abs(deviation) <= tolerance_percent:
+        return None
+    return (
+        f"Administered activity {administered} MBq is {deviation:+.1f} % from the prescribed"
+        f" {prescribed} MBq (allowed ±{tolerance_percent} %)."
+    )
+
+
+def hours_within(label: str, low: int, high: int, hours: Decimal | None) -> str | None:
+    if hours is None or low <= hours <= high:
+        return None
+    return f"{label} {hours} h after the administration: expected {low}–{high} h."
+
+
+def pregnancy_test_expected(
+    test: str | None, sex: str | None, childbearing: str | None
+) -> str | None:
+    if sex == "F" and childbearing == "Y" and test == "NA":
+        return "A woman of childbearing potential needs a pregnancy test before administration."
+    if sex == "M" and test in ("NEG", "POS"):
+        return "A pregnancy test is recorded for a man: check the patient or the answer."
+    if test == "POS":
+        return "Positive pregnancy test: 177Lu-dotatate is contraindicated in pregnancy."
+    return None
+
+
+# --- safety logs -------------------------------------------------------------------------------
+
+
+def ae_before_consent(start: Day, consent: date | None) -> str | None:
+    if definitely_before(start, consent):
+        return (
+            f"Started ({start}) before consent ({consent}): a condition present before"
+            " consent belongs in the medical history unless it worsened."
+        )
+    return None
+
+
+def serious_needs_report(
+    serious: str | None, number: int | None, reports: list[dict] | None
+) -> str | None:
+    if serious != "Y":
+        return None
+    if number is not None and any(row.get("SAESPID") == number for row in rows_of(reports)):
+        return None
+    return (
+        f"Serious adverse event{f' {number}' if number is not None else ''}: send the SAE"
+        " report within 24 h and record it in the SAE report log."
+    )
+
+
+def serious_needs_criterion(serious: str | None, *criteria: str | None) -> str | None:
+    if serious == "Y" and "Y" not in criteria:
+        return "A serious adverse event meets at least one seriousness criterion: tick it."
+    return None
+
+
+def fatal_consistent(grade: str | None, outcome: str | None) -> str | None:
+    if (grade == "5") != (outcome == "FATAL") and grade is not None and outcome is not None:
+        return (
+            "Grade 5 means the event led to death: the outcome must then be fatal, and vice versa."
+        )
+    return None
+
+
+def death_needs_form(
+    outcome: str | None, resulted_in_death: str | None, death_date: date | None
+) -> str | None:
+    if (outcome == "FATAL" or resulted_in_death == "Y") and death_date is None:
+        return "A fatal adverse event: complete the death form and the end-of-study form."
+    return None
+
+
+def report_within_24h(
+    aware_date: date | None,
+    aware_time: time | None,
+    report_date: date | None,
+    report_time: time | None,
+) -> str | None:
+    if aware_date is None or report_date is None:
+        return None
+    if report_date < aware_date:
+        return "The report date is before the date the site became aware of the event."
+    aware, sent = moment(aware_date, aware_time), moment(report_date, report_time)
+    late = (
+        (sent - aware).total_seconds() > 24 * 3600
+        if aware and sent
+        else ((report_date - aware_date).days > 1)
+    )
+    if late:
+        return "The SAE was reported to the sponsor more than 24 h after the site became aware."
+    return None
+
+
+def report_links_ae(number: int | None, ae_rows: list[dict] | None) -> str | None:
+    if number is None:
+        return None
+    for row in rows_of(ae_rows):
+        if row.get("AESPID") == number:
+            return (
+                None
+                if row.get("AESER") == "Y"
+                else (f"Adverse event {number} is not marked serious in the adverse event log.")
+            )
+    return f"No adverse event number {number} in the adverse event log."
+
+
+def death_forces_end_of_study(death_date: date | None, status: str | None) -> str | None:
+    if death_date is None:
+        return None
+    if status is None:
+        return "The patient died: complete the end-of-study form (status: death)."
+    if status != "DEATH":
+        return "The patient died: the end-of-study status must be death."
+    return None
+
+
+def end_of_study_death(status: str | None, death_date: date | None) -> str | None:
+    if status == "DEATH" and death_date is None:
+        return "End of study by death: complete the death form."
+    return None
+
+
+def completion_consistent(
+    status: str | None, therapy: str | None, call_date: date | None, m6_date: date | None
+) -> str | None:
+    if status != "COMPLETED":
+        return None
+    if therapy == "Y" and m6_date is None:
+        return "Therapy sub-group: the study is completed at M6; the M6 visit is not recorded."
+    if therapy == "N" and call_date is None:
+        return "Imaging only: the study is completed at the safety call, which is not recorded."
+    return None
+
+
+def call_ends_study(therapy: str | None, status: str | None) -> str | None:
+    if therapy == "N" and status is None:
+        return (
+            "The patient is not in the therapy sub-group: the study ends with this call;"
+            " complete the end-of-study form."
+        )
+    return None
+
+
+def review_needs_log(answer: str | None, ae_rows: list[dict] | None) -> str | None:
+    if answer == "Y" and not rows_of(ae_rows):
+        return "An adverse event is reported: record it in the adverse event log."
+    return None

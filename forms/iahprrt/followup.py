@@ -1,0 +1,83 @@
+"""Follow-up contacts: the adverse-event review of every safety visit, and the safety
+call after the IAH procedure (end of study for patients outside the therapy sub-group)."""
+
+from __future__ import annotations
+
+from forms.iahprrt import checks as ck
+from forms.iahprrt.common import check, choice, day, yes_no
+from forms.language import Form, ItemGroup
+
+AEREV = Form(
+    "AEREV",
+    "Adverse event review",
+    (
+        ItemGroup(
+            "AEREV",
+            "Review",
+            (
+                day("REVDAT", "Date of the review", required=True),
+                yes_no(
+                    "AEYN",
+                    "Any new or worsened adverse event since the last contact?",
+                    required=True,
+                    help="If yes, record it in the adverse event log.",
+                    cdash="AEYN",
+                ),
+                yes_no(
+                    "CMYN",
+                    "Any new or changed concomitant medication since the last contact?",
+                    required=True,
+                    help="If yes, update the concomitant medication log.",
+                    cdash="CMYN",
+                ),
+            ),
+        ),
+    ),
+    checks=(check("AE_IN_LOG", "AEYN", ck.review_needs_log, "AEYN", "LOGS.AE.AE[]"),),
+)
+
+CALL = Form(
+    "CALL",
+    "Safety call after the IAH procedure",
+    (
+        ItemGroup(
+            "CALL",
+            "Contact",
+            (
+                day("CALLDAT", "Date of the contact", required=True),
+                choice("CALLMODE", "Contact", "CALLMODE", required=True),
+                yes_no(
+                    "AEYN",
+                    "Any adverse event since the IAH procedure?",
+                    required=True,
+                    help="If yes, record it in the adverse event log.",
+                    cdash="AEYN",
+                ),
+                yes_no(
+                    "CMYN",
+                    "Any new or changed concomitant medication since the procedure?",
+                    required=True,
+                    cdash="CMYN",
+                ),
+            ),
+        ),
+    ),
+    checks=(
+        check("AE_IN_LOG", "AEYN", ck.review_needs_log, "AEYN", "LOGS.AE.AE[]"),
+        check(
+            "END_OF_STUDY_OUTSIDE_THERAPY",
+            "CALLDAT",
+            ck.call_ends_study,
+            "SCR.IC.THERAPY",
+            "LOGS.EOS.EOSSTAT",
+        ),
+        check(
+            "AFTER_PETIAH",
+            "CALLDAT",
+            ck.strictly_after,
+            "CALLDAT",
+            "PETIAH.PETIAH.PETDAT",
+            constants=("The safety call follows the IAH procedure (D0).",),
+        ),
+    ),
+)

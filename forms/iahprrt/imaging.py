@@ -1,0 +1,908 @@
+"""Imaging: RECIST 1.1 baseline and response (CT / hepatic MRI), the 68Ga-DOTA-peptide
+PET/CT scans after IV and after intra-arterial hepatic (IAH) injection, and the hepatic
+arteriography of the IAH procedure.
+
+PET index lesions (the 5 liver metastases of the primary endpoint) and RECIST target
+lesions (at most 2 per organ) are separate lists that share one lesion identifier: a
+liver metastasis that is both carries the same LESID in both (e.g. "L1").
+
+The language has no reference to "the rows of this group in this entry"; a form whose
+derivations or checks need all rows of its own repeating group therefore names its
+visit, and is generated once per visit (RECIST response at M3 and M6: TRM3, TRM6).
+"""
+
+from __future__ import annotations
+
+from forms.iahprrt import checks as ck
+from forms.iahprrt import derivations as dv
+from forms.iahprrt import recist
+from forms.iahprrt.common import (
+    check,
+    choice,
+    clock,
+    day,
+    decimal,
+    derive,
+    derived,
+    integer,
+    shown,
+    text,
+    yes_no,
+)
+from forms.language import (
+    Check,
+    DataType,
+    Derivation,
+    Form,
+    Item,
+    ItemGroup,
+    Severity,
+    When,
+)
+
+# --- RECIST 1.1 baseline ----------------------------------------------------------------------
+
+_LESID_HELP = (
+    "Stable identifier, the same on every form and visit: L1–L5 for the liver index lesions,"
+    " then L6…, N1… (nodes), B1… (bone), O1… (other)."
+)
+
+
+def _lesion_id(oid: str, **kw) -> Item:
+    return text(
+        oid,
+        "Lesion identifier",
+        max_length=8,
+        required=True,
+        help=_LESID_HELP,
+        cdash="TULNKID",
+        sdtm="TU.TULNKID",
+        **kw,
+    )
+
+
+TUBL = Form(
+    "TUBL",
+    "Baseline tumour assessment (RECIST 1.1)",
+    (
+        ItemGroup(
+            "IMG",
+            "Inclusion imaging",
+            (
+                day("CTDAT", "Date of the chest-abdomen-pelvis CT", required=True, sdtm="TU.TUDTC"),
+                day("MRIDAT", "Date of the hepatic MRI", required=True, sdtm="TU.TUDTC"),
+                yes_no(
+                    "LESYN",
+                    "Any tumour lesion on the inclusion CT and MRI?",
+                    required=True,
+                    help="No lesion at all = complete response: exclusion criterion EXC01.",
+                ),
+                choice(
+                    "HEPBURD",
+                    "Hepatic tumour burden now",
+                    "HEPBURD",
+                    help="Visual estimate of the liver volume replaced by tumour.",
+                ),
+                derived(
+                    "SUMDIAM",
+                    "Baseline sum of diameters",
+                    units="mm",
+                    sdtm="TR.TRORRES[SUMDIAM]",
+                ),
+            ),
+        ),
+        ItemGroup(
+            "TL",
+            "Target lesions (at most 5, at most 2 per organ)",
+            (
+                _lesion_id("LESID"),
+                choice("ORGAN", "Organ", "ORGAN", required=True, sdtm="TU.TULOC"),
+                choice(
+                    "LIVSEG",
+                    "Liver segment",
+                    "LIVSEG",
+                    **shown(When("ORGAN", "eq", "LIVER")),
+                    sdtm="TU.TULOCDTL",
+                ),
+                choice("METHOD", "Method", "IMGMETH", required=True, sdtm="TU.TUMETHOD"),
+                integer(
+                    "DIAM",
+                    "Longest diameter (short axis for a lymph node)",
+                    "mm",
+                    hard=(1, 400),
+                    required=True,
+                    help="Measurable: ≥ 10 mm; lymph node ≥ 15 mm short axis.",
+                    sdtm="TR.TRORRES[LDIAM]",
+                ),
+            ),
+            repeating=True,
+            max_rows=recist.MAX_TARGETS,
+            domain="TU",
+        ),
+        ItemGroup(
+            "NTL",
+            "Non-target lesions",
+            (
+                _lesion_id("NTLID"),
+                choice("NTLORGAN", "Organ", "ORGAN", required=True, sdtm="TU.TULOC"),
+                text(
+                    "NTLDESC",
+                    "Description",
+                    help="e.g. 'multiple small liver metastases', 'bone lesions'.",
+                ),
+            ),
+            repeating=True,
+            domain="TU",
+        ),
+    ),
+    derivations=(
+        derive(
+            "SUMDIAM",
+            recist.baseline_sum,
+            "SCR.TUBL.TL[]",
+            formula="Σ longest diameters of non-nodal targets + Σ short axes of nodal targets.",
+        ),
+    ),
+    checks=(
+        check(
+            "TARGET_MEASURABLE",
+            "DIAM",
+            recist.target_problem,
+            "ORGAN",
+            "DIAM",
+            severity=Severity.REJECT,
+        ),
+        check(
+            "TWO_PER_ORGAN",
+            "ORGAN",
+            recist.too_many_in_organ,
+            "ORGAN",
+            "SCR.TUBL.TL[]",
+            severity=Severity.REJECT,
+        ),
+        check(
+            "TARGET_ID_UNIQUE",
+            "LESID",
+            ck.unique_across,
+            "LESID",
+            "SCR.TUBL.TL[]",
+            "SCR.TUBL.NTL[]",
+            constants=("LESID", "NTLID"),
+            severity=Severity.REJECT,
+        ),
+        check(
+            "NON_TARGET_ID_UNIQUE",
+            "NTLID",
+            ck.unique_across,
+            "NTLID",
+            "SCR.TUBL.NTL[]",
+            "SCR.TUBL.TL[]",
+            constants=("NTLID", "LESID"),
+            severity=Severity.REJECT,
+        ),
+        check(
+            "LESIONS_DECLARED",
+            "LESYN",
+            ck.lesions_declared,
+            "LESYN",
+            "SCR.TUBL.TL[]",
+            "SCR.TUBL.NTL[]",
+        ),
+        check(
+            "MRI_AFTER_LAST_CYCLE",
+            "MRIDAT",
+            ck.not_before,
+            "MRIDAT",
+            "SCR.PRTX.LUTLAST",
+            constants=("The inclusion MRI must follow the last LUTATHERA cycle.",),
+        ),
+        check(
+            "CT_AFTER_LAST_CYCLE",
+            "CTDAT",
+            ck.not_before,
+            "CTDAT",
+            "SCR.PRTX.LUTLAST",
+            constants=("The inclusion CT must follow the last LUTATHERA cycle.",),
+        ),
+    ),
+)
+
+
+# --- RECIST 1.1 response (one form per visit) ---------------------------------------------
+
+
+def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) -> Form:
+    """The response assessment at ``visit``; ``earlier`` are the earlier response visits,
+    whose sums enter the nadir and whose date this one must follow."""
+    oid = f"TR{visit}"
+    own_tl, own_ntl = f"{visit}.{oid}.TL[]", f"{visit}.{oid}.NTL[]"
+    earlier_sums = tuple(f"{v}.TR{v}.SUMDIAM" for v in earlier)
+    previous = f"{earlier[-1]}.TR{earlier[-1]}.TRDAT" if earlier else "THER.LUADM.EXSTDAT"
+    return Form(
+        oid,
+        f"Tumour response, RECIST 1.1 ({visit_name})",
+        (
+            ItemGroup(
+                "IMG",
+                "Assessment",
+                (
+                    day("TRDAT", "Date of the CT / MRI", required=True, sdtm="TR.TRDTC"),
+                    choice(
+                        "METHOD",
+                        "Method (as at baseline)",
+                        "IMGMETH",
+                        required=True,
+                        sdtm="TR.TRMETHOD",
+                    ),
+                    choice(
+                        "NEWLES",
+                        "New lesion",
+                        "NEWLES",
+                        required=True,
+                        sdtm="RS.RSORRES[NEWLPROG]",
+                    ),
+                    text(
+                        "NEWLOC",
+                        "New lesion: where",
+                        **shown(When("NEWLES", "in", ("EQ", "Y"))),
+                    ),
+                    choice(
+                        "INVRESP",
+                        "Overall response as read by the radiologist",
+                        "RECRESP",
+                        required=True,
+                        help="Compared with the response derived below.",
+                    ),
+                ),
+            ),
+            ItemGroup(
+                "TL",
+                "Target lesions (each baseline target)",
+                (
+                    text(
+                        "LESID",
+                        "Target lesion identifier (as at baseline)",
+                        max_length=8,
+                        required=True,
+                        sdtm="TR.TRLNKID",
+                    ),
+                    integer(
+                        "DIAM",
+                        "Longest diameter (short axis for a lymph node)",
+                        "mm",
+                        hard=(0, 400),
+                        required=True,
+                        help="0 if disappeared; 5 if present but too small to measure.",
+                        sdtm="TR.TRORRES[LDIAM]",
+                    ),
+                ),
+                repeating=True,
+                max_rows=recist.MAX_TARGETS,
+                domain="TR",
+            ),
+            ItemGroup(
+                "NTL",
+                "Non-target lesions (each baseline non-target)",
+                (
+                    text(
+                        "NTLID",
+                        "Non-target lesion identifier (as at baseline)",
+                        max_length=8,
+                        required=True,
+                        sdtm="TR.TRLNKID",
+                    ),
+                    choice(
+                        "NTLSTAT",
+                        "Status",
+                        "NTLSTAT",
+                        required=True,
+                        sdtm="TR.TRORRES[TUMSTATE]",
+                    ),
+                ),
+                repeating=True,
+                domain="TR",
+            ),
+            ItemGroup(
+                "RESP",
+                "Derived response",
+                (
+                    derived("SUMDIAM", "Sum of diameters", units="mm", sdtm="TR.TRORRES[SUMDIAM]"),
+                    derived("NADIR", "Nadir (smallest earlier sum, baseline included)", units="mm"),
+                    derived("PCHBL", "Change from baseline", units="%"),
+                    derived("PCHNAD", "Change from nadir", units="%"),
+                    derived(
+                        "TRGRESP",
+                        "Target response",
+                        DataType.CHOICE,
+                        codelist="RECRESP",
+                        sdtm="RS.RSORRES[TRGRESP]",
+                    ),
+                    derived(
+                        "NTRGRESP",
+                        "Non-target response",
+                        DataType.CHOICE,
+                        codelist="NTRESP",
+                        sdtm="RS.RSORRES[NTRGRESP]",
+                    ),
+                    derived(
+                        "OVRLRESP",
+                        "Overall response (RECIST 1.1)",
+                        DataType.CHOICE,
+                        codelist="RECRESP",
+                        sdtm="RS.RSORRES[OVRLRESP]",
+                    ),
+                ),
+            ),
+        ),
+        derivations=(
+            derive(
+                "SUMDIAM",
+                recist.follow_up_sum,
+                "SCR.TUBL.TL[]",
+                own_tl,
+                formula="Σ diameters of the baseline target lesions measured at this visit"
+                " (none missing).",
+            ),
+            derive(
+                "NADIR",
+                recist.nadir,
+                "SCR.TUBL.SUMDIAM",
+                *earlier_sums,
+                formula="Smallest sum of diameters before this visit, baseline included.",
+            ),
+            derive(
+                "PCHBL",
+                recist.percent_change,
+                "SUMDIAM",
+                "SCR.TUBL.SUMDIAM",
+                formula="(sum − baseline sum) / baseline sum × 100.",
+            ),
+            derive(
+                "PCHNAD",
+                recist.percent_change,
+                "SUMDIAM",
+                "NADIR",
+                formula="(sum − nadir) / nadir × 100.",
+            ),
+            derive(
+                "TRGRESP",
+                recist.target_response,
+                "SCR.TUBL.TL[]",
+                own_tl,
+                "NADIR",
+                formula="CR: non-nodal targets 0 mm and nodal < 10 mm; PD: ≥ +20 % and ≥ +5 mm"
+                " from the nadir; PR: ≤ −30 % from baseline; SD otherwise; NE: a target"
+                " unmeasured.",
+            ),
+            derive(
+                "NTRGRESP",
+                recist.non_target_response,
+                "SCR.TUBL.NTL[]",
+                own_ntl,
+                formula="PD: unequivocal progression; CR: all absent; NE: one not evaluated;"
+                " non-CR/non-PD otherwise; NA: no non-target lesion at baseline.",
+            ),
+            derive(
+                "OVRLRESP",
+                recist.overall_response,
+                "TRGRESP",
+                "NTRGRESP",
+                "NEWLES",
+                formula="RECIST 1.1 time-point response from target, non-target and new lesions.",
+            ),
+        ),
+        checks=(
+            check(
+                "TARGET_FROM_BASELINE",
+                "LESID",
+                ck.known_lesion,
+                "LESID",
+                "SCR.TUBL.TL[]",
+                constants=("Lesion {identifier} is not a baseline target lesion.", "LESID"),
+                severity=Severity.REJECT,
+            ),
+            check(
+                "NON_TARGET_FROM_BASELINE",
+                "NTLID",
+                ck.known_lesion,
+                "NTLID",
+                "SCR.TUBL.NTL[]",
+                constants=("Lesion {identifier} is not a baseline non-target lesion.", "NTLID"),
+                severity=Severity.REJECT,
+            ),
+            check(
+                "TARGET_ONCE",
+                "LESID",
+                ck.unique_in,
+                "LESID",
+                own_tl,
+                constants=("Target lesion", "LESID"),
+                severity=Severity.REJECT,
+            ),
+            check(
+                "NON_TARGET_ONCE",
+                "NTLID",
+                ck.unique_in,
+                "NTLID",
+                own_ntl,
+                constants=("Non-target lesion", "NTLID"),
+                severity=Severity.REJECT,
+            ),
+            check(
+                "RESPONSE_AS_DERIVED",
+                "INVRESP",
+                ck.differs_from_derived,
+                "INVRESP",
+                "OVRLRESP",
+                constants=("Overall response",),
+            ),
+            check(
+                "AFTER_PREVIOUS",
+                "TRDAT",
+                ck.strictly_after,
+                "TRDAT",
+                previous,
+                constants=(
+                    "This assessment must follow the previous one."
+                    if earlier
+                    else "This assessment must follow the 177Lu administration.",
+                ),
+            ),
+        ),
+    )
+
+
+TRM3 = recist_response_form("M3", "month 3", ())
+TRM6 = recist_response_form("M6", "month 6", ("M3",))
+
+
+# --- 68Ga PET/CT -----------------------------------------------------------------------------
+
+#: Organs of the dosimetric secondary endpoint: item prefix, label.
+PET_ORGANS = (
+    ("KID", "Kidney (renal cortex)"),
+    ("SPL", "Spleen"),
+    ("LIV", "Healthy liver (reference VOI in tumour-free parenchyma)"),
+    ("BM", "Bone marrow (lumbar vertebrae L3–L5)"),
+)
+_SUV_METRICS = (("SUVMAX", "SUVmax"), ("SUVMEAN", "SUVmean"), ("SUVPEAK", "SUVpeak"))
+
+#: Lesion tables of a PET form: group OID, item prefix (item OIDs are unique per form),
+#: label, and the location item.
+_LESION_TABLES = (
+    ("IDX", "", "Liver index lesions (the 5 metastases of the primary endpoint)"),
+    ("EXH", "X", "Extra-hepatic lesions"),
+)
+
+
+def _suv(oid: str, label: str, testcd: str) -> Item:
+    return decimal(oid, label, None, precision=2, hard=(0, 500), sdtm=f"TR.TRORRES[{testcd}]")
+
+
+def _lesion_items(p: str, iah: bool) -> tuple[Item, ...]:
+    location = (
+        choice(f"{p}SITE", "Site", "ORGAN", required=True, sdtm="TU.TULOC")
+        if p
+        else choice("SEGMENT", "Liver segment", "LIVSEG", required=True, sdtm="TU.TULOCDTL")
+    )
+    items = [
+        _lesion_id(f"{p}LESID"),
+        location,
+        _suv(f"{p}SUVMAX", "SUVmax", "SUVMAX"),
+        _suv(f"{p}SUVMEAN", "SUVmean", "SUVMEAN"),
+        _suv(f"{p}SUVPEAK", "SUVpeak (1 cm³ sphere)", "SUVPEAK"),
+        decimal(
+            f"{p}VOLUME",
+            "Volume of the SUVmean VOI",
+            "mL",
+            precision=1,
+            hard=(0.1, 5000),
+            sdtm="TR.TRORRES[VOLUME]",
+        ),
+        derived(
+            f"{p}TLR",
+            "Tumour-to-liver ratio (SUVmax / healthy-liver SUVmean)",
+            sdtm="TR.TRORRES[TLRATIO]",
+        ),
+    ]
+    if iah:
+        items += [derived(f"{p}G{metric}", f"{label} IAH / IV") for metric, label in _SUV_METRICS]
+        items.append(derived(f"{p}GTLR", "Tumour-to-liver ratio IAH / IV"))
+    return tuple(items)
+
+
+def _lesion_derivations(p: str, iv_rows: str | None) -> list[Derivation]:
+    """Per-lesion tumour-to-liver ratio and, on the IAH PET, the IAH/IV ratios paired by
+    lesion identifier with the same table of the PET-IV."""
+    result = [
+        derive(
+            f"{p}TLR",
+            dv.ratio,
+            f"{p}SUVMAX",
+            "LIVSUVMEAN",
+            formula="Lesion SUVmax / healthy-liver SUVmean of the same scan.",
+        )
+    ]
+    if iv_rows:
+        result += [
+            derive(
+                f"{p}G{metric}",
+                dv.paired_ratio,
+                f"{p}LESID",
+                f"{p}{metric}",
+                iv_rows,
+                constants=(f"{p}LESID", f"{p}{metric}"),
+                formula=f"{label} on PET-IAH / {label} of the PET-IV lesion with the same"
+                " identifier.",
+            )
+            for metric, label in _SUV_METRICS
+        ]
+        result.append(
+            derive(
+                f"{p}GTLR",
+                dv.paired_tl_ratio,
+                f"{p}LESID",
+                f"{p}SUVMAX",
+                "LIVSUVMEAN",
+                iv_rows,
+                "PETIV.PETIV.LIVSUVMEAN",
+                constants=(f"{p}LESID", f"{p}SUVMAX"),
+                formula="T/L on PET-IAH / T/L of the same lesion on PET-IV (each T/L: lesion"
+                " SUVmax / healthy-liver SUVmean of its own scan).",
+            )
+        )
+    return result
+
+
+def _lesion_checks(
+    p: str, group: str, own_rows: str | None, other_rows: str | None, iv_rows: str | None
+) -> list[Check]:
+    result = [
+        check(
+            f"{group}_SUVMEAN_LE_SUVMAX",
+            f"{p}SUVMEAN",
+            ck.suv_not_above_max,
+            f"{p}SUVMEAN",
+            f"{p}SUVMAX",
+            constants=("SUVmean",),
+            severity=Severity.REJECT,
+        ),
+        check(
+            f"{group}_SUVPEAK_LE_SUVMAX",
+            f"{p}SUVPEAK",
+            ck.suv_not_above_max,
+            f"{p}SUVPEAK",
+            f"{p}SUVMAX",
+            constants=("SUVpeak",),
+            severity=Severity.REJECT,
+        ),
+    ]
+    if own_rows and other_rows:
+        other_key = "LESID" if p else "XLESID"
+        result.append(
+            check(
+                f"{group}_ID_UNIQUE",
+                f"{p}LESID",
+                ck.unique_across,
+                f"{p}LESID",
+                own_rows,
+                other_rows,
+                constants=(f"{p}LESID", other_key),
+                severity=Severity.REJECT,
+            )
+        )
+    if iv_rows:
+        result.append(
+            check(
+                f"{group}_ON_PETIV",
+                f"{p}LESID",
+                ck.known_lesion,
+                f"{p}LESID",
+                iv_rows,
+                constants=(
+                    "Lesion {identifier} is not in this table on the PET-IV: no IAH/IV ratio.",
+                    f"{p}LESID",
+                ),
+            )
+        )
+    return result
+
+
+def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bool = False) -> Form:
+    """A 68Ga-DOTA-peptide PET/CT form.
+
+    ``visit``: the one visit the form is used at (its checks then see all the rows of its
+    own tables), or None for a form used at several visits. ``iah``: after intra-arterial
+    hepatic injection, with the IAH/IV ratios against the PET-IV.
+    """
+
+    def own(group: str) -> str | None:
+        return f"{visit}.{oid}.{group}[]" if visit else None
+
+    def iv(group: str) -> str | None:
+        return f"PETIV.PETIV.{group}[]" if iah else None
+
+    acquisition: list[Item] = [
+        day("PETDAT", "Date of the PET/CT", required=True, cdash="PRSTDAT", sdtm="PR.PRSTDTC"),
+        choice("TRACER", "Tracer", "TRACER", required=True, cdash="AGTRT", sdtm="AG.AGTRT"),
+        decimal(
+            "WEIGHT",
+            "Weight on the day (SUV normalisation)",
+            "kg",
+            precision=1,
+            hard=(25, 250),
+            soft=(40, 130),
+            required=True,
+            sdtm="VS.VSORRES[WEIGHT]",
+        ),
+        decimal(
+            "ACTSYR",
+            "Activity in the syringe",
+            "MBq",
+            precision=1,
+            hard=(10, 1000),
+            soft=(50, 300),
+            required=True,
+        ),
+        clock("ACTSYRTM", "Syringe activity measured at", required=True),
+        decimal(
+            "ACTRES",
+            "Residual activity after injection",
+            "MBq",
+            precision=1,
+            hard=(0, 500),
+            help="Syringe, lines and catheter; 0 if not measurable.",
+        ),
+        clock("ACTRESTM", "Residual activity measured at", required_when=When("ACTRES", "gt", 0)),
+        clock("INJTIM", "Injection time", required=True, cdash="AGSTTIM", sdtm="AG.AGSTDTC"),
+    ]
+    if iah:
+        acquisition += [
+            choice(
+                "ARTERY",
+                "Artery injected (catheter tip)",
+                "ARTERY",
+                required=True,
+                sdtm="AG.AGLOC",
+                help="Route: intra-arterial hepatic (AGROUTE INTRA-ARTERIAL).",
+            ),
+            integer("INJDUR", "Duration of the intra-arterial injection", "min", hard=(0, 120)),
+        ]
+    acquisition += [
+        clock("ACQTIM", "Start of the PET acquisition", required=True),
+        derived(
+            "INJACT",
+            "Injected activity at injection (decay-corrected)",
+            units="MBq",
+            sdtm="AG.AGDOSE",
+        ),
+        derived("UPTKMIN", "Uptake delay (injection to acquisition)", DataType.INTEGER, "min"),
+        text("SCANNER", "PET/CT scanner model", max_length=60),
+        choice("SEGMETH", "Volume of interest for SUVmean", "SEGMETH", required=True),
+        choice("LIVREF", "Segment of the healthy-liver reference VOI", "LIVSEG"),
+    ]
+    if follow_up:
+        acquisition.append(
+            yes_no("NEWPET", "New lesion compared with the inclusion PET", required=True)
+        )
+    acquisition.append(text("PETCOM", "Comment", max_length=500))
+
+    organ_items: list[Item] = []
+    for prefix, label in PET_ORGANS:
+        organ_items += [
+            _suv(f"{prefix}SUVMAX", f"{label}: SUVmax", "SUVMAX"),
+            _suv(f"{prefix}SUVMEAN", f"{label}: SUVmean", "SUVMEAN"),
+        ]
+        if iah:
+            organ_items += [
+                derived(f"{prefix}GMAX", f"{label}: SUVmax IAH / IV"),
+                derived(f"{prefix}GMEAN", f"{label}: SUVmean IAH / IV"),
+            ]
+
+    groups = [
+        ItemGroup("PET", "Tracer and acquisition", tuple(acquisition), domain="AG"),
+        ItemGroup("ORG", "Uptake in the dose-limiting organs", tuple(organ_items), domain="TR"),
+        *(
+            ItemGroup(
+                group,
+                label,
+                _lesion_items(p, iah),
+                repeating=True,
+                max_rows=5 if group == "IDX" else None,
+                domain="TR",
+            )
+            for group, p, label in _LESION_TABLES
+        ),
+    ]
+    if iah:
+        groups.append(
+            ItemGroup(
+                "GAIN",
+                "Primary endpoint: uptake gain IAH / IV",
+                (
+                    derived("NPAIRED", "Index lesions paired with the PET-IV", DataType.INTEGER),
+                    derived("MEDGAIN", "Median SUVmax IAH / IV over the index lesions"),
+                ),
+            )
+        )
+
+    derivations: list[Derivation] = [
+        derive(
+            "INJACT",
+            dv.ga68_injected,
+            "ACTSYR",
+            "ACTSYRTM",
+            "ACTRES",
+            "ACTRESTM",
+            "INJTIM",
+            formula=dv.GA68_FORMULA,
+        ),
+        derive(
+            "UPTKMIN",
+            dv.uptake_minutes,
+            "INJTIM",
+            "ACQTIM",
+            formula="Start of acquisition − injection time, in minutes (68Ga half-life"
+            " 67.71 min: 2^(−delay / 67.71) of the injected activity is left at the start).",
+        ),
+    ]
+    for group, p, _ in _LESION_TABLES:
+        derivations += _lesion_derivations(p, iv(group))
+    if iah:
+        for prefix, label in PET_ORGANS:
+            for metric, short in (("MAX", "SUVmax"), ("MEAN", "SUVmean")):
+                derivations.append(
+                    derive(
+                        f"{prefix}G{metric}",
+                        dv.ratio,
+                        f"{prefix}SUV{metric}",
+                        f"PETIV.PETIV.{prefix}SUV{metric}",
+                        formula=f"{label}: {short} on PET-IAH / {short} on PET-IV.",
+                    )
+                )
+        derivations += [
+            derive(
+                "NPAIRED",
+                dv.paired_count,
+                f"{visit}.{oid}.IDX[]",
+                "PETIV.PETIV.IDX[]",
+                formula="Index lesions with an SUVmax on both PETs, paired by identifier.",
+            ),
+            derive(
+                "MEDGAIN",
+                dv.median_gain,
+                f"{visit}.{oid}.IDX[]",
+                "PETIV.PETIV.IDX[]",
+                formula="Median over the paired liver index lesions of SUVmax IAH / SUVmax IV.",
+            ),
+        ]
+
+    checks: list[Check] = [
+        check(
+            "ACQUISITION_AFTER_INJECTION",
+            "ACQTIM",
+            ck.time_after,
+            "INJTIM",
+            "ACQTIM",
+            constants=("The acquisition must start after the injection.",),
+            severity=Severity.REJECT,
+        ),
+        check(
+            "SYRINGE_BEFORE_INJECTION",
+            "ACTSYRTM",
+            ck.time_not_after,
+            "ACTSYRTM",
+            "INJTIM",
+            constants=("The syringe is measured before the injection.",),
+        ),
+        check(
+            "RESIDUAL_AFTER_INJECTION",
+            "ACTRESTM",
+            ck.time_not_after,
+            "INJTIM",
+            "ACTRESTM",
+            constants=("The residual activity is measured after the injection.",),
+        ),
+    ]
+    for prefix, label in PET_ORGANS:
+        checks.append(
+            check(
+                f"{prefix}_SUVMEAN_LE_SUVMAX",
+                f"{prefix}SUVMEAN",
+                ck.suv_not_above_max,
+                f"{prefix}SUVMEAN",
+                f"{prefix}SUVMAX",
+                constants=(f"{label}: SUVmean",),
+                severity=Severity.REJECT,
+            )
+        )
+    checks += _lesion_checks("", "IDX", own("IDX"), own("EXH"), iv("IDX"))
+    checks += _lesion_checks("X", "EXH", own("EXH"), own("IDX"), iv("EXH"))
+    if visit == "PETIV":
+        checks.append(
+            check(
+                "AFTER_CONSENT",
+                "PETDAT",
+                ck.not_before,
+                "PETDAT",
+                "SCR.IC.ICDAT",
+                constants=("The PET-IV is before the informed consent.",),
+            )
+        )
+    if iah:
+        checks.append(
+            check(
+                "PETIAH_AFTER_PETIV",
+                "PETDAT",
+                ck.strictly_after,
+                "PETDAT",
+                "PETIV.PETIV.PETDAT",
+                constants=("The PET after IAH injection must follow the PET after IV injection.",),
+            )
+        )
+    return Form(oid, name, tuple(groups), derivations=tuple(derivations), checks=tuple(checks))
+
+
+PETIV = pet_form(
+    "PETIV", "68Ga-DOTA-peptide PET/CT after intravenous injection", "PETIV", iah=False
+)
+PETIAH = pet_form(
+    "PETIAH",
+    "68Ga-DOTA-peptide PET/CT after intra-arterial hepatic injection",
+    "PETIAH",
+    iah=True,
+)
+PETFU = pet_form(
+    "PETFU", "68Ga-DOTA-peptide PET/CT, response (IV)", None, iah=False, follow_up=True
+)
+
+
+# --- hepatic arteriography ---------------------------------------------------------------
+
+ANGIO = Form(
+    "ANGIO",
+    "Hepatic arteriography (IAH procedure)",
+    (
+        ItemGroup(
+            "ANGIO",
+            "Arteriography",
+            (
+                day("PRDAT", "Date", required=True, cdash="PRSTDAT", sdtm="PR.PRSTDTC"),
+                choice("ACCESS", "Arterial access", "ACCESS", required=True, sdtm="PR.PRLOC"),
+                choice("ANATOMY", "Hepatic arterial anatomy", "ANATOMY", required=True),
+                text("VARIANT", "Variant: describe", **shown(When("ANATOMY", "eq", "VARIANT"))),
+                choice(
+                    "CATHPOS", "Catheter tip position for the injection", "ARTERY", required=True
+                ),
+                yes_no(
+                    "EMBOL",
+                    "Extra-hepatic artery (e.g. gastroduodenal) coil-embolised",
+                    required=True,
+                ),
+                yes_no("EXTRAFLOW", "Extra-hepatic (non-target) flow seen", required=True),
+                integer("CONTRAST", "Contrast medium", "mL", hard=(0, 500)),
+                decimal("FLUORO", "Fluoroscopy time", "min", precision=1, hard=(0, 300)),
+                decimal("DAP", "Dose-area product", "Gy.cm2", precision=1, hard=(0, 2000)),
+                yes_no("COMPL", "Procedure complication", required=True),
+                text(
+                    "COMPLDESC",
+                    "Complication: describe (and record it as an adverse event)",
+                    **shown(When("COMPL", "eq", "Y")),
+                ),
+            ),
+            domain="PR",
+        ),
+    ),
+    checks=(
+        check(
+            "SAME_DAY_AS_PET",
+            "PRDAT",
+            ck.same_day,
+            "PRDAT",
+            "PETIAH.PETIAH.PETDAT",
+            constants=(
+                "The arteriography and the PET after IAH injection are on D0, the same day.",
+            ),
+        ),
+    ),
+)

@@ -1,0 +1,362 @@
+"""Logs not bound to a visit: adverse events, serious adverse event reports, concomitant
+medications, protocol deviations, end of study / withdrawal, death."""
+
+from __future__ import annotations
+
+from forms.iahprrt import checks as ck
+from forms.iahprrt import derivations as dv
+from forms.iahprrt.common import (
+    check,
+    choice,
+    clock,
+    day,
+    derive,
+    derived,
+    integer,
+    partial_day,
+    shown,
+    text,
+    yes_no,
+)
+from forms.language import DataType, Form, ItemGroup, Severity, When
+
+_SERIOUS = When("AESER", "eq", "Y")
+_SERIOUSNESS = (
+    ("AESDTH", "Resulted in death"),
+    ("AESLIFE", "Life-threatening"),
+    ("AESHOSP", "Required or prolonged hospitalisation"),
+    ("AESDISAB", "Persistent or significant disability / incapacity"),
+    ("AESCONG", "Congenital anomaly / birth defect"),
+    ("AESMIE", "Other medically important event"),
+)
+
+AE = Form(
+    "AE",
+    "Adverse events",
+    (
+        ItemGroup(
+            "AE",
+            "Adverse events (from consent to end of study)",
+            (
+                integer(
+                    "AESPID",
+                    "AE number",
+                    hard=(1, 999),
+                    required=True,
+                    help="1, 2, 3… in order of entry; the SAE report refers to it.",
+                    cdash="AESPID",
+                    sdtm="AE.AESPID",
+                ),
+                text(
+                    "AETERM",
+                    "Adverse event (diagnosis if known)",
+                    required=True,
+                    cdash="AETERM",
+                    sdtm="AE.AETERM",
+                ),
+                partial_day("AESTDAT", "Start", required=True, cdash="AESTDAT", sdtm="AE.AESTDTC"),
+                yes_no("AEONGO", "Ongoing", required=True, cdash="AEONGO", sdtm="AE.AEENRTPT"),
+                partial_day(
+                    "AEENDAT",
+                    "End",
+                    **shown(When("AEONGO", "eq", "N")),
+                    cdash="AEENDAT",
+                    sdtm="AE.AEENDTC",
+                ),
+                choice(
+                    "AETOXGR",
+                    "CTCAE v5.0 grade (worst)",
+                    "AETOXGR",
+                    required=True,
+                    cdash="AETOXGR",
+                    sdtm="AE.AETOXGR",
+                ),
+                choice(
+                    "AELBTERM",
+                    "Laboratory abnormality: CTCAE term",
+                    "LABTERM",
+                    help="For a laboratory abnormality only: links the event to the graded values.",
+                    sdtm="AE.AEDECOD",
+                ),
+                yes_no("AESER", "Serious", required=True, cdash="AESER", sdtm="AE.AESER"),
+                *(
+                    yes_no(oid, label, **shown(_SERIOUS), cdash=oid, sdtm=f"AE.{oid}")
+                    for oid, label in _SERIOUSNESS
+                ),
+                choice(
+                    "AERELPR",
+                    "Relationship to the IAH procedure (arteriography, catheterisation)",
+                    "AEREL",
+                    required=True,
+                    sdtm="SUPPAE.QVAL[AERELPR]",
+                ),
+                choice(
+                    "AEREL",
+                    "Relationship to 177Lu-dotatate given by IAH",
+                    "AEREL",
+                    help="NA for patients outside the therapy sub-group.",
+                    cdash="AEREL",
+                    sdtm="AE.AEREL",
+                ),
+                yes_no(
+                    "AECONTRT",
+                    "Treatment given",
+                    required=True,
+                    cdash="AECONTRT",
+                    sdtm="AE.AECONTRT",
+                ),
+                choice("AEOUT", "Outcome", "AEOUT", required=True, cdash="AEOUT", sdtm="AE.AEOUT"),
+            ),
+            repeating=True,
+            domain="AE",
+        ),
+    ),
+    checks=(
+        check(
+            "AE_END_AFTER_START",
+            "AEENDAT",
+            ck.end_not_before_start,
+            "AESTDAT",
+            "AEENDAT",
+            severity=Severity.REJECT,
+        ),
+        check(
+            "AE_NUMBER_ONCE",
+            "AESPID",
+            ck.unique_in,
+            "AESPID",
+            "LOGS.AE.AE[]",
+            constants=("AE number", "AESPID"),
+            severity=Severity.REJECT,
+        ),
+        check(
+            "SAE_REPORTED", "AESER", ck.serious_needs_report, "AESER", "AESPID", "LOGS.SAE.SAE[]"
+        ),
+        check(
+            "SAE_CRITERION",
+            "AESER",
+            ck.serious_needs_criterion,
+            "AESER",
+            *(oid for oid, _ in _SERIOUSNESS),
+        ),
+        check("GRADE5_FATAL", "AEOUT", ck.fatal_consistent, "AETOXGR", "AEOUT"),
+        check(
+            "FATAL_DEATH_FORM", "AEOUT", ck.death_needs_form, "AEOUT", "AESDTH", "LOGS.DD.DTHDAT"
+        ),
+        check("AE_AFTER_CONSENT", "AESTDAT", ck.ae_before_consent, "AESTDAT", "SCR.IC.ICDAT"),
+    ),
+)
+
+SAE = Form(
+    "SAE",
+    "Serious adverse event reports",
+    (
+        ItemGroup(
+            "SAE",
+            "Reports to the sponsor's pharmacovigilance",
+            (
+                integer("SAESPID", "AE number (adverse event log)", hard=(1, 999), required=True),
+                choice("SAETYPE", "Report", "SAETYPE", required=True),
+                day("AWARDAT", "Date the site became aware", required=True),
+                clock("AWARTIM", "Time the site became aware"),
+                day("REPDAT", "Date sent to the sponsor", required=True),
+                clock("REPTIM", "Time sent"),
+                text("SAENARR", "Narrative", max_length=4000, required=True),
+            ),
+            repeating=True,
+        ),
+    ),
+    checks=(
+        check("LINKS_AE", "SAESPID", ck.report_links_ae, "SAESPID", "LOGS.AE.AE[]"),
+        check(
+            "WITHIN_24H", "REPDAT", ck.report_within_24h, "AWARDAT", "AWARTIM", "REPDAT", "REPTIM"
+        ),
+    ),
+)
+
+CM = Form(
+    "CM",
+    "Concomitant medications",
+    (
+        ItemGroup(
+            "CM",
+            "Medications (ongoing at screening or started later)",
+            (
+                text("CMTRT", "Medication (INN)", required=True, cdash="CMTRT", sdtm="CM.CMTRT"),
+                text("CMINDC", "Indication", required=True, cdash="CMINDC", sdtm="CM.CMINDC"),
+                text("CMDSTXT", "Dose", max_length=40, cdash="CMDSTXT", sdtm="CM.CMDOSTXT"),
+                text("CMDOSU", "Unit", max_length=20, cdash="CMDOSU", sdtm="CM.CMDOSU"),
+                text("CMDOSFRQ", "Frequency", max_length=40, cdash="CMDOSFRQ", sdtm="CM.CMDOSFRQ"),
+                choice("CMROUTE", "Route", "CMROUTE", cdash="CMROUTE", sdtm="CM.CMROUTE"),
+                partial_day("CMSTDAT", "Start", required=True, cdash="CMSTDAT", sdtm="CM.CMSTDTC"),
+                yes_no("CMPRIOR", "Started before screening", required=True, cdash="CMPRIOR"),
+                yes_no("CMONGO", "Ongoing", required=True, cdash="CMONGO", sdtm="CM.CMENRTPT"),
+                partial_day(
+                    "CMENDAT",
+                    "End",
+                    **shown(When("CMONGO", "eq", "N")),
+                    cdash="CMENDAT",
+                    sdtm="CM.CMENDTC",
+                ),
+            ),
+            repeating=True,
+            domain="CM",
+        ),
+    ),
+    checks=(
+        check(
+            "CM_END_AFTER_START",
+            "CMENDAT",
+            ck.end_not_before_start,
+            "CMSTDAT",
+            "CMENDAT",
+            severity=Severity.REJECT,
+        ),
+    ),
+)
+
+DV = Form(
+    "DV",
+    "Protocol deviations",
+    (
+        ItemGroup(
+            "DV",
+            "Deviations",
+            (
+                day("DVSTDAT", "Date", required=True, cdash="DVSTDAT", sdtm="DV.DVSTDTC"),
+                choice("DVVISIT", "Visit concerned", "VISITS", required=True, sdtm="DV.VISIT"),
+                choice("DVCAT", "Category", "DVCAT", required=True, sdtm="DV.DVCAT"),
+                text(
+                    "DVTERM",
+                    "Description",
+                    max_length=500,
+                    required=True,
+                    cdash="DVTERM",
+                    sdtm="DV.DVTERM",
+                ),
+                choice("DVSEV", "Importance", "DVSEV", required=True, sdtm="SUPPDV.QVAL[DVSEV]"),
+                text("DVACT", "Action taken", max_length=500),
+            ),
+            repeating=True,
+            domain="DV",
+        ),
+    ),
+)
+
+EOS = Form(
+    "EOS",
+    "End of study / withdrawal",
+    (
+        ItemGroup(
+            "EOS",
+            "End of study",
+            (
+                day(
+                    "EOSDAT",
+                    "Date of end of study",
+                    required=True,
+                    cdash="DSSTDAT",
+                    sdtm="DS.DSSTDTC",
+                ),
+                choice(
+                    "EOSSTAT",
+                    "Status",
+                    "EOSSTAT",
+                    required=True,
+                    cdash="DSDECOD",
+                    sdtm="DS.DSDECOD",
+                ),
+                text(
+                    "EOSOTH",
+                    "Other: specify",
+                    **shown(When("EOSSTAT", "eq", "OTHER")),
+                    cdash="DSTERM",
+                    sdtm="DS.DSTERM",
+                ),
+                day("LASTCONT", "Date of last contact", required=True),
+                derived(
+                    "SFCRIT",
+                    "Screen failure: eligibility criteria not met",
+                    DataType.TEXT,
+                    sdtm="IE.IETESTCD",
+                ),
+            ),
+            domain="DS",
+        ),
+    ),
+    derivations=(
+        derive(
+            "SFCRIT",
+            dv.copy_when,
+            "SCR.IE.IEFAIL",
+            "EOSSTAT",
+            constants=("SCREENFAIL",),
+            formula="For a screen failure: the criteria the eligibility checklist records as"
+            " not met.",
+        ),
+    ),
+    checks=(
+        check("DEATH_FORM", "EOSSTAT", ck.end_of_study_death, "EOSSTAT", "LOGS.DD.DTHDAT"),
+        check(
+            "COMPLETED_AS_PLANNED",
+            "EOSSTAT",
+            ck.completion_consistent,
+            "EOSSTAT",
+            "SCR.IC.THERAPY",
+            "CALL.CALL.CALLDAT",
+            "M6.AEREV.REVDAT",
+        ),
+        check(
+            "AFTER_CONSENT",
+            "EOSDAT",
+            ck.not_before,
+            "EOSDAT",
+            "SCR.IC.ICDAT",
+            constants=("The end of study is before the consent date.",),
+        ),
+        check(
+            "LAST_CONTACT",
+            "LASTCONT",
+            ck.not_before,
+            "EOSDAT",
+            "LASTCONT",
+            constants=("The end of study is before the last contact.",),
+        ),
+    ),
+)
+
+DD = Form(
+    "DD",
+    "Death",
+    (
+        ItemGroup(
+            "DD",
+            "Death",
+            (
+                day("DTHDAT", "Date of death", required=True, cdash="DTHDAT", sdtm="DM.DTHDTC"),
+                text(
+                    "DTHCAUSE", "Primary cause of death", required=True, sdtm="DD.DDORRES[PRCDTH]"
+                ),
+                yes_no("AUTOPSY", "Autopsy performed", required=True),
+                choice(
+                    "DTHREL",
+                    "Relationship to the study procedures or treatment",
+                    "AEREL",
+                    required=True,
+                ),
+            ),
+            domain="DD",
+        ),
+    ),
+    checks=(
+        check("END_OF_STUDY", "DTHDAT", ck.death_forces_end_of_study, "DTHDAT", "LOGS.EOS.EOSSTAT"),
+        check(
+            "AFTER_CONSENT",
+            "DTHDAT",
+            ck.not_before,
+            "DTHDAT",
+            "SCR.IC.ICDAT",
+            constants=("The date of death is before the consent date.",),
+        ),
+    ),
+)

@@ -1,0 +1,378 @@
+"""Therapy sub-group: the intra-arterial hepatic (IAH) administration of 177Lu-dotatate
+(5th cycle), the 24 h post-therapy scintigraphy / SPECT-CT, and the lesion and organ
+absorbed doses compared with the earlier IV cycles (dosimetry sub-group)."""
+
+from __future__ import annotations
+
+from forms.iahprrt import checks as ck
+from forms.iahprrt import derivations as dv
+from forms.iahprrt.common import (
+    check,
+    choice,
+    clock,
+    day,
+    decimal,
+    derive,
+    derived,
+    integer,
+    shown,
+    text,
+    yes_no,
+)
+from forms.language import DataType, Form, Item, ItemGroup, Severity, When
+
+#: Administered activity may differ from the prescribed one by at most this much.
+ACTIVITY_TOLERANCE_PERCENT = 10
+
+LUADM = Form(
+    "LUADM",
+    "IAH administration of 177Lu-dotatate (LUTATHERA®)",
+    (
+        ItemGroup(
+            "ADM",
+            "Administration",
+            (
+                day("EXSTDAT", "Date", required=True, cdash="EXSTDAT", sdtm="EX.EXSTDTC"),
+                clock("EXSTTIM", "Start of the infusion", required=True, cdash="EXSTTIM"),
+                clock(
+                    "EXENTIM",
+                    "End of the infusion",
+                    required=True,
+                    cdash="EXENTIM",
+                    sdtm="EX.EXENDTC",
+                ),
+                derived("INFDUR", "Duration of the infusion", DataType.INTEGER, "min"),
+                choice("ACCESS", "Arterial access", "ACCESS", required=True),
+                choice(
+                    "ARTERY",
+                    "Artery infused (catheter tip)",
+                    "ARTERY",
+                    required=True,
+                    sdtm="EX.EXLOC",
+                    help="Route: intra-arterial hepatic (EXROUTE INTRA-ARTERIAL).",
+                ),
+                yes_no(
+                    "SAMEPOS",
+                    "Catheter position as for the 68Ga IAH injection",
+                    required=True,
+                ),
+                decimal(
+                    "PRESACT",
+                    "Prescribed activity",
+                    "MBq",
+                    precision=0,
+                    hard=(1000, 8000),
+                    soft=(3700, 7400),
+                    required=True,
+                    help="Standard: 7400 MBq.",
+                ),
+                decimal(
+                    "ACTSYR",
+                    "Activity measured before administration (vial or syringe)",
+                    "MBq",
+                    precision=0,
+                    hard=(100, 12000),
+                    required=True,
+                ),
+                day("ACTSYRDT", "Measured on", help="Leave empty if on the day of administration."),
+                clock("ACTSYRTM", "Measured at", required=True),
+                decimal(
+                    "ACTRES",
+                    "Residual activity (vial, lines, catheter)",
+                    "MBq",
+                    precision=0,
+                    hard=(0, 8000),
+                    required=True,
+                    help="0 if not measurable.",
+                ),
+                day("ACTRESDT", "Residual measured on", help="Leave empty if the same day."),
+                clock(
+                    "ACTRESTM",
+                    "Residual measured at",
+                    required_when=When("ACTRES", "gt", 0),
+                ),
+                derived(
+                    "ADMACT",
+                    "Administered activity (decay-corrected to the start)",
+                    units="MBq",
+                    sdtm="EX.EXDOSE",
+                ),
+                derived("ADMDEV", "Deviation from the prescribed activity", units="%"),
+            ),
+            domain="EX",
+        ),
+        ItemGroup(
+            "RP",
+            "Renal protection and premedication",
+            (
+                yes_no("RPYN", "Amino-acid renal protection given", required=True, cdash="CMYN"),
+                choice(
+                    "RPSOL", "Solution", "RENPROT", **shown(When("RPYN", "eq", "Y")), cdash="CMTRT"
+                ),
+                integer(
+                    "RPVOL",
+                    "Volume infused",
+                    "mL",
+                    hard=(100, 3000),
+                    soft=(1000, 2000),
+                    **shown(When("RPYN", "eq", "Y")),
+                ),
+                clock(
+                    "RPSTTIM", "Start of the amino-acid infusion", **shown(When("RPYN", "eq", "Y"))
+                ),
+                yes_no("ANTIEM", "Antiemetic premedication", required=True),
+            ),
+            domain="CM",
+        ),
+        ItemGroup(
+            "SAFE",
+            "Safety",
+            (
+                choice("PREGPRE", "Pregnancy test before administration", "PREGPRE", required=True),
+                yes_no("PRCOMP", "Complication of the procedure", required=True),
+                text(
+                    "PRCOMPD",
+                    "Complication: describe (and record it as an adverse event)",
+                    **shown(When("PRCOMP", "eq", "Y")),
+                ),
+            ),
+        ),
+    ),
+    derivations=(
+        derive(
+            "INFDUR",
+            dv.minutes_between,
+            "EXSTTIM",
+            "EXENTIM",
+            formula="End − start of the infusion, in minutes.",
+        ),
+        derive(
+            "ADMACT",
+            dv.lu177_administered,
+            "ACTSYR",
+            "ACTSYRDT",
+            "ACTSYRTM",
+            "ACTRES",
+            "ACTRESDT",
+            "ACTRESTM",
+            "EXSTDAT",
+            "EXSTTIM",
+            formula=dv.LU177_FORMULA,
+        ),
+        derive(
+            "ADMDEV",
+            dv.percent_deviation,
+            "ADMACT",
+            "PRESACT",
+            formula="(administered − prescribed) / prescribed × 100.",
+        ),
+    ),
+    checks=(
+        check(
+            "ACTIVITY_WITHIN_10PCT",
+            "ADMACT",
+            ck.activity_within,
+            "ADMACT",
+            "PRESACT",
+            constants=(ACTIVITY_TOLERANCE_PERCENT,),
+        ),
+        check(
+            "END_AFTER_START",
+            "EXENTIM",
+            ck.time_after,
+            "EXSTTIM",
+            "EXENTIM",
+            constants=("The infusion ends after it starts.",),
+            severity=Severity.REJECT,
+        ),
+        check(
+            "RENAL_PROTECTION_FIRST",
+            "RPSTTIM",
+            ck.time_not_after,
+            "RPSTTIM",
+            "EXSTTIM",
+            constants=("The amino-acid infusion starts before the 177Lu-dotatate (≥ 30 min).",),
+        ),
+        check(
+            "AFTER_PETIAH",
+            "EXSTDAT",
+            ck.strictly_after,
+            "EXSTDAT",
+            "PETIAH.PETIAH.PETDAT",
+            constants=("The 177Lu administration (T0) follows the PET after IAH injection (D0).",),
+        ),
+        check(
+            "PREGNANCY_TEST",
+            "PREGPRE",
+            ck.pregnancy_test_expected,
+            "PREGPRE",
+            "SCR.DM.SEX",
+            "SCR.DM.CHILDPOT",
+        ),
+    ),
+)
+
+SCINT = Form(
+    "SCINT",
+    "24 h post-therapy scintigraphy / SPECT-CT",
+    (
+        ItemGroup(
+            "SCINT",
+            "Post-therapy imaging",
+            (
+                day("SCDAT", "Date", required=True, cdash="PRSTDAT", sdtm="PR.PRSTDTC"),
+                clock("SCTIM", "Time", required=True),
+                derived("SCHRS", "Time after the start of administration", units="h"),
+                yes_no("WBSCAN", "Whole-body planar scan", required=True),
+                yes_no("SPECTCT", "SPECT/CT of the abdomen", required=True),
+                choice(
+                    "LIVUPT",
+                    "Uptake in the liver metastases",
+                    "KRENNING",
+                    required=True,
+                    sdtm="TR.TRORRES[KRENNING]",
+                ),
+                yes_no(
+                    "EXTRAUPT",
+                    "Unexpected extra-hepatic uptake in the arterial territory"
+                    " (stomach, duodenum, pancreas)",
+                    required=True,
+                ),
+                text("EXTRADESC", "Where", **shown(When("EXTRAUPT", "eq", "Y"))),
+                text("SCCOM", "Conclusion", max_length=500),
+            ),
+            domain="PR",
+        ),
+    ),
+    derivations=(
+        derive(
+            "SCHRS",
+            dv.hours_between,
+            "THER.LUADM.EXSTDAT",
+            "THER.LUADM.EXSTTIM",
+            "SCDAT",
+            "SCTIM",
+            formula="Scan date and time − start of the 177Lu administration, in hours.",
+        ),
+    ),
+    checks=(
+        check(
+            "ABOUT_24H",
+            "SCTIM",
+            ck.hours_within,
+            "SCHRS",
+            constants=("Scan", 20, 28),
+        ),
+    ),
+)
+
+
+def _doses(p: str) -> tuple[Item, ...]:
+    """Absorbed doses of one lesion or organ: the IAH cycle, the 4 IV cycles, derived."""
+    dose = {"precision": 2, "hard": (0, 1000)}
+    return (
+        decimal(f"{p}DIAH", "Absorbed dose, IAH cycle (5th)", "Gy", required=True, **dose),
+        *(decimal(f"{p}DIV{n}", f"Absorbed dose, IV cycle {n}", "Gy", **dose) for n in range(1, 5)),
+        derived(f"{p}DIVMEAN", "Mean absorbed dose of the IV cycles", units="Gy"),
+        derived(f"{p}DRATIO", "IAH / mean IV absorbed dose"),
+        derived(f"{p}DCUM", "Cumulative absorbed dose, 5 cycles", units="Gy"),
+    )
+
+
+def _dose_derivations(p: str):
+    iv = tuple(f"{p}DIV{n}" for n in range(1, 5))
+    return (
+        derive(f"{p}DIVMEAN", dv.mean_of, *iv, formula="Mean of the IV cycle doses entered."),
+        derive(
+            f"{p}DRATIO",
+            dv.dose_ratio,
+            f"{p}DIAH",
+            *iv,
+            formula="IAH cycle dose / mean of the IV cycle doses entered.",
+        ),
+        derive(
+            f"{p}DCUM",
+            dv.cumulative_dose,
+            f"{p}DIAH",
+            *iv,
+            formula="IAH + IV cycles 1–4 (only when all five are known).",
+        ),
+    )
+
+
+_DOSIMETRY_DONE = When("DOSYN", "eq", "Y")
+
+DOSI = Form(
+    "DOSI",
+    "Lesion and organ absorbed doses (dosimetry sub-group)",
+    (
+        ItemGroup(
+            "DOS",
+            "Dosimetry",
+            (
+                yes_no("DOSYN", "Dosimetry performed after the IAH cycle", required=True),
+                choice("DOSMETH", "Method", "DOSMETH", **shown(_DOSIMETRY_DONE)),
+                text(
+                    "TIMEPTS",
+                    "Imaging time points after administration (h)",
+                    max_length=60,
+                    help="e.g. 4, 24, 96, 168.",
+                    **shown(_DOSIMETRY_DONE),
+                ),
+                text("SOFTWARE", "Dosimetry software", max_length=60, **shown(_DOSIMETRY_DONE)),
+            ),
+        ),
+        ItemGroup(
+            "LDOSE",
+            "Lesions",
+            (
+                text(
+                    "LESID",
+                    "Lesion identifier (as on the PET)",
+                    max_length=8,
+                    required=True,
+                    sdtm="TR.TRLNKID",
+                ),
+                *_doses(""),
+            ),
+            repeating=True,
+            domain="TR",
+        ),
+        ItemGroup(
+            "ODOSE",
+            "Organs",
+            (choice("ORGAN", "Organ", "DOSORG", required=True), *_doses("O")),
+            repeating=True,
+            domain="TR",
+        ),
+    ),
+    derivations=(*_dose_derivations(""), *_dose_derivations("O")),
+    checks=(
+        check(
+            "LESION_ONCE",
+            "LESID",
+            ck.unique_in,
+            "LESID",
+            "THER.DOSI.LDOSE[]",
+            constants=("Lesion", "LESID"),
+            severity=Severity.REJECT,
+        ),
+        check(
+            "ORGAN_ONCE",
+            "ORGAN",
+            ck.unique_in,
+            "ORGAN",
+            "THER.DOSI.ODOSE[]",
+            constants=("Organ", "ORGAN"),
+            severity=Severity.REJECT,
+        ),
+        check(
+            "LESION_ON_PET",
+            "LESID",
+            ck.lesion_on_pet,
+            "LESID",
+            "PETIV.PETIV.IDX[]",
+            "PETIV.PETIV.EXH[]",
+        ),
+    ),
+)

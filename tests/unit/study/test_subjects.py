@@ -1,0 +1,139 @@
+"""Subjects: identifiers per site, registration under concurrency, status transitions."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from ecrf.audit.services import verify_chain
+from ecrf.auth.models import User
+from ecrf.errors import PermissionDenied, RuleViolation
+from ecrf.extensions import db
+from ecrf.study import subjects
+from ecrf.study.models import Site, Subject, SubjectStatus
+from tests.unit.crf.conftest import count, events, last_seq, race
+
+S = SubjectStatus
+
+
+def test_identifiers_are_numbered_per_site(sites, staff, other_staff):
+    first = subjects.register_subject(sites["BDX"], actor=staff)
+    second = subjects.register_subject(sites["BDX"], actor=staff)
+    elsewhere = subjects.register_subject(sites["TLS"], actor=other_staff)
+    db.session.commit()
+    assert [s.identifier for s in (first, second, elsewhere)] == ["BDX-001", "BDX-002", "TLS-001"]
+    assert (first.status, first.created_by_id, first.site_id) == (
+        S.SCREENING,
+        staff.id,
+        sites["BDX"].id,
+    )
+    (registered,) = events("BDX-002", entity="subject")
+    assert (
+        registered.action,
+        registered.field,
+        registered.new,
+        registered.actor_id,
+        registered.site_id,
+    ) == ("subject_registered", "status", "screening", staff.id, sites["BDX"].id)
+    assert subjects.get_subject("bdx-002").id == second.id
+
+
+def test_registrations_at_once_get_distinct_numbers(app, sites, staff):
+    site_id, staff_id = sites["BDX"].id, staff.id
+
+    def work(n: int) -> str:
+        return subjects.register_subject(
+            db.session.get(Site, site_id), actor=db.session.get(User, staff_id)
+        ).identifier
+
+    outcomes = race(app, 6, work)
+    assert sorted(outcomes) == [f"BDX-{n:03d}" for n in range(1, 7)], outcomes
+    db.session.expire_all()
+    assert db.session.get(Site, site_id).last_subject_number == 6
+    assert count(Subject) == 6
+    assert verify_chain()[1] is None
+
+
+@pytest.mark.parametrize("who", ["other_staff", "monitor"])
+def test_only_staff_of_the_site_may_register_its_subjects(request, sites, who):
+    actor = request.getfixturevalue(who)
+    before = last_seq()
+    with pytest.raises(PermissionDenied):
+        subjects.register_subject(sites["BDX"], actor=actor)
+    db.session.rollback()
+    assert count(Subject) == 0 and last_seq() == before
+    assert db.session.get(Site, sites["BDX"].id).last_subject_number == 0
+
+
+def test_a_subject_goes_through_the_allowed_statuses_each_change_audited(subject, staff):
+    path = [
+        (S.INCLUDED, "Eligible"),
+        (S.IN_FOLLOW_UP, "Treatment done"),
+        (S.COMPLETED, "Last visit done"),
+    ]
+    for status, reason in path:
+        subjects.change_status(subject, status, actor=staff, reason=f" {reason} ")
+        db.session.commit()
+    assert (subject.status, subject.status_reason) == (S.COMPLETED, "Last visit done")
+    changed = events("BDX-001", "subject_status_changed", entity="subject")
+    assert [(e.old, e.new, e.reason, e.actor_id) for e in changed] == [
+        ("screening", "included", "Eligible", staff.id),
+        ("included", "in_follow_up", "Treatment done", staff.id),
+        ("in_follow_up", "completed", "Last visit done", staff.id),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "refused"),
+    [
+        ([], S.COMPLETED),
+        ([], S.IN_FOLLOW_UP),
+        ([S.SCREEN_FAILURE], S.INCLUDED),
+        ([S.INCLUDED, S.WITHDRAWN], S.IN_FOLLOW_UP),
+        ([S.INCLUDED, S.COMPLETED], S.WITHDRAWN),
+        ([S.INCLUDED], S.SCREENING),
+    ],
+)
+def test_a_transition_the_protocol_does_not_allow_is_refused(subject, staff, path, refused):
+    for status in path:
+        subjects.change_status(subject, status, actor=staff, reason="step")
+    db.session.commit()
+    current, before = subject.status, last_seq()
+    with pytest.raises(RuleViolation) as caught:
+        subjects.change_status(subject, refused, actor=staff, reason="Because")
+    db.session.rollback()
+    assert caught.value.field == "status"
+    assert f"cannot become {refused.label.lower()}" in caught.value.message
+    assert subject.status is current and last_seq() == before
+
+
+def test_a_change_of_status_needs_a_reason(subject, staff):
+    before = last_seq()
+    with pytest.raises(RuleViolation) as caught:
+        subjects.change_status(subject, S.INCLUDED, actor=staff, reason="  ")
+    db.session.rollback()
+    assert caught.value.field == "reason"
+    assert subject.status is S.SCREENING and last_seq() == before
+
+
+def test_staff_of_another_site_may_not_change_a_status(subject, other_staff):
+    with pytest.raises(PermissionDenied):
+        subjects.change_status(subject, S.INCLUDED, actor=other_staff, reason="Eligible")
+
+
+def test_people_see_the_subjects_of_their_sites_only(sites, staff, other_staff, monitor):
+    subjects.register_subject(sites["BDX"], actor=staff)
+    subjects.register_subject(sites["TLS"], actor=other_staff)
+    db.session.commit()
+
+    def seen(user, **filters):
+        query = subjects.visible_subjects_query(user, **filters)
+        return [s.identifier for s in db.session.scalars(query)]
+
+    assert seen(staff) == ["BDX-001"]
+    assert seen(other_staff) == ["TLS-001"]
+    assert seen(monitor) == ["BDX-001"]
+    assert seen(None) == ["BDX-001", "TLS-001"]
+    assert seen(None, site_code="tls") == ["TLS-001"]
+    assert seen(None, status=S.INCLUDED) == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Subject)) == 2
