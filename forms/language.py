@@ -278,6 +278,53 @@ class Visit:
     subgroup: str | None = None
 
 
+# --- eligibility ----------------------------------------------------------------------------
+
+INCLUSION, EXCLUSION = "INCLUSION", "EXCLUSION"
+Values = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """An inclusion or exclusion criterion, answered by the investigator on a checklist item
+    (``checklist``.``id``) and, when the data entered elsewhere can decide it, computed by
+    ``function`` from the ``inputs`` it declares: True met (for an exclusion: the patient has
+    the excluding condition), False not met, None cannot tell yet.
+    """
+
+    id: str  # IETESTCD: INC01..., EXC01...
+    category: str  # IECAT: INCLUSION or EXCLUSION
+    text: str
+    inputs: tuple[str, ...] = ()
+    function: Callable[[Values], bool | None] | None = None
+    #: What the computed part decides, in words (shown with the evidence).
+    rule: str = ""
+    #: "VISIT.FORM" of the checklist holding the investigator's answers.
+    checklist: str = "SCR.IE"
+
+    @property
+    def item(self) -> str:
+        """The checklist item holding the investigator's answer (Y = criterion met)."""
+        return f"{self.checklist}.{self.id}"
+
+    @property
+    def computable(self) -> bool:
+        return self.function is not None
+
+    @property
+    def eligible_answer(self) -> str:
+        return "Y" if self.category == INCLUSION else "N"
+
+    def evaluate(self, values: Values) -> bool | None:
+        """The computed result; None when not computable or inputs cannot be combined."""
+        if self.function is None:
+            return None
+        try:
+            return self.function(values)
+        except (ArithmeticError, TypeError, ValueError, KeyError):
+            return None
+
+
 @dataclass(frozen=True)
 class Study:
     oid: str
@@ -289,5 +336,7 @@ class Study:
     codelists: tuple[CodeList, ...] = ()
     references: tuple[Reference, ...] = ()
     subgroups: tuple[Subgroup, ...] = ()
+    #: Inclusion and exclusion criteria; inclusion is refused until all are satisfied.
+    eligibility: tuple[Criterion, ...] = ()
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)

@@ -311,11 +311,35 @@ def _check_schedule(problems: list[str], loaded: LoadedStudy) -> None:
                 problems.append(f"{where}: source {source} is not a date item")
         if reference.offset_from and reference.offset_from[0] not in loaded.references:
             problems.append(f"{where}: unknown reference {reference.offset_from[0]}")
+    _duplicates(problems, "eligibility criterion", [c.id for c in study.eligibility])
+    for criterion in study.eligibility:
+        where = f"criterion {criterion.id}"
+        if criterion.category not in ("INCLUSION", "EXCLUSION"):
+            problems.append(f"{where}: category must be INCLUSION or EXCLUSION")
+        try:
+            _resolve_absolute(loaded, criterion.item)
+        except KeyError:
+            problems.append(f"{where}: unknown checklist item {criterion.item}")
+        for ref in criterion.inputs:
+            try:
+                _resolve_any(loaded, ref)
+            except KeyError:
+                problems.append(f"{where}: unknown input {ref}")
     for subgroup in study.subgroups:
         try:
             _resolve_absolute(loaded, subgroup.item)
         except KeyError:
             problems.append(f"sub-group {subgroup.name}: unknown item {subgroup.item}")
+
+
+def _resolve_any(loaded: LoadedStudy, ref: str) -> ResolvedRef:
+    """An absolute reference, to an item ("V.F.I") or to a group's rows ("V.F.G[]")."""
+    if ref.count(".") != 2:
+        raise KeyError(ref)
+    _, form, _ = ref.split(".")
+    if form not in loaded.forms:
+        raise KeyError(ref)
+    return loaded.resolve(form, ref)
 
 
 def _resolve_absolute(loaded: LoadedStudy, ref: str) -> ResolvedRef:

@@ -16,10 +16,11 @@ from ecrf.auth.models import User
 from ecrf.auth.permissions import check, sites_with
 from ecrf.auth.roles import Perm
 from ecrf.crf.data import SubjectData
-from ecrf.crf.loader import LoadedStudy
+from ecrf.crf.loader import LoadedStudy, current_study
 from ecrf.db import utcnow
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
+from ecrf.study.eligibility import assess
 from ecrf.study.models import SUBJECT_TRANSITIONS, Site, Subject, SubjectStatus, Visit
 from ecrf.study.schedule import applicable, reference_dates, visit_window
 from forms.language import VisitKind
@@ -65,12 +66,23 @@ def get_subject(identifier: str) -> Subject | None:
 
 
 def change_status(
-    subject: Subject, status: SubjectStatus, *, actor: User | None, reason: str
+    subject: Subject,
+    status: SubjectStatus,
+    *,
+    actor: User | None,
+    reason: str,
+    study: LoadedStudy | None = None,
 ) -> None:
     """Move a subject to another status along the allowed transitions.
 
-    :raises RuleViolation: a transition the protocol does not allow, or no reason.
+    Inclusion is refused while any eligibility criterion of the study (the running one
+    unless ``study`` is given) fails, is unanswered or contradicts the data (R6: operational
+    checks enforce the protocol's sequence).
+
+    :raises RuleViolation: a transition the protocol does not allow, no reason, or a
+        subject not eligible.
     """
+    study = study or current_study()
     if actor is not None:
         check(actor, Perm.ENTER_DATA, subject.site_id)
     if status not in SUBJECT_TRANSITIONS[subject.status]:
@@ -80,9 +92,23 @@ def change_status(
         )
     if not reason.strip():
         raise RuleViolation("Give the reason for the change of status.", field="reason")
+    reason = reason.strip()
+    if status is SubjectStatus.SCREEN_FAILURE and study.study.eligibility:
+        failing = assess(study, SubjectData.load(study, subject)).failing
+        if failing:
+            reason += f" [criteria not met: {', '.join(r.criterion.id for r in failing)}]"
+    if status is SubjectStatus.INCLUDED and study.study.eligibility:
+        assessment = assess(study, SubjectData.load(study, subject))
+        if not assessment.eligible:
+            raise RuleViolation(
+                "Inclusion is not possible while eligibility criteria are not all satisfied: "
+                + assessment.summary(assessment.blocking)
+                + ".",
+                field="status",
+            )
     old = subject.status
     subject.status = status
-    subject.status_reason = reason.strip()
+    subject.status_reason = reason
     db.session.flush()
     record_event(
         "subject_status_changed",
@@ -93,7 +119,7 @@ def change_status(
         field="status",
         old=old.value,
         new=status.value,
-        reason=reason.strip(),
+        reason=reason,
     )
 
 

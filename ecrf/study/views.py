@@ -17,6 +17,7 @@ from ecrf.errors import DomainError, RuleViolation
 from ecrf.extensions import db
 from ecrf.forms_base import BaseForm
 from ecrf.study import overview, services, subjects
+from ecrf.study.eligibility import assess
 from ecrf.study.models import SUBJECT_TRANSITIONS, SubjectStatus
 
 bp = Blueprint("study", __name__)
@@ -161,11 +162,13 @@ def show_subject(identifier: str):
 def _subject_page(study, subject, status_form=None, date_forms=None, status=200):
     status_form = status_form or StatusForm(prefix="status")
     status_form.status.choices = status_choices(subject)
+    view = overview.subject_overview(study, subject)
     return render_template(
         "study/subject.html",
         subject=subject,
         study=study,
-        view=overview.subject_overview(study, subject),
+        view=view,
+        eligibility=assess(study, view.data) if study.study.eligibility else None,
         status_form=status_form,
         date_forms=date_forms or {},
         date_form=VisitDateForm,

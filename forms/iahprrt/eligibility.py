@@ -22,7 +22,7 @@ checks), and refuse inclusion while a criterion fails or is unanswered.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -30,45 +30,20 @@ from typing import Any
 from forms.iahprrt.codelists import GEP_SITES
 from forms.iahprrt.common import day, dec, derive, derived, rows_of, yes_no
 from forms.iahprrt.derivations import age_at_consent
-from forms.language import Check, DataType, Form, ItemGroup, Severity
+from forms.language import (
+    EXCLUSION,
+    INCLUSION,
+    Check,
+    Criterion,
+    DataType,
+    Form,
+    ItemGroup,
+    Severity,
+)
 
-INCLUSION, EXCLUSION = "INCLUSION", "EXCLUSION"
 CHECKLIST = ("SCR", "IE")  # visit and form of the checklist
 
 Values = Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Criterion:
-    id: str  # IETESTCD: INC01..., EXC01...
-    category: str  # IECAT: INCLUSION or EXCLUSION
-    text: str
-    inputs: tuple[str, ...] = ()
-    function: Callable[[Values], bool | None] | None = None
-    #: What the computed part decides, in words (shown with the evidence).
-    rule: str = ""
-
-    @property
-    def item(self) -> str:
-        """The checklist item holding the investigator's answer (Y = criterion met)."""
-        return f"{CHECKLIST[0]}.{CHECKLIST[1]}.{self.id}"
-
-    @property
-    def computable(self) -> bool:
-        return self.function is not None
-
-    @property
-    def eligible_answer(self) -> str:
-        return "Y" if self.category == INCLUSION else "N"
-
-    def evaluate(self, values: Values) -> bool | None:
-        """The computed result; None when not computable or inputs cannot be combined."""
-        if self.function is None:
-            return None
-        try:
-            return self.function(values)
-        except (ArithmeticError, TypeError, ValueError, KeyError):
-            return None
 
 
 def _all(results: list[bool | None]) -> bool | None:

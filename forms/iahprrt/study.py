@@ -155,8 +155,5 @@ STUDY = Study(
         Visit("UNS", "Unscheduled", (*SAFETY[:3], "COAG", "AEREV"), kind=VisitKind.UNSCHEDULED),
         Visit("LOGS", "Logs", ("AE", "SAE", "CM", "DV", "EOS", "DD"), kind=VisitKind.LOG),
     ),
-    extra={
-        # For the engine: criteria with their checklist items and computable rules.
-        "eligibility": CRITERIA,
-    },
+    eligibility=CRITERIA,
 )

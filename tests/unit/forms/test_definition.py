@@ -143,7 +143,7 @@ def test_every_criterion_of_the_protocol_is_answered_on_the_checklist():
         assert criterion.item == f"SCR.IE.{criterion.id}"
         assert checklist[criterion.id].type is DataType.YES_NO
         assert checklist[criterion.id].required
-    assert STUDY.extra["eligibility"] is CRITERIA
+    assert STUDY.eligibility is CRITERIA
 
 
 def test_every_computable_criterion_reads_existing_items():

@@ -1,0 +1,113 @@
+"""Eligibility: every criterion with the investigator's answer, the computed result and its
+evidence; inclusion refused while any criterion fails, is unanswered or is contradicted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ecrf.crf import fields
+from ecrf.crf.data import SubjectData
+from ecrf.crf.loader import LoadedStudy
+from forms.language import Criterion
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    criterion: Criterion
+    answer: str | None  # the checklist answer: "Y", "N", a missing code, or None
+    computed: bool | None  # what the data say (None: cannot tell, or not computable)
+    evidence: list[tuple[str, str]]  # (input label, value as read)
+
+    @property
+    def answered(self) -> bool:
+        return self.answer in ("Y", "N")
+
+    @property
+    def contradiction(self) -> bool:
+        return self.answered and self.computed is not None and (self.answer == "Y") != self.computed
+
+    @property
+    def computed_fails(self) -> bool:
+        """The data alone show the patient is not eligible on this criterion."""
+        if self.computed is None:
+            return False
+        return self.computed is not (self.criterion.eligible_answer == "Y")
+
+    @property
+    def fails(self) -> bool:
+        answered_against = self.answered and self.answer != self.criterion.eligible_answer
+        return answered_against or self.computed_fails
+
+    @property
+    def state(self) -> str:
+        """fails | contradiction | unanswered | satisfied"""
+        if self.fails:
+            return "fails"
+        if self.contradiction:
+            return "contradiction"
+        if not self.answered:
+            return "unanswered"
+        return "satisfied"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    results: list[CriterionResult]
+
+    @property
+    def failing(self) -> list[CriterionResult]:
+        return [r for r in self.results if r.state == "fails"]
+
+    @property
+    def blocking(self) -> list[CriterionResult]:
+        return [r for r in self.results if r.state != "satisfied"]
+
+    @property
+    def eligible(self) -> bool:
+        return not self.blocking
+
+    def summary(self, results: list[CriterionResult]) -> str:
+        return "; ".join(f"{r.criterion.id} ({_STATE_WORDS[r.state]})" for r in results)
+
+
+_STATE_WORDS = {
+    "fails": "not met",
+    "contradiction": "answer contradicts the data",
+    "unanswered": "not answered",
+    "satisfied": "met",
+}
+
+
+def _read(study: LoadedStudy, data: SubjectData, ref: str) -> tuple[Any, str, str]:
+    """(typed value, label, value as shown) of an input reference."""
+    visit_oid, form_oid, last = ref.split(".")
+    if last.endswith("[]"):
+        rows = data.rows(visit_oid, form_oid, last[:-2])
+        group = study.group(form_oid, last[:-2])
+        return rows, f"{study.forms[form_oid].name}: {group.label}", f"{len(rows)} row(s)"
+    value = data.value(visit_oid, form_oid, last)
+    item = study.item(form_oid, last)[1]
+    shown = fields.display(item, value, study.codelist_for(item)) if value is not None else "—"
+    return value, f"{item.label} ({visit_oid})", shown
+
+
+def assess(study: LoadedStudy, data: SubjectData) -> Assessment:
+    """Each criterion of the definition against the subject's data."""
+    results = []
+    for criterion in study.study.eligibility:
+        values: dict[str, Any] = {}
+        evidence = []
+        for ref in criterion.inputs:
+            value, label, shown = _read(study, data, ref)
+            values[ref] = value
+            evidence.append((label, shown))
+        visit_oid, form_oid, item_oid = criterion.item.split(".")
+        entry = data.first_entry(visit_oid, form_oid)
+        group, _ = study.item(form_oid, item_oid)
+        row = entry.rows.get((group.oid, 1)) if entry else None
+        answer = None
+        if row is not None:
+            answer = row.values.get(item_oid) or row.missing.get(item_oid)
+        results.append(CriterionResult(criterion, answer, criterion.evaluate(values), evidence))
+    return Assessment(results)
