@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask_wtf import FlaskForm
+
+from ecrf.errors import DomainError, PermissionDenied
+from ecrf.extensions import db
 
 
 def _strip(value: Any) -> Any:
@@ -20,6 +24,25 @@ class BaseForm(FlaskForm):
                 filters = unbound_field.kwargs.get("filters", ())
                 options = {**options, "filters": [_strip, *filters]}
             return unbound_field.bind(form=form, **options)
+
+    def submit(self, action: Callable[[], Any]) -> bool:
+        """Validate, then run ``action`` (a service call); commit on success.
+
+        On a refusal the transaction is rolled back and the message attached to its field;
+        PermissionDenied is re-raised for the 403 page. Returns whether it was saved.
+        """
+        if not self.validate_on_submit():
+            return False
+        try:
+            action()
+        except DomainError as exc:
+            db.session.rollback()
+            if isinstance(exc, PermissionDenied):
+                raise
+            self.attach_error(exc.field if exc.field in self else None, exc.message)
+            return False
+        db.session.commit()
+        return True
 
     def attach_error(self, field: str | None, message: str) -> None:
         """Show a service's refusal at the field it concerns, or at the top of the form."""

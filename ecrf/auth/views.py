@@ -195,18 +195,9 @@ def show_user(username: str):
 def _act_on_user(username: str, form, action, success: str, form_key: str):
     """Validate ``form``, run ``action(user)``, commit and redirect; or re-show the page."""
     user = _user_or_404(username)
-    if form.validate_on_submit():
-        try:
-            action(user)
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 403:
-                raise
-            form.attach_error(exc.field if exc.field in form else None, exc.message)
-        else:
-            db.session.commit()
-            flash(success, "success")
-            return redirect(url_for("auth.show_user", username=user.username))
+    if form.submit(lambda: action(user)):
+        flash(success, "success")
+        return redirect(url_for("auth.show_user", username=user.username))
     return _user_page(user, **{form_key: form})
 
 

@@ -13,7 +13,7 @@ from ecrf.auth.permissions import can, check, require
 from ecrf.auth.roles import Perm
 from ecrf.crf.loader import current_study
 from ecrf.db import utcnow
-from ecrf.errors import DomainError, RuleViolation
+from ecrf.errors import RuleViolation
 from ecrf.extensions import db
 from ecrf.forms_base import BaseForm
 from ecrf.study import overview, services, subjects
@@ -57,16 +57,9 @@ def show_site(code: str):
 def manage_sites():
     """List the sites and add one."""
     form = SiteForm()
-    if form.validate_on_submit():
-        try:
-            site = services.add_site(form.code.data, form.name.data, actor=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            form.attach_error(exc.field, exc.message)
-        else:
-            db.session.commit()
-            flash(f"Site {site.code} added.", "success")
-            return redirect(url_for("study.manage_sites"))
+    if form.submit(lambda: services.add_site(form.code.data, form.name.data, actor=current_user)):
+        flash(f"Site {form.code.data.upper()} added.", "success")
+        return redirect(url_for("study.manage_sites"))
     sites = services.all_sites()
     return render_template("study/admin_sites.html", sites=sites, form=form), (
         422 if form.errors else 200
@@ -185,23 +178,14 @@ def change_subject_status(identifier: str):
     study = current_study()
     form = StatusForm(prefix="status")
     form.status.choices = status_choices(subject)
-    if form.validate_on_submit():
-        try:
-            subjects.change_status(
-                subject,
-                SubjectStatus(form.status.data),
-                actor=current_user,
-                reason=form.reason.data,
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 403:
-                raise
-            form.attach_error(exc.field, exc.message)
-        else:
-            db.session.commit()
-            flash(f"{subject.identifier} is now {subject.status.label.lower()}.", "success")
-            return redirect(url_for("study.show_subject", identifier=subject.identifier))
+
+    def change() -> None:
+        status = SubjectStatus(form.status.data)
+        subjects.change_status(subject, status, actor=current_user, reason=form.reason.data)
+
+    if form.submit(change):
+        flash(f"{subject.identifier} is now {subject.status.label.lower()}.", "success")
+        return redirect(url_for("study.show_subject", identifier=subject.identifier))
     return _subject_page(study, subject, status_form=form, status=422)
 
 
@@ -212,28 +196,22 @@ def set_visit_date(identifier: str, visit_oid: str, repeat_key: int):
     subject = _subject_or_404(identifier)
     study = current_study()
     form = VisitDateForm(prefix=f"date-{visit_oid}-{repeat_key}")
-    if form.validate_on_submit():
-        try:
-            day = _parse_day(form.visit_date.data)
-            subjects.set_visit_date(
-                study,
-                subject,
-                visit_oid,
-                day,
-                actor=current_user,
-                repeat_key=repeat_key,
-                deviation_reason=form.deviation_reason.data,
-                reason=form.reason.data,
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 403:
-                raise
-            form.attach_error(exc.field, exc.message)
-        else:
-            db.session.commit()
-            flash("Visit date recorded.", "success")
-            return redirect(url_for("study.show_subject", identifier=subject.identifier))
+
+    def record() -> None:
+        subjects.set_visit_date(
+            study,
+            subject,
+            visit_oid,
+            _parse_day(form.visit_date.data),
+            actor=current_user,
+            repeat_key=repeat_key,
+            deviation_reason=form.deviation_reason.data,
+            reason=form.reason.data,
+        )
+
+    if form.submit(record):
+        flash("Visit date recorded.", "success")
+        return redirect(url_for("study.show_subject", identifier=subject.identifier))
     return _subject_page(study, subject, date_forms={(visit_oid, repeat_key): form}, status=422)
 
 
@@ -244,21 +222,16 @@ def add_unscheduled_visit(identifier: str, visit_oid: str):
     subject = _subject_or_404(identifier)
     study = current_study()
     form = VisitDateForm(prefix=f"date-{visit_oid}-new")
-    if form.validate_on_submit():
-        try:
-            day = _parse_day(form.visit_date.data)
-            if day is None:
-                raise RuleViolation("Give the date of the visit.", field="visit_date")
-            subjects.add_unscheduled_visit(study, subject, visit_oid, day, actor=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 403:
-                raise
-            form.attach_error(exc.field, exc.message)
-        else:
-            db.session.commit()
-            flash("Unscheduled visit added.", "success")
-            return redirect(url_for("study.show_subject", identifier=subject.identifier))
+
+    def add() -> None:
+        day = _parse_day(form.visit_date.data)
+        if day is None:
+            raise RuleViolation("Give the date of the visit.", field="visit_date")
+        subjects.add_unscheduled_visit(study, subject, visit_oid, day, actor=current_user)
+
+    if form.submit(add):
+        flash("Unscheduled visit added.", "success")
+        return redirect(url_for("study.show_subject", identifier=subject.identifier))
     return _subject_page(study, subject, date_forms={(visit_oid, "new"): form}, status=422)
 
 
