@@ -42,8 +42,9 @@ class EntryFormBase(FlaskForm):
 
 def _field_for(study: LoadedStudy, item: Item) -> Any:
     codelist = study.codelist_for(item)
+    own_codes = {code for code, _ in codelist.codes} if codelist else set()
     missing = (
-        [(c, f"{label} ({c})") for c, label in MISSING_CODES.items()]
+        [(c, f"{label} ({c})") for c, label in MISSING_CODES.items() if c not in own_codes]
         if item.missing_allowed
         else []
     )

@@ -67,6 +67,8 @@ class LoadedStudy:
         self._items: dict[str, dict[str, tuple[ItemGroup, Item]]] = {
             f.oid: {item.oid: (group, item) for group, item in f.items()} for f in study.forms
         }
+        #: (form, reference) → where it points; the definition never changes once loaded.
+        self._resolved: dict[tuple[str, str], ResolvedRef] = {}
 
     @property
     def version(self) -> str:
@@ -88,6 +90,12 @@ class LoadedStudy:
 
     def resolve(self, form_oid: str, ref: str) -> ResolvedRef:
         """Interpret an input reference written in ``form_oid``; KeyError when unknown."""
+        resolved = self._resolved.get((form_oid, ref))
+        if resolved is None:
+            resolved = self._resolved[(form_oid, ref)] = self._resolve(form_oid, ref)
+        return resolved
+
+    def _resolve(self, form_oid: str, ref: str) -> ResolvedRef:
         parts = ref.split(".")
         if len(parts) == 1:
             self.item(form_oid, ref)

@@ -134,24 +134,30 @@ class FormPage:
                 inputs = gather_inputs(
                     self.study, self.data, self.form_def, row, self.entry_data, derivation.inputs
                 )
-                listed = []
-                for ref, value in inputs.items():
-                    if isinstance(value, list):
-                        listed.append((ref, f"{len(value)} row(s)"))
-                        continue
-                    label = ref
-                    if "." not in ref:
-                        ref_item = self.study.item(self.form_def.oid, ref)[1]
-                        label = ref_item.label
-                        value = fields.display(ref_item, value, self.study.codelist_for(ref_item))
-                    listed.append((label, "—" if value in (None, "") else str(value)))
+                listed = [self._input_shown(ref, value) for ref, value in inputs.items()]
                 value = row.values.get(derivation.target)
                 shown[entry_forms.field_name(group.oid, key, item.oid)] = DerivedShown(
-                    fields.display(item, value) if value is not None else "not computable yet",
+                    fields.display(item, value, self.study.codelist_for(item))
+                    if value is not None
+                    else "not computable yet",
                     derivation.formula,
                     listed,
                 )
         return shown
+
+    def _input_shown(self, ref: str, value) -> tuple[str, str]:
+        """(label, value as people read it) of a derivation's input; an input from another
+        form names its visit, as the eligibility evidence does."""
+        resolved = self.study.resolve(self.form_def.oid, ref)
+        if resolved.group is not None:
+            group = self.study.group(resolved.form, resolved.group)
+            form_name = self.study.forms[resolved.form].name
+            return f"{form_name}: {group.label} ({resolved.visit})", f"{len(value or [])} row(s)"
+        ref_item = self.study.item(resolved.form, resolved.item)[1]
+        label = ref_item.label if resolved.local else f"{ref_item.label} ({resolved.visit})"
+        if value in (None, ""):
+            return label, "—"
+        return label, fields.display(ref_item, value, self.study.codelist_for(ref_item))
 
     def render(self, status: int = 200):
         bound = self.formdata is not None

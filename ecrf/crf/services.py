@@ -211,19 +211,26 @@ def save_form(
         raise NotFound("This unscheduled visit does not exist.")
     definition = publish_definition(study)
     visit = ensure_visit(subject, visit_oid, visit_repeat)
+    data.visits.setdefault((visit_oid, visit_repeat), visit)
     entry = find_entry(visit, form_oid)
     if entry is None:
         if expected_version != 0:
             raise StaleEntry([])
         entry = FormEntry(
-            visit_id=visit.id, form_oid=form_oid, version=0, definition_version=definition
+            visit_id=visit.id,
+            form_oid=form_oid,
+            version=0,
+            definition_version=definition,
+            rows=[],  # new: known empty, never lazy-loaded
         )
         try:
             with db.session.begin_nested():
                 db.session.add(entry)
         except sa.exc.IntegrityError:
             raise StaleEntry([]) from None
-        data = SubjectData.load(study, subject)
+        # The new entry is empty and the subject is locked: the data loaded above, plus
+        # this entry, are the subject's data (no need to read them all again).
+        data.entries[(visit_oid, visit_repeat, form_oid)] = EntryData(form_oid, entry)
     _lock_version(entry, expected_version)
 
     entry_data = data.entry(visit_oid, visit_repeat, form_oid)
@@ -414,10 +421,19 @@ def _validate_row(study, form, group: ItemGroup, key, existing: RowData | None, 
                 values[item.oid] = None
             continue
         raw = raw_row[item.oid]
+        codelist = study.codelist_for(item)
         code = (
             fields.missing_code(raw)
             if item.type.value not in ("choice", "yes_no", "multi_choice")
-            else (raw if isinstance(raw, str) and raw in ("NA", "ND", "UNK", "NASK") else None)
+            # A code of the item's own list ("NA": not applicable) is an answer, not a
+            # missing-data code.
+            else (
+                raw
+                if isinstance(raw, str)
+                and raw in ("NA", "ND", "UNK", "NASK")
+                and not (codelist and raw in dict(codelist.codes))
+                else None
+            )
         )
         if code and item.missing_allowed:
             values[item.oid] = None
@@ -472,9 +488,8 @@ def _value_changes(study, form, entry: FormEntry, planned):
 def _ensure_row(entry: FormEntry, group_oid, key, actor, site_id, version_label) -> ItemGroupRow:
     row = next((r for r in entry.rows if r.group_oid == group_oid and r.repeat_key == key), None)
     if row is None:
-        row = ItemGroupRow(entry=entry, group_oid=group_oid, repeat_key=key)
-        db.session.add(row)
-        db.session.flush()
+        row = ItemGroupRow(entry=entry, group_oid=group_oid, repeat_key=key, values=[])
+        db.session.add(row)  # inserted with the save's other rows and values, at its flush
         record_event(
             "row_added",
             "form_entry",

@@ -41,11 +41,16 @@ class CriterionResult:
 
     @property
     def state(self) -> str:
-        """fails | contradiction | unanswered | satisfied"""
-        if self.fails:
-            return "fails"
+        """contradiction | fails | unanswered | satisfied
+
+        A contradiction always fails one way or the other (the answer or the data is
+        against inclusion); it is named as such so that the investigator knows to correct
+        the answer or the data.
+        """
         if self.contradiction:
             return "contradiction"
+        if self.fails:
+            return "fails"
         if not self.answered:
             return "unanswered"
         return "satisfied"
@@ -57,7 +62,8 @@ class Assessment:
 
     @property
     def failing(self) -> list[CriterionResult]:
-        return [r for r in self.results if r.state == "fails"]
+        """Criteria not met, by the answer or by the data (contradictions included)."""
+        return [r for r in self.results if r.fails]
 
     @property
     def blocking(self) -> list[CriterionResult]:

@@ -9,7 +9,28 @@ from playwright.sync_api import Page, expect
 
 from ecrf.auth.models import User
 from ecrf.extensions import db
+from tests.browser_fixtures import LiveServer
 from tests.conftest import PASSWORD
+
+#: The real trial's definition, for tests that walk a patient through IAH-PRRT itself.
+TRIAL_DEFINITION = "forms.iahprrt:STUDY"
+
+
+@pytest.fixture
+def trial_live_server(make_app):
+    """As ``live_server``, running the real IAH-PRRT definition instead of the mini study.
+
+    A test module of the real trial makes it its ``live_server`` (so that ``app``,
+    ``sign_in`` and the factories use it)::
+
+        @pytest.fixture
+        def live_server(trial_live_server):
+            return trial_live_server
+    """
+    app = make_app(WTF_CSRF_ENABLED=True, TESTING=False, STUDY_DEFINITION=TRIAL_DEFINITION)
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
