@@ -45,7 +45,9 @@ class SubjectStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return {"in_follow_up": "In follow-up", "screen_failure": "Screen failure"}.get(
+            self.value, self.value.replace("_", " ").capitalize()
+        )
 
 
 #: Allowed status changes; anything else is refused.

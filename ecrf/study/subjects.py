@@ -85,6 +85,8 @@ def change_status(
     study = study or current_study()
     if actor is not None:
         check(actor, Perm.ENTER_DATA, subject.site_id)
+    lock_subject(subject)  # two changes at once: the second sees the first's status
+    db.session.refresh(subject, ["status"])
     if status not in SUBJECT_TRANSITIONS[subject.status]:
         raise RuleViolation(
             f"A subject in {subject.status.label.lower()} cannot become {status.label.lower()}.",

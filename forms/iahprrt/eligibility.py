@@ -451,9 +451,12 @@ def eligible(expected: tuple[str, ...], *answers: str | None) -> str | None:
 
 
 def failed(ids: tuple[str, ...], expected: tuple[str, ...], *answers: str | None) -> str | None:
-    """The criteria answered against inclusion, e.g. "INC06, EXC03" (None if none)."""
+    """The criteria answered against inclusion, e.g. "INC06, EXC03"; "none" once every
+    criterion is answered and none fails; None while some are unanswered and none fails."""
     names = [i for i, e, a in zip(ids, expected, answers, strict=True) if a is not None and a != e]
-    return ", ".join(names) or None
+    if names:
+        return ", ".join(names)
+    return "none" if all(a is not None for a in answers) else None
 
 
 def _answer(criterion: Criterion):

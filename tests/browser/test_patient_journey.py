@@ -457,7 +457,7 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
     expect(page.get_by_label("Pregnancy test before administration")).to_have_value("NA")
     subject.open()
     expect(subject.references).to_contain_text(f"T0: {t0}")
-    subject.change_status("In follow up", "5th cycle given by IAH infusion")
+    subject.change_status("In follow-up", "5th cycle given by IAH infusion")
 
     # --- safety follow-up: W2 … W8 ------------------------------------------------------------
     for week in ("W2", "W4", "W6", "W8"):

@@ -308,7 +308,7 @@ IDS = ("INC01", "INC02", "EXC01", "EXC02")
 @pytest.mark.parametrize(
     ("answers", "result", "failures"),
     [
-        (("Y", "Y", "N", "N"), "Y", None),
+        (("Y", "Y", "N", "N"), "Y", "none"),
         (("Y", "N", "N", "Y"), "N", "INC02, EXC02"),
         (("Y", None, "N", "N"), None, None),  # unanswered: not yet eligible
         (("Y", None, "Y", "N"), "N", "EXC01"),  # a failure decides already

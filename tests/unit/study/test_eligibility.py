@@ -109,7 +109,7 @@ def test_a_patient_meeting_all_24_criteria_is_included(screen, study, subject, s
         "EXC11": False,
     }
     assert value(study, subject, "SCR.IE.ELIGIBLE") == "Y"
-    assert value(study, subject, "SCR.IE.IEFAIL") is None
+    assert value(study, subject, "SCR.IE.IEFAIL") == "none"
 
     include(subject, staff)
 
