@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sys
 from dataclasses import dataclass
 
 import click
@@ -15,6 +16,7 @@ from werkzeug.serving import run_simple
 from ecrf.auth import services as auth_services
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
+from ecrf.demo_data import ScenarioFailed, count_subjects, demo_generator, seed_subjects
 from ecrf.extensions import db
 from ecrf.study import services as study_services
 
@@ -76,6 +78,45 @@ def seed_demo(*, force: bool = False) -> list[DemoAccount]:
     return accounts
 
 
+def demo_actor(site_code: str) -> User | None:
+    """Who enters a demo site's data: its site staff account (None where it has none: the
+    command-line operator)."""
+    for username, _, role, code in DEMO_USERS:
+        if code == site_code and role is Role.SITE_STAFF:
+            return auth_services.get_user(username)
+    return None
+
+
+def seed_demo_subjects(count: int, seed: int) -> str:
+    """Seed ``count`` synthetic patients at the demo sites; return the line to print.
+
+    Nothing is added to a database that already has subjects (a second run of the demo).
+    """
+    if count <= 0:
+        return "No demo subjects requested."
+    existing = count_subjects()
+    if existing:
+        return f"Demo subjects: the database already has {existing}; none added."
+    generator = demo_generator()
+    if generator is None:
+        return "No demo subjects: this study definition ships no demo data generator."
+    progress = None
+    if sys.stderr.isatty():
+
+        def progress(done: int) -> None:
+            click.echo(f"\rSeeding demo subjects: {done}/{count}", err=True, nl=done == count)
+
+    report = seed_subjects(
+        count,
+        seed,
+        [code for code, _ in DEMO_SITES],
+        actor_for=demo_actor,
+        generator=generator,
+        progress=progress,
+    )
+    return report.summary()
+
+
 def _made_by_demo(user: User) -> bool:
     """Whether ``user`` looks like the demo's own account, not a real one with a demo name.
 
@@ -96,7 +137,8 @@ def _made_by_demo(user: User) -> bool:
     default=40,
     show_default=True,
     type=click.IntRange(0, 100_000),
-    help="Synthetic subjects to seed (once the trial's definition is installed).",
+    help="Synthetic subjects to seed at the demo sites, at every stage of the trial"
+    " (none if the database already has subjects).",
 )
 @click.option(
     "--seed", default=1, show_default=True, type=int, help="Random seed of the demo data."
@@ -129,6 +171,10 @@ def demo_command(subjects, seed, no_serve, host, port, force):
         role = account.role.label
         click.echo(f"  {account.username:<18} {account.password:<18} {role:<14} {account.scope}")
     click.echo("")
+    try:
+        click.echo(seed_demo_subjects(subjects, seed))
+    except ScenarioFailed as exc:
+        raise click.ClickException(f"Demo subjects could not be seeded: {exc}") from None
     if no_serve:
         return
     click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")

@@ -58,10 +58,18 @@ class SubjectData:
         if not by_id:
             return data
         entries = db.session.scalars(
-            sa.select(FormEntry)
-            .where(FormEntry.visit_id.in_(by_id))
-            .options(selectinload(FormEntry.rows).selectinload(ItemGroupRow.values))
+            sa.select(FormEntry).where(FormEntry.visit_id.in_(by_id)).order_by(FormEntry.id)
         ).all()
+        # Rows and values of the entries not read yet in this session, in two queries. The
+        # others already hold theirs: eager loading would fetch them again only for the ORM
+        # to discard them (it never overwrites a loaded collection).
+        unread = [entry.id for entry in entries if "rows" not in sa.inspect(entry).dict]
+        if unread:
+            db.session.scalars(
+                sa.select(FormEntry)
+                .where(FormEntry.id.in_(unread))
+                .options(selectinload(FormEntry.rows).selectinload(ItemGroupRow.values))
+            ).all()
         for entry in entries:
             visit = by_id[entry.visit_id]
             entry_data = EntryData(entry.form_oid, entry)

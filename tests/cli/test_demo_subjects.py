@@ -1,0 +1,248 @@
+"""`ecrf demo --subjects N --seed S`: synthetic IAH-PRRT patients at every stage, written
+through the one write path (so audited, derived and checked), the same for the same seed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from statistics import median
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from ecrf import create_app
+from ecrf.crf.models import Finding, FindingStatus, FormEntry, ItemGroupRow, ItemValue
+from ecrf.db import utcnow
+from ecrf.demo import DEMO_SITES, demo_actor, seed_demo
+from ecrf.demo_data import seed_subjects
+from ecrf.extensions import db
+from ecrf.study.models import Site, Subject, SubjectStatus, Visit
+from forms.iahprrt import STUDY
+from forms.language import DataType
+
+COUNT, SEED = 12, 5
+PARTIAL_DATE_ITEMS = {
+    item.oid
+    for form in STUDY.forms
+    for _, item in form.items()
+    if item.type is DataType.PARTIAL_DATE
+}
+
+
+def iahprrt_app(databases) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test secret key",
+            "SQLALCHEMY_DATABASE_URI": databases.new_database(),
+            "PASSWORD_HASH_PROFILE": "cheapest",
+            "STUDY_DEFINITION": "forms.iahprrt:STUDY",
+        }
+    )
+
+
+def dispose(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def seeded(databases):
+    """One database seeded by the command itself: (app, what the command printed)."""
+    app = iahprrt_app(databases)
+    result = app.test_cli_runner().invoke(
+        args=["demo", "--no-serve", "--subjects", str(COUNT), "--seed", str(SEED)]
+    )
+    assert result.exit_code == 0, result.output
+    yield app, result.output
+    dispose(app)
+
+
+def export() -> list[tuple]:
+    """Every stored value, visit and status by what it means (identifiers, OIDs, keys),
+    never by database ids or timestamps."""
+    values = db.session.execute(
+        sa.select(
+            Subject.identifier,
+            Visit.visit_oid,
+            Visit.repeat_key,
+            FormEntry.form_oid,
+            FormEntry.status,
+            FormEntry.version,
+            ItemGroupRow.group_oid,
+            ItemGroupRow.repeat_key,
+            ItemGroupRow.removed,
+            ItemGroupRow.removed_reason,
+            ItemValue.item_oid,
+            ItemValue.value_text,
+            ItemValue.missing_code,
+            ItemValue.derived,
+        )
+        .join(Visit, Visit.subject_id == Subject.id)
+        .join(FormEntry, FormEntry.visit_id == Visit.id)
+        .join(ItemGroupRow, ItemGroupRow.entry_id == FormEntry.id)
+        .join(ItemValue, ItemValue.row_id == ItemGroupRow.id)
+    ).all()
+    visits = db.session.execute(
+        sa.select(
+            Subject.identifier,
+            Visit.visit_oid,
+            Visit.repeat_key,
+            Visit.visit_date,
+            Visit.out_of_window,
+            Visit.deviation_reason,
+        ).join(Subject)
+    ).all()
+    subjects = db.session.execute(
+        sa.select(Subject.identifier, Subject.status, Subject.status_reason)
+    ).all()
+    findings = db.session.execute(
+        sa.select(
+            Subject.identifier,
+            Visit.visit_oid,
+            FormEntry.form_oid,
+            Finding.group_oid,
+            Finding.repeat_key,
+            Finding.item_oid,
+            Finding.check_name,
+            Finding.status,
+            Finding.message,
+        )
+        .join(Subject, Subject.id == Finding.subject_id)
+        .join(FormEntry, FormEntry.id == Finding.entry_id)
+        .join(Visit, Visit.id == FormEntry.visit_id)
+    ).all()
+    return [sorted(map(tuple, rows), key=repr) for rows in (values, visits, subjects, findings)]
+
+
+def stored(item_oid: str, form_oid: str | None = None) -> list[ItemValue]:
+    query = sa.select(ItemValue).where(ItemValue.item_oid == item_oid)
+    if form_oid is not None:
+        query = (
+            query.join(ItemGroupRow, ItemGroupRow.id == ItemValue.row_id)
+            .join(FormEntry, FormEntry.id == ItemGroupRow.entry_id)
+            .where(FormEntry.form_oid == form_oid)
+        )
+    return list(db.session.scalars(query))
+
+
+def test_every_stage_of_the_trial_is_seeded_at_the_demo_sites(seeded):
+    app, output = seeded
+    with app.app_context():
+        subjects = db.session.scalars(sa.select(Subject)).all()
+        assert len(subjects) == COUNT
+        assert {s.status for s in subjects} == set(SubjectStatus)
+        assert {s.site.code for s in subjects} == {code for code, _ in DEMO_SITES}
+        # Forms were entered at every stage: screening to M6, the logs, unscheduled visits.
+        visits = set(db.session.scalars(sa.select(Visit.visit_oid)))
+        assert {"SCR", "PETIV", "PETIAH", "CALL", "THER", "W2", "M3", "M6", "LOGS"} <= visits
+        forms = set(db.session.scalars(sa.select(FormEntry.form_oid)))
+        assert {"IE", "PETIAH", "LUADM", "DOSI", "TRM6", "AE", "SAE", "EOS", "DD"} <= forms
+    summary = [line for line in output.splitlines() if line.startswith("Seeded ")]
+    assert len(summary) == 1, output
+    assert summary[0].startswith(f"Seeded {COUNT} demo subjects (")
+    for status in SubjectStatus:
+        assert status.label.lower() in summary[0]
+
+
+def test_every_seeded_value_is_accounted_for_by_the_audit_trail(seeded):
+    app, _ = seeded
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "every stored value matches it" in result.output
+
+
+def test_screen_failures_carry_the_criteria_the_engine_found_not_met(seeded):
+    app, _ = seeded
+    with app.app_context():
+        failures = db.session.scalars(
+            sa.select(Subject).where(Subject.status == SubjectStatus.SCREEN_FAILURE)
+        ).all()
+        assert failures
+        for subject in failures:
+            assert "[criteria not met: " in subject.status_reason, subject.status_reason
+        assert stored("SFCRIT", "EOS")  # derived on the end-of-study form
+
+
+def test_the_data_hold_queries_deviations_missing_codes_and_partial_dates(seeded):
+    app, _ = seeded
+    with app.app_context():
+        open_findings = db.session.scalars(
+            sa.select(Finding).where(Finding.status == FindingStatus.OPEN)
+        ).all()
+        assert any(f.check_name.endswith("_GRADE3_AE") for f in open_findings)
+        late = db.session.scalars(sa.select(Visit).where(Visit.out_of_window.is_(True))).all()
+        assert late and all(v.deviation_reason for v in late)
+        assert stored("DVCAT", "DV")  # ... and logged as protocol deviations
+        codes = set(
+            db.session.scalars(
+                sa.select(ItemValue.missing_code).where(ItemValue.missing_code.is_not(None))
+            )
+        )
+        assert codes & {"ND", "UNK", "NA"}
+        partial = [
+            v
+            for v in db.session.scalars(
+                sa.select(ItemValue).where(ItemValue.item_oid.in_(PARTIAL_DATE_ITEMS - {"BRTHYM"}))
+            )
+            if v.value_text and len(v.value_text) < len("YYYY-MM-DD")
+        ]
+        assert partial
+        # Grade ≥ 3 laboratory values with their adverse events; serious ones reported.
+        assert any(int(v.value_text) >= 3 for v in stored("LYMGR") if v.value_text)
+        assert stored("AELBTERM", "AE") and stored("SAESPID", "SAE")
+        assert stored("DTHDAT", "DD")
+
+
+def test_iah_uptake_mostly_exceeds_iv_uptake(seeded):
+    app, _ = seeded
+    with app.app_context():
+        gains = [float(v.value_text) for v in stored("GSUVMAX", "PETIAH") if v.value_text]
+        assert len(gains) >= 10
+        assert sum(g > 1 for g in gains) >= 0.7 * len(gains)
+        assert 1.5 <= median(gains) <= 3
+        assert all(v.value_text for v in stored("MEDGAIN", "PETIAH"))
+
+
+def test_a_second_run_adds_no_subject(seeded):
+    app, _ = seeded
+    result = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--subjects", "3"])
+    assert result.exit_code == 0, result.output
+    assert f"the database already has {COUNT}; none added" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Subject)) == COUNT
+
+
+def test_the_same_seed_gives_the_same_data(databases):
+    today = utcnow().date() - timedelta(days=1)
+    exports = []
+    for _ in range(2):
+        app = iahprrt_app(databases)
+        with app.app_context():
+            seed_demo()
+            db.session.commit()
+            codes = [site.code for site in db.session.scalars(sa.select(Site).order_by(Site.id))]
+            report = seed_subjects(COUNT, SEED, codes, actor_for=demo_actor, today=today)
+            assert report.subjects == COUNT
+            exports.append(export())
+        dispose(app)
+    assert exports[0] == exports[1]
+    assert len(exports[0][0]) > 1000  # values
+
+
+def test_no_subjects_requested_seeds_nothing(databases):
+    app = iahprrt_app(databases)
+    result = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--subjects", "0"])
+    assert result.exit_code == 0, result.output
+    assert "No demo subjects requested." in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Subject)) == 0
+    dispose(app)
+
+
+def test_a_definition_without_a_generator_seeds_nothing(runner):
+    # The test definition (tests/definitions/mini.py) ships no demo module.
+    result = runner.invoke(args=["demo", "--no-serve", "--subjects", "5"])
+    assert result.exit_code == 0, result.output
+    assert "ships no demo data generator" in result.output
