@@ -5,9 +5,10 @@ A study definition may ship a demo generator beside its definition: for
 ``cohort(seed, count, site_codes, today)`` yielding scenarios in the order to register
 them (each with ``.site`` and ``.steps``: plain data, see that module). This module knows
 nothing of the trial: it registers each patient and replays their steps through the same
-services the pages call (``register_subject``, ``set_visit_date``, ``add_unscheduled_visit``, ``save_form``,
-``remove_row``, ``change_status``), so every value is validated, derived, checked and
-audited. One commit per patient keeps memory flat and leaves whole patients only.
+services the pages call (``register_subject``, ``set_visit_date``,
+``add_unscheduled_visit``, ``save_form``, ``remove_row``, ``change_status``), so every
+value is validated, derived, checked and audited. One commit per patient keeps memory
+flat and leaves whole patients only.
 """
 
 from __future__ import annotations
