@@ -12,7 +12,7 @@ from ecrf.crf.loader import LoadedStudy
 from ecrf.crf.models import EntryStatus, Finding, FindingStatus, FormEntry
 from ecrf.db import utcnow
 from ecrf.extensions import db
-from ecrf.study.models import Subject, Visit
+from ecrf.study.models import Subject, SubjectStatus, Visit
 from ecrf.study.schedule import VisitSlot, build_schedule, reference_dates
 from forms.language import VisitKind
 
@@ -32,6 +32,9 @@ class FormState:
         ]
 
 
+ENDED = frozenset({SubjectStatus.SCREEN_FAILURE, SubjectStatus.WITHDRAWN, SubjectStatus.COMPLETED})
+
+
 @dataclass
 class Cell:
     """One visit of one subject, summarised for the matrix."""
@@ -39,6 +42,8 @@ class Cell:
     slot: VisitSlot
     forms: list[FormState] = field(default_factory=list)
     today: date | None = None
+    #: The subject left the study (screen failure, withdrawn, completed): no visit is due.
+    ended: bool = False
 
     @property
     def state(self) -> str:
@@ -48,13 +53,15 @@ class Cell:
         if statuses <= {"complete"} and self.forms:
             return "complete"
         if statuses == {"not_started"} and self.slot.visit_date is None:
+            if self.ended:
+                return "na"
             return "overdue" if self.today and self.slot.overdue(self.today) else "not_started"
         return "in_progress"
 
     @property
     def label(self) -> str:
         if self.state == "na":
-            return "not applicable"
+            return "not done (left the study)" if self.slot.applicable else "not applicable"
         done = sum(f.status == "complete" for f in self.forms)
         text = {
             "complete": "complete",
@@ -92,7 +99,7 @@ def visit_cells(
     today = utcnow().date()
     cells = []
     for slot in build_schedule(study, data):
-        cell = Cell(slot, today=today)
+        cell = Cell(slot, today=today, ended=subject.status in ENDED)
         for form_oid in slot.definition.forms:
             entry = entries.get((subject.id, slot.definition.oid, slot.repeat_key, form_oid))
             status = "not_started" if entry is None else entry.status.value

@@ -1,0 +1,47 @@
+"""The matrix tells what is due: nothing is overdue for a subject who left the study."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ecrf.auth.roles import Role
+from ecrf.crf.loader import current_study
+from ecrf.crf.services import save_form
+from ecrf.db import utcnow
+from ecrf.extensions import db
+from ecrf.study import services as site_services
+from ecrf.study import subjects
+from ecrf.study.models import SubjectStatus
+
+
+def test_visits_of_a_screen_failure_are_not_overdue(app, client, auth, create_site, create_user):
+    create_site("BDX")
+    create_user("alice", Role.SITE_STAFF, "BDX")
+    with app.app_context():
+        subject = subjects.register_subject(site_services.get_site("BDX"), actor=None)
+        d0 = (utcnow().date() - timedelta(days=60)).isoformat()
+        save_form(
+            current_study(),
+            subject,
+            "SCR",
+            "ENR",
+            {("ENR", 1): {"D0PLAN": d0}},
+            actor=None,
+            expected_version=0,
+        )
+        db.session.commit()
+    auth.login("alice")
+    legend = 1  # the legend shows each state once
+    assert client.get("/subjects").get_data(as_text=True).count("cell-overdue") > legend
+    with app.app_context():
+        subjects.change_status(
+            subjects.get_subject("BDX-001"),
+            SubjectStatus.SCREEN_FAILURE,
+            actor=None,
+            reason="Declined the IAH procedure",
+        )
+        db.session.commit()
+    matrix = client.get("/subjects").get_data(as_text=True)
+    assert matrix.count("cell-overdue") == legend and "not done (left the study)" in matrix
+    page = client.get("/subjects/BDX-001").get_data(as_text=True)
+    assert 'class="status status-bad">overdue' not in page
