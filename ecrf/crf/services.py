@@ -204,6 +204,8 @@ def save_form(
     """
     visit_def, form = _context(study, subject, visit_oid, form_oid, actor, visit_repeat)
     lock_subject(subject)
+    # Read after the lock, and afresh: objects this session loaded before it may be stale.
+    db.session.expire_all()
     data = SubjectData.load(study, subject)
     if not applicable(study, data, visit_def):
         raise RuleViolation(f"{visit_def.name} does not apply to this subject.")
