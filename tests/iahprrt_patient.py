@@ -24,26 +24,12 @@ from ecrf.crf.loader import LoadedStudy
 from ecrf.extensions import db
 from ecrf.study.models import Subject
 from forms.iahprrt.eligibility import CRITERIA
+from forms.iahprrt.study import SCREENING
 
 AGE = 68
 
 #: The screening forms in the order a site enters them (the visit's order).
-FORMS = (
-    "IC",
-    "DM",
-    "MH",
-    "NETHX",
-    "PRTX",
-    "ECOG",
-    "VS",
-    "LBHEM",
-    "LBCHEM",
-    "COAG",
-    "HEPAT",
-    "LVEF",
-    "TUBL",
-    "IE",
-)
+FORMS = SCREENING
 
 Entries = dict[tuple[str, int], dict[str, Any]]
 Changes = dict[str, dict[str, Any]]

@@ -55,6 +55,15 @@ def _limit(
     )
 
 
+def _lab_value(oid, label, testcd, units, precision, hard, soft) -> Item:
+    """A required lab result: a whole number when no precision is given, else a decimal."""
+    if precision is None:
+        return integer(oid, label, units, hard=hard, soft=soft, required=True, **_lab(testcd))
+    return decimal(
+        oid, label, units, precision=precision, hard=hard, soft=soft, required=True, **_lab(testcd)
+    )
+
+
 def _grade_item(oid: str, label: str, testcd: str) -> Item:
     return derived(
         oid, f"{label}: CTCAE v5.0 grade", DataType.INTEGER, sdtm=f"LB.LBTOXGR[{testcd}]"
@@ -122,23 +131,7 @@ def _haematology_items() -> tuple[Item, ...]:
         clock("LBTIM", "Sample time", cdash="LBTIM"),
     ]
     for oid, label, testcd, _, units, precision, hard, soft, lln_hard in _DECREASED:
-        if precision is None:
-            items.append(
-                integer(oid, label, units, hard=hard, soft=soft, required=True, **_lab(testcd))
-            )
-        else:
-            items.append(
-                decimal(
-                    oid,
-                    label,
-                    units,
-                    precision=precision,
-                    hard=hard,
-                    soft=soft,
-                    required=True,
-                    **_lab(testcd),
-                )
-            )
+        items.append(_lab_value(oid, label, testcd, units, precision, hard, soft))
         items.append(_limit(f"{oid}LLN", label, testcd, units, "low", lln_hard, precision))
         items.append(_grade_item(f"{oid}GR", label, testcd))
     return tuple(items)
@@ -259,23 +252,7 @@ def _biochemistry_items() -> tuple[Item, ...]:
         ),
     ]
     for oid, label, testcd, _, units, precision, hard, soft, uln_hard in _INCREASED:
-        if precision is None:
-            items.append(
-                integer(oid, label, units, hard=hard, soft=soft, required=True, **_lab(testcd))
-            )
-        else:
-            items.append(
-                decimal(
-                    oid,
-                    label,
-                    units,
-                    precision=precision,
-                    hard=hard,
-                    soft=soft,
-                    required=True,
-                    **_lab(testcd),
-                )
-            )
+        items.append(_lab_value(oid, label, testcd, units, precision, hard, soft))
         items.append(_limit(f"{oid}ULN", label, testcd, units, "high", uln_hard, precision))
         if oid in ("ALT", "AST"):
             items.append(derived(f"{oid}XULN", f"{oid} × ULN", units="× ULN"))
