@@ -57,14 +57,12 @@ def take_submission(
     pending = db.session.scalar(
         sa.select(PendingSubmission).where(PendingSubmission.token == token)
     )
-    if pending is None or pending.path != path:
-        return None
+    if pending is None or pending.path != path or pending.created_at < now - KEEP_FOR:
+        return None  # an expired one goes at the next purge
     if pending.user_id is not None and pending.user_id != user_id:
         return None
     db.session.delete(pending)
     db.session.flush()
-    if pending.created_at < now - KEEP_FOR:
-        return None
     return [(name, value) for name, value in json.loads(pending.fields)]
 
 
