@@ -36,8 +36,8 @@ MESSAGES = {
     "kept": "Your form was not saved because you were signed out. Sign in again: the values "
     "you typed are kept and will be shown again in the form.",
     "sign_in": "Please sign in to see this page.",
-    "restored": "Your session had ended; the values you typed are shown again: check them "
-    "and save.",
+    "restored": "Your session had ended; the values you typed are shown again, not saved "
+    "yet: check them and save.",
 }
 
 

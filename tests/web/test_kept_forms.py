@@ -38,7 +38,7 @@ TYPED = {
     "DM-1-SYMPT": ["FLUSH", "PAIN"],
     "DM-1-NOTE": "typed before the session ended",
 }
-RESTORED = "the values you typed are shown again: check them and save"
+RESTORED = "the values you typed are shown again, not saved yet: check them and save"
 
 
 @pytest.fixture
