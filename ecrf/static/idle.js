@@ -14,6 +14,7 @@
   const ended = banner.querySelector('[data-idle-state="ended"]');
   const countdown = banner.querySelector("[data-idle-countdown]");
   const stay = banner.querySelector("[data-idle-stay]");
+  const SHARED_KEY = "ecrf.lastActivity";
   let deadline = 0;
   let ticker = null;
 
@@ -24,7 +25,18 @@
     body.classList.toggle("has-idle-warning", state !== null);
   }
 
+  // Another tab's page load or keep-alive also counts: the server's clock is per session.
+  function shared() {
+    try { return Number(window.localStorage.getItem(SHARED_KEY)) || 0; } catch (e) { return 0; }
+  }
+
+  function share(now) {
+    try { window.localStorage.setItem(SHARED_KEY, String(now)); } catch (e) { /* private mode */ }
+  }
+
   function tick() {
+    deadline = Math.max(deadline, shared() + limit);
+    if (deadline - Date.now() > lead && !banner.hidden && ended.hidden) show(null);
     const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     if (left === 0) {
       clearInterval(ticker);
@@ -38,7 +50,9 @@
   }
 
   function restart() {
-    deadline = Date.now() + limit;
+    const now = Date.now();
+    share(now);
+    deadline = now + limit;
     show(null);
     clearInterval(ticker);
     ticker = setInterval(tick, 1000);

@@ -88,6 +88,13 @@ def test_warned_before_the_time_out_then_nothing_typed_is_lost(
     expect(banner).to_contain_text("You will be signed out in")
     expect(banner).to_have_attribute("role", "alert")
     shoot(page, output_path, "idle-warning")
+
+    # Work in another tab keeps the session too: this tab's warning goes away.
+    other = page.context.new_page()
+    other.goto(live_server.url + "/subjects/BDX-001")
+    expect(banner).to_be_hidden()
+    other.close()
+    expect(banner).to_be_visible(timeout=10_000)
     with page.expect_response(re.compile(r"/session/keep-alive$")) as kept_alive:
         banner.get_by_role("button", name="Stay signed in").click()
     assert kept_alive.value.status == 204
