@@ -31,6 +31,8 @@ from ecrf.resume.services import KEEP_FOR, NOT_KEPT, stash_submission, take_subm
 KEPT_ENDPOINTS = frozenset({"crf.edit_entry"})
 COOKIE = "ecrf_kept_form"
 PATH_MAX = 500
+#: Far above any form of the trial; anything bigger is not a form someone typed.
+KEEP_MAX_CHARS = 100_000
 
 MESSAGES = {
     "kept": "Your form was not saved because you were signed out. Sign in again: the values "
@@ -49,11 +51,12 @@ def keep_posted_form(user_id: int | None) -> Response | None:
     """
     if request.method != "POST" or request.endpoint not in KEPT_ENDPOINTS:
         return None
-    if len(request.path) > PATH_MAX or "\x00" in request.path:
-        return None  # no such form page: the normal refusal follows
+    if len(request.path) > PATH_MAX or _has_nul(request.path, *request.form.values()):
+        return None  # not a form someone typed: the normal refusal follows
     fields = list(request.form.items(multi=True))
     response = redirect(url_for("auth.login", next=request.path))
-    if not any(_typed(name, value) for name, value in fields):
+    size = sum(len(name) + len(value) for name, value in fields)
+    if size > KEEP_MAX_CHARS or not any(_typed(name, value) for name, value in fields):
         flash(MESSAGES["sign_in"], "info")
         return response
     token = stash_submission(fields, user_id=user_id, path=request.path)
@@ -117,6 +120,10 @@ def _typed(name: str, value: str) -> bool:
     if name in NOT_KEPT or name == "version" or name.startswith("rows-"):
         return False
     return bool(value.strip())
+
+
+def _has_nul(*texts: str) -> bool:
+    return any("\x00" in text for text in texts)
 
 
 def _same_origin() -> bool:

@@ -310,3 +310,20 @@ def test_pages_of_signed_in_users_carry_the_idle_settings_for_the_warning(make_a
     assert 'data-idle-seconds="1200"' in page and 'data-idle-warning-seconds="90"' in page
     assert "Stay signed in" in page and "1:30" in page
     assert "data-idle-seconds" not in client.get("/healthz").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        (FORM.replace("DM", "D" * 600), {"DM-1-WEIGHT": "72"}),
+        (FORM + "%00", {"DM-1-WEIGHT": "72"}),
+        (FORM, {"DM-1-NOTE": "x" * 100_001}),
+        (FORM, {"DM-1-NOTE": "nul \x00 inside"}),
+    ],
+    ids=["long path", "nul in path", "huge form", "nul in a value"],
+)
+def test_junk_posted_without_a_session_is_refused_plainly_and_not_kept(make_app, path, data):
+    for app in (make_app(), make_app(WTF_CSRF_ENABLED=True)):
+        response = app.test_client().post(path, data=data, headers={"Origin": "http://localhost"})
+        assert response.status_code in (302, 400, 404), response.status_code
+        assert kept_count(app) == 0
