@@ -37,7 +37,6 @@ KEEP_MAX_CHARS = 100_000
 MESSAGES = {
     "kept": "Your form was not saved because you were signed out. Sign in again: the values "
     "you typed are kept and will be shown again in the form.",
-    "sign_in": "Please sign in to see this page.",
     "restored": "Your session had ended; the values you typed are shown again, not saved "
     "yet: check them and save.",
 }
@@ -47,20 +46,20 @@ def keep_posted_form(user_id: int | None) -> Response | None:
     """For a data-entry post its sender may not make (signed out): keep the typed fields
     and send them to sign in, coming back to the form afterwards.
 
-    None when the request is not such a post. Ends the request, so it commits the kept copy.
+    None when the request is not such a post, or has nothing typed worth keeping. Ends the
+    request, so it commits the kept copy.
     """
     if request.method != "POST" or request.endpoint not in KEPT_ENDPOINTS:
         return None
     if len(request.path) > PATH_MAX or _has_nul(request.path, *request.form.values()):
         return None  # not a form someone typed: the normal refusal follows
     fields = list(request.form.items(multi=True))
-    response = redirect(url_for("auth.login", next=request.path))
     size = sum(len(name) + len(value) for name, value in fields)
     if size > KEEP_MAX_CHARS or not any(_typed(name, value) for name, value in fields):
-        flash(MESSAGES["sign_in"], "info")
-        return response
+        return None  # nothing typed to keep: the usual sign-in redirect or refusal follows
     token = stash_submission(fields, user_id=user_id, path=request.path)
     db.session.commit()
+    response = redirect(url_for("auth.login", next=request.path))
     response.set_cookie(
         COOKIE,
         token,
