@@ -35,9 +35,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf import models  # noqa: F401  (every model registered on the metadata)
     from ecrf.auth.sessions import init_sessions
     from ecrf.errors import register_error_handlers
+    from ecrf.resume.web import init_resume
+    from ecrf.security import init_security
     from ecrf.templating import init_templating
 
     init_sessions(app)
+    init_resume(app)
+    init_security(app)
     init_templating(app)
     register_error_handlers(app)
 
@@ -47,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.crf.views import bp as crf_bp
     from ecrf.demo import demo_command
     from ecrf.main.views import bp as main_bp
+    from ecrf.resume.views import bp as resume_bp
     from ecrf.study.cli import sites_cli, subjects_cli
     from ecrf.study.views import bp as study_bp
 
@@ -54,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(study_bp)
     app.register_blueprint(crf_bp)
+    app.register_blueprint(resume_bp)
     app.cli.add_command(users_cli)
     app.cli.add_command(sites_cli)
     app.cli.add_command(subjects_cli)

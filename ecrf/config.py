@@ -14,6 +14,8 @@ from flask import Flask
 class Defaults:
     #: Minutes of inactivity after which a signed-in user must sign in again.
     SESSION_IDLE_MINUTES = 30
+    #: Seconds before the idle sign-out at which pages warn, with a button to stay signed in.
+    SESSION_IDLE_WARNING_SECONDS = 120
     #: Consecutive failed sign-ins that lock a username, and for how long.
     LOCKOUT_THRESHOLD = 5
     LOCKOUT_MINUTES = 15

@@ -96,6 +96,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
+        from ecrf.resume.web import keep_after_csrf_failure
+
+        # A signed-out browser posting a form: keep what was typed rather than refuse it.
+        kept = keep_after_csrf_failure()
+        if kept is not None:
+            return kept
         return error_page(
             400,
             "The form had expired or came from elsewhere. Go back, reload the page and "

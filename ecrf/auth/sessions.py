@@ -11,6 +11,7 @@ from flask_login import current_user, logout_user
 
 from ecrf.auth.models import User
 from ecrf.extensions import db, login_manager
+from ecrf.resume.web import keep_posted_form
 
 EXPIRED_KEY = "expired_user_id"
 SEEN_KEY = "seen"
@@ -57,6 +58,9 @@ def init_sessions(app: Flask) -> None:
                 "minutes without activity. Please sign in again.",
                 "info",
             )
+            kept = keep_posted_form(user_id)
+            if kept is not None:
+                return kept
             next_path = request.full_path if request.method == "GET" else None
             return redirect(url_for("auth.login", next=safe_next(next_path)))
         session[SEEN_KEY] = now

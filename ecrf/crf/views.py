@@ -13,6 +13,8 @@ from ecrf.crf.loader import current_study
 from ecrf.crf.page import FormPage, history_events, merge_stale
 from ecrf.errors import DomainError
 from ecrf.extensions import db
+from ecrf.resume.web import MESSAGES as RESUME_MESSAGES
+from ecrf.resume.web import take_posted_form
 from ecrf.study import subjects
 
 bp = Blueprint("crf", __name__)
@@ -44,6 +46,11 @@ def edit_entry(identifier: str, visit_oid: str, repeat: int, form_oid: str):
         can_edit=can(current_user, Perm.ENTER_DATA, subject.site_id),
     )
     if request.method == "GET":
+        # A form posted while its sender was signed out comes back filled, to check and save.
+        if page.can_edit and (kept := take_posted_form()) is not None:
+            page.bind(kept)
+            db.session.commit()
+            flash(RESUME_MESSAGES["restored"], "warning")
         return page.render()
     check(current_user, Perm.ENTER_DATA, subject.site_id)
     action = request.form.get("action", "save")
