@@ -17,6 +17,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application. Reads ECRF_* variables now, never at import; never migrates."""
     app = Flask(__name__, instance_path=instance_path_from_env(), instance_relative_config=True)
     load_config(app, test_config)
+    if app.config["PROXY_FIX_X_FOR"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Trust X-Forwarded-For from this many proxies only: the sign-in throttle counts
+        # failures per client address, which a client could otherwise forge.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))
 
     from ecrf.extensions import csrf, db, login_manager, migrate
 

@@ -16,12 +16,25 @@ class Defaults:
     SESSION_IDLE_MINUTES = 30
     #: Seconds before the idle sign-out at which pages warn, with a button to stay signed in.
     SESSION_IDLE_WARNING_SECONDS = 120
-    #: Consecutive failed sign-ins that lock a username, and for how long.
+    #: Consecutive failed sign-ins with one username from one source address that block
+    #: that username from that source, and for how long (other sources are not blocked).
     LOCKOUT_THRESHOLD = 5
     LOCKOUT_MINUTES = 15
+    #: Failed sign-ins from one source address, whatever the usernames, that block the
+    #: source for LOCKOUT_MINUTES. A whole hospital behind one NAT address shares it.
+    SOURCE_LOCKOUT_THRESHOLD = 30
+    #: Failed sign-ins with one username from every source after which sources the user
+    #: never signed in from wait between attempts: 2, 4, 8... seconds, at most the maximum.
+    LOGIN_DELAY_THRESHOLD = 10
+    LOGIN_DELAY_MAX_SECONDS = 60
+    #: Reverse proxies in front of the app that set X-Forwarded-For (0: none; the client
+    #: address is then the connection's).
+    PROXY_FIX_X_FOR = 0
     #: Argon2 cost profile: "rfc9106_low_memory" in production, "cheapest" only in tests.
     PASSWORD_HASH_PROFILE = "rfc9106_low_memory"
     PASSWORD_MIN_LENGTH = 12
+    #: Least zxcvbn strength score (0-4) a new password must reach.
+    PASSWORD_MIN_SCORE = 3
     #: Rows per page in long lists.
     PAGE_SIZE = 50
     #: The study definition to run, as "module:attribute".

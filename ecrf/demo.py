@@ -68,10 +68,19 @@ def seed_demo(*, force: bool = False) -> list[DemoAccount]:
         site = study_services.get_site(site_code) if site_code else None
         user = auth_services.get_user(username)
         if user is None:
-            user = auth_services.create_user(username, full_name, password, actor=None)
-            auth_services.grant_role(user, role, site, actor=None)
+            # Throwaway accounts whose passwords are printed for whoever tries the demo: no
+            # forced change, or every first visit would start with a password form.
+            user = auth_services.create_user(
+                username,
+                full_name,
+                password,
+                role=role,
+                site=site,
+                actor=None,
+                must_change_password=False,
+            )
         else:
-            auth_services.set_password(user, password, actor=None)
+            auth_services.set_password(user, password, actor=None, must_change_password=False)
             if auth_services.locked_until(username):
                 auth_services.unlock(username, actor=None)
         accounts.append(DemoAccount(username, password, role, site_code or "all sites"))

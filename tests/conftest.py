@@ -123,10 +123,16 @@ def create_user(app):
         username: str, role: Role | None = None, site: str | None = None, password: str = PASSWORD
     ) -> User:
         with in_app(app):
-            user = auth_services.create_user(username, username.title(), password, actor=None)
-            if role is not None:
-                site_obj = study_services.get_site(site) if site else None
-                auth_services.grant_role(user, role, site_obj, actor=None)
+            # The person chose this password: no forced change (tests of that set it).
+            user = auth_services.create_user(
+                username,
+                username.title(),
+                password,
+                role=role,
+                site=study_services.get_site(site) if site and role else None,
+                actor=None,
+                must_change_password=False,
+            )
             db.session.commit()
             return user.id
 

@@ -41,7 +41,13 @@ def fail(message: str) -> None:
     required=True,
     help="Read the password from standard input (first line), never from the command line.",
 )
-def create_user(username, role, site_code, full_name, email, password_stdin):
+@click.option(
+    "--no-change-required",
+    is_flag=True,
+    help="The account's owner typed the password: do not make them change it at the first"
+    " sign-in (by default a password set by an operator must be changed).",
+)
+def create_user(username, role, site_code, full_name, email, password_stdin, no_change_required):
     """Create USERNAME with a role at a site, or at all sites."""
     password = sys.stdin.readline().rstrip("\r\n")
     site = None
@@ -51,9 +57,15 @@ def create_user(username, role, site_code, full_name, email, password_stdin):
             fail(f"No site with code {site_code!r}. Add it with `ecrf sites add`.")
     try:
         user = services.create_user(
-            username, full_name or username, password, email=email, actor=None
+            username,
+            full_name or username,
+            password,
+            email=email,
+            role=Role(role),
+            site=site,
+            actor=None,
+            must_change_password=not no_change_required,
         )
-        services.grant_role(user, Role(role), site, actor=None)
     except DomainError as exc:
         fail(f"{exc.field}: {exc.message}" if exc.field else exc.message)
     db.session.commit()

@@ -29,6 +29,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(sa.String(254))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when someone else chose the password: only its owner should know it (R9).
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deactivated_at: Mapped[datetime | None]
@@ -87,16 +89,25 @@ class RoleAssignment(Base):
         return self.site.code if self.site else "all sites"
 
 
-class LoginThrottle(Base):
-    """Consecutive failed sign-ins per username, known or not.
+#: The ``source`` (or ``username``) of a counter that spans every source (or username).
+ANY = ""
 
-    Keyed by the typed username rather than the account so that an unknown name locks
+
+class LoginThrottle(Base):
+    """Failed sign-ins counted per (typed username, source address), per source address
+    (``username`` = ANY) and per username from every source (``source`` = ANY).
+
+    Keyed by the typed username rather than the account so that an unknown name behaves
     exactly like a real one: the answer never tells whether an account exists.
     """
 
     __tablename__ = "login_throttle"
 
     username: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    #: The client's address as the app sees it (after ProxyFix, when configured).
+    source: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     last_failure_at: Mapped[datetime | None]
+    #: A successful sign-in from this source: the source is one the user is known to use.
+    last_success_at: Mapped[datetime | None]

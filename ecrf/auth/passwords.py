@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from functools import cache
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from zxcvbn import zxcvbn
 
 PROFILES = {
     "rfc9106_low_memory": profiles.RFC_9106_LOW_MEMORY,
@@ -14,6 +17,15 @@ PROFILES = {
     "cheapest": profiles.CHEAPEST,
 }
 MAX_LENGTH = 256
+#: zxcvbn refuses longer input; a longer password is scored on its first characters.
+SCORED_LENGTH = 72
+#: Words anyone guessing a password of this trial's staff would try first.
+STUDY_WORDS = ("ecrf", "iahprrt", "iah-prrt", "prrt", "lutarterial", "bordeaux", "chu", "trial")
+
+TOO_SHORT = "Use at least {minimum} characters."
+TOO_LONG = "Use at most {maximum} characters."
+CONTAINS_USERNAME = "The password must not contain the username."
+TOO_GUESSABLE = "This password is too easy to guess."
 
 
 @cache
@@ -55,14 +67,40 @@ def burn_verification_time(password: str) -> None:
     verify_password(_dummy_hash(current_app.config["PASSWORD_HASH_PROFILE"]), password)
 
 
-def password_problems(password: str, username: str) -> list[str]:
-    """What is wrong with ``password`` for ``username`` under the policy; empty when fine."""
+def study_words() -> list[str]:
+    """Words of the running study (its identifiers and name) plus :data:`STUDY_WORDS`."""
+    words = list(STUDY_WORDS)
+    loaded = current_app.extensions.get("ecrf_study")
+    if loaded is not None:
+        study = loaded.study
+        for text in (study.oid, study.name, study.protocol):
+            words.extend(w for w in re.split(r"[^\w-]+", text.lower()) if len(w) > 2)
+    return words
+
+
+def password_problems(password: str, username: str, user_inputs: Iterable[str] = ()) -> list[str]:
+    """What is wrong with ``password`` for ``username`` under the policy; empty when fine.
+
+    Beyond the length, zxcvbn estimates how guessable it is (common and leaked passwords,
+    keyboard patterns, repeats, dates, and ``user_inputs``: the person's names and the
+    study's words); its warning and suggestions explain a refusal.
+    """
     problems = []
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
-        problems.append(f"Use at least {minimum} characters.")
+        problems.append(TOO_SHORT.format(minimum=minimum))
     if len(password) > MAX_LENGTH:
-        problems.append(f"Use at most {MAX_LENGTH} characters.")
+        problems.append(TOO_LONG.format(maximum=MAX_LENGTH))
     if username and username.lower() in password.lower():
-        problems.append("The password must not contain the username.")
+        problems.append(CONTAINS_USERNAME)
+    if problems:
+        return problems
+    inputs = [username, *user_inputs, *study_words()]
+    result = zxcvbn(password[:SCORED_LENGTH], user_inputs=[i.lower() for i in inputs if i])
+    if result["score"] < current_app.config["PASSWORD_MIN_SCORE"]:
+        feedback = result["feedback"]
+        problems.append(TOO_GUESSABLE)
+        if feedback.get("warning"):
+            problems.append(feedback["warning"])
+        problems.extend(feedback.get("suggestions") or [])
     return problems

@@ -30,6 +30,15 @@ ROLE_LABELS = {
 #: Roles that only make sense for every site at once.
 ALL_SITES_ONLY = frozenset({Role.ADMIN})
 
+# Separation of duties: those who run the system or manage accounts and data (and could
+# otherwise grant themselves, or be granted by a colleague, the right to enter and sign
+# clinical data) never also hold a data-entry or signing role, and the reverse. One person
+# needing both gets two individual accounts, each with its own audit trail.
+#: Roles that run the system, manage accounts or lock data.
+OVERSIGHT_ROLES = frozenset({Role.ADMIN, Role.DATA_MANAGER})
+#: Roles that enter or sign clinical data.
+DATA_ENTRY_ROLES = frozenset({Role.SITE_STAFF, Role.INVESTIGATOR})
+
 
 class Perm(StrEnum):
     VIEW_SUBJECTS = "view_subjects"

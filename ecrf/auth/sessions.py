@@ -15,6 +15,13 @@ from ecrf.resume.web import keep_posted_form
 
 EXPIRED_KEY = "expired_user_id"
 SEEN_KEY = "seen"
+MUST_CHANGE_PASSWORD = (
+    "Your password was set by someone else: choose a new password of your own before you continue."
+)
+#: What a user who must change their password may still open.
+PASSWORD_CHANGE_ENDPOINTS = frozenset(
+    {"auth.account", "auth.logout", "static", "resume.keep_alive"}
+)
 
 
 @login_manager.user_loader
@@ -66,3 +73,14 @@ def init_sessions(app: Flask) -> None:
         session[SEEN_KEY] = now
         session.permanent = True
         return None
+
+    @app.before_request
+    def enforce_password_change():
+        # A password someone else chose is known to them: until its owner replaces it,
+        # the account may do nothing but change it (or sign out).
+        if request.endpoint in PASSWORD_CHANGE_ENDPOINTS or not current_user.is_authenticated:
+            return None
+        if not current_user.must_change_password:
+            return None
+        flash(MUST_CHANGE_PASSWORD, "warning")
+        return redirect(url_for("auth.account"))

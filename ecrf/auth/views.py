@@ -46,7 +46,9 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = services.authenticate(form.username.data, form.password.data)
+        result = services.authenticate(
+            form.username.data, form.password.data, request.remote_addr or "unknown"
+        )
         db.session.commit()
         if result.user is not None:
             session.clear()
@@ -98,8 +100,8 @@ def account():
 @bp.route("/admin/users")
 @require(Perm.MANAGE_USERS)
 def list_users():
-    """Every account, active or not, with its roles."""
-    users = db.session.scalars(sa.select(User).order_by(User.username)).all()
+    """The accounts the signed-in manager may manage, active or not, with their roles."""
+    users = services.users_managed_by(current_user._get_current_object())
     locked = {u.username for u in users if services.locked_until(u.username)}
     return render_template("admin/users.html", users=users, locked=locked)
 
@@ -137,12 +139,10 @@ def create_user():
                 form.full_name.data,
                 form.password.data,
                 email=form.email.data,
+                role=Role(form.role.data) if form.role.data else None,
+                site=_resolve_site(form.site.data) if form.role.data else None,
                 actor=actor,
             )
-            if form.role.data:
-                services.grant_role(
-                    user, Role(form.role.data), _resolve_site(form.site.data), actor=actor
-                )
         except DomainError as exc:
             db.session.rollback()
             form.attach_error(exc.field, exc.message)
@@ -154,8 +154,13 @@ def create_user():
 
 
 def _user_or_404(username: str) -> User:
+    """The account, if the signed-in manager may manage it.
+
+    An account out of the manager's scope answers 404 exactly like a missing one, so that
+    nobody learns which usernames exist elsewhere.
+    """
     user = services.get_user(username)
-    if user is None:
+    if user is None or not services.can_manage(current_user._get_current_object(), user):
         abort(404)
     return user
 
@@ -181,7 +186,7 @@ def _user_page(user: User, **forms):
         deactivate=forms.get("deactivate") or DeactivateForm(prefix="deactivate"),
         locked_until=services.locked_until(user.username),
         events=events,
-        can_manage_all=allow_all,
+        is_self=user.id == actor.id,
     ), status
 
 
@@ -238,7 +243,7 @@ def revoke_role(username: str, assignment_id: int):
 @bp.post("/admin/users/<username>/password")
 @require(Perm.MANAGE_USERS)
 def reset_password(username: str):
-    """Set a new password for the user (they should change it at next sign-in)."""
+    """Set a new password for the user, who must change it at the next sign-in."""
     form = PasswordResetForm(prefix="reset")
     actor = current_user._get_current_object()
     return _act_on_user(

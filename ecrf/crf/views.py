@@ -26,9 +26,14 @@ def _load(identifier: str, visit_oid: str, repeat: int, form_oid: str):
     study = current_study()
     subject = subjects.get_subject(identifier)
     visit_def = study.visits.get(visit_oid)
-    if subject is None or visit_def is None or form_oid not in visit_def.forms:
+    # Another site's subject answers like a missing one: nobody learns what exists elsewhere.
+    if (
+        subject is None
+        or not can(current_user, Perm.VIEW_SUBJECTS, subject.site_id)
+        or visit_def is None
+        or form_oid not in visit_def.forms
+    ):
         abort(404)
-    check(current_user, Perm.VIEW_SUBJECTS, subject.site_id)
     return study, subject, visit_def, study.forms[form_oid]
 
 

@@ -99,9 +99,9 @@ def status_choices(subject) -> list[tuple[str, str]]:
 
 def _subject_or_404(identifier: str):
     subject = subjects.get_subject(identifier)
-    if subject is None:
+    # Another site's subject answers like a missing one: nobody learns what exists elsewhere.
+    if subject is None or not can(current_user, Perm.VIEW_SUBJECTS, subject.site_id):
         abort(404)
-    check(current_user, Perm.VIEW_SUBJECTS, subject.site_id)
     return subject
 
 

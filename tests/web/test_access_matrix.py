@@ -1,7 +1,9 @@
-"""Every route × every role × own site / other site: who gets in, who gets 403.
+"""Every route × every role × own site / other site: who gets in, who gets 403 or 404.
 
-Extend ROUTES as routes come; each row says which roles may open the page. Users hold
-their role at site BDX (administrators: all sites); OTHER routes point at site TLS.
+Extend ROUTES as routes come; each row says which roles may open the page, and which get
+404 because the record lies outside their sites (it answers like a missing one, so nobody
+learns what exists elsewhere); every other role gets 403. Users hold their role at site
+BDX (administrators: all sites); OTHER routes point at site TLS.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ USER_MANAGERS = {Role.ADMIN, Role.DATA_MANAGER}
 DATA_ENTRY = {Role.SITE_STAFF, Role.INVESTIGATOR}
 DM_FORM = "/visits/SCR/1/forms/DM"
 
-# (method, path, roles allowed when their role is at BDX only)
+# (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
     ("GET", "/", EVERYONE),
     ("GET", "/account", EVERYONE),
@@ -30,22 +32,22 @@ ROUTES = [
     ("GET", "/sites/TLS", set()),
     ("GET", "/admin/users", USER_MANAGERS),
     ("GET", "/admin/users/new", USER_MANAGERS),
-    ("GET", "/admin/users/staff.tls", USER_MANAGERS),
+    ("GET", "/admin/users/staff.tls", {Role.ADMIN}, {Role.DATA_MANAGER}),
     ("GET", "/admin/sites", {Role.ADMIN}),
     ("POST", "/admin/sites", {Role.ADMIN}),
     ("GET", "/subjects", DATA_ROLES),
     ("GET", "/subjects/BDX-001", DATA_ROLES),
-    ("GET", "/subjects/TLS-001", set()),
+    ("GET", "/subjects/TLS-001", set(), DATA_ROLES),
     ("GET", "/subjects/BDX-001" + DM_FORM, DATA_ROLES),
-    ("GET", "/subjects/TLS-001" + DM_FORM, set()),
+    ("GET", "/subjects/TLS-001" + DM_FORM, set(), DATA_ROLES),
     ("GET", "/subjects/BDX-001" + DM_FORM + "/history", DATA_ROLES),
-    ("GET", "/subjects/TLS-001" + DM_FORM + "/history", set()),
+    ("GET", "/subjects/TLS-001" + DM_FORM + "/history", set(), DATA_ROLES),
     ("POST", "/subjects/BDX-001" + DM_FORM, DATA_ENTRY),
-    ("POST", "/subjects/TLS-001" + DM_FORM, set()),
+    ("POST", "/subjects/TLS-001" + DM_FORM, set(), DATA_ROLES),
     ("POST", "/subjects/BDX-001/status", DATA_ENTRY),
-    ("POST", "/subjects/TLS-001/status", set()),
+    ("POST", "/subjects/TLS-001/status", set(), DATA_ENTRY),
     ("POST", "/subjects/BDX-001/visits/SCR/1/date", DATA_ENTRY),
-    ("POST", "/subjects/TLS-001/visits/SCR/1/date", set()),
+    ("POST", "/subjects/TLS-001/visits/SCR/1/date", set(), DATA_ENTRY),
     ("POST", "/subjects/BDX-001" + DM_FORM + "/rows/DM/1/remove", DATA_ENTRY),
 ]
 
@@ -74,26 +76,46 @@ def people(app, create_site, create_user):
         )
 
 
+def _rows():
+    for method, path, allowed, *hidden in ROUTES:
+        yield method, path, allowed, hidden[0] if hidden else set()
+
+
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
 @pytest.mark.parametrize(
-    ("method", "path", "allowed"), ROUTES, ids=lambda v: str(v) if isinstance(v, str) else ""
+    ("method", "path", "allowed", "hidden"),
+    list(_rows()),
+    ids=lambda v: str(v) if isinstance(v, str) else "",
 )
-def test_route_access_by_role_and_site(client, auth, people, role, method, path, allowed):
+def test_route_access_by_role_and_site(client, auth, people, role, method, path, allowed, hidden):
     assert auth.login(f"{role.value.replace('_', '')}.bdx").status_code == 302
     response = client.open(path, method=method, data={})
-    expected_ok = role in allowed
-    if expected_ok:
+    if role in allowed:
         # Allowed in: the page, or the action answered (done, or refused for its content).
         assert response.status_code in (200, 302, 409, 422), response.status_code
+    elif role in hidden:
+        assert response.status_code == 404
+        assert b"There is no such page." in response.data
     else:
         assert response.status_code == 403
         assert b"Not allowed" in response.data
 
 
+def test_another_sites_subject_answers_exactly_like_a_missing_one(client, auth, people):
+    auth.login("sitestaff.bdx")
+    for suffix in ("", DM_FORM, DM_FORM + "/history"):
+        other = client.get("/subjects/TLS-001" + suffix)
+        missing = client.get("/subjects/TLS-999" + suffix)
+        assert (other.status_code, other.data) == (missing.status_code, missing.data)
+        assert other.status_code == 404
+
+
 @pytest.mark.parametrize(
-    ("method", "path", "_"), ROUTES, ids=lambda v: str(v) if isinstance(v, str) else ""
+    ("method", "path", "_", "__"),
+    list(_rows()),
+    ids=lambda v: str(v) if isinstance(v, str) else "",
 )
-def test_anonymous_visitors_are_sent_to_sign_in(client, people, method, path, _):
+def test_anonymous_visitors_are_sent_to_sign_in(client, people, method, path, _, __):
     response = client.open(path, method=method, data={})
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]

@@ -79,8 +79,51 @@ def test_bad_usernames_and_passwords_are_refused_at_their_field(
 
 
 def test_password_of_exactly_twelve_characters_is_accepted(admin):
-    assert passwords.password_problems("x" * 12, "bob") == []
-    assert passwords.password_problems("x" * 11, "bob") != []
+    assert passwords.password_problems("tq7-vmz2-plx", "bob") == []
+    assert passwords.password_problems("tq7-vmz2-pl", "bob") != []
+
+
+@pytest.mark.parametrize(
+    ("password", "feedback"),
+    [
+        ("password1234", "This is a very common password."),
+        ("x" * 12, 'Repeats like "aaa" are easy to guess.'),
+        ("qwertyuiopas", "This is similar to a commonly used password."),
+        ("Bordeaux2026!", "Add another word or two."),
+    ],
+)
+def test_guessable_passwords_are_refused_with_the_reason_at_the_password_field(
+    admin, password, feedback
+):
+    with pytest.raises(RuleViolation) as caught:
+        services.create_user("bob", "Bob", password, actor=admin)
+    db.session.rollback()
+    assert caught.value.field == "password"
+    assert caught.value.message.startswith("This password is too easy to guess.")
+    assert feedback in caught.value.message
+    assert services.get_user("bob") is None
+
+
+def test_the_persons_own_names_count_as_easy_to_guess(admin):
+    strong_for_a_stranger = "zorbiqvantrell"
+    assert passwords.password_problems(strong_for_a_stranger, "zoe") == []
+    assert passwords.password_problems(strong_for_a_stranger, "zv", ["Zorbiq", "Vantrell"])
+    with pytest.raises(RuleViolation, match="too easy to guess"):
+        services.create_user("zvan", "Zorbiq Vantrell", strong_for_a_stranger, actor=admin)
+    services.create_user("zoe", "Zoe Martin", strong_for_a_stranger, actor=admin)
+
+
+def test_the_minimum_strength_score_is_configurable(make_app):
+    app = make_app(PASSWORD_MIN_SCORE=0)
+    with app.app_context():
+        assert passwords.password_problems("password1234", "bob") == []
+    app = make_app(PASSWORD_MIN_SCORE=4)
+    with app.app_context():
+        assert passwords.password_problems("iahprrt-secret", "bob") != []
+
+
+def test_the_test_passphrase_meets_the_default_policy(admin):
+    assert passwords.password_problems(PASSWORD, "bob") == []
 
 
 def test_a_username_is_never_reused_even_after_deactivation(admin):
@@ -126,14 +169,16 @@ def test_administrator_role_exists_only_for_all_sites(admin):
 
 def test_site_data_manager_manages_roles_at_own_site_only(sites, create_user, app_ctx):
     dm = db.session.get(User, create_user("dm.bdx", Role.DATA_MANAGER, "BDX"))
-    bob = services.create_user("bob", "Bob", PASSWORD, actor=dm)
-    services.grant_role(bob, Role.SITE_STAFF, study_services.get_site("BDX"), actor=dm)
+    bdx = study_services.get_site("BDX")
+    bob = services.create_user("bob", "Bob", PASSWORD, actor=dm, role=Role.SITE_STAFF, site=bdx)
+    services.grant_role(bob, Role.INVESTIGATOR, bdx, actor=dm)
     with pytest.raises(PermissionDenied):
         services.grant_role(bob, Role.SITE_STAFF, study_services.get_site("TLS"), actor=dm)
     with pytest.raises(PermissionDenied):
         services.grant_role(bob, Role.MONITOR, None, actor=dm)
-    with pytest.raises(PermissionDenied):
-        services.deactivate_user(bob, actor=dm, reason="no")
+    # Staff leaving the site: its own data manager deactivates the account.
+    services.deactivate_user(bob, actor=dm, reason="Left the unit")
+    assert not bob.active
 
 
 def test_only_an_administrator_makes_administrators(sites, create_user, app_ctx):
