@@ -3,6 +3,7 @@ checkpoints. Every problem is reported, not only the first."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -73,7 +74,7 @@ def _stamp(moment: datetime) -> str:
 
 def _hmac_of(row: Any, key: bytes) -> str:
     values = dict(zip(HASHED_FIELDS, row[1:-1], strict=True))
-    return hmac.new(key, canonical_payload(values), "sha256").hexdigest()
+    return hmac.new(key, canonical_payload(values), hashlib.sha256).hexdigest()
 
 
 def walk_chain(

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from ecrf.audit.checkpoints import checkpoint_path, write_checkpoint
 from ecrf.audit.verify import verify_trail
 
-audit_cli = AppGroup("audit", help="Check the audit trail and checkpoint its head.")
+audit_cli = AppGroup("audit", help="Verify the audit trail and checkpoint its head.")
 
 INTACT = (
     "Audit trail intact: {events} verified with the audit key, {checkpoints} matched; "

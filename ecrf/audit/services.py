@@ -87,15 +87,16 @@ def key_check(key: bytes) -> str:
     return hmac.new(key, _KEY_CHECK_MESSAGE, hashlib.sha256).hexdigest()
 
 
+#: The same JSON form for writing and verifying (built once: verify encodes every event).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_payload(values: dict[str, Any]) -> bytes:
     """The bytes an event's hash covers: every hashed column, in a fixed JSON form."""
-
-    def canonical(value: Any) -> Any:
-        return value.isoformat(timespec="microseconds") if isinstance(value, datetime) else value
-
-    payload = {name: canonical(values[name]) for name in HASHED_FIELDS}
-    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return encoded.encode()
+    payload = {name: values[name] for name in HASHED_FIELDS}
+    if isinstance(payload["at"], datetime):  # the only timestamp among the hashed fields
+        payload["at"] = payload["at"].isoformat(timespec="microseconds")
+    return _ENCODER.encode(payload).encode()
 
 
 def event_hash(values: dict[str, Any], key: bytes) -> str:
