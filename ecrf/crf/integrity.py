@@ -3,6 +3,8 @@ group rows (removed or not), item values and edit-check findings (open or resolv
 
 from __future__ import annotations
 
+import sys
+
 import sqlalchemy as sa
 
 from ecrf.audit.chain import Problems
@@ -54,15 +56,16 @@ class CapturedDataReconciler:
     def _completed(self, event: Event) -> None:
         self._entry(event)[1] = True
 
+    # Paths repeat across entries ("DM[1].WEIGHT"): interned, each is held once.
     def _row_added(self, event: Event) -> None:
         self._entry(event)
-        self.rows[(int(event.entity_id), event.field)] = False
+        self.rows[(int(event.entity_id), sys.intern(event.field))] = False
 
     def _row_removed(self, event: Event) -> None:
-        self.rows[(int(event.entity_id), event.field)] = True
+        self.rows[(int(event.entity_id), sys.intern(event.field))] = True
 
     def _value(self, event: Event) -> None:
-        self.values[(int(event.entity_id), event.field)] = event.new
+        self.values[(int(event.entity_id), sys.intern(event.field))] = event.new
 
     def _finding_opened(self, event: Event) -> None:
         self.findings[int(event.entity_id)] = [FindingStatus.OPEN.value, event.field]
