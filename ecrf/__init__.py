@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["ecrf_study"] = load_study(import_study(app.config["STUDY_DEFINITION"]))
 
     from ecrf import models  # noqa: F401  (every model registered on the metadata)
+    from ecrf.audit.checkpoints import init_checkpoints
     from ecrf.auth.sessions import init_sessions
     from ecrf.errors import register_error_handlers
     from ecrf.resume.web import init_resume
@@ -48,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_sessions(app)
     init_resume(app)
     init_security(app)
+    init_checkpoints()
     init_templating(app)
     register_error_handlers(app)
 

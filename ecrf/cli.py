@@ -15,7 +15,8 @@ from ecrf import create_app
 
     Configuration comes from ECRF_* environment variables: ECRF_DATABASE_URL (default: SQLite
     file in the instance folder), ECRF_SECRET_KEY (default: generated once and kept in the
-    instance folder), ECRF_INSTANCE_PATH (default: ./instance).
+    instance folder), ECRF_AUDIT_KEY (default: generated once and kept in the instance folder;
+    keep it apart from the database), ECRF_INSTANCE_PATH (default: ./instance).
     """,
 )
 def main() -> None:

@@ -43,6 +43,11 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     WTF_CSRF_TIME_LIMIT = None  # the idle timeout already bounds a form's life
+    #: The append-only file of audit checkpoints (default: audit_checkpoints in the instance
+    #: folder). Keep it, like the audit key, apart from the database and its backups.
+    AUDIT_CHECKPOINT_FILE: str | None = None
+    #: A commit that appended audit events writes a checkpoint when the newest one is older.
+    AUDIT_CHECKPOINT_MINUTES = 60
 
 
 def normalise_database_url(url: str) -> str:
@@ -74,17 +79,24 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault(
             "connect_args", {"timeout": 30}
         )
+    instance = Path(app.instance_path)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+        app.config["SECRET_KEY"] = instance_secret(instance, "secret_key")
+    # The audit trail's HMAC key: outside the database, so that whoever holds only the
+    # database cannot re-hash a rewritten history.
+    if not app.config.get("AUDIT_KEY"):
+        app.config["AUDIT_KEY"] = instance_secret(instance, "audit_key")
+    if not app.config.get("AUDIT_CHECKPOINT_FILE"):
+        app.config["AUDIT_CHECKPOINT_FILE"] = str(instance / "audit_checkpoints")
 
 
-def _instance_secret_key(instance: Path) -> str:
-    """The secret key kept in the instance folder, generated on first use.
+def instance_secret(instance: Path, name: str) -> str:
+    """A random secret kept in the file ``name`` of the instance folder, generated on first use.
 
-    Created with O_EXCL so two workers starting together cannot write different keys.
+    Created with O_EXCL so two workers starting together cannot write different secrets.
     """
     instance.mkdir(parents=True, exist_ok=True)
-    path = instance / "secret_key"
+    path = instance / name
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

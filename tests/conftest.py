@@ -28,6 +28,8 @@ from tests.databases import DatabaseFactory
 pytest_plugins = ["tests.browser_fixtures"]
 
 PASSWORD = "correct horse battery staple"
+#: The audit trail's HMAC key in tests (the application's comes from outside the database).
+AUDIT_KEY = "test audit key"
 
 
 @pytest.fixture(scope="session")
@@ -51,11 +53,14 @@ def make_app(tmp_path, databases):
     apps: list[Flask] = []
 
     def build(**overrides) -> Flask:
+        url = overrides.pop("SQLALCHEMY_DATABASE_URI", None) or databases.new_database()
         config = {
             "TESTING": True,
             "SECRET_KEY": "test secret key",
-            "SQLALCHEMY_DATABASE_URI": overrides.pop("SQLALCHEMY_DATABASE_URI", None)
-            or databases.new_database(),
+            "AUDIT_KEY": AUDIT_KEY,
+            # One checkpoint file per database: apps sharing a database share it.
+            "AUDIT_CHECKPOINT_FILE": str(tmp_path / f"audit_checkpoints_{url.rsplit('/', 1)[-1]}"),
+            "SQLALCHEMY_DATABASE_URI": url,
             "PASSWORD_HASH_PROFILE": "cheapest",
             "WTF_CSRF_ENABLED": False,
             "STUDY_DEFINITION": "tests.definitions.mini:STUDY",

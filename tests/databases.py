@@ -63,6 +63,7 @@ class DatabaseFactory:
             {
                 "TESTING": True,
                 "SECRET_KEY": "x",
+                "AUDIT_KEY": "x",
                 "SQLALCHEMY_DATABASE_URI": self.url_for(self.template),
             }
         )

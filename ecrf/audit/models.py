@@ -15,8 +15,9 @@ GENESIS_HASH = "0" * 64
 class AuditEvent(Base):
     """One recorded action. Rows are only ever inserted (a database trigger refuses the rest).
 
-    ``hash`` covers every column and the previous event's hash, so changing, removing or
-    reordering any row breaks the chain from that row on.
+    ``hash`` is an HMAC, with a key kept outside the database, of every column and the
+    previous event's hash: changing, removing or reordering any row breaks the chain from
+    that row on, and whoever holds only the database cannot compute a replacement.
     """
 
     __tablename__ = "audit_event"
@@ -57,3 +58,6 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int]
     last_hash: Mapped[str] = mapped_column(sa.String(64))
+    #: HMAC of a constant under the audit key, set by the first event: tells a wrong key
+    #: apart from a tampered trail, and stops a worker with another key from writing.
+    key_check: Mapped[str | None] = mapped_column(sa.String(64))

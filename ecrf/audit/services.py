@@ -1,17 +1,18 @@
-"""Append events to the audit trail and verify its hash chain."""
+"""Append events to the audit trail, each chained to the last by a keyed hash (HMAC)."""
 
 from __future__ import annotations
 
 import getpass
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from flask import current_app
 
-from ecrf.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from ecrf.audit.models import AuditEvent, AuditHead
 from ecrf.db import utcnow
 from ecrf.extensions import db
 
@@ -43,10 +44,30 @@ _NEXT_POSITION = (
     sa.update(_HEAD)
     .where(_HEAD.c.id == 1)
     .values(seq=_HEAD.c.seq + 1)
-    .returning(_HEAD.c.seq, _HEAD.c.last_hash)
+    .returning(_HEAD.c.seq, _HEAD.c.last_hash, _HEAD.c.key_check)
 )
 _INSERT_EVENT = sa.insert(_EVENT)
-_MOVE_HEAD = sa.update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=sa.bindparam("new_hash"))
+_MOVE_HEAD = (
+    sa.update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(last_hash=sa.bindparam("new_hash"), key_check=sa.bindparam("check"))
+)
+#: What the key check is the HMAC of: a constant, so it proves which key wrote the trail
+#: without giving whoever reads it anything to forge events with.
+_KEY_CHECK_MESSAGE = b"ecrf audit key check v1"
+#: Session.info flag: this transaction appended events (read when it commits).
+APPENDED = "ecrf_audit_appended"
+
+
+class AuditKeyMismatch(RuntimeError):
+    """The configured audit key is not the one this trail was written with."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The audit key does not match the one this audit trail was written with: "
+            "give every worker the same ECRF_AUDIT_KEY (or the same audit_key file in the "
+            "instance folder)."
+        )
 
 
 def cli_actor() -> str:
@@ -57,13 +78,30 @@ def cli_actor() -> str:
         return "cli:unknown"
 
 
-def event_hash(values: dict[str, Any]) -> str:
-    def canonical(value: Any) -> Any:
-        return value.isoformat(timespec="microseconds") if isinstance(value, datetime) else value
+def audit_key() -> bytes:
+    """The running application's audit key (ECRF_AUDIT_KEY or the instance's audit_key)."""
+    return str(current_app.config["AUDIT_KEY"]).encode()
 
-    payload = {name: canonical(values[name]) for name in HASHED_FIELDS}
-    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(encoded.encode()).hexdigest()
+
+def key_check(key: bytes) -> str:
+    return hmac.new(key, _KEY_CHECK_MESSAGE, hashlib.sha256).hexdigest()
+
+
+#: The same JSON form for writing and verifying (built once: verify encodes every event).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_payload(values: dict[str, Any]) -> bytes:
+    """The bytes an event's hash covers: every hashed column, in a fixed JSON form."""
+    payload = {name: values[name] for name in HASHED_FIELDS}
+    if isinstance(payload["at"], datetime):  # the only timestamp among the hashed fields
+        payload["at"] = payload["at"].isoformat(timespec="microseconds")
+    return _ENCODER.encode(payload).encode()
+
+
+def event_hash(values: dict[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 of the event's content (which includes the previous event's hash)."""
+    return hmac.new(key, canonical_payload(values), hashlib.sha256).hexdigest()
 
 
 def record_event(
@@ -90,11 +128,17 @@ def record_event(
     :param actor: the signed-in user acting; when None, ``actor_label`` names who acted
         (defaults to the command-line operator).
     :raises RuntimeError: when the database has no chain head (migrations not run).
+    :raises AuditKeyMismatch: this worker's audit key is not the trail's (nothing written).
     """
+    key = audit_key()
+    check = key_check(key)
     connection = db.session.connection()
     head = connection.execute(_NEXT_POSITION).one_or_none()
     if head is None:
         raise RuntimeError("audit chain head missing: run `ecrf db upgrade`")
+    # A worker with another key would write events no one could verify: refuse instead.
+    if head.key_check is not None and head.key_check != check:
+        raise AuditKeyMismatch()
     values: dict[str, Any] = {
         "seq": head.seq,
         "at": utcnow(),
@@ -111,48 +155,11 @@ def record_event(
         "definition_version": definition_version,
         "prev_hash": head.last_hash,
     }
-    values["hash"] = event_hash(values)
+    values["hash"] = event_hash(values, key)
     connection.execute(_INSERT_EVENT, values)
-    connection.execute(_MOVE_HEAD, {"new_hash": values["hash"]})
+    connection.execute(_MOVE_HEAD, {"new_hash": values["hash"], "check": check})
+    db.session.info[APPENDED] = True
     loaded_head = db.session.identity_map.get(db.session.identity_key(AuditHead, 1))
     if loaded_head is not None:  # an AuditHead read earlier in this session is now stale
         db.session.expire(loaded_head)
     return AuditEvent(**values)
-
-
-@dataclass(frozen=True)
-class ChainBreak:
-    seq: int
-    event_id: int | None
-    problem: str
-
-    def __str__(self) -> str:
-        where = f"event #{self.seq}" + (f" (id {self.event_id})" if self.event_id else "")
-        return f"{where}: {self.problem}"
-
-
-def verify_chain(batch: int = 1000) -> tuple[int, ChainBreak | None]:
-    """Walk the chain from the start; return the number of events checked and the first break."""
-    prev_hash = GENESIS_HASH
-    expected_seq = 1
-    checked = 0
-    query = sa.select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
-    for event in db.session.scalars(query):
-        if event.seq != expected_seq:
-            return checked, ChainBreak(expected_seq, None, f"missing; next is #{event.seq}")
-        values = {name: getattr(event, name) for name in HASHED_FIELDS}
-        if event.prev_hash != prev_hash:
-            return checked, ChainBreak(event.seq, event.id, "does not follow the previous event")
-        if event_hash(values) != event.hash:
-            return checked, ChainBreak(event.seq, event.id, "content altered since it was written")
-        prev_hash = event.hash
-        expected_seq += 1
-        checked += 1
-    head = db.session.get(AuditHead, 1)
-    if head is None:
-        return checked, ChainBreak(expected_seq, None, "chain head missing")
-    if head.seq != checked or head.last_hash != prev_hash:
-        return checked, ChainBreak(
-            checked + 1, None, f"trail ends at #{checked} but {head.seq} events were written"
-        )
-    return checked, None

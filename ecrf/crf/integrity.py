@@ -1,85 +1,197 @@
-"""Prove the stored clinical data from the audit trail: every current value must be the
-last value the trail recorded for it (a value changed behind the application's back is not).
-"""
+"""Captured data held against the audit trail, both ways: form entries (place, status), item
+group rows (removed or not), item values and edit-check findings (open or resolved)."""
 
 from __future__ import annotations
 
-import re
+import sys
 
 import sqlalchemy as sa
 
-from ecrf.audit.models import AuditEvent
-from ecrf.crf.models import FormEntry, ItemGroupRow, ItemValue
+from ecrf.audit.chain import Problems
+from ecrf.audit.reconcile import Event
+from ecrf.crf.models import EntryStatus, Finding, FindingStatus, FormEntry, ItemGroupRow, ItemValue
 from ecrf.crf.services import encode, field_path
 from ecrf.extensions import db
 from ecrf.study.models import Subject, Visit
 
-_ITEM_PATH = re.compile(r"^\w+\[\d+\]\.\w+$")
+#: Item-level events: their ``new`` is the item's value from then on.
+_VALUE_ACTIONS = ("item_entered", "item_changed", "item_cleared", "item_derived")
 
 
-def _last_recorded() -> dict[tuple[str, str, str], str | None]:
-    """(entity, entity id, field) → the newest value the trail recorded."""
-    last: dict[tuple[str, str, str], str | None] = {}
-    query = (
-        sa.select(AuditEvent.entity, AuditEvent.entity_id, AuditEvent.field, AuditEvent.new)
-        .where(
-            AuditEvent.entity.in_(("form_entry", "visit", "subject")), AuditEvent.field.is_not(None)
+def entry_place(place: str | None) -> str:
+    """ "BDX-001/SCR/1/DM" → "BDX-001 SCR DM" (the visit's repeat key shown when not 1)."""
+    if place is None:
+        return "place not recorded"
+    subject, visit, key, form = place.split("/")
+    return f"{subject} {visit}{'' if key == '1' else '#' + key} {form}"
+
+
+class CapturedDataReconciler:
+    """Rebuilds the captured data from the trail, keyed compactly by entry id and path."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, list] = {}  # entry id → [place or None, complete]
+        self.rows: dict[tuple[int, str], bool] = {}  # (entry id, "G[k]") → removed
+        self.values: dict[tuple[int, str], str | None] = {}  # (entry id, "G[k].I") → value
+        self.findings: dict[int, list] = {}  # finding id → [status, path]
+
+    def handlers(self):
+        handlers = {
+            "form_created": self._created,
+            "form_completed": self._completed,
+            "form_saved": self._entry,
+            "row_added": self._row_added,
+            "row_removed": self._row_removed,
+            "finding_opened": self._finding_opened,
+            "finding_resolved": self._finding_resolved,
+        }
+        return handlers | dict.fromkeys(_VALUE_ACTIONS, self._value)
+
+    def _entry(self, event: Event) -> list:
+        return self.entries.setdefault(int(event.entity_id), [None, False])
+
+    def _created(self, event: Event) -> None:
+        self._entry(event)[0] = event.new
+
+    def _completed(self, event: Event) -> None:
+        self._entry(event)[1] = True
+
+    # Paths repeat across entries ("DM[1].WEIGHT"): interned, each is held once.
+    def _row_added(self, event: Event) -> None:
+        self._entry(event)
+        self.rows[(int(event.entity_id), sys.intern(event.field))] = False
+
+    def _row_removed(self, event: Event) -> None:
+        self.rows[(int(event.entity_id), sys.intern(event.field))] = True
+
+    def _value(self, event: Event) -> None:
+        self.values[(int(event.entity_id), sys.intern(event.field))] = event.new
+
+    def _finding_opened(self, event: Event) -> None:
+        self.findings[int(event.entity_id)] = [FindingStatus.OPEN.value, event.field]
+
+    def _finding_resolved(self, event: Event) -> None:
+        self.findings.setdefault(int(event.entity_id), [None, event.field])[0] = (
+            FindingStatus.RESOLVED.value
         )
-        .order_by(AuditEvent.seq)
-        .execution_options(yield_per=5000)
-    )
-    for entity, entity_id, field, new in db.session.execute(query):
-        if entity == "form_entry" and not _ITEM_PATH.match(field):
-            continue
-        last[(entity, entity_id, field)] = new
-    return last
 
+    def compare(self, problems: Problems) -> None:
+        labels = self._compare_entries(problems)
+        self._compare_rows(problems, labels)
+        self._compare_values(problems, labels)
+        self._compare_findings(problems)
 
-def verify_values() -> str | None:
-    """The first stored value the trail does not account for, described; None when all agree."""
-    last = _last_recorded()
-    values = db.session.execute(
-        sa.select(
-            FormEntry.id,
+    def _compare_entries(self, problems: Problems) -> dict[int, str]:
+        """Compare form entries; return every entry's label, stored or recorded."""
+        labels = {entry_id: entry_place(place) for entry_id, (place, _) in self.entries.items()}
+        stored = (
+            sa.select(
+                FormEntry.id,
+                Subject.identifier,
+                Visit.visit_oid,
+                Visit.repeat_key,
+                FormEntry.form_oid,
+                FormEntry.status,
+            )
+            .join(Visit, FormEntry.visit_id == Visit.id)
+            .join(Subject, Visit.subject_id == Subject.id)
+        )
+        for entry_id, identifier, visit_oid, key, form_oid, status in db.session.execute(stored):
+            place = f"{identifier}/{visit_oid}/{key}/{form_oid}"
+            label = labels[entry_id] = entry_place(place)
+            recorded = self.entries.pop(entry_id, None)
+            if recorded is None:
+                problems.add(f"form entry {entry_id} ({label}) is not in the trail")
+                continue
+            trail_place, complete = recorded
+            if trail_place is not None and trail_place != place:
+                problems.add(
+                    f"form entry {entry_id} is at {label} but the trail created it at "
+                    f"{entry_place(trail_place)}"
+                )
+            expected = EntryStatus.COMPLETE if complete else EntryStatus.DRAFT
+            if status is not expected:
+                problems.add(
+                    f"form entry {entry_id} ({label}) is {status.value} but the trail says "
+                    f"{expected.value}"
+                )
+        for entry_id, (place, _) in self.entries.items():
+            problems.add(
+                f"form entry {entry_id} ({entry_place(place)}) is missing from the data but the "
+                "trail records it"
+            )
+        return labels
+
+    def _compare_rows(self, problems: Problems, labels: dict[int, str]) -> None:
+        stored = sa.select(
+            ItemGroupRow.entry_id,
             ItemGroupRow.group_oid,
             ItemGroupRow.repeat_key,
-            ItemValue.item_oid,
-            ItemValue.value_text,
-            ItemValue.missing_code,
-        )
-        .join(ItemGroupRow, ItemGroupRow.entry_id == FormEntry.id)
-        .join(ItemValue, ItemValue.row_id == ItemGroupRow.id)
-        .order_by(FormEntry.id, ItemValue.id)
-        .execution_options(yield_per=5000)
-    )
-    for entry_id, group_oid, key, item_oid, text, missing in values:
-        path = field_path(group_oid, key, item_oid)
-        stored = encode(text, missing)
-        recorded_key = ("form_entry", str(entry_id), path)
-        if recorded_key not in last and stored is None:
-            continue
-        if recorded_key not in last:
-            return f"form entry {entry_id} {path} holds {stored!r} with no audit event"
-        if last[recorded_key] != stored:
-            return (
-                f"form entry {entry_id} {path} holds {stored!r} "
-                f"but the audit trail last recorded {last[recorded_key]!r}"
+            ItemGroupRow.removed,
+        ).execution_options(yield_per=5000)
+        for entry_id, group_oid, key, removed in db.session.execute(stored):
+            path = field_path(group_oid, key)
+            where = f"row {path} of form entry {entry_id} ({labels.get(entry_id)})"
+            recorded = self.rows.pop((entry_id, path), None)
+            if recorded is None:
+                problems.add(f"{where} is not in the trail")
+            elif removed and not recorded:
+                problems.add(f"{where} is removed but the trail never removed it")
+            elif recorded and not removed:
+                problems.add(f"{where} is present but the trail removed it")
+        for entry_id, path in self.rows:
+            problems.add(
+                f"row {path} of form entry {entry_id} ({labels.get(entry_id)}) is missing from "
+                "the data but the trail added it"
             )
-    visits = db.session.execute(
-        sa.select(Subject.identifier, Visit.visit_oid, Visit.repeat_key, Visit.visit_date).join(
-            Subject
-        )
-    )
-    for identifier, visit_oid, key, visit_date in visits:
-        entity_id = f"{identifier}/{visit_oid}/{key}"
-        stored = visit_date.isoformat() if visit_date else None
-        recorded = last.get(("visit", entity_id, "visit_date"))
-        if recorded != stored:
-            return f"visit {entity_id} date is {stored!r} but the trail last recorded {recorded!r}"
-    for identifier, status in db.session.execute(sa.select(Subject.identifier, Subject.status)):
-        recorded = last.get(("subject", identifier, "status"))
-        if recorded != status.value:
-            return (
-                f"subject {identifier} status is {status.value!r} but the trail says {recorded!r}"
+
+    def _compare_values(self, problems: Problems, labels: dict[int, str]) -> None:
+        stored = (
+            sa.select(
+                ItemGroupRow.entry_id,
+                ItemGroupRow.group_oid,
+                ItemGroupRow.repeat_key,
+                ItemValue.item_oid,
+                ItemValue.value_text,
+                ItemValue.missing_code,
             )
-    return None
+            .join(ItemGroupRow, ItemValue.row_id == ItemGroupRow.id)
+            .execution_options(yield_per=5000)
+        )
+        last = self.values
+        for entry_id, group_oid, key, item_oid, text, missing in db.session.execute(stored):
+            path = field_path(group_oid, key, item_oid)
+            value = encode(text, missing)
+            where = f"form entry {entry_id} ({labels.get(entry_id)}) {path}"
+            if (entry_id, path) not in last:
+                if value is not None:
+                    problems.add(f"{where} holds {value!r} with no audit event")
+                continue
+            recorded = last.pop((entry_id, path))
+            if recorded != value:
+                problems.add(
+                    f"{where} holds {value!r} but the audit trail last recorded {recorded!r}"
+                )
+        for (entry_id, path), recorded in last.items():
+            if recorded is not None:
+                problems.add(
+                    f"form entry {entry_id} ({labels.get(entry_id)}) {path} is missing from the "
+                    f"data but the audit trail last recorded {recorded!r}"
+                )
+
+    def _compare_findings(self, problems: Problems) -> None:
+        stored = sa.select(
+            Finding.id, Finding.status, Finding.group_oid, Finding.repeat_key, Finding.item_oid
+        )
+        for finding_id, status, group_oid, key, item_oid in db.session.execute(stored):
+            where = f"finding {finding_id} ({field_path(group_oid, key, item_oid)})"
+            recorded = self.findings.pop(finding_id, None)
+            if recorded is None:
+                problems.add(f"{where} is not in the trail")
+            elif recorded[0] != status.value:
+                problems.add(f"{where} is {status.value} but the trail says {recorded[0]}")
+        for finding_id, (status, path) in self.findings.items():
+            problems.add(
+                f"finding {finding_id} ({path}) is missing from the data but the trail records "
+                f"it {status}"
+            )

@@ -230,6 +230,16 @@ def save_form(
                 db.session.add(entry)
         except sa.exc.IntegrityError:
             raise StaleEntry([]) from None
+        # Where the entry belongs, so that verify can tell an entry moved by SQL.
+        record_event(
+            "form_created",
+            "form_entry",
+            entry.id,
+            actor=actor,
+            site_id=subject.site_id,
+            new=f"{subject.identifier}/{visit_oid}/{visit_repeat}/{form_oid}",
+            definition_version=study.version,
+        )
         # The new entry is empty and the subject is locked: the data loaded above, plus
         # this entry, are the subject's data (no need to read them all again).
         data.entries[(visit_oid, visit_repeat, form_oid)] = EntryData(form_oid, entry)

@@ -38,7 +38,7 @@ def run_sql(app, statement: str) -> None:
 def test_intact_data_verifies(captured, runner):
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0, result.output
-    assert "every stored value matches it" in result.output
+    assert "the data and the trail agree both ways" in result.output
 
 
 def test_a_value_changed_in_the_database_is_caught(app, captured, runner):

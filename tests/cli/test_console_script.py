@@ -70,10 +70,15 @@ def test_embedded_sqlite_from_scratch(script_env, tmp_path):
     assert listed.stdout == "camille\tactive\tinvestigator@BDX\tDr Camille Martin\n"
 
     verified = run("audit", "verify")
-    assert (verified.returncode, verified.stdout) == (
-        0,
-        "Audit trail intact: 3 events verified; every stored value matches it.\n",
+    assert verified.returncode == 0, verified.stderr
+    assert re.fullmatch(
+        r"Audit trail intact: 3 events verified with the audit key, 1 checkpoint matched; "
+        r"the data and the trail agree both ways \(\d+\.\d\d s\)\.\n",
+        verified.stdout,
     )
+    # The audit key and the checkpoints live in the instance folder, outside the database.
+    assert (instance / "audit_key").stat().st_mode & 0o077 == 0
+    assert len((instance / "audit_checkpoints").read_text().splitlines()) == 1
 
     # The data really is in the instance folder's SQLite file, not anywhere else.
     with sqlite3.connect(instance / "ecrf.sqlite") as conn:

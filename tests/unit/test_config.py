@@ -52,3 +52,21 @@ def test_postgres_url_spellings_are_routed_to_psycopg():
     assert normalise_database_url("postgresql://a@h/d") == "postgresql+psycopg://a@h/d"
     assert normalise_database_url("postgresql+psycopg://a@h/d") == "postgresql+psycopg://a@h/d"
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_the_audit_key_is_generated_once_in_the_instance_folder_unless_given(tmp_path, monkeypatch):
+    monkeypatch.delenv("ECRF_AUDIT_KEY", raising=False)
+    monkeypatch.setenv("ECRF_INSTANCE_PATH", str(tmp_path / "inst"))
+    first = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    key_file = tmp_path / "inst" / "audit_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert first.config["AUDIT_KEY"] == key_file.read_text() != first.config["SECRET_KEY"]
+    assert (
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["AUDIT_KEY"]
+        == (first.config["AUDIT_KEY"])
+    )
+    assert first.config["AUDIT_CHECKPOINT_FILE"] == str(tmp_path / "inst" / "audit_checkpoints")
+    monkeypatch.setenv("ECRF_AUDIT_KEY", "kept in a vault")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["AUDIT_KEY"] == (
+        "kept in a vault"
+    )

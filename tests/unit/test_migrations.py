@@ -20,7 +20,12 @@ def schema_diff(engine: sa.Engine) -> list:
 
 def test_migrations_and_models_agree(databases):
     app = create_app(
-        {"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": databases.create_empty()}
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "AUDIT_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": databases.create_empty(),
+        }
     )
     with app.app_context():
         upgrade()
@@ -30,7 +35,12 @@ def test_migrations_and_models_agree(databases):
 
 def test_downgrade_to_nothing_and_upgrade_again(databases):
     app = create_app(
-        {"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": databases.create_empty()}
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "AUDIT_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": databases.create_empty(),
+        }
     )
     with app.app_context():
         upgrade()

@@ -8,9 +8,11 @@ from itertools import pairwise
 import pytest
 import sqlalchemy as sa
 
+from ecrf.audit.chain import verify_chain
 from ecrf.audit.models import AuditEvent, AuditHead
-from ecrf.audit.services import record_event, verify_chain
+from ecrf.audit.services import key_check, record_event
 from ecrf.extensions import db
+from tests.conftest import AUDIT_KEY
 
 
 def bypass_append_only(connection) -> None:
@@ -55,15 +57,29 @@ def test_an_altered_event_is_found_and_named(trail):
         bypass_append_only(conn)
         conn.execute(sa.text("UPDATE audit_event SET new = 'Forged' WHERE seq = 3"))
     checked, problem = verify_chain()
-    assert checked == 2 and problem.seq == 3 and "altered" in problem.problem
+    assert checked == 5 and problem.seq == 3 and "altered" in problem.problem
 
 
-def test_a_rehashed_forgery_still_breaks_the_next_link(trail):
+def test_each_hash_is_an_hmac_under_the_key_kept_outside_the_database(trail):
+    import hashlib
+    import hmac
+
+    from ecrf.audit.services import HASHED_FIELDS, canonical_payload
+
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.seq == 3))
+    payload = canonical_payload({name: getattr(event, name) for name in HASHED_FIELDS})
+    assert event.hash == hmac.new(AUDIT_KEY.encode(), payload, hashlib.sha256).hexdigest()
+    assert event.hash != hashlib.sha256(payload).hexdigest()
+    # The head proves which key wrote the trail, without revealing anything to forge with.
+    assert db.session.get(AuditHead, 1).key_check == key_check(AUDIT_KEY.encode())
+
+
+def test_a_forgery_rehashed_with_the_key_still_breaks_the_next_link(trail):
     from ecrf.audit.services import HASHED_FIELDS, event_hash
 
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.seq == 3))
     values = {name: getattr(event, name) for name in HASHED_FIELDS} | {"new": "Forged"}
-    forged_hash = event_hash(values)
+    forged_hash = event_hash(values, AUDIT_KEY.encode())
     db.session.rollback()
     with db.engine.begin() as conn:
         bypass_append_only(conn)
@@ -88,7 +104,7 @@ def test_a_deleted_last_event_is_found_through_the_chain_head(trail):
         bypass_append_only(conn)
         conn.execute(sa.text("DELETE FROM audit_event WHERE seq = 5"))
     checked, problem = verify_chain()
-    assert checked == 4 and problem.seq == 5 and "5 events were written" in problem.problem
+    assert checked == 4 and "the trail ends at #4 but the chain head records #5" in problem.problem
 
 
 def test_concurrent_writers_queue_up_instead_of_forking_the_chain(app):

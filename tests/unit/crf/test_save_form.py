@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from ecrf.audit.chain import verify_chain
 from ecrf.audit.models import AuditEvent
-from ecrf.audit.services import verify_chain
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.crf import services

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from ecrf.audit.services import verify_chain
+from ecrf.audit.chain import verify_chain
 from ecrf.auth.models import User
 from ecrf.errors import PermissionDenied, RuleViolation
 from ecrf.extensions import db
