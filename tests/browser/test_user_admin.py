@@ -59,3 +59,47 @@ def test_admin_fixes_a_too_short_password_and_the_account_is_created(
     with live_server.app.app_context():
         user = services.get_user("jdupont")
         assert user is not None and user.email == "jeanne.dupont@chu-bordeaux.fr"
+
+
+def test_the_new_user_must_replace_the_initial_password_first(
+    page: Page, live_server, create_site, create_user, sign_in
+):
+    create_site("BDX", "CHU de Bordeaux")
+    create_user("admin", Role.ADMIN)
+    sign_in("admin")
+    page.goto(live_server.url + "/admin/users/new")
+    page.get_by_label("Username").fill("jdupont")
+    page.get_by_label("Full name").fill("Jeanne Dupont")
+    page.get_by_label("Initial password", exact=True).fill(GOOD_PASSWORD)
+    page.get_by_label("Initial password again").fill(GOOD_PASSWORD)
+    page.get_by_label("First role").select_option(label="Investigator")
+    page.get_by_label("At site").select_option("BDX")
+    page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url(live_server.url + "/admin/users/jdupont")
+    page.get_by_role("button", name="Sign out").click()
+
+    page.locator("input[name=username]").fill("jdupont")
+    page.locator("input[name=password]").fill(GOOD_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(live_server.url + "/account")
+    expect(page.locator(".flash")).to_contain_text("choose a new password of your own")
+    page.goto(live_server.url + "/subjects")
+    expect(page).to_have_url(live_server.url + "/account")
+
+    page.get_by_label("New password", exact=True).fill("password1234")
+    page.get_by_label("Current password").fill(GOOD_PASSWORD)
+    page.get_by_label("New password again").fill("password1234")
+    page.get_by_role("button", name="Change password").click()
+    error = page.locator(".field", has=page.locator("#password")).locator(".error")
+    expect(error).to_contain_text("This password is too easy to guess.")
+    expect(error).to_contain_text("This is a very common password.")
+
+    page.get_by_label("Current password").fill(GOOD_PASSWORD)
+    page.get_by_label("New password", exact=True).fill("jeanne picks her own phrase")
+    page.get_by_label("New password again").fill("jeanne picks her own phrase")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator(".flash")).to_contain_text("Your password was changed.")
+    page.goto(live_server.url + "/subjects")
+    expect(page).to_have_url(live_server.url + "/subjects")
+    with live_server.app.app_context():
+        assert not services.get_user("jdupont").must_change_password

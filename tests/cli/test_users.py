@@ -58,6 +58,15 @@ def test_create_makes_an_account_with_its_role_at_the_site(app, runner, bdx, aud
     ]
 
 
+def test_a_password_set_by_the_operator_must_be_changed_unless_the_owner_typed_it(app, runner, bdx):
+    assert create(runner, "camille", "--role", "site_staff", "--site", "BDX").exit_code == 0
+    owner = create(runner, "root", "--role", "admin", "--no-change-required")
+    assert owner.exit_code == 0, owner.output
+    with app.app_context():
+        assert auth_services.get_user("camille").must_change_password
+        assert not auth_services.get_user("root").must_change_password
+
+
 def test_password_is_the_first_stdin_line_exactly(app, runner, bdx):
     result = create(runner, "camille", "--role", "site_staff", "--site", "BDX")
     assert result.exit_code == 0, result.output

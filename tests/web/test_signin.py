@@ -128,3 +128,47 @@ def test_sign_in_without_csrf_token_is_refused(make_app):
     response = app.test_client().post("/login", data={"username": "x", "password": "y"})
     assert response.status_code == 400
     assert b"Form expired" in response.data
+
+
+def test_an_attacking_address_cannot_keep_the_user_out(app, alice):
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.66"
+    for _ in range(10):
+        attacker.post("/login", data={"username": "alice", "password": "wrong password!!"})
+    refused = attacker.post(
+        "/login", data={"username": "alice", "password": "correct horse battery staple"}
+    )
+    assert refused.status_code == 422 and b"blocked for 15 minutes" in refused.data
+    user = app.test_client()
+    user.environ_base["REMOTE_ADDR"] = "10.1.1.10"
+    signed_in = user.post(
+        "/login", data={"username": "alice", "password": "correct horse battery staple"}
+    )
+    assert signed_in.status_code == 302
+
+
+@pytest.mark.parametrize(("proxies", "user_gets_in"), [(1, True), (0, False)])
+def test_behind_a_proxy_the_forwarded_address_is_counted_only_when_configured(
+    make_app, proxies, user_gets_in
+):
+    app = make_app(PROXY_FIX_X_FOR=proxies)
+    with app.app_context():
+        from ecrf.auth import services
+
+        services.create_user(
+            "bob", "Bob", "correct horse battery staple", actor=None, must_change_password=False
+        )
+        db.session.commit()
+    client = app.test_client()  # every request comes through the proxy at 127.0.0.1
+    for _ in range(5):
+        client.post(
+            "/login",
+            data={"username": "bob", "password": "wrong password!!"},
+            headers={"X-Forwarded-For": "203.0.113.66"},
+        )
+    response = client.post(
+        "/login",
+        data={"username": "bob", "password": "correct horse battery staple"},
+        headers={"X-Forwarded-For": "10.1.1.10"},
+    )
+    assert (response.status_code == 302) is user_gets_in

@@ -180,3 +180,62 @@ def test_users_change_their_own_password(client, auth, create_site, create_user,
     assert client.get("/account").status_code == 200  # still signed in here
     with app.app_context():
         assert services.authenticate("alice", "brand new secret").user is not None
+
+
+def test_a_password_set_by_a_manager_must_be_changed_at_the_next_sign_in(
+    admin_client, client, auth, app
+):
+    admin_client.post("/admin/users/new", data=NEW)
+    auth.logout()
+    assert auth.login("nina", "a long enough secret").status_code == 302
+    for path in ("/", "/subjects", "/sites/", "/admin/users"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"] == "/account"
+    assert client.post("/subjects", data={"site": "BDX"}).headers["Location"] == "/account"
+    page = client.get("/account").get_data(as_text=True)
+    assert "choose a new password of your own before you continue" in page
+    assert "replace it with one only you know" in page
+    assert client.get("/static/ecrf.css").status_code == 200
+    with app.app_context():
+        assert services.get_user("nina").must_change_password
+    changed = client.post(
+        "/account",
+        data={
+            "current_password": "a long enough secret",
+            "password": "a fresh phrase of my own",
+            "confirm": "a fresh phrase of my own",
+        },
+    )
+    assert changed.status_code == 302
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        assert not services.get_user("nina").must_change_password
+        actions = db.session.scalars(
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.entity_id == "nina")
+            .order_by(AuditEvent.seq)
+        ).all()
+    assert actions[-2:] == ["login", "password_changed"]
+
+
+def test_a_reset_password_must_be_changed_and_sign_out_still_works(
+    admin_client, client, auth, app, create_user
+):
+    create_user("alice", Role.SITE_STAFF, "BDX")
+    admin_client.post("/admin/users/alice/password", data={"reset-password": "temporary phrase 42"})
+    auth.logout()
+    auth.login("alice", "temporary phrase 42")
+    assert client.get("/subjects").headers["Location"] == "/account"
+    assert auth.logout().headers["Location"] == "/login"
+    assert client.get("/").headers["Location"].startswith("/login")
+
+
+def test_a_weak_password_is_refused_with_zxcvbn_feedback_at_the_field(admin_client, app):
+    response = admin_client.post(
+        "/admin/users/new", data={**NEW, "password": "password1234", "confirm": "password1234"}
+    )
+    assert response.status_code == 422
+    error = response.get_data(as_text=True).split('id="password-error"')[1][:400]
+    assert "This password is too easy to guess." in error
+    assert "This is a very common password." in error
+    assert count_users(app) == 1  # only the administrator
