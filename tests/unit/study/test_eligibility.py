@@ -476,6 +476,44 @@ def test_a_screen_failure_records_the_failing_criteria_in_the_reason_and_the_tra
     )
 
 
+def test_the_end_of_study_record_of_a_screen_failure_names_every_criterion_not_met(
+    screen, study, subject, staff, investigator
+):
+    """Not only those the checklist answers against: the criteria the data decide against
+    (INC06, ticked as met) and those where the answer contradicts the data."""
+    screen(
+        {
+            "IE": {"EXC03": "Y", "INC10": "UNK", "EXC05": "Y"},
+            "LVEF": {"LVEF": "35"},
+            "LBCHEM": {"CREAT": "2.00"},  # 35.0 mL/min, though ticked as met
+        }
+    )
+    assert value(study, subject, "SCR.IE.IEFAIL") == "EXC03, EXC05"  # the checklist's only
+    failing = [r.criterion.id for r in assessment(study, subject).failing]
+    subjects.change_status(
+        subject, SubjectStatus.SCREEN_FAILURE, actor=investigator, reason="Not eligible"
+    )
+    eos = {("EOS", 1): {"EOSDAT": "2025-01-20", "EOSSTAT": "SCREENFAIL", "LASTCONT": "2025-01-20"}}
+    services.save_form(
+        study, subject, "LOGS", "EOS", eos, actor=staff, expected_version=0, complete=True
+    )
+    db.session.commit()
+
+    assert failing == ["INC06", "EXC03", "EXC05"]
+    assert value(study, subject, "LOGS.EOS.SFCRIT") == "INC06, EXC03, EXC05"
+    assert subject.status_reason == "Not eligible [criteria not met: INC06, EXC03, EXC05]"
+
+
+def test_the_end_of_study_record_names_no_criterion_for_other_endings(
+    screen, study, subject, staff
+):
+    screen({"LVEF": {"LVEF": "35"}})
+    eos = {("EOS", 1): {"EOSDAT": "2025-01-20", "EOSSTAT": "WITHDRAWN", "LASTCONT": "2025-01-20"}}
+    services.save_form(study, subject, "LOGS", "EOS", eos, actor=staff, expected_version=0)
+    db.session.commit()
+    assert value(study, subject, "LOGS.EOS.SFCRIT") is None
+
+
 def test_a_screen_failure_of_an_eligible_patient_keeps_the_reason_as_given(
     screen, subject, staff, investigator
 ):
