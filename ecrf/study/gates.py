@@ -2,8 +2,10 @@
 definition allows, and once participation has ended no new visit and no change without its
 reason (the end-of-study documentation excepted).
 
-What is gated is declared by the study definition (``Study.consent``, ``before_consent``,
-``end_forms``, ``ended_when``); a definition declaring none of it is not gated. The
+The consent gate is declared by the study definition (``Study.consent``,
+``before_consent``): a definition naming no consent date has none. Participation ends
+with the subject's status (withdrawn, completed, screen failure) or with the data the
+definition names (``ended_when``: a death recorded); its ``end_forms`` stay open. The
 functions read the subject's data and never write; the write paths call them first.
 """
 
