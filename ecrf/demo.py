@@ -96,6 +96,16 @@ def demo_actor(site_code: str) -> User | None:
     return None
 
 
+def demo_decider(site_code: str) -> User | None:
+    """Who records a demo site's investigator decisions (inclusion, screen failure,
+    withdrawal): its investigator account (None where it has none: the command-line
+    operator)."""
+    for username, _, role, code in DEMO_USERS:
+        if code == site_code and role is Role.INVESTIGATOR:
+            return auth_services.get_user(username)
+    return None
+
+
 def seed_demo_subjects(count: int, seed: int) -> str:
     """Seed ``count`` synthetic patients at the demo sites; return the line to print.
 
@@ -120,6 +130,7 @@ def seed_demo_subjects(count: int, seed: int) -> str:
         seed,
         [code for code, _ in DEMO_SITES],
         actor_for=demo_actor,
+        decider_for=demo_decider,
         generator=generator,
         progress=progress,
     )

@@ -78,6 +78,7 @@ def seed_subjects(
     site_codes: Sequence[str],
     *,
     actor_for: Callable[[str], User | None] = lambda code: None,
+    decider_for: Callable[[str], User | None] | None = None,
     today: date | None = None,
     study: LoadedStudy | None = None,
     generator: ModuleType | None = None,
@@ -87,6 +88,8 @@ def seed_subjects(
     commit per patient.
 
     :param actor_for: who enters a site's data (None: the command-line operator).
+    :param decider_for: who records a site's investigator decisions (inclusion, screen
+        failure, withdrawal); ``actor_for`` when not given.
     :param today: the day the patients' histories end (default: today, UTC).
     :raises ScenarioFailed: a step was refused (that patient is rolled back).
     :raises LookupError: the running definition ships no demo generator.
@@ -97,7 +100,9 @@ def seed_subjects(
         raise LookupError("the study definition ships no demo data generator")
     today = today or utcnow().date()
     scenarios = generator.cohort(seed, count, list(site_codes), today)
-    return replay_all(study, scenarios, actor_for=actor_for, progress=progress)
+    return replay_all(
+        study, scenarios, actor_for=actor_for, decider_for=decider_for, progress=progress
+    )
 
 
 def replay_all(
@@ -105,20 +110,22 @@ def replay_all(
     scenarios: Iterable[Any],
     *,
     actor_for: Callable[[str], User | None] = lambda code: None,
+    decider_for: Callable[[str], User | None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> SeedReport:
     report = SeedReport()
     site_ids = {site.code: site.id for site in site_services.all_sites()}
-    actor_ids = {}
+    decider_for = decider_for or actor_for
+    actor_ids, decider_ids = {}, {}
     for code in site_ids:
-        actor = actor_for(code)
+        actor, decider = actor_for(code), decider_for(code)
         actor_ids[code] = actor.id if actor is not None else None
+        decider_ids[code] = decider.id if decider is not None else None
     for done, scenario in enumerate(scenarios, start=1):
         site = db.session.get(Site, site_ids[scenario.site])
-        actor_id = actor_ids[scenario.site]
-        actor = db.session.get(User, actor_id) if actor_id is not None else None
+        actor, decider = _user(actor_ids[scenario.site]), _user(decider_ids[scenario.site])
         try:
-            subject = replay(study, site, scenario.steps, actor=actor)
+            subject = replay(study, site, scenario.steps, actor=actor, decider=decider)
             db.session.commit()
         except BaseException:
             db.session.rollback()
@@ -132,15 +139,25 @@ def replay_all(
     return report
 
 
+def _user(user_id: int | None) -> User | None:
+    return db.session.get(User, user_id) if user_id is not None else None
+
+
 def replay(
-    study: LoadedStudy, site: Site, steps: Iterable[tuple], *, actor: User | None
+    study: LoadedStudy,
+    site: Site,
+    steps: Iterable[tuple],
+    *,
+    actor: User | None,
+    decider: User | None = None,
 ) -> Subject:
-    """Register one subject at ``site`` and apply ``steps`` to it (not committed)."""
+    """Register one subject at ``site`` and apply ``steps`` to it (not committed); the
+    changes of status are recorded by ``decider`` (``actor`` when not given)."""
     subject = subjects.register_subject(site, actor=actor)
     versions: dict[tuple[str, int, str], int] = {}
     for number, step in enumerate(steps, start=1):
         try:
-            _apply(study, subject, step, versions, actor)
+            _apply(study, subject, step, versions, decider if step[0] == "status" else actor)
         except DomainError as exc:
             raise ScenarioFailed(_describe(subject, number, step, exc)) from exc
     return subject

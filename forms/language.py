@@ -182,6 +182,9 @@ class Item:
     sdtm: str | None = None
     #: Filled by a derivation of the form: shown read-only, never typed.
     derived: bool = False
+    #: What to say when the item is required (``required``/``required_when``) and left
+    #: empty at completion, instead of the generic "required" (say why it is needed).
+    required_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -338,5 +341,17 @@ class Study:
     subgroups: tuple[Subgroup, ...] = ()
     #: Inclusion and exclusion criteria; inclusion is refused until all are satisfied.
     eligibility: tuple[Criterion, ...] = ()
+    #: The date of consent ("VISIT.FORM.ITEM"): until it is recorded, only the visits of
+    #: ``before_consent`` take data (no study procedure before consent, ICH E6).
+    consent: str | None = None
+    before_consent: tuple[str, ...] = ()
+    #: The forms ("VISIT.FORM") documenting the end of a subject's participation (end of
+    #: study, death): still fillable, without a reason, once it has ended.
+    end_forms: tuple[str, ...] = ()
+    #: Data that end participation whatever the status says (a death recorded), over
+    #: "VISIT.FORM.ITEM" references.
+    ended_when: Condition | None = None
+    #: What ``ended_when`` means, in words (shown to say why a subject has left).
+    ended_label: str = ""
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)

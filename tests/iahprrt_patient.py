@@ -127,8 +127,11 @@ def screening(consent: date, changes: Changes | None = None) -> dict[str, Entrie
                 "HGB": "12.5",
                 "HGBLLN": "12.0",
                 "WBC": "5600",
+                "WBCLLN": "4000",
                 "NEUT": "3200",
+                "NEUTLLN": "1800",
                 "LYM": "1500",
+                "LYMLLN": "1000",
                 "PLAT": "180000",
                 "PLATLLN": "150000",
             }
@@ -146,7 +149,9 @@ def screening(consent: date, changes: Changes | None = None) -> dict[str, Entrie
                 "BILI": "9.0",
                 "BILIULN": "21.0",
                 "ALP": "95",
+                "ALPULN": "130",
                 "GGT": "40",
+                "GGTULN": "55",
                 "ALB": "4.0",
                 "ALBLLN": "3.5",
             }

@@ -44,6 +44,7 @@ class Perm(StrEnum):
     VIEW_SUBJECTS = "view_subjects"
     ENTER_DATA = "enter_data"
     SIGN = "sign"
+    DECIDE_STATUS = "decide_status"
     RAISE_QUERY = "raise_query"
     ANSWER_QUERY = "answer_query"
     VERIFY_SOURCE = "verify_source"
@@ -63,6 +64,7 @@ PERM_LABELS = {
     Perm.VIEW_SUBJECTS: "See subjects and their case report forms",
     Perm.ENTER_DATA: "Register subjects and enter or correct visit data",
     Perm.SIGN: "Sign case report forms as investigator",
+    Perm.DECIDE_STATUS: "Decide inclusion, screen failure and withdrawal",
     Perm.RAISE_QUERY: "Raise and close data queries",
     Perm.ANSWER_QUERY: "Answer data queries",
     Perm.VERIFY_SOURCE: "Mark data as source-verified",
@@ -84,6 +86,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ENTER_DATA,
             Perm.ANSWER_QUERY,
             Perm.SIGN,
+            Perm.DECIDE_STATUS,
             Perm.DOWNLOAD_REPORTS,
             Perm.VIEW_AUDIT,
         }

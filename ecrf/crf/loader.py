@@ -338,6 +338,37 @@ def _check_schedule(problems: list[str], loaded: LoadedStudy) -> None:
             _resolve_absolute(loaded, subgroup.item)
         except KeyError:
             problems.append(f"sub-group {subgroup.name}: unknown item {subgroup.item}")
+    _check_gating(problems, loaded)
+
+
+def _check_gating(problems: list[str], loaded: LoadedStudy) -> None:
+    """The consent date, the visits open before it, the end forms and the end condition."""
+    study = loaded.study
+    if study.consent is not None:
+        try:
+            resolved = _resolve_absolute(loaded, study.consent)
+        except KeyError:
+            problems.append(f"consent: unknown item {study.consent}")
+        else:
+            if loaded.item(resolved.form, resolved.item)[1].type is not DataType.DATE:
+                problems.append(f"consent: {study.consent} is not a date item")
+            if resolved.visit not in study.before_consent:
+                problems.append(f"consent: visit {resolved.visit} must be open before consent")
+    for visit_oid in study.before_consent:
+        if visit_oid not in loaded.visits:
+            problems.append(f"before consent: unknown visit {visit_oid}")
+    for ref in study.end_forms:
+        visit_oid, _, form_oid = ref.partition(".")
+        visit = loaded.visits.get(visit_oid)
+        if visit is None or form_oid not in visit.forms:
+            problems.append(f"end forms: unknown form {ref}")
+    if study.ended_when is not None:
+        _check_condition_ops(problems, "ended when", study.ended_when)
+        for ref in condition_items(study.ended_when):
+            try:
+                _resolve_absolute(loaded, ref)
+            except KeyError:
+                problems.append(f"ended when: unknown item {ref}")
 
 
 def _resolve_any(loaded: LoadedStudy, ref: str) -> ResolvedRef:

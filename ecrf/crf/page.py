@@ -18,6 +18,7 @@ from ecrf.crf.loader import LoadedStudy
 from ecrf.crf.models import Finding, FindingStatus, FormEntry
 from ecrf.crf.services import FieldIssue, StaleEntry, field_path
 from ecrf.extensions import db
+from ecrf.study import gates
 from ecrf.study.models import Subject
 from forms.language import DataType, Form, Visit
 
@@ -58,6 +59,9 @@ class FormPage:
         self.entry_data = self.data.entry(self.visit_def.oid, self.repeat, self.form_def.oid)
         self.entry: FormEntry | None = self.entry_data.entry if self.entry_data else None
         self.row_keys = entry_forms.row_keys_for(self.form_def, self.entry_data)
+        self.gate = gates.form_gate(
+            self.study, self.subject, self.data, self.visit_def.oid, self.repeat, self.form_def.oid
+        )
 
     def bind(self, formdata: MultiDict) -> None:
         self.formdata = formdata

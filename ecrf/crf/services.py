@@ -33,6 +33,7 @@ from ecrf.crf.models import (
 from ecrf.db import utcnow
 from ecrf.errors import Conflict, NotFound, RuleViolation
 from ecrf.extensions import db
+from ecrf.study import gates
 from ecrf.study.models import Subject, Visit
 from ecrf.study.schedule import applicable
 from ecrf.study.subjects import ensure_visit, lock_subject
@@ -196,11 +197,13 @@ def save_form(
         a row keep their value; rows left out are unchanged; a new repeat key adds a row
         (ignored when all its entries are empty).
     :param expected_version: the entry version the user started from (0 for a new form).
-    :param reason: required when the form was complete and a value changes.
+    :param reason: required when a value changes and the form was complete, or the
+        subject's participation has ended (``ecrf.study.gates``; end forms excepted).
     :param complete: mark the form complete (required items must then be answered).
     :raises PermissionDenied: the actor may not enter data at the subject's site.
     :raises StaleEntry: someone saved the form since ``expected_version``.
-    :raises ValidationFailed: with every problem at its item; nothing written.
+    :raises ValidationFailed: with every problem at its item, or the gate that refuses the
+        form (no consent yet, a new visit after the end); nothing written.
     """
     visit_def, form = _context(study, subject, visit_oid, form_oid, actor, visit_repeat)
     lock_subject(subject)
@@ -211,6 +214,7 @@ def save_form(
         raise RuleViolation(f"{visit_def.name} does not apply to this subject.")
     if visit_def.kind is VisitKind.UNSCHEDULED and (visit_oid, visit_repeat) not in data.visits:
         raise NotFound("This unscheduled visit does not exist.")
+    gate = _check_gates(study, subject, data, visit_oid, visit_repeat, form_oid)
     definition = publish_definition(study)
     visit = ensure_visit(subject, visit_oid, visit_repeat)
     data.visits.setdefault((visit_oid, visit_repeat), visit)
@@ -274,8 +278,12 @@ def save_form(
 
     changes = _value_changes(study, form, entry, planned)
     form_errors = []
-    if was_complete and changes and not (reason or "").strip():
-        form_errors.append("This form is complete: give the reason for the change.")
+    needs_reason = was_complete or gate.reason is not None
+    if changes and not (reason or "").strip():
+        if was_complete:
+            form_errors.append("This form is complete: give the reason for the change.")
+        elif gate.reason:
+            form_errors.append(gate.reason)
     if errors or form_errors:
         raise ValidationFailed(errors + warnings, form_errors)
 
@@ -305,7 +313,7 @@ def save_form(
             field=field_path(group_oid, key, item_oid),
             old=old,
             new=new,
-            reason=(reason or "").strip() or None if was_complete else None,
+            reason=(reason or "").strip() or None if needs_reason else None,
             definition_version=version_label,
         )
     _write_derived(study, data, derived, actor, site_id)
@@ -334,6 +342,15 @@ def save_form(
     )
     sync_findings(study, subject, data, found, actor)
     return SaveResult(entry, len(changes), warnings)
+
+
+def _check_gates(study, subject, data, visit_oid, visit_repeat, form_oid) -> gates.FormGate:
+    """Refuse, before anything is written, a save the subject's stage does not allow (no
+    consent yet, a new visit after the end); return the gate (whether a reason is due)."""
+    gate = gates.form_gate(study, subject, data, visit_oid, visit_repeat, form_oid)
+    if gate.closed:
+        raise ValidationFailed([], [gate.closed])
+    return gate
 
 
 def _validate(
@@ -407,7 +424,7 @@ def _validate(
                 hint = (
                     " (or a missing-data code: NA, ND, UNK, NASK)" if item.missing_allowed else ""
                 )
-                message = f"Required to complete the form{hint}."
+                message = item.required_message or f"Required to complete the form{hint}."
                 issues.append(FieldIssue(group_oid, key, item.oid, message))
     return issues, planned
 

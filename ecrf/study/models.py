@@ -65,6 +65,13 @@ SUBJECT_TRANSITIONS: dict[SubjectStatus, frozenset[SubjectStatus]] = {
 }
 
 
+#: Status changes that are the investigator's decision (ICH E6: the investigator decides
+#: eligibility and withdrawal); site staff prepare the data, and record the others.
+INVESTIGATOR_DECISIONS = frozenset(
+    {SubjectStatus.INCLUDED, SubjectStatus.SCREEN_FAILURE, SubjectStatus.WITHDRAWN}
+)
+
+
 class Subject(Base):
     __tablename__ = "subject"
     __table_args__ = (sa.UniqueConstraint("site_id", "number"),)

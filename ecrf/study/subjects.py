@@ -20,8 +20,16 @@ from ecrf.crf.loader import LoadedStudy, current_study
 from ecrf.db import utcnow
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
+from ecrf.study import gates
 from ecrf.study.eligibility import assess
-from ecrf.study.models import SUBJECT_TRANSITIONS, Site, Subject, SubjectStatus, Visit
+from ecrf.study.models import (
+    INVESTIGATOR_DECISIONS,
+    SUBJECT_TRANSITIONS,
+    Site,
+    Subject,
+    SubjectStatus,
+    Visit,
+)
 from ecrf.study.schedule import applicable, reference_dates, visit_window
 from forms.language import VisitKind
 
@@ -65,6 +73,11 @@ def get_subject(identifier: str) -> Subject | None:
     return db.session.scalar(sa.select(Subject).where(Subject.identifier == identifier.upper()))
 
 
+def status_permission(status: SubjectStatus) -> Perm:
+    """The permission a move to ``status`` needs at the subject's site."""
+    return Perm.DECIDE_STATUS if status in INVESTIGATOR_DECISIONS else Perm.ENTER_DATA
+
+
 def change_status(
     subject: Subject,
     status: SubjectStatus,
@@ -77,14 +90,17 @@ def change_status(
 
     Inclusion is refused while any eligibility criterion of the study (the running one
     unless ``study`` is given) fails, is unanswered or contradicts the data (R6: operational
-    checks enforce the protocol's sequence).
+    checks enforce the protocol's sequence). Inclusion, screen failure and withdrawal are
+    the investigator's decisions (``Perm.DECIDE_STATUS``); a screen failure records every
+    criterion the eligibility engine finds not met or contradicted.
 
+    :raises PermissionDenied: the actor may not make this change at the subject's site.
     :raises RuleViolation: a transition the protocol does not allow, no reason, or a
         subject not eligible.
     """
     study = study or current_study()
     if actor is not None:
-        check(actor, Perm.ENTER_DATA, subject.site_id)
+        check(actor, status_permission(status), subject.site_id)
     lock_subject(subject)  # two changes at once: the second sees the first's status
     db.session.refresh(subject, ["status"])
     if status not in SUBJECT_TRANSITIONS[subject.status]:
@@ -179,8 +195,11 @@ def set_visit_date(
 
     A date outside the window is a protocol deviation: it is accepted only with a
     ``deviation_reason``, and flagged. Changing a date already recorded needs ``reason``.
+    Before consent only the visits the definition opens before it take a date; after the
+    end of participation a visit not started yet takes none (``gates``).
 
-    :raises RuleViolation: future date, missing reasons, visit not for this subject.
+    :raises RuleViolation: future date, missing reasons, visit not for this subject, a
+        date the gates refuse.
     """
     if actor is not None:
         check(actor, Perm.ENTER_DATA, subject.site_id)
@@ -193,6 +212,8 @@ def set_visit_date(
         raise RuleViolation(f"{definition.name} does not apply to this subject.")
     if visit_date is not None and visit_date > utcnow().date():
         raise RuleViolation("A visit date cannot be in the future.", field="visit_date")
+    if visit_date is not None:
+        gates.check_visit_date(study, subject, data, visit_oid, repeat_key)
     visit = ensure_visit(subject, visit_oid, repeat_key)
     old = visit.visit_date
     if old == visit_date:

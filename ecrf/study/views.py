@@ -16,9 +16,9 @@ from ecrf.db import utcnow
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
 from ecrf.forms_base import BaseForm
-from ecrf.study import overview, services, subjects
+from ecrf.study import gates, overview, services, subjects
 from ecrf.study.eligibility import assess
-from ecrf.study.models import SUBJECT_TRANSITIONS, SubjectStatus
+from ecrf.study.models import INVESTIGATOR_DECISIONS, SUBJECT_TRANSITIONS, SubjectStatus
 
 bp = Blueprint("study", __name__)
 
@@ -91,10 +91,27 @@ class VisitDateForm(BaseForm):
     reason = TextAreaField("Reason for change", validators=[Length(max=1000)])
 
 
-def status_choices(subject) -> list[tuple[str, str]]:
-    """The statuses the subject may move to, in protocol order, after a blank to choose."""
-    allowed = [s for s in SubjectStatus if s in SUBJECT_TRANSITIONS[subject.status]]
+def status_choices(subject, user) -> list[tuple[str, str]]:
+    """The statuses the subject may move to and ``user`` may decide, in protocol order,
+    after a blank to choose."""
+    allowed = [
+        s
+        for s in SubjectStatus
+        if s in SUBJECT_TRANSITIONS[subject.status]
+        and can(user, subjects.status_permission(s), subject.site_id)
+    ]
     return [("", "— choose —")] + [(s.value, s.label) for s in allowed] if allowed else []
+
+
+def investigator_decisions(subject, user) -> list[str]:
+    """The next statuses only the investigator may decide, when ``user`` may not."""
+    return [
+        s.label.lower()
+        for s in SubjectStatus
+        if s in SUBJECT_TRANSITIONS[subject.status]
+        and s in INVESTIGATOR_DECISIONS
+        and not can(user, subjects.status_permission(s), subject.site_id)
+    ]
 
 
 def _subject_or_404(identifier: str):
@@ -154,7 +171,7 @@ def show_subject(identifier: str):
 
 def _subject_page(study, subject, status_form=None, date_forms=None, status=200):
     status_form = status_form or StatusForm(prefix="status")
-    status_form.status.choices = status_choices(subject)
+    status_form.status.choices = status_choices(subject, current_user)
     view = overview.subject_overview(study, subject)
     return render_template(
         "study/subject.html",
@@ -166,6 +183,9 @@ def _subject_page(study, subject, status_form=None, date_forms=None, status=200)
         date_forms=date_forms or {},
         date_form=VisitDateForm,
         can_enter=can(current_user, Perm.ENTER_DATA, subject.site_id),
+        decisions=investigator_decisions(subject, current_user),
+        gate_notice=gates.subject_notice(study, subject, view.data),
+        awaiting_consent=gates.awaiting_consent(study, view.data),
         today=utcnow().date(),
     ), status
 
@@ -177,7 +197,7 @@ def change_subject_status(identifier: str):
     subject = _subject_or_404(identifier)
     study = current_study()
     form = StatusForm(prefix="status")
-    form.status.choices = status_choices(subject)
+    form.status.choices = status_choices(subject, current_user)
 
     def change() -> None:
         status = SubjectStatus(form.status.data)

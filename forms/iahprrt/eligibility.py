@@ -459,6 +459,32 @@ def failed(ids: tuple[str, ...], expected: tuple[str, ...], *answers: str | None
     return "none" if all(a is not None for a in answers) else None
 
 
+@dataclass(frozen=True)
+class NotMet:
+    """The criteria not met, as the eligibility engine judges them: answered against
+    inclusion, or computed against it from the data (a contradiction either way), e.g.
+    "INC06, EXC03"; None when none. Reads the checklist answers and every computed
+    criterion's inputs (``inputs``)."""
+
+    criteria: tuple[Criterion, ...]
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        refs = [c.item for c in self.criteria]
+        refs += [ref for c in self.criteria for ref in c.inputs]
+        return tuple(dict.fromkeys(refs))
+
+    def __call__(self, values: Mapping[str, Any]) -> str | None:
+        names = []
+        for criterion in self.criteria:
+            answer, computed = values.get(criterion.item), criterion.evaluate(values)
+            needed = criterion.eligible_answer
+            against = answer in ("Y", "N") and answer != needed
+            if against or (computed is not None and computed is not (needed == "Y")):
+                names.append(criterion.id)
+        return ", ".join(names) or None
+
+
 def _answer(criterion: Criterion):
     help_text = (
         "Yes: the criterion is met."

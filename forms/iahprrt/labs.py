@@ -18,7 +18,7 @@ from forms.iahprrt import checks as ck
 from forms.iahprrt import ctcae
 from forms.iahprrt import derivations as dv
 from forms.iahprrt.common import check, choice, clock, day, decimal, derive, derived, integer
-from forms.language import Check, DataType, Derivation, Form, Item, ItemGroup, Severity
+from forms.language import Check, DataType, Derivation, Form, Item, ItemGroup, Severity, When
 
 AE_LOG = "LOGS.AE.AE[]"
 
@@ -27,12 +27,37 @@ def _lab(testcd: str) -> dict[str, str]:
     return {"cdash": "LBORRES", "sdtm": f"LB.LBORRES[{testcd}]"}
 
 
+def graded_by(value_oid: str, label: str, low_or_high: str) -> dict[str, Any]:
+    """What makes a limit needed: the CTCAE grade of ``value_oid`` is computed against it,
+    so a value given without its limit would lose its grade and the "grade ≥ 3 without an
+    adverse event" query. Required (no missing-data code) once the value is entered;
+    a draft may still lack it."""
+    words = "lower" if low_or_high == "low" else "upper"
+    return {
+        "required_when": When(value_oid, "filled"),
+        "missing_allowed": False,
+        "required_message": f"Give the laboratory's {words} limit of normal: the CTCAE grade"
+        f" of {label} needs it.",
+    }
+
+
 def _limit(
-    oid: str, label: str, testcd: str, units: str, low_or_high: str, hard, precision=None
+    oid: str,
+    label: str,
+    testcd: str,
+    units: str,
+    low_or_high: str,
+    hard,
+    precision=None,
+    *,
+    graded: str | None = None,
 ) -> Item:
+    """A laboratory limit; ``graded``: the OID of the value graded against it."""
     which = "LBORNRLO" if low_or_high == "low" else "LBORNRHI"
     words = "Lower limit of normal" if low_or_high == "low" else "Upper limit of normal"
     kwargs: dict[str, Any] = {"help": f"{words} of the laboratory that measured {label.lower()}."}
+    if graded is not None:
+        kwargs |= graded_by(graded, label, low_or_high)
     if precision is None:
         return integer(
             oid,
@@ -132,7 +157,9 @@ def _haematology_items() -> tuple[Item, ...]:
     ]
     for oid, label, testcd, _, units, precision, hard, soft, lln_hard in _DECREASED:
         items.append(_lab_value(oid, label, testcd, units, precision, hard, soft))
-        items.append(_limit(f"{oid}LLN", label, testcd, units, "low", lln_hard, precision))
+        items.append(
+            _limit(f"{oid}LLN", label, testcd, units, "low", lln_hard, precision, graded=oid)
+        )
         items.append(_grade_item(f"{oid}GR", label, testcd))
     return tuple(items)
 
@@ -240,6 +267,7 @@ def _biochemistry_items() -> tuple[Item, ...]:
             hard=(0.3, 200),
             cdash="LBORNRHI",
             sdtm="LB.LBORNRHI[CREAT]",
+            **graded_by("CREAT", "creatinine", "high"),
         ),
         derived(
             "CREATGR", "Creatinine: CTCAE v5.0 grade", DataType.INTEGER, sdtm="LB.LBTOXGR[CREAT]"
@@ -253,7 +281,9 @@ def _biochemistry_items() -> tuple[Item, ...]:
     ]
     for oid, label, testcd, _, units, precision, hard, soft, uln_hard in _INCREASED:
         items.append(_lab_value(oid, label, testcd, units, precision, hard, soft))
-        items.append(_limit(f"{oid}ULN", label, testcd, units, "high", uln_hard, precision))
+        items.append(
+            _limit(f"{oid}ULN", label, testcd, units, "high", uln_hard, precision, graded=oid)
+        )
         if oid in ("ALT", "AST"):
             items.append(derived(f"{oid}XULN", f"{oid} × ULN", units="× ULN"))
         items.append(_grade_item(f"{oid}GR", label, testcd))
@@ -269,7 +299,7 @@ def _biochemistry_items() -> tuple[Item, ...]:
             help="g/dL (g/L ÷ 10).",
             **_lab("ALB"),
         ),
-        _limit("ALBLLN", "Albumin", "ALB", "g/dL", "low", (2.5, 4.5), 1),
+        _limit("ALBLLN", "Albumin", "ALB", "g/dL", "low", (2.5, 4.5), 1, graded="ALB"),
         _grade_item("ALBGR", "Albumin", "ALB"),
         decimal(
             "CGA",

@@ -3,14 +3,14 @@ medications, protocol deviations, end of study / withdrawal, death."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from forms.iahprrt import checks as ck
-from forms.iahprrt import derivations as dv
 from forms.iahprrt.common import (
     check,
     choice,
     clock,
     day,
-    derive,
     derived,
     integer,
     partial_day,
@@ -18,7 +18,8 @@ from forms.iahprrt.common import (
     text,
     yes_no,
 )
-from forms.language import DataType, Form, ItemGroup, Severity, When
+from forms.iahprrt.eligibility import CRITERIA, NotMet
+from forms.language import DataType, Derivation, Form, ItemGroup, Severity, When
 
 _SERIOUS = When("AESER", "eq", "Y")
 _SERIOUSNESS = (
@@ -243,6 +244,14 @@ DV = Form(
     ),
 )
 
+_NOT_MET = NotMet(CRITERIA)
+
+
+def _screen_failure_criteria(values: dict[str, Any]) -> str | None:
+    """The criteria not met (``NotMet``), recorded only for a screen failure."""
+    return _NOT_MET(values) if values.get("EOSSTAT") == "SCREENFAIL" else None
+
+
 EOS = Form(
     "EOS",
     "End of study / withdrawal",
@@ -285,14 +294,12 @@ EOS = Form(
         ),
     ),
     derivations=(
-        derive(
+        Derivation(
             "SFCRIT",
-            dv.copy_when,
-            "SCR.IE.IEFAIL",
-            "EOSSTAT",
-            constants=("SCREENFAIL",),
-            formula="For a screen failure: the criteria the eligibility checklist records as"
-            " not met.",
+            ("EOSSTAT", *_NOT_MET.inputs),
+            _screen_failure_criteria,
+            formula="For a screen failure: every criterion not met, by the checklist's answer"
+            " or by the data it is computed from (a contradiction either way).",
         ),
     ),
     checks=(

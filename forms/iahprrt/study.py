@@ -16,7 +16,7 @@ from forms.iahprrt.labs import COAG, LBCHEM, LBHEM
 from forms.iahprrt.logs import AE, CM, DD, DV, EOS, SAE
 from forms.iahprrt.screening import DM, HEPAT, IC, MH, NETHX, PRTX
 from forms.iahprrt.therapy import DOSI, LUADM, SCINT
-from forms.language import Reference, Study, Subgroup, Visit, VisitKind
+from forms.language import Reference, Study, Subgroup, Visit, VisitKind, When
 
 #: Vital signs, labs and adverse-event review: every safety visit.
 SAFETY = ("VS", "LBHEM", "LBCHEM", "AEREV")
@@ -92,7 +92,7 @@ def _safety_visit(oid: str, name: str, day: int, margin: int, extra: tuple[str, 
 STUDY = Study(
     oid="IAHPRRT",
     name="IAH-PRRT (LUTARTERIAL)",
-    version="1.0",
+    version="1.1",
     protocol="CHUBX 2017/47 · NCT04837885 · EudraCT 2019-003023-38",
     description=(
         "Intra-arterial hepatic infusion of radiolabelled somatostatin analogs in GEP-NET "
@@ -156,4 +156,12 @@ STUDY = Study(
         Visit("LOGS", "Logs", ("AE", "SAE", "CM", "DV", "EOS", "DD"), kind=VisitKind.LOG),
     ),
     eligibility=CRITERIA,
+    # Nothing but screening (where consent is recorded) before the date of consent.
+    consent="SCR.IC.ICDAT",
+    before_consent=("SCR",),
+    # The end of participation is documented by these forms, after the status changes.
+    end_forms=("LOGS.EOS", "LOGS.DD"),
+    # A recorded death ends participation, even before the status is changed.
+    ended_when=When("LOGS.DD.DTHDAT", "filled"),
+    ended_label="death recorded",
 )

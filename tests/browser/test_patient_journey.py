@@ -243,7 +243,7 @@ def response(day: date, l1: str, l2: str) -> dict[str, str]:
 
 
 def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
-    page: Page, live_server, create_site, create_user, sign_in
+    page: Page, live_server, create_site, create_user, sign_in, signed_in_page
 ):
     today = datetime.now(UTC).date()  # the server refuses visit dates after its UTC today
     d0 = today - timedelta(days=210)
@@ -263,6 +263,7 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
 
     create_site("BDX", "CHU de Bordeaux")
     create_user("bnurse", Role.SITE_STAFF, "BDX")
+    create_user("binv", Role.INVESTIGATOR, "BDX")
     sign_in("bnurse")
 
     # --- registration ----------------------------------------------------------------------
@@ -274,6 +275,11 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
     expect(subject.references).to_have_text(re.compile(r"D0: not known yet · T0: not known yet"))
     expect(page.locator("#eligibility .page-head .status")).to_have_text(
         "Inclusion not possible: 24 criteria to resolve"
+    )
+
+    # Until the consent date is recorded, only screening is open.
+    expect(page.locator(".gate-notice")).to_contain_text(
+        "Only screening / inclusion can be filled in until the date of signed informed consent"
     )
 
     # --- screening: consent (D0 planned, therapy sub-group), then every screening form ----
@@ -337,7 +343,13 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
     )
     expect(clearance.locator("td").nth(4)).to_have_text("satisfied")
     expect(subject.criterion("EXC03").locator("td").nth(3)).to_have_text("LVEF (SCR): 62 %")
-    subject.change_status("Included", "All 24 eligibility criteria met")
+    # The nurse prepared the data; the inclusion is the investigator's decision.
+    expect(page.locator(".investigator-decision")).to_contain_text(
+        "Inclusion, screen failure and withdrawal are the investigator's decisions."
+    )
+    SubjectPage(signed_in_page("binv"), live_server.url, "BDX-001").change_status(
+        "Included", "All 24 eligibility criteria met"
+    )
 
     cells = matrix_cells(page, live_server.url, "BDX-001")
     # Data entered after the fact: the visits whose window has passed show as overdue.

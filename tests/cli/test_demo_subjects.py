@@ -13,7 +13,7 @@ from flask import Flask
 from ecrf import create_app
 from ecrf.crf.models import Finding, FindingStatus, FormEntry, ItemGroupRow, ItemValue
 from ecrf.db import utcnow
-from ecrf.demo import DEMO_SITES, demo_actor, seed_demo
+from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import seed_subjects
 from ecrf.extensions import db
 from ecrf.study.models import Site, Subject, SubjectStatus, Visit
@@ -228,7 +228,9 @@ def test_the_same_seed_gives_the_same_data(databases):
             seed_demo()
             db.session.commit()
             codes = [site.code for site in db.session.scalars(sa.select(Site).order_by(Site.id))]
-            report = seed_subjects(COUNT, SEED, codes, actor_for=demo_actor, today=today)
+            report = seed_subjects(
+                COUNT, SEED, codes, actor_for=demo_actor, decider_for=demo_decider, today=today
+            )
             assert report.subjects == COUNT
             exports.append(export())
         dispose(app)

@@ -31,9 +31,10 @@ def app(make_app):
 @pytest.fixture
 def patient(app, client, auth, create_site, create_user):
     """Register BDX-001 and enter its screening forms (with ``changes``); sign in as the
-    site's nurse. Returns the subject's identifier."""
+    site's nurse (the site's investigator is ``binv``). Returns the subject's identifier."""
     create_site("BDX")
     nurse_id = create_user("bnurse", Role.SITE_STAFF, "BDX")
+    create_user("binv", Role.INVESTIGATOR, "BDX")
     auth.login("bnurse")
 
     def make(changes=None, *, screened: bool = True) -> str:
@@ -72,6 +73,12 @@ def _text(fragment: str) -> str:
 def status_error(page: str) -> str | None:
     found = re.search(r'<p id="status-status-error" class="error">(.*?)</p>', page, re.S)
     return html.unescape(found.group(1)) if found else None
+
+
+def as_investigator(auth) -> None:
+    """Inclusion, screen failure and withdrawal are the investigator's decisions."""
+    auth.logout()
+    assert auth.login("binv").status_code == 302
 
 
 def post_status(client, identifier: str, status: str, reason: str = "Eligible"):
@@ -132,8 +139,11 @@ def test_before_any_entry_every_criterion_is_unanswered(client, patient):
     assert rows["INC06"]["evidence"] == "Creatinine clearance (Cockcroft-Gault) (SCR): —"
 
 
-def test_inclusion_of_a_patient_not_eligible_is_refused_at_the_status_field(app, client, patient):
+def test_inclusion_of_a_patient_not_eligible_is_refused_at_the_status_field(
+    app, client, auth, patient
+):
     identifier = patient({"LBHEM": {"PLAT": "99999"}, "IE": {"EXC10": "NASK"}})
+    as_investigator(auth)
 
     response = post_status(client, identifier, "included")
 
@@ -149,8 +159,9 @@ def test_inclusion_of_a_patient_not_eligible_is_refused_at_the_status_field(app,
         assert subjects.get_subject(identifier).status is SubjectStatus.SCREENING
 
 
-def test_inclusion_of_an_eligible_patient_is_accepted(app, client, patient):
+def test_inclusion_of_an_eligible_patient_is_accepted(app, client, auth, patient):
     identifier = patient()
+    as_investigator(auth)
     page = client.get(f"/subjects/{identifier}").get_data(as_text=True)
     assert "All criteria satisfied: inclusion possible" in page
 
@@ -169,8 +180,9 @@ def test_inclusion_of_an_eligible_patient_is_accepted(app, client, patient):
         )
 
 
-def test_a_screen_failure_from_the_page_records_the_failing_criteria(app, client, patient):
+def test_a_screen_failure_from_the_page_records_the_failing_criteria(app, client, auth, patient):
     identifier = patient({"LVEF": {"LVEF": "39"}, "IE": {"EXC03": "Y"}})
+    as_investigator(auth)
 
     response = post_status(client, identifier, "screen_failure", "Low LVEF")
 
@@ -181,3 +193,30 @@ def test_a_screen_failure_from_the_page_records_the_failing_criteria(app, client
             SubjectStatus.SCREEN_FAILURE,
             "Low LVEF [criteria not met: EXC03]",
         )
+
+
+def test_the_nurse_prepares_and_the_page_says_the_decision_is_the_investigators(
+    app, client, patient
+):
+    identifier = patient()
+    page = client.get(f"/subjects/{identifier}").get_data(as_text=True)
+    assert "Inclusion, screen failure and withdrawal are the investigator's decisions." in page
+    assert 'value="included"' not in page and 'value="screen_failure"' not in page
+
+    response = post_status(client, identifier, "included", "All 24 criteria met")
+
+    assert response.status_code == 422
+    with app.app_context():
+        assert subjects.get_subject(identifier).status is SubjectStatus.SCREENING
+        assert subjects.get_subject(identifier).status_reason is None
+
+
+def test_the_subject_page_shows_the_screen_failure_record(app, client, auth, patient):
+    identifier = patient({"LVEF": {"LVEF": "39"}, "IE": {"EXC03": "Y"}})
+    as_investigator(auth)
+    post_status(client, identifier, "screen_failure", "Low LVEF")
+
+    page = client.get(f"/subjects/{identifier}").get_data(as_text=True)
+
+    assert "Reason for the status:</strong> Low LVEF [criteria not met: EXC03]" in page
+    assert "has left the study (screen failure): no new visit can be started" in page

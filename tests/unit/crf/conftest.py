@@ -47,6 +47,12 @@ def other_staff(sites, create_user) -> User:
 
 
 @pytest.fixture
+def investigator(sites, create_user) -> User:
+    """The investigator at BDX: enters data and decides inclusion and withdrawal there."""
+    return db.session.get(User, create_user("bdx.investigator", Role.INVESTIGATOR, "BDX"))
+
+
+@pytest.fixture
 def monitor(sites, create_user) -> User:
     """A monitor at BDX: sees the data but may not enter it."""
     return db.session.get(User, create_user("bdx.monitor", Role.MONITOR, "BDX"))

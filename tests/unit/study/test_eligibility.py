@@ -61,14 +61,16 @@ def by_id(result: Assessment) -> dict:
     return {r.criterion.id: r for r in result.results}
 
 
-def include(subject, staff):
-    subjects.change_status(subject, SubjectStatus.INCLUDED, actor=staff, reason="Eligible")
+def include(subject, investigator):
+    subjects.change_status(subject, SubjectStatus.INCLUDED, actor=investigator, reason="Eligible")
     db.session.commit()
 
 
-def refused_inclusion(subject, staff) -> RuleViolation:
+def refused_inclusion(subject, investigator) -> RuleViolation:
     with pytest.raises(RuleViolation) as refused:
-        subjects.change_status(subject, SubjectStatus.INCLUDED, actor=staff, reason="Eligible")
+        subjects.change_status(
+            subject, SubjectStatus.INCLUDED, actor=investigator, reason="Eligible"
+        )
     db.session.rollback()
     db.session.expire_all()
     assert subject.status is SubjectStatus.SCREENING
@@ -80,7 +82,7 @@ def refused_inclusion(subject, staff) -> RuleViolation:
 # --- the eligible patient -------------------------------------------------------------------
 
 
-def test_a_patient_meeting_all_24_criteria_is_included(screen, study, subject, staff):
+def test_a_patient_meeting_all_24_criteria_is_included(screen, study, subject, staff, investigator):
     result = screen()
 
     assert len(result.results) == 24
@@ -111,14 +113,16 @@ def test_a_patient_meeting_all_24_criteria_is_included(screen, study, subject, s
     assert value(study, subject, "SCR.IE.ELIGIBLE") == "Y"
     assert value(study, subject, "SCR.IE.IEFAIL") == "none"
 
-    include(subject, staff)
+    include(subject, investigator)
 
     assert subject.status is SubjectStatus.INCLUDED
     (changed,) = events(subject.identifier, "subject_status_changed", entity="subject")
     assert (changed.old, changed.new, changed.reason) == ("screening", "included", "Eligible")
 
 
-def test_the_assessment_shows_each_criterion_with_the_evidence_it_used(screen, study, subject):
+def test_the_assessment_shows_each_criterion_with_the_evidence_it_used(
+    screen, study, subject, investigator
+):
     result = by_id(screen({"LBCHEM": {"ALB": "2.9"}}))
 
     assert result["INC01"].evidence == [
@@ -225,7 +229,16 @@ BOUNDARIES = [
     ids=[f"{c}-{'ok' if e else 'fails'}-{n}" for n, (c, _, _, e, _) in enumerate(BOUNDARIES)],
 )
 def test_a_criterion_at_its_boundary(
-    screen, study, subject, staff, criterion, changes, computed, eligible, shown
+    screen,
+    study,
+    subject,
+    staff,
+    criterion,
+    changes,
+    computed,
+    eligible,
+    shown,
+    investigator,
 ):
     result = screen(changes)
     r = by_id(result)[criterion]
@@ -236,17 +249,21 @@ def test_a_criterion_at_its_boundary(
     if eligible:
         assert r.state == "satisfied"
         assert result.eligible, result.summary(result.blocking)
-        include(subject, staff)
+        include(subject, investigator)
         assert subject.status is SubjectStatus.INCLUDED
     else:
         assert r.state == "contradiction" and r.fails
         assert [b.criterion.id for b in result.blocking] == [criterion]
-        refusal = refused_inclusion(subject, staff)
+        refusal = refused_inclusion(subject, investigator)
         assert f"{criterion} (answer contradicts the data)" in refusal.message
 
 
 def test_the_derived_clearance_lands_on_the_boundary_and_follows_a_correction(
-    screen, study, subject, staff
+    screen,
+    study,
+    subject,
+    staff,
+    investigator,
 ):
     assert by_id(screen({"VS": {"WEIGHT": "49.9"}}))["INC06"].state == "contradiction"
     assert value(study, subject, "SCR.DM.AGE") == AGE
@@ -267,7 +284,7 @@ def test_the_derived_clearance_lands_on_the_boundary_and_follows_a_correction(
 
     assert str(value(study, subject, "SCR.LBCHEM.CRCL")) == "50.0"
     assert by_id(assessment(study, subject))["INC06"].state == "satisfied"
-    include(subject, staff)
+    include(subject, investigator)
 
 
 #: Every criterion the data can show failing, made to fail by the data alone.
@@ -304,7 +321,7 @@ FAILING_BY_DATA = {
 }
 
 
-def test_every_computable_criterion_but_two_can_fail_by_the_data():
+def test_every_computable_criterion_but_two_can_fail_by_the_data(investigator):
     # Consent signed (INC11) and MRI possible (EXC11) are only ever confirmed by the data:
     # a consent date, an MRI done. Their failure is the investigator's to record.
     assert sorted(FAILING_BY_DATA) == sorted(set(COMPUTABLE) - {"INC11", "EXC11"})
@@ -312,7 +329,12 @@ def test_every_computable_criterion_but_two_can_fail_by_the_data():
 
 @pytest.mark.parametrize("criterion", sorted(FAILING_BY_DATA))
 def test_a_criterion_failing_by_the_data_blocks_inclusion_though_ticked_as_met(
-    screen, study, subject, staff, criterion
+    screen,
+    study,
+    subject,
+    staff,
+    criterion,
+    investigator,
 ):
     result = screen(FAILING_BY_DATA[criterion])
     r = by_id(result)[criterion]
@@ -327,7 +349,7 @@ def test_a_criterion_failing_by_the_data_blocks_inclusion_though_ticked_as_met(
     assert [f.item_oid for f in flagged] == [criterion]
     assert flagged[0].message.startswith(f"{criterion}: the data say the criterion is")
 
-    refusal = refused_inclusion(subject, staff)
+    refusal = refused_inclusion(subject, investigator)
     assert refusal.message == (
         "Inclusion is not possible while eligibility criteria are not all satisfied: "
         f"{criterion} (answer contradicts the data)."
@@ -344,24 +366,28 @@ def subject_findings(subject):
     )
 
 
-def test_an_answer_against_inclusion_the_data_contradict_also_blocks(screen, subject, staff):
+def test_an_answer_against_inclusion_the_data_contradict_also_blocks(
+    screen, subject, staff, investigator
+):
     result = by_id(screen({"IE": {"INC06": "N"}}))  # clearance 70.0 mL/min
 
     assert (result["INC06"].computed, result["INC06"].state) == (True, "contradiction")
-    assert "INC06 (answer contradicts the data)" in refused_inclusion(subject, staff).message
+    assert "INC06 (answer contradicts the data)" in refused_inclusion(subject, investigator).message
 
 
-def test_an_answer_against_inclusion_the_data_confirm_is_not_met(screen, subject, staff):
+def test_an_answer_against_inclusion_the_data_confirm_is_not_met(
+    screen, subject, staff, investigator
+):
     result = by_id(screen({"IE": {"EXC03": "Y"}, "LVEF": {"LVEF": "35"}}))
 
     assert (result["EXC03"].computed, result["EXC03"].state) == (True, "fails")
-    assert "EXC03 (not met)" in refused_inclusion(subject, staff).message
+    assert "EXC03 (not met)" in refused_inclusion(subject, investigator).message
 
 
 # --- unanswered criteria, the refusal, the screen failure -----------------------------------
 
 
-def test_an_unanswered_criterion_blocks_inclusion(study, subject, staff):
+def test_an_unanswered_criterion_blocks_inclusion(study, subject, staff, investigator):
     save_screening(study, subject, staff, CONSENT, forms=FORMS[:-1])
     checklist = screening(CONSENT, {"IE": {"INC12": None}})["IE"]
     # The checklist cannot be completed without the answer, but a draft keeps the others.
@@ -378,20 +404,22 @@ def test_an_unanswered_criterion_blocks_inclusion(study, subject, staff):
     assert [(r.criterion.id, r.answer, r.state) for r in result.blocking] == [
         ("INC12", None, "unanswered")
     ]
-    assert refused_inclusion(subject, staff).message == (
+    assert refused_inclusion(subject, investigator).message == (
         "Inclusion is not possible while eligibility criteria are not all satisfied: "
         "INC12 (not answered)."
     )
 
 
-def test_a_missing_data_code_is_no_answer(screen, study, subject, staff):
+def test_a_missing_data_code_is_no_answer(screen, study, subject, staff, investigator):
     result = by_id(screen({"IE": {"EXC10": "UNK"}}))
 
     assert (result["EXC10"].answer, result["EXC10"].state) == ("UNK", "unanswered")
-    assert "EXC10 (not answered)" in refused_inclusion(subject, staff).message
+    assert "EXC10 (not answered)" in refused_inclusion(subject, investigator).message
 
 
-def test_the_refusal_names_every_blocking_criterion_in_protocol_order(screen, subject, staff):
+def test_the_refusal_names_every_blocking_criterion_in_protocol_order(
+    screen, subject, staff, investigator
+):
     result = screen(
         {
             "IE": {"INC12": "UNK", "EXC08": "Y"},
@@ -406,7 +434,7 @@ def test_the_refusal_names_every_blocking_criterion_in_protocol_order(screen, su
         ("EXC03", "contradiction"),
         ("EXC08", "fails"),
     ]
-    assert refused_inclusion(subject, staff).message == (
+    assert refused_inclusion(subject, investigator).message == (
         "Inclusion is not possible while eligibility criteria are not all satisfied: "
         "INC06 (answer contradicts the data); INC12 (not answered); "
         "EXC03 (answer contradicts the data); EXC08 (not met)."
@@ -414,7 +442,11 @@ def test_the_refusal_names_every_blocking_criterion_in_protocol_order(screen, su
 
 
 def test_a_screen_failure_records_the_failing_criteria_in_the_reason_and_the_trail(
-    screen, study, subject, staff
+    screen,
+    study,
+    subject,
+    staff,
+    investigator,
 ):
     screen(
         {
@@ -426,7 +458,10 @@ def test_a_screen_failure_records_the_failing_criteria_in_the_reason_and_the_tra
     assert value(study, subject, "SCR.IE.IEFAIL") == "EXC03"  # the checklist's answers only
 
     subjects.change_status(
-        subject, SubjectStatus.SCREEN_FAILURE, actor=staff, reason=" Carcinoid heart disease "
+        subject,
+        SubjectStatus.SCREEN_FAILURE,
+        actor=investigator,
+        reason=" Carcinoid heart disease ",
     )
     db.session.commit()
 
@@ -437,14 +472,54 @@ def test_a_screen_failure_records_the_failing_criteria_in_the_reason_and_the_tra
         "screening",
         "screen_failure",
         expected,
-        staff.id,
+        investigator.id,
     )
 
 
-def test_a_screen_failure_of_an_eligible_patient_keeps_the_reason_as_given(screen, subject, staff):
+def test_the_end_of_study_record_of_a_screen_failure_names_every_criterion_not_met(
+    screen, study, subject, staff, investigator
+):
+    """Not only those the checklist answers against: the criteria the data decide against
+    (INC06, ticked as met) and those where the answer contradicts the data."""
+    screen(
+        {
+            "IE": {"EXC03": "Y", "INC10": "UNK", "EXC05": "Y"},
+            "LVEF": {"LVEF": "35"},
+            "LBCHEM": {"CREAT": "2.00"},  # 35.0 mL/min, though ticked as met
+        }
+    )
+    assert value(study, subject, "SCR.IE.IEFAIL") == "EXC03, EXC05"  # the checklist's only
+    failing = [r.criterion.id for r in assessment(study, subject).failing]
+    subjects.change_status(
+        subject, SubjectStatus.SCREEN_FAILURE, actor=investigator, reason="Not eligible"
+    )
+    eos = {("EOS", 1): {"EOSDAT": "2025-01-20", "EOSSTAT": "SCREENFAIL", "LASTCONT": "2025-01-20"}}
+    services.save_form(
+        study, subject, "LOGS", "EOS", eos, actor=staff, expected_version=0, complete=True
+    )
+    db.session.commit()
+
+    assert failing == ["INC06", "EXC03", "EXC05"]
+    assert value(study, subject, "LOGS.EOS.SFCRIT") == "INC06, EXC03, EXC05"
+    assert subject.status_reason == "Not eligible [criteria not met: INC06, EXC03, EXC05]"
+
+
+def test_the_end_of_study_record_names_no_criterion_for_other_endings(
+    screen, study, subject, staff
+):
+    screen({"LVEF": {"LVEF": "35"}})
+    eos = {("EOS", 1): {"EOSDAT": "2025-01-20", "EOSSTAT": "WITHDRAWN", "LASTCONT": "2025-01-20"}}
+    services.save_form(study, subject, "LOGS", "EOS", eos, actor=staff, expected_version=0)
+    db.session.commit()
+    assert value(study, subject, "LOGS.EOS.SFCRIT") is None
+
+
+def test_a_screen_failure_of_an_eligible_patient_keeps_the_reason_as_given(
+    screen, subject, staff, investigator
+):
     screen()
     subjects.change_status(
-        subject, SubjectStatus.SCREEN_FAILURE, actor=staff, reason="Withdrew before D0"
+        subject, SubjectStatus.SCREEN_FAILURE, actor=investigator, reason="Withdrew before D0"
     )
     db.session.commit()
     assert subject.status_reason == "Withdrew before D0"

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from ecrf.audit.chain import verify_chain
 from ecrf.auth.models import User
+from ecrf.auth.roles import Role
 from ecrf.errors import PermissionDenied, RuleViolation
 from ecrf.extensions import db
 from ecrf.study import subjects
@@ -65,19 +66,22 @@ def test_only_staff_of_the_site_may_register_its_subjects(request, sites, who):
     assert db.session.get(Site, sites["BDX"].id).last_subject_number == 0
 
 
-def test_a_subject_goes_through_the_allowed_statuses_each_change_audited(subject, staff):
+def test_a_subject_goes_through_the_allowed_statuses_each_change_audited(
+    subject, staff, investigator
+):
+    # The investigator decides the inclusion; site staff record the follow-up and the end.
     path = [
-        (S.INCLUDED, "Eligible"),
-        (S.IN_FOLLOW_UP, "Treatment done"),
-        (S.COMPLETED, "Last visit done"),
+        (S.INCLUDED, "Eligible", investigator),
+        (S.IN_FOLLOW_UP, "Treatment done", staff),
+        (S.COMPLETED, "Last visit done", staff),
     ]
-    for status, reason in path:
-        subjects.change_status(subject, status, actor=staff, reason=f" {reason} ")
+    for status, reason, actor in path:
+        subjects.change_status(subject, status, actor=actor, reason=f" {reason} ")
         db.session.commit()
     assert (subject.status, subject.status_reason) == (S.COMPLETED, "Last visit done")
     changed = events("BDX-001", "subject_status_changed", entity="subject")
     assert [(e.old, e.new, e.reason, e.actor_id) for e in changed] == [
-        ("screening", "included", "Eligible", staff.id),
+        ("screening", "included", "Eligible", investigator.id),
         ("included", "in_follow_up", "Treatment done", staff.id),
         ("in_follow_up", "completed", "Last visit done", staff.id),
     ]
@@ -94,26 +98,62 @@ def test_a_subject_goes_through_the_allowed_statuses_each_change_audited(subject
         ([S.INCLUDED], S.SCREENING),
     ],
 )
-def test_a_transition_the_protocol_does_not_allow_is_refused(subject, staff, path, refused):
+def test_a_transition_the_protocol_does_not_allow_is_refused(subject, investigator, path, refused):
     for status in path:
-        subjects.change_status(subject, status, actor=staff, reason="step")
+        subjects.change_status(subject, status, actor=investigator, reason="step")
     db.session.commit()
     current, before = subject.status, last_seq()
     with pytest.raises(RuleViolation) as caught:
-        subjects.change_status(subject, refused, actor=staff, reason="Because")
+        subjects.change_status(subject, refused, actor=investigator, reason="Because")
     db.session.rollback()
     assert caught.value.field == "status"
     assert f"cannot become {refused.label.lower()}" in caught.value.message
     assert subject.status is current and last_seq() == before
 
 
-def test_a_change_of_status_needs_a_reason(subject, staff):
+def test_a_change_of_status_needs_a_reason(subject, investigator):
     before = last_seq()
     with pytest.raises(RuleViolation) as caught:
-        subjects.change_status(subject, S.INCLUDED, actor=staff, reason="  ")
+        subjects.change_status(subject, S.INCLUDED, actor=investigator, reason="  ")
     db.session.rollback()
     assert caught.value.field == "reason"
     assert subject.status is S.SCREENING and last_seq() == before
+
+
+@pytest.mark.parametrize("decision", [S.INCLUDED, S.SCREEN_FAILURE, S.WITHDRAWN])
+def test_inclusion_screen_failure_and_withdrawal_are_the_investigators_decisions(
+    subject, staff, investigator, decision
+):
+    before = last_seq()
+    with pytest.raises(PermissionDenied):
+        subjects.change_status(subject, decision, actor=staff, reason="Prepared by the nurse")
+    db.session.rollback()
+    db.session.expire_all()
+    assert subject.status is S.SCREENING and last_seq() == before
+
+    subjects.change_status(subject, decision, actor=investigator, reason="Decided")
+    db.session.commit()
+    assert subject.status is decision
+    (changed,) = events("BDX-001", "subject_status_changed", entity="subject")
+    assert (changed.new, changed.actor_id) == (decision.value, investigator.id)
+
+
+def test_site_staff_record_the_follow_up_and_the_completion(subject, staff, investigator):
+    subjects.change_status(subject, S.INCLUDED, actor=investigator, reason="Eligible")
+    subjects.change_status(subject, S.IN_FOLLOW_UP, actor=staff, reason="D0 done")
+    db.session.commit()
+    with pytest.raises(PermissionDenied):  # still the investigator's decision
+        subjects.change_status(subject, S.WITHDRAWN, actor=staff, reason="Lost")
+    db.session.rollback()
+    subjects.change_status(subject, S.COMPLETED, actor=staff, reason="M6 done")
+    db.session.commit()
+    assert subject.status is S.COMPLETED
+
+
+def test_an_investigator_of_another_site_may_not_decide(subject, create_user):
+    elsewhere = db.session.get(User, create_user("tls.investigator", Role.INVESTIGATOR, "TLS"))
+    with pytest.raises(PermissionDenied):
+        subjects.change_status(subject, S.INCLUDED, actor=elsewhere, reason="Eligible")
 
 
 def test_staff_of_another_site_may_not_change_a_status(subject, other_staff):
