@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
+from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.auth import services as auth_services
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
@@ -195,6 +196,9 @@ def demo_command(subjects, seed, no_serve, host, port, force):
         click.echo(seed_demo_subjects(subjects, seed))
     except ScenarioFailed as exc:
         raise click.ClickException(f"Demo subjects could not be seeded: {exc}") from None
+    # The seeding appended thousands of events in minutes: checkpoint the head it reached.
+    checkpoint = write_checkpoint()
+    click.echo(f"Audit checkpoint: event #{checkpoint.seq}.")
     if no_serve:
         return
     click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
