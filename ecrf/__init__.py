@@ -18,6 +18,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=instance_path_from_env(), instance_relative_config=True)
     load_config(app, test_config)
 
+    from ecrf.converters import BoundedIntConverter
+
+    # Before any route is added: every <int:...> in a URL fits an INTEGER column.
+    app.url_map.converters["int"] = BoundedIntConverter
+
     from ecrf.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)

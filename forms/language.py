@@ -46,6 +46,23 @@ class Severity(StrEnum):
     WARN = "warn"
 
 
+class Timing(StrEnum):
+    """When the value of a date item may lie, against the day it is saved.
+
+    Every date is plausible (from 1900, and never years ahead); beyond that:
+    """
+
+    #: Up to the day of the save: birth, history, prior treatments, screening exams (which
+    #: the protocol accepts from before the consent).
+    PAST = "past"
+    #: Data of the study itself: up to the day of the save, not before the informed consent
+    #: and not after the end of study, once those dates are recorded (``Study.consent``,
+    #: ``Study.end_of_study``). Partial dates are refused only when wholly outside.
+    STUDY = "study"
+    #: A plan (the planned D0): may lie ahead.
+    PLANNED = "planned"
+
+
 class VisitKind(StrEnum):
     SCHEDULED = "scheduled"
     UNSCHEDULED = "unscheduled"  # repeatable, no due date
@@ -182,6 +199,8 @@ class Item:
     sdtm: str | None = None
     #: Filled by a derivation of the form: shown read-only, never typed.
     derived: bool = False
+    #: For date items: when the value may lie; None takes the visit's ``timing``.
+    timing: Timing | None = None
 
 
 @dataclass(frozen=True)
@@ -276,6 +295,8 @@ class Visit:
     offset_days: int = 0
     window: tuple[int, int] = (0, 0)
     subgroup: str | None = None
+    #: When the dates of this visit's forms may lie, unless an item says otherwise.
+    timing: Timing = Timing.PAST
 
 
 # --- eligibility ----------------------------------------------------------------------------
@@ -340,3 +361,7 @@ class Study:
     eligibility: tuple[Criterion, ...] = ()
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: "VISIT.FORM.ITEM" of the informed-consent date and of the end-of-study date: the
+    #: bounds of Timing.STUDY dates.
+    consent: str | None = None
+    end_of_study: str | None = None

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ecrf.auth.permissions import can, check, require
 from ecrf.auth.roles import Perm
+from ecrf.converters import bounded_int
 from ecrf.crf import services
 from ecrf.crf.data import SubjectData
 from ecrf.crf.loader import current_study
@@ -14,6 +15,7 @@ from ecrf.crf.page import FormPage, history_events, merge_stale
 from ecrf.errors import DomainError
 from ecrf.extensions import db
 from ecrf.study import subjects
+from forms.language import VisitKind
 
 bp = Blueprint("crf", __name__)
 
@@ -26,6 +28,8 @@ def _load(identifier: str, visit_oid: str, repeat: int, form_oid: str):
     visit_def = study.visits.get(visit_oid)
     if subject is None or visit_def is None or form_oid not in visit_def.forms:
         abort(404)
+    if visit_def.kind is not VisitKind.UNSCHEDULED and repeat != 1:
+        abort(404)  # scheduled visits and logs occur once
     check(current_user, Perm.VIEW_SUBJECTS, subject.site_id)
     return study, subject, visit_def, study.forms[form_oid]
 
@@ -92,10 +96,9 @@ def remove_row(
 ):
     """Remove a row of a repeating group, with a reason (it stays in the trail)."""
     study, subject, _, _ = _load(identifier, visit_oid, repeat, form_oid)
-    try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        version = -1  # a page without its version is treated as out of date
+    version = bounded_int(request.form.get("version"))
+    if version is None:
+        version = -1  # a page without a valid version is treated as out of date
     try:
         services.remove_row(
             study,
