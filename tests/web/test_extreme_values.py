@@ -92,7 +92,7 @@ def seed(study: LoadedStudy, subject: Subject, *, high: bool, today: date) -> di
                     submitted[(group.oid, MAX_INTEGER)] = dict(row)
                 else:
                     submitted[(group.oid, 1)] = row
-            for _ in range(60):
+            for _ in range(20):
                 try:
                     services.save_form(
                         study,
@@ -107,13 +107,7 @@ def seed(study: LoadedStudy, subject: Subject, *, high: bool, today: date) -> di
                     )
                 except services.ValidationFailed as refused:
                     db.session.rollback()
-                    for issue in refused.issues:
-                        if issue.severity == "error":
-                            row = submitted.get((issue.group_oid, issue.row_key), {})
-                            if issue.item_oid is None:  # about a whole row: drop it
-                                submitted.pop((issue.group_oid, issue.row_key), None)
-                            elif row.pop(issue.item_oid, None) is not None:
-                                counts["refused"] += 1
+                    counts["refused"] += drop_refused(form, submitted, refused.issues)
                     continue
                 db.session.commit()
                 counts["saved"] += 1
@@ -121,6 +115,33 @@ def seed(study: LoadedStudy, subject: Subject, *, high: bool, today: date) -> di
             else:
                 pytest.fail(f"{visit.oid}.{form_oid} could not be saved")
     return counts
+
+
+def drop_refused(form, submitted: dict, issues) -> int:
+    """Leave out what a refusal names: the item; for a check on another item, the check's
+    inputs; failing that, the whole row. Returns how many entries were left out."""
+    dropped = 0
+    for issue in issues:
+        if issue.severity != "error":
+            continue
+        key = (issue.group_oid, issue.row_key)
+        row = submitted.get(key)
+        if row is None:
+            continue
+        if issue.item_oid is not None and row.pop(issue.item_oid, None) is not None:
+            dropped += 1
+            continue
+        inputs = {
+            ref
+            for check in form.checks
+            if check.target == issue.item_oid
+            for ref in check.inputs
+            if ref in row
+        }
+        for ref in inputs:
+            row.pop(ref)
+        dropped += len(inputs) or len(submitted.pop(key))
+    return dropped
 
 
 def _version(study, subject, visit_oid, form_oid) -> int:
