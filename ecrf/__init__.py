@@ -24,6 +24,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # failures per client address, which a client could otherwise forge.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))
 
+    from ecrf.converters import BoundedIntConverter
+
+    # Before any route is added: every <int:...> in a URL fits an INTEGER column.
+    app.url_map.converters["int"] = BoundedIntConverter
+
     from ecrf.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 
-from ecrf.errors import DomainError, PermissionDenied
+from ecrf.errors import DomainError, NotFound, PermissionDenied
 from ecrf.extensions import db
 
 
@@ -29,7 +29,8 @@ class BaseForm(FlaskForm):
         """Validate, then run ``action`` (a service call); commit on success.
 
         On a refusal the transaction is rolled back and the message attached to its field;
-        PermissionDenied is re-raised for the 403 page. Returns whether it was saved.
+        PermissionDenied and NotFound are re-raised for the 403 and 404 pages. Returns whether
+        it was saved.
         """
         if not self.validate_on_submit():
             return False
@@ -37,7 +38,7 @@ class BaseForm(FlaskForm):
             action()
         except DomainError as exc:
             db.session.rollback()
-            if isinstance(exc, PermissionDenied):
+            if isinstance(exc, (PermissionDenied, NotFound)):  # the 403 or 404 page
                 raise
             self.attach_error(exc.field if exc.field in self else None, exc.message)
             return False

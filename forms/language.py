@@ -46,6 +46,23 @@ class Severity(StrEnum):
     WARN = "warn"
 
 
+class Timing(StrEnum):
+    """When the value of a date item may lie, against the day it is saved.
+
+    Every date is plausible (from 1900, and never years ahead); beyond that:
+    """
+
+    #: Up to the day of the save: birth, history, prior treatments, screening exams (which
+    #: the protocol accepts from before the consent).
+    PAST = "past"
+    #: Data of the study itself: up to the day of the save, not before the informed consent
+    #: and not after the end of study, once those dates are recorded (``Study.consent``,
+    #: ``Study.end_of_study``). Partial dates are refused only when wholly outside.
+    STUDY = "study"
+    #: A plan (the planned D0): may lie ahead.
+    PLANNED = "planned"
+
+
 class VisitKind(StrEnum):
     SCHEDULED = "scheduled"
     UNSCHEDULED = "unscheduled"  # repeatable, no due date
@@ -185,6 +202,8 @@ class Item:
     #: What to say when the item is required (``required``/``required_when``) and left
     #: empty at completion, instead of the generic "required" (say why it is needed).
     required_message: str = ""
+    #: For date items: when the value may lie; None takes the visit's ``timing``.
+    timing: Timing | None = None
 
 
 @dataclass(frozen=True)
@@ -279,6 +298,8 @@ class Visit:
     offset_days: int = 0
     window: tuple[int, int] = (0, 0)
     subgroup: str | None = None
+    #: When the dates of this visit's forms may lie, unless an item says otherwise.
+    timing: Timing = Timing.PAST
 
 
 # --- eligibility ----------------------------------------------------------------------------
@@ -342,7 +363,8 @@ class Study:
     #: Inclusion and exclusion criteria; inclusion is refused until all are satisfied.
     eligibility: tuple[Criterion, ...] = ()
     #: The date of consent ("VISIT.FORM.ITEM"): until it is recorded, only the visits of
-    #: ``before_consent`` take data (no study procedure before consent, ICH E6).
+    #: ``before_consent`` take data (no study procedure before consent, ICH E6). With
+    #: ``end_of_study``, it also bounds the dates of ``Timing.STUDY``.
     consent: str | None = None
     before_consent: tuple[str, ...] = ()
     #: The forms ("VISIT.FORM") documenting the end of a subject's participation (end of
@@ -355,3 +377,5 @@ class Study:
     ended_label: str = ""
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: "VISIT.FORM.ITEM" of the end-of-study date: the upper bound of Timing.STUDY dates.
+    end_of_study: str | None = None

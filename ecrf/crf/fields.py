@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ecrf.crf import dates
 from forms.language import MISSING_CODES, CodeList, DataType, Item
 from forms.values import PartialDate
 
@@ -36,8 +37,13 @@ _DEC = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-def parse(item: Item, raw: str | list[str] | None, codelist: CodeList | None) -> Value:
-    """The typed value of ``raw`` for ``item``, None when empty; raises FieldError."""
+def parse(
+    item: Item, raw: str | list[str] | None, codelist: CodeList | None, *, today: date | None = None
+) -> Value:
+    """The typed value of ``raw`` for ``item``, None when empty; raises FieldError.
+
+    Dates must be plausible against ``today`` (the day of the save; default the UTC date).
+    """
     if item.type is DataType.MULTI_CHOICE:
         if isinstance(raw, str):  # codes in one string, as stored: "FLUSH PAIN"
             raw = raw.split()
@@ -51,7 +57,12 @@ def parse(item: Item, raw: str | list[str] | None, codelist: CodeList | None) ->
     text = text.strip()
     if not text:
         return None
-    return _PARSERS[item.type](item, text, codelist)
+    value = _PARSERS[item.type](item, text, codelist)
+    if isinstance(value, (date, PartialDate)):
+        problem = dates.year_problem(value.year, today or datetime.now(UTC).date())
+        if problem:
+            raise FieldError(problem)
+    return value
 
 
 def _text(item: Item, text: str, _codelist) -> str:
@@ -80,6 +91,8 @@ def _decimal(item: Item, text: str, _codelist) -> Decimal:
     except InvalidOperation:
         raise FieldError("Enter a number, e.g. 12.5.") from None
     _within_limit(value)
+    if value.is_zero():
+        value = abs(value)  # "-0.0" is 0.0: no negative zero stored or shown
     if item.precision is not None:
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > item.precision:

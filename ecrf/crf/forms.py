@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ecrf.converters import MAX_INTEGER
 from ecrf.crf import fields
 from ecrf.crf.data import EntryData
 from ecrf.crf.loader import LoadedStudy
@@ -109,12 +110,18 @@ def initial_data(
 
 
 def extra_rows_from(formdata: MultiDict, form: Form) -> dict[str, list[int]]:
-    """Row keys the page carried (saved plus blank ones added), from hidden rows-* fields."""
+    """Row keys the page carried (saved plus blank ones added), from hidden rows-* fields.
+
+    :raises ValueError: a key beyond what the database column holds.
+    """
     result: dict[str, list[int]] = {}
     for group in form.groups:
         if group.repeating:
             text = formdata.get(f"rows-{group.oid}", "")
-            result[group.oid] = [int(k) for k in text.split(",") if k.strip().isdigit()]
+            keys = [int(k) for k in text.split(",") if k.strip().isascii() and k.strip().isdigit()]
+            if any(k > MAX_INTEGER for k in keys):
+                raise ValueError(f"row key out of range in {group.oid}")
+            result[group.oid] = keys
     return result
 
 

@@ -258,6 +258,8 @@ def _check_item(problems, loaded: LoadedStudy, form: Form, group: ItemGroup, ite
             problems.append(f"{where}: soft range reaches outside the hard range")
     if item.precision is not None and item.type is not DataType.DECIMAL:
         problems.append(f"{where}: precision applies to decimal items only")
+    if item.timing is not None and item.type not in (DataType.DATE, DataType.PARTIAL_DATE):
+        problems.append(f"{where}: timing applies to date items only")
     if item.derived and (item.required or item.required_when):
         problems.append(f"{where}: a derived item cannot be required")
     for name in ("shown_when", "required_when"):
@@ -319,6 +321,14 @@ def _check_schedule(problems: list[str], loaded: LoadedStudy) -> None:
                 problems.append(f"{where}: source {source} is not a date item")
         if reference.offset_from and reference.offset_from[0] not in loaded.references:
             problems.append(f"{where}: unknown reference {reference.offset_from[0]}")
+    if (ref := study.end_of_study) is not None:  # the consent is checked with the gates
+        try:
+            resolved = _resolve_absolute(loaded, ref)
+        except KeyError:
+            problems.append(f"study end_of_study: unknown item {ref}")
+        else:
+            if loaded.item(resolved.form, resolved.item)[1].type is not DataType.DATE:
+                problems.append(f"study end_of_study: {ref} is not a date item")
     _duplicates(problems, "eligibility criterion", [c.id for c in study.eligibility])
     for criterion in study.eligibility:
         where = f"criterion {criterion.id}"

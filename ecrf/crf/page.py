@@ -10,6 +10,7 @@ from flask import abort, render_template
 from werkzeug.datastructures import MultiDict
 
 from ecrf.audit.models import AuditEvent
+from ecrf.converters import MAX_INTEGER, bounded_int
 from ecrf.crf import fields
 from ecrf.crf import forms as entry_forms
 from ecrf.crf.data import SubjectData
@@ -21,6 +22,8 @@ from ecrf.extensions import db
 from ecrf.study import gates
 from ecrf.study.models import Subject
 from forms.language import DataType, Form, Visit
+
+ROWS_EXHAUSTED = "No more rows can be added to this group."
 
 _PATH = re.compile(r"^(\w+)\[(\d+)\]\.(\w+)$")
 
@@ -65,7 +68,10 @@ class FormPage:
 
     def bind(self, formdata: MultiDict) -> None:
         self.formdata = formdata
-        extra = entry_forms.extra_rows_from(formdata, self.form_def)
+        try:
+            extra = entry_forms.extra_rows_from(formdata, self.form_def)
+        except ValueError:
+            abort(400, "A row number of this form is out of range.")
         self.row_keys = entry_forms.row_keys_for(self.form_def, self.entry_data, extra)
 
     def add_blank_row(self, group_oid: str) -> None:
@@ -80,16 +86,20 @@ class FormPage:
             if self.entry
             else set()
         )
-        self.row_keys[group.oid].append(entry_forms.next_key(group, self.row_keys, used))
+        key = entry_forms.next_key(group, self.row_keys, used)
+        if key > MAX_INTEGER:
+            self.group_errors.setdefault(group.oid, []).append(ROWS_EXHAUSTED)
+            return
+        self.row_keys[group.oid].append(key)
 
     def submitted(self):
         return entry_forms.submitted_from(self.formdata, self.form_def, self.row_keys)
 
     def expected_version(self) -> int:
-        try:
-            return int((self.formdata or {}).get("version") or 0)
-        except ValueError:
-            abort(400)
+        version = bounded_int((self.formdata or {}).get("version") or "0")
+        if version is None:  # the page's own hidden field: only a forged request gets here
+            abort(400, "The form's version is not a valid number.")
+        return version
 
     def show_issues(self, issues: list[FieldIssue], form_errors: list[str]) -> None:
         for issue in issues:

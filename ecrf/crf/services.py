@@ -8,6 +8,7 @@ CLI and the tests call them; nothing else writes form data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from ecrf.audit.services import record_event
 from ecrf.auth.models import User
 from ecrf.auth.permissions import check
 from ecrf.auth.roles import Perm
-from ecrf.crf import fields
+from ecrf.crf import dates, fields
 from ecrf.crf.data import EntryData, RowData, SubjectData
 from ecrf.crf.evaluate import derive, run_checks
 from ecrf.crf.loader import LoadedStudy
@@ -38,6 +39,7 @@ from ecrf.study.models import Subject, Visit
 from ecrf.study.schedule import applicable
 from ecrf.study.subjects import ensure_visit, lock_subject
 from forms.language import Form, ItemGroup, Severity, VisitKind, holds
+from forms.values import PartialDate
 
 RowKey = tuple[str, int]
 Submitted = dict[RowKey, dict[str, str | list[str]]]
@@ -190,6 +192,7 @@ def save_form(
     reason: str | None = None,
     complete: bool = False,
     visit_repeat: int = 1,
+    today: date | None = None,
 ) -> SaveResult:
     """Validate and save one form of one visit; the only way form values are written.
 
@@ -200,6 +203,8 @@ def save_form(
     :param reason: required when a value changes and the form was complete, or the
         subject's participation has ended (``ecrf.study.gates``; end forms excepted).
     :param complete: mark the form complete (required items must then be answered).
+    :param today: the day of the save (default: the UTC date), against which dates are
+        checked: none after it (but planned ones), none implausible.
     :raises PermissionDenied: the actor may not enter data at the subject's site.
     :raises StaleEntry: someone saved the form since ``expected_version``.
     :raises ValidationFailed: with every problem at its item, or the gate that refuses the
@@ -254,8 +259,9 @@ def save_form(
         entry_data = EntryData(form_oid, entry)
         data.entries[(visit_oid, visit_repeat, form_oid)] = entry_data
     was_complete = entry.status is EntryStatus.COMPLETE
+    today = today or utcnow().date()
     issues, planned = _validate(
-        study, form, entry_data, submitted, require=complete or was_complete
+        study, form, entry_data, submitted, require=complete or was_complete, today=today
     )
 
     # Derivations and checks run on the data as it would be after the save.
@@ -277,6 +283,7 @@ def save_form(
     warnings = [i for i in issues if i.severity == "warning"]
 
     changes = _value_changes(study, form, entry, planned)
+    errors += _timing_issues(study, visit_def, form, data, planned, changes, today)
     form_errors = []
     needs_reason = was_complete or gate.reason is not None
     if changes and not (reason or "").strip():
@@ -354,7 +361,13 @@ def _check_gates(study, subject, data, visit_oid, visit_repeat, form_oid) -> gat
 
 
 def _validate(
-    study: LoadedStudy, form: Form, entry_data: EntryData, submitted: Submitted, *, require: bool
+    study: LoadedStudy,
+    form: Form,
+    entry_data: EntryData,
+    submitted: Submitted,
+    *,
+    require: bool,
+    today: date,
 ) -> tuple[list[FieldIssue], dict[RowKey, tuple[dict[str, Any], dict[str, str]]]]:
     """Parse and check every submitted entry; return issues and the rows' planned values."""
     issues: list[FieldIssue] = []
@@ -393,7 +406,7 @@ def _validate(
                 continue
             live_rows += 1
             values, missing = _validate_row(
-                study, form, group, key, existing, raw_row or {}, issues
+                study, form, group, key, existing, raw_row or {}, issues, today
             )
             planned[(group.oid, key)] = (values, missing)
             if not group.repeating:
@@ -435,7 +448,9 @@ def _filled(raw: str | list[str] | None) -> bool:
     )
 
 
-def _validate_row(study, form, group: ItemGroup, key, existing: RowData | None, raw_row, issues):
+def _validate_row(
+    study, form, group: ItemGroup, key, existing: RowData | None, raw_row, issues, today
+):
     values: dict[str, Any] = {}
     missing: dict[str, str] = {}
     for item in group.items:
@@ -477,7 +492,7 @@ def _validate_row(study, form, group: ItemGroup, key, existing: RowData | None, 
             values[item.oid] = None
             continue
         try:
-            value = fields.parse(item, raw, study.codelist_for(item))
+            value = fields.parse(item, raw, study.codelist_for(item), today=today)
         except fields.FieldError as exc:
             issues.append(FieldIssue(group.oid, key, item.oid, str(exc)))
             values[item.oid] = None
@@ -492,6 +507,36 @@ def _validate_row(study, form, group: ItemGroup, key, existing: RowData | None, 
             )
         values[item.oid] = value
     return values, missing
+
+
+def _timing_issues(study, visit_def, form, data, planned, changes, today) -> list[FieldIssue]:
+    """Dates typed in this save that lie where their item's timing forbids.
+
+    Read after the save's values are merged into ``data``, so a consent or end-of-study
+    date changed in the same save counts. Only changed values are checked: a value saved
+    before stays as it is until someone changes it (the consistency checks report it).
+    """
+    consent = _study_date(data, study.study.consent)
+    end = _study_date(data, study.study.end_of_study)
+    issues = []
+    for group_oid, key, item_oid, _old, new_text, _missing in changes:
+        value = planned[(group_oid, key)][0].get(item_oid)
+        if new_text is None or not isinstance(value, (date, PartialDate)):
+            continue
+        item = study.item(form.oid, item_oid)[1]
+        problem = dates.timing_problem(
+            value, dates.timing_of(item, visit_def), today=today, consent=consent, end=end
+        )
+        if problem:
+            issues.append(FieldIssue(group_oid, key, item_oid, problem))
+    return issues
+
+
+def _study_date(data: SubjectData, ref: str | None) -> date | None:
+    if ref is None:
+        return None
+    value = data.value(*ref.split("."))
+    return value if isinstance(value, date) else None
 
 
 def _value_changes(study, form, entry: FormEntry, planned):

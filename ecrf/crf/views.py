@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ecrf.auth.permissions import can, check, require
 from ecrf.auth.roles import Perm
+from ecrf.converters import bounded_int
 from ecrf.crf import services
 from ecrf.crf.data import SubjectData
 from ecrf.crf.loader import current_study
@@ -16,6 +17,7 @@ from ecrf.extensions import db
 from ecrf.resume.web import MESSAGES as RESUME_MESSAGES
 from ecrf.resume.web import take_posted_form
 from ecrf.study import subjects
+from forms.language import VisitKind
 
 bp = Blueprint("crf", __name__)
 
@@ -34,6 +36,8 @@ def _load(identifier: str, visit_oid: str, repeat: int, form_oid: str):
         or form_oid not in visit_def.forms
     ):
         abort(404)
+    if visit_def.kind is not VisitKind.UNSCHEDULED and repeat != 1:
+        abort(404)  # scheduled visits and logs occur once
     return study, subject, visit_def, study.forms[form_oid]
 
 
@@ -104,10 +108,9 @@ def remove_row(
 ):
     """Remove a row of a repeating group, with a reason (it stays in the trail)."""
     study, subject, _, _ = _load(identifier, visit_oid, repeat, form_oid)
-    try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        version = -1  # a page without its version is treated as out of date
+    version = bounded_int(request.form.get("version"))
+    if version is None:
+        version = -1  # a page without a valid version is treated as out of date
     try:
         services.remove_row(
             study,

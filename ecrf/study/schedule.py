@@ -64,7 +64,7 @@ def reference_dates(
                 break
         if found is None and reference.offset_from and depth < 5:
             base = resolve(reference.offset_from[0], depth + 1)
-            found = base + timedelta(days=reference.offset_from[1]) if base else None
+            found = _shift(base, reference.offset_from[1]) if base else None
         resolved[name] = found
         return found
 
@@ -83,10 +83,30 @@ def visit_window(
     if base is None:
         return None
     low, high = definition.window
-    return (
-        base + timedelta(days=definition.offset_days),
-        base + timedelta(days=low),
-        base + timedelta(days=high),
+    days = (_shift(base, definition.offset_days), _shift(base, low), _shift(base, high))
+    return None if None in days else days  # type: ignore[return-value]
+
+
+def _shift(day: date, days: int) -> date | None:
+    """``day`` moved by ``days``, or None beyond the calendar (years 1 to 9999): a date
+    stored before dates were bounded must not break a page."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+def fits_calendar(study: LoadedStudy, references: dict[str, date | None]) -> bool:
+    """Whether every reference and due date and window computed from ``references`` is a
+    date of the calendar."""
+    for reference in study.references.values():
+        base = references.get(reference.offset_from[0]) if reference.offset_from else None
+        if base is not None and _shift(base, reference.offset_from[1]) is None:
+            return False
+    return all(
+        visit_window(v, references) is not None
+        for v in study.visits_in_order()
+        if v.kind is VisitKind.SCHEDULED and v.reference and references.get(v.reference)
     )
 
 

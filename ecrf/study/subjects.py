@@ -15,6 +15,7 @@ from ecrf.audit.services import record_event
 from ecrf.auth.models import User
 from ecrf.auth.permissions import check, sites_with
 from ecrf.auth.roles import Perm
+from ecrf.crf import dates
 from ecrf.crf.data import SubjectData
 from ecrf.crf.loader import LoadedStudy, current_study
 from ecrf.db import utcnow
@@ -30,7 +31,7 @@ from ecrf.study.models import (
     SubjectStatus,
     Visit,
 )
-from ecrf.study.schedule import applicable, reference_dates, visit_window
+from ecrf.study.schedule import applicable, fits_calendar, reference_dates, visit_window
 from forms.language import VisitKind
 
 
@@ -190,29 +191,38 @@ def set_visit_date(
     repeat_key: int = 1,
     deviation_reason: str | None = None,
     reason: str | None = None,
+    today: date | None = None,
 ) -> VisitDateResult:
     """Record the day a visit took place, checking it against the visit's window.
 
     A date outside the window is a protocol deviation: it is accepted only with a
     ``deviation_reason``, and flagged. Changing a date already recorded needs ``reason``.
-    Before consent only the visits the definition opens before it take a date; after the
-    end of participation a visit not started yet takes none (``gates``).
+    The date lies from 1900 to ``today`` (the day of the save, default the UTC date), and
+    for visits of the study itself (``Visit.timing``) between the informed consent and the
+    end of study when those are recorded. Before consent only the visits the definition
+    opens before it take a date; after the end of participation a visit not started yet
+    takes none (``gates``).
 
-    :raises RuleViolation: future date, missing reasons, visit not for this subject, a
-        date the gates refuse.
+    :raises NotFound: no such visit, or no such occurrence of it.
+    :raises RuleViolation: implausible or future date, a date the schedule cannot be
+        computed from, missing reasons, visit not for this subject, a date the gates refuse.
     """
     if actor is not None:
         check(actor, Perm.ENTER_DATA, subject.site_id)
     definition = study.visits.get(visit_oid)
     if definition is None or definition.kind is VisitKind.LOG:
         raise NotFound("No such visit in the study.")
+    if definition.kind is VisitKind.SCHEDULED and repeat_key != 1:
+        raise NotFound("A scheduled visit takes place once.")
     lock_subject(subject)
     data = SubjectData.load(study, subject)
+    if definition.kind is VisitKind.UNSCHEDULED and (visit_oid, repeat_key) not in data.visits:
+        raise NotFound("This unscheduled visit does not exist.")
     if not applicable(study, data, definition):
         raise RuleViolation(f"{definition.name} does not apply to this subject.")
-    if visit_date is not None and visit_date > utcnow().date():
-        raise RuleViolation("A visit date cannot be in the future.", field="visit_date")
+    today = today or utcnow().date()
     if visit_date is not None:
+        _check_visit_date(study, data, definition, visit_date, today)
         gates.check_visit_date(study, subject, data, visit_oid, repeat_key)
     visit = ensure_visit(subject, visit_oid, repeat_key)
     old = visit.visit_date
@@ -223,7 +233,10 @@ def set_visit_date(
     # Against the schedule as it will be: a visit that dates its own reference (the
     # baseline visit is D0) is on time by definition, not measured from its old date.
     moved = {visit_oid: visit_date} if repeat_key == 1 else None
-    window = visit_window(definition, reference_dates(study, data, moved))
+    references = reference_dates(study, data, moved)
+    if not fits_calendar(study, references):
+        raise RuleViolation(VISIT_DATE_OFF_CALENDAR, field="visit_date")
+    window = visit_window(definition, references)
     outside = bool(window and visit_date and not window[1] <= visit_date <= window[2])
     if outside and not (deviation_reason or "").strip():
         _, earliest, latest = window
@@ -265,6 +278,28 @@ def set_visit_date(
     return VisitDateResult(visit, outside, window)
 
 
+VISIT_DATE_FUTURE = "A visit date cannot be in the future."
+VISIT_DATE_OFF_CALENDAR = "The visit schedule cannot be computed from this date."
+
+
+def _check_visit_date(study, data: SubjectData, definition, visit_date: date, today: date):
+    """Refuse, at the visit-date field, a date no visit of this study can have."""
+    if visit_date > today:
+        raise RuleViolation(VISIT_DATE_FUTURE, field="visit_date")
+    problem = dates.year_problem(visit_date.year, today)
+    if problem is None:
+        consent = end = None
+        if study.study.consent:
+            consent = data.value(*study.study.consent.split("."))
+        if study.study.end_of_study:
+            end = data.value(*study.study.end_of_study.split("."))
+        problem = dates.timing_problem(
+            visit_date, definition.timing, today=today, consent=consent, end=end
+        )
+    if problem:
+        raise RuleViolation(problem, field="visit_date")
+
+
 def add_unscheduled_visit(
     study: LoadedStudy, subject: Subject, visit_oid: str, visit_date: date, *, actor: User | None
 ) -> Visit:
@@ -281,8 +316,9 @@ def add_unscheduled_visit(
         )
     )
     repeat_key = (last or 0) + 1
+    visit = ensure_visit(subject, visit_oid, repeat_key)
     set_visit_date(study, subject, visit_oid, visit_date, actor=actor, repeat_key=repeat_key)
-    return ensure_visit(subject, visit_oid, repeat_key)
+    return visit
 
 
 def visible_subjects_query(

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length
 
 from ecrf.auth.permissions import can, check, require
 from ecrf.auth.roles import Perm
+from ecrf.converters import bounded_int
 from ecrf.crf.loader import current_study
 from ecrf.db import utcnow
 from ecrf.errors import RuleViolation
@@ -142,8 +143,12 @@ def list_subjects():
         status_filter = SubjectStatus(status) if status else None
     except ValueError:
         abort(404)
+    number = bounded_int(request.args.get("page") or "1")
+    if not number:  # page 0, negative, junk or beyond any column: a page that cannot exist
+        abort(404)
     page = db.paginate(
         subjects.visible_subjects_query(current_user, site_code=site_code, status=status_filter),
+        page=number,
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )

@@ -39,6 +39,7 @@ from forms.language import (
     Form,
     ItemGroup,
     Severity,
+    Timing,
 )
 
 CHECKLIST = ("SCR", "IE")  # visit and form of the checklist
@@ -518,6 +519,7 @@ IE = Form(
                     "IEDAT",
                     "Date of the eligibility assessment",
                     required=True,
+                    timing=Timing.STUDY,
                     cdash="IEDAT",
                     sdtm="IE.IEDTC",
                 ),

@@ -19,7 +19,7 @@ from forms.iahprrt.common import (
     yes_no,
 )
 from forms.iahprrt.eligibility import CRITERIA, NotMet
-from forms.language import DataType, Derivation, Form, ItemGroup, Severity, When
+from forms.language import DataType, Derivation, Form, ItemGroup, Severity, Timing, When
 
 _SERIOUS = When("AESER", "eq", "Y")
 _SERIOUSNESS = (
@@ -55,7 +55,16 @@ AE = Form(
                     cdash="AETERM",
                     sdtm="AE.AETERM",
                 ),
-                partial_day("AESTDAT", "Start", required=True, cdash="AESTDAT", sdtm="AE.AESTDTC"),
+                partial_day(
+                    "AESTDAT",
+                    "Start",
+                    required=True,
+                    cdash="AESTDAT",
+                    sdtm="AE.AESTDTC",
+                    # Before consent it is medical history; after the end of study, not
+                    # collected. Its end (and the SAE reports) may come after the end.
+                    timing=Timing.STUDY,
+                ),
                 yes_no("AEONGO", "Ongoing", required=True, cdash="AEONGO", sdtm="AE.AEENRTPT"),
                 partial_day(
                     "AEENDAT",
@@ -224,7 +233,14 @@ DV = Form(
             "DV",
             "Deviations",
             (
-                day("DVSTDAT", "Date", required=True, cdash="DVSTDAT", sdtm="DV.DVSTDTC"),
+                day(
+                    "DVSTDAT",
+                    "Date",
+                    required=True,
+                    cdash="DVSTDAT",
+                    sdtm="DV.DVSTDTC",
+                    timing=Timing.STUDY,
+                ),
                 choice("DVVISIT", "Visit concerned", "VISITS", required=True, sdtm="DV.VISIT"),
                 choice("DVCAT", "Category", "DVCAT", required=True, sdtm="DV.DVCAT"),
                 text(
@@ -264,6 +280,7 @@ EOS = Form(
                     "EOSDAT",
                     "Date of end of study",
                     required=True,
+                    timing=Timing.STUDY,
                     cdash="DSSTDAT",
                     sdtm="DS.DSSTDTC",
                 ),
@@ -282,7 +299,7 @@ EOS = Form(
                     cdash="DSTERM",
                     sdtm="DS.DSTERM",
                 ),
-                day("LASTCONT", "Date of last contact", required=True),
+                day("LASTCONT", "Date of last contact", required=True, timing=Timing.STUDY),
                 derived(
                     "SFCRIT",
                     "Screen failure: eligibility criteria not met",

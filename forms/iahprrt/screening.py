@@ -21,7 +21,7 @@ from forms.iahprrt.common import (
     text,
     yes_no,
 )
-from forms.language import AllOf, DataType, Form, ItemGroup, Severity, When
+from forms.language import AllOf, DataType, Form, ItemGroup, Severity, Timing, When
 
 IC = Form(
     "IC",
@@ -48,6 +48,7 @@ IC = Form(
                     "D0PLAN",
                     "Planned date of the IAH procedure (D0)",
                     help="Schedules the visits until the PET-IAH takes place.",
+                    timing=Timing.PLANNED,
                 ),
                 yes_no(
                     "THERAPY",

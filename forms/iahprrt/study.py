@@ -16,7 +16,7 @@ from forms.iahprrt.labs import COAG, LBCHEM, LBHEM
 from forms.iahprrt.logs import AE, CM, DD, DV, EOS, SAE
 from forms.iahprrt.screening import DM, HEPAT, IC, MH, NETHX, PRTX
 from forms.iahprrt.therapy import DOSI, LUADM, SCINT
-from forms.language import Reference, Study, Subgroup, Visit, VisitKind, When
+from forms.language import Reference, Study, Subgroup, Timing, Visit, VisitKind, When
 
 #: Vital signs, labs and adverse-event review: every safety visit.
 SAFETY = ("VS", "LBHEM", "LBCHEM", "AEREV")
@@ -86,12 +86,15 @@ def _safety_visit(oid: str, name: str, day: int, margin: int, extra: tuple[str, 
         offset_days=day,
         window=(day - margin, day + margin),
         subgroup="THERAPY",
+        timing=Timing.STUDY,
     )
 
 
 STUDY = Study(
     oid="IAHPRRT",
     name="IAH-PRRT (LUTARTERIAL)",
+    # 1.1: dates bounded by when they may lie (Timing; consent and end of study); consent
+    # and end-of-participation gates; graded lab values need their limits.
     version="1.1",
     protocol="CHUBX 2017/47 · NCT04837885 · EudraCT 2019-003023-38",
     description=(
@@ -110,6 +113,10 @@ STUDY = Study(
         Reference("T0", ("visit:THER",), offset_from=("D0", 28)),
     ),
     subgroups=(Subgroup("THERAPY", "Therapy sub-group", "SCR.IC.THERAPY", "Y"),),
+    # Screening exams may predate the consent (standard care within the screening window);
+    # the data of every later visit belong to the study: from consent to end of study.
+    consent="SCR.IC.ICDAT",
+    end_of_study="LOGS.EOS.EOSDAT",
     visits=(
         Visit(
             "SCR",
@@ -126,6 +133,7 @@ STUDY = Study(
             reference="D0",
             offset_days=-7,
             window=(-21, -1),
+            timing=Timing.STUDY,
         ),
         Visit(
             "PETIAH",
@@ -134,8 +142,17 @@ STUDY = Study(
             reference="D0",
             offset_days=0,
             window=(0, 0),
+            timing=Timing.STUDY,
         ),
-        Visit("CALL", "Safety call", ("CALL",), reference="D0", offset_days=14, window=(11, 17)),
+        Visit(
+            "CALL",
+            "Safety call",
+            ("CALL",),
+            reference="D0",
+            offset_days=14,
+            window=(11, 17),
+            timing=Timing.STUDY,
+        ),
         Visit(
             "THER",
             "IAH 177Lu-dotatate (T0)",
@@ -145,6 +162,7 @@ STUDY = Study(
             offset_days=28,
             window=(14, 56),
             subgroup="THERAPY",
+            timing=Timing.STUDY,
         ),
         _safety_visit("W2", "Week 2", 14, 3),
         _safety_visit("W4", "Week 4", 28, 3),
@@ -152,12 +170,17 @@ STUDY = Study(
         _safety_visit("W8", "Week 8", 56, 3),
         _safety_visit("M3", "Month 3 response", 90, 7, ("TRM3", "PETFU")),
         _safety_visit("M6", "Month 6 end of study", 180, 14, ("TRM6", "PETFU")),
-        Visit("UNS", "Unscheduled", (*SAFETY[:3], "COAG", "AEREV"), kind=VisitKind.UNSCHEDULED),
+        Visit(
+            "UNS",
+            "Unscheduled",
+            (*SAFETY[:3], "COAG", "AEREV"),
+            kind=VisitKind.UNSCHEDULED,
+            timing=Timing.STUDY,
+        ),
         Visit("LOGS", "Logs", ("AE", "SAE", "CM", "DV", "EOS", "DD"), kind=VisitKind.LOG),
     ),
     eligibility=CRITERIA,
     # Nothing but screening (where consent is recorded) before the date of consent.
-    consent="SCR.IC.ICDAT",
     before_consent=("SCR",),
     # The end of participation is documented by these forms, after the status changes.
     end_forms=("LOGS.EOS", "LOGS.DD"),
