@@ -118,7 +118,8 @@ def test_demo_serves_the_app(script_env, tmp_path, free_port):
             cwd=tmp_path,
         )
     try:
-        deadline = time.monotonic() + 60
+        # Seeding 40 patients through the write path comes first: generous on a loaded machine.
+        deadline = time.monotonic() + 240
         status = None
         while time.monotonic() < deadline:
             assert process.poll() is None, f"ecrf demo exited:\n{log.read_text()}"
