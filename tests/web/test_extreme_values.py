@@ -77,11 +77,12 @@ def seed(study: LoadedStudy, subject: Subject, *, high: bool, today: date) -> di
     """Every form of every visit saved with extreme values; items an edit check refuses in
     combination are left out, one by one. Returns the counts of saved and refused items."""
     counts = {"saved": 0, "refused": 0}
-    subjects.add_unscheduled_visit(study, subject, "UNS", today, actor=None)
-    db.session.commit()
     order = sorted(study.study.visits, key=lambda v: v.oid != "SCR")  # consent first
     for visit in order:
         repeat = 1
+        if visit.kind is VisitKind.UNSCHEDULED:  # opens once consent is recorded
+            subjects.add_unscheduled_visit(study, subject, visit.oid, today, actor=None)
+            db.session.commit()
         for form_oid in visit.forms:
             form = study.forms[form_oid]
             submitted = {}
@@ -232,10 +233,11 @@ MATRIX = [
 ADMIN = ["/admin/sites", "/admin/users", "/admin/users/new", "/admin/users/staff"]
 
 
-def allowed(url: str, sees: bool, admin_users: bool) -> set[int]:
-    """The statuses a page may answer: what the role may see, or a refusal; never a 5xx."""
+def allowed(url: str, sees: bool, sees_elsewhere: bool, admin_users: bool) -> set[int]:
+    """The statuses a page may answer: what the role may see, or a refusal; never a 5xx.
+    Another site's subject answers like a missing one."""
     if url.startswith("/subjects/"):
-        return {200 if sees else 403}
+        return {200 if sees else 404 if sees_elsewhere else 403}
     if url.startswith("/admin/users"):
         return {200 if admin_users else 403}
     return {200, 403, 404}
@@ -261,6 +263,7 @@ def test_extreme_values_break_no_page_for_any_role(app, client, auth, world):
             user = db.session.get(User, user_id)
             site_id = db.session.scalar(sa.select(Site.id).where(Site.code == "BDX"))
             sees = can(user, Perm.VIEW_SUBJECTS, site_id)
+            sees_elsewhere = can(user, Perm.VIEW_SUBJECTS)
             admin_users = can(user, Perm.MANAGE_USERS, None)
             username = user.username
         auth.login(username)
@@ -269,7 +272,7 @@ def test_extreme_values_break_no_page_for_any_role(app, client, auth, world):
             urls += pages(app, identifier, every_form=identifier in every.get(role, ()))
         for url in urls:
             status = client.get(url).status_code
-            if status not in allowed(url, sees, admin_users):
+            if status not in allowed(url, sees, sees_elsewhere, admin_users):
                 failures.append((role, url, status))
         auth.logout()
     assert failures == []

@@ -152,7 +152,13 @@ def test_implausible_visit_dates_are_refused_at_the_visit_date(study, subject, d
 def test_a_day_0_that_puts_the_schedule_off_the_calendar_is_refused(study, subject, save):
     # Only reachable with a clock at the end of the calendar: the window of M6 (T0 + 194)
     # would lie after 9999-12-31.
-    save(subject, "SCR", "IC", {("IC", 1): {"THERAPY": "Y"}}, today=TODAY)
+    save(
+        subject,
+        "SCR",
+        "IC",
+        {("IC", 1): {"ICDAT": "9999-12-01", "THERAPY": "Y"}},
+        today=D("9999-12-31"),
+    )
     with pytest.raises(RuleViolation) as caught:
         subjects.set_visit_date(
             study, subject, "PETIAH", D("9999-12-20"), actor=None, today=D("9999-12-31")
