@@ -36,7 +36,7 @@ from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.audit.models import AuditEvent
 from ecrf.audit.verify import verify_trail
 from ecrf.config import normalise_database_url
-from ecrf.demo import DEMO_SITES, demo_actor, seed_demo
+from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import count_subjects, seed_subjects
 from ecrf.extensions import db
 
@@ -94,7 +94,9 @@ def run(sizes: list[int], seed: int, url: str, workdir: Path) -> None:
             missing = size - count_subjects()
             if missing > 0:
                 started = time.perf_counter()
-                seed_subjects(missing, seed + step, sites, actor_for=demo_actor)
+                seed_subjects(
+                    missing, seed + step, sites, actor_for=demo_actor, decider_for=demo_decider
+                )
                 print(
                     f"        seeded {missing} subjects in {time.perf_counter() - started:.0f} s",
                     flush=True,
