@@ -63,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.auth.views import bp as auth_bp
     from ecrf.crf.views import bp as crf_bp
     from ecrf.demo import demo_command
+    from ecrf.exports.cli import export_cli, import_cli
     from ecrf.main.views import bp as main_bp
     from ecrf.resume.views import bp as resume_bp
     from ecrf.study.cli import sites_cli, subjects_cli
@@ -78,6 +79,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(subjects_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(export_cli)
+    app.cli.add_command(import_cli)
     return app
 
 
