@@ -61,7 +61,12 @@ class RowRecord:
     values: dict[str, ValueRecord] = field(default_factory=dict)
 
 
-def _query(site_ids: Collection[int] | None, form_oid: str | None, subject: str | None):
+#: One form OID, several (a domain fed by many forms, still in one subject-ordered stream),
+#: or None for every form.
+FormFilter = str | Collection[str] | None
+
+
+def _query(site_ids: Collection[int] | None, form_oid: FormFilter, subject: str | None):
     query = (
         sa.select(
             Site.code,
@@ -98,8 +103,10 @@ def _query(site_ids: Collection[int] | None, form_oid: str | None, subject: str 
     )
     if site_ids is not None:
         query = query.where(Subject.site_id.in_(list(site_ids)))
-    if form_oid is not None:
+    if isinstance(form_oid, str):
         query = query.where(FormEntry.form_oid == form_oid)
+    elif form_oid is not None:
+        query = query.where(FormEntry.form_oid.in_(list(form_oid)))
     if subject is not None:
         query = query.where(Subject.identifier == subject)
     return query.execution_options(yield_per=BATCH)
@@ -108,7 +115,7 @@ def _query(site_ids: Collection[int] | None, form_oid: str | None, subject: str 
 def iter_values(
     site_ids: Collection[int] | None = None,
     *,
-    form_oid: str | None = None,
+    form_oid: FormFilter = None,
     subject: str | None = None,
 ) -> Iterator[ValueRecord]:
     """Every stored value (of non-removed rows), in ODM order, streamed.
@@ -149,7 +156,7 @@ def _row_key(record: ValueRecord) -> tuple:
 def iter_rows(
     site_ids: Collection[int] | None = None,
     *,
-    form_oid: str | None = None,
+    form_oid: FormFilter = None,
     subject: str | None = None,
 ) -> Iterator[RowRecord]:
     """The same stream gathered by item group row: one record per row, values by item OID."""
