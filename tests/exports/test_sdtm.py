@@ -11,15 +11,18 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import odmlib
 import pyreadstat
 import pytest
 import sqlalchemy as sa
+from lxml import etree
 
 from ecrf.audit.models import AuditEvent
 from ecrf.auth import services as auth_services
 from ecrf.auth.permissions import sites_with
 from ecrf.auth.roles import Perm
 from ecrf.exports.sdtm import write_sdtm
+from ecrf.exports.sdtm.define_xml import DEF_NS, ODM_NS
 from ecrf.exports.sdtm.metadata import DATASETS, SUPPLEMENTAL, supp
 from ecrf.exports.stream import iter_rows
 from ecrf.extensions import db
@@ -330,10 +333,38 @@ def test_define_covers_every_variable_and_the_archive_holds_every_file(operator)
     assert ae["AESER"]["Code list"] == "C66742 NY"
     with zipfile.ZipFile(operator / "sdtm.zip") as bundle:
         names = set(bundle.namelist())
-    expected = {"define.csv"} | {
+    expected = {"define.csv", "define.xml"} | {
         f"{kind}/{n.lower()}.{kind}" for n in ALL_NAMES for kind in ("csv", "xpt", "json")
     }
     assert names == expected
+
+
+def test_define_xml_is_valid_define_2_0_and_describes_every_variable(operator):
+    schema_path = Path(odmlib.__file__).parent / "schemas/define/2.0/define2-0-0.xsd"
+    schema = etree.XMLSchema(etree.parse(str(schema_path)))
+    document = etree.parse(str(operator / "define.xml"))
+    assert schema.validate(document), schema.error_log
+    ns = {"odm": ODM_NS, "def": DEF_NS}
+    item_defs = {e.get("OID"): e for e in document.iterfind(".//odm:ItemDef", ns)}
+    codelists = {e.get("OID") for e in document.iterfind(".//odm:CodeList", ns)}
+    for name in ALL_NAMES:
+        group = document.find(f".//odm:ItemGroupDef[@OID='IG.{name}']", ns)
+        assert group is not None and group.get("Name") == name
+        refs = [r.get("ItemOID") for r in group.iterfind("odm:ItemRef", ns)]
+        rows = read(operator, name)
+        assert refs == [f"IT.{name}.{v}" for v in rows[0]]
+        for ref in group.iterfind("odm:ItemRef", ns):
+            definition = item_defs[ref.get("ItemOID")]
+            assert definition.find("def:Origin", ns) is not None
+            codelist = definition.find("odm:CodeListRef", ns)
+            if codelist is not None:
+                assert codelist.get("CodeListOID") in codelists
+            if ref.get("Mandatory") == "Yes":
+                variable = definition.get("Name")
+                assert all(row[variable] for row in rows), (name, variable)
+    aeser = document.find(".//odm:CodeList[@OID='CL.C66742.NY']", ns)
+    assert {e.get("CodedValue") for e in aeser.iterfind("odm:EnumeratedItem", ns)} <= {"Y", "N"}
+    assert document.find(".//def:WhereClauseDef[@OID='WC.SUPPAE.AERELPR']", ns) is not None
 
 
 def test_the_sponsor_gets_no_free_text(operator, sponsor):

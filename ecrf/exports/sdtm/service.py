@@ -23,6 +23,7 @@ from ecrf.crf.loader import current_study
 from ecrf.exports.privacy import withholds_free_text
 from ecrf.exports.sdtm import events, findings, special, tumours
 from ecrf.exports.sdtm.context import Context, FormData, gather
+from ecrf.exports.sdtm.define_xml import write_define_xml
 from ecrf.exports.sdtm.metadata import DATASETS, SUPPLEMENTAL, Dataset, supp
 from ecrf.exports.sdtm.writers import (
     CsvDataset,
@@ -57,6 +58,7 @@ MAPPINGS: dict[str, tuple[tuple[str, ...], Mapper]] = {
 FOLDERS = ("csv", "xpt", "json")
 ARCHIVE = "sdtm.zip"
 DEFINE = "define.csv"
+DEFINE_XML = "define.xml"
 
 
 def _sort_key(dataset: Dataset) -> Callable[[dict], tuple]:
@@ -136,7 +138,8 @@ def write_sdtm(
     """Write the SDTM extract under the folder ``out`` and return its zip.
 
     ``out`` receives csv/, xpt/ and json/ (one file per dataset, e.g. csv/dm.csv,
-    xpt/dm.xpt, json/dm.json), define.csv, and sdtm.zip holding them all. Free text is
+    xpt/dm.xpt, json/dm.json), define.xml (Define-XML 2.0) and define.csv (the same
+    metadata as a table), and sdtm.zip holding them all. Free text is
     withheld as :func:`withholds_free_text` says for ``actor``; the export is recorded in
     the audit trail (action "export", entity "extract", id "sdtm") and committed.
 
@@ -164,10 +167,22 @@ def write_sdtm(
             written.append(item)
         if progress is not None:
             progress(done, len(DATASETS))
-    define = write_define(written, {f"SUPP{d}": q for d, q in SUPPLEMENTAL.items()}, out / DEFINE)
+    qualifiers = {f"SUPP{domain}": q for domain, q in SUPPLEMENTAL.items()}
+    define = write_define(written, qualifiers, out / DEFINE)
+    define_xml = write_define_xml(
+        written,
+        qualifiers,
+        out / DEFINE_XML,
+        study_oid=ctx.studyid,
+        study_name=study.study.name,
+        protocol=study.study.protocol,
+        version=study.version,
+        created=created,
+    )
     archive = out / ARCHIVE
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
         bundle.write(define, DEFINE)
+        bundle.write(define_xml, DEFINE_XML)
         for item in written:
             name = item.dataset.name.lower()
             bundle.write(item.path, f"csv/{name}.csv")

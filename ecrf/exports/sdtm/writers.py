@@ -61,13 +61,20 @@ class Written:
     path: Path
     records: int = 0
     lengths: dict[str, int] = field(default_factory=dict)
+    #: The values met in each variable with a code list (for the define's code lists).
+    values: dict[str, set[str]] = field(default_factory=dict)
 
 
 class CsvDataset:
     """Writes one dataset's records as they come, keeping count and character lengths."""
 
     def __init__(self, dataset: Dataset, path: Path) -> None:
-        self.written = Written(dataset, path, lengths={name: 1 for name in dataset.names})
+        self.written = Written(
+            dataset,
+            path,
+            lengths={name: 1 for name in dataset.names},
+            values={v.name: set() for v in dataset.variables if v.codelist},
+        )
         self._file = path.open("w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._file)
         self._csv.writerow(dataset.names)
@@ -80,6 +87,8 @@ class CsvDataset:
             values.append(text)
             if len(text) > self.written.lengths[name]:
                 self.written.lengths[name] = len(text)
+            if text and name in self.written.values:
+                self.written.values[name].add(text)
         self._csv.writerow(values)
         self.written.records += 1
 
@@ -157,7 +166,7 @@ def write_dataset_json(
         "sourceSystem": {"name": "ecrf", "version": version},
         "studyOID": study_oid,
         "metaDataVersionOID": f"MDV.{study_oid}.SDTM.{version}",
-        "metaDataRef": "define.csv",
+        "metaDataRef": "define.xml",
         "itemGroupOID": f"IG.{dataset.name}",
         "isReferenceData": False,
         "records": written.records,
