@@ -4,6 +4,7 @@ same data in CSV, SAS transport v5 and Dataset-JSON, the define, privacy, sites,
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 import zipfile
@@ -333,10 +334,28 @@ def test_define_covers_every_variable_and_the_archive_holds_every_file(operator)
     assert ae["AESER"]["Code list"] == "C66742 NY"
     with zipfile.ZipFile(operator / "sdtm.zip") as bundle:
         names = set(bundle.namelist())
-    expected = {"define.csv", "define.xml"} | {
+    expected = {"define.csv", "define.xml", "manifest.json"} | {
         f"{kind}/{n.lower()}.{kind}" for n in ALL_NAMES for kind in ("csv", "xpt", "json")
     }
     assert names == expected
+
+
+def test_the_manifest_names_every_file_with_its_hash_and_the_audit_checkpoint(seeded, operator):
+    manifest = json.loads((operator / "manifest.json").read_text())
+    assert manifest["datasets"]["DM"] == 8 and manifest["free_text_withheld"] is False
+    assert set(manifest["sha256"]) == {
+        "define.csv",
+        "define.xml",
+        *(f"{k}/{n.lower()}.{k}" for n in ALL_NAMES for k in ("csv", "xpt", "json")),
+    }
+    for name, digest in manifest["sha256"].items():
+        assert hashlib.sha256((operator / name).read_bytes()).hexdigest() == digest
+    with seeded.app.app_context():
+        event = db.session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.seq == manifest["audit_checkpoint"]["seq"])
+        )
+    assert event.hash == manifest["audit_checkpoint"]["hash"]
+    assert event.action == "export" and event.entity_id == "sdtm"
 
 
 def test_define_xml_is_valid_define_2_0_and_describes_every_variable(operator):

@@ -9,6 +9,8 @@ exception: pyreadstat writes a dataset from a data frame, so one domain is held 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import zipfile
 from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.audit.services import record_event
 from ecrf.crf.loader import current_study
 from ecrf.exports.privacy import withholds_free_text
@@ -59,6 +62,7 @@ FOLDERS = ("csv", "xpt", "json")
 ARCHIVE = "sdtm.zip"
 DEFINE = "define.csv"
 DEFINE_XML = "define.xml"
+MANIFEST = "manifest.json"
 
 
 def _sort_key(dataset: Dataset) -> Callable[[dict], tuple]:
@@ -139,7 +143,9 @@ def write_sdtm(
 
     ``out`` receives csv/, xpt/ and json/ (one file per dataset, e.g. csv/dm.csv,
     xpt/dm.xpt, json/dm.json), define.xml (Define-XML 2.0) and define.csv (the same
-    metadata as a table), and sdtm.zip holding them all. Free text is
+    metadata as a table), manifest.json (UTC time, definition version, record counts, the
+    SHA-256 of every file and the audit checkpoint the extract corresponds to), and
+    sdtm.zip holding them all. Free text is
     withheld as :func:`withholds_free_text` says for ``actor``; the export is recorded in
     the audit trail (action "export", entity "extract", id "sdtm") and committed.
 
@@ -179,15 +185,10 @@ def write_sdtm(
         version=study.version,
         created=created,
     )
-    archive = out / ARCHIVE
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-        bundle.write(define, DEFINE)
-        bundle.write(define_xml, DEFINE_XML)
-        for item in written:
-            name = item.dataset.name.lower()
-            bundle.write(item.path, f"csv/{name}.csv")
-            bundle.write(out / "xpt" / f"{name}.xpt", f"xpt/{name}.xpt")
-            bundle.write(out / "json" / f"{name}.json", f"json/{name}.json")
+    files = [define, define_xml]
+    for item in written:
+        name = item.dataset.name.lower()
+        files += [item.path, out / "xpt" / f"{name}.xpt", out / "json" / f"{name}.json"]
     summary = "; ".join(f"{w.dataset.name} {w.records}" for w in written)
     record_event(
         "export",
@@ -199,4 +200,34 @@ def write_sdtm(
         definition_version=study.version,
     )
     db.session.commit()
+    # The trail's head once the export is recorded: what this extract corresponds to.
+    checkpoint = write_checkpoint()
+    manifest = out / MANIFEST
+    manifest.write_text(
+        json.dumps(
+            {
+                "created": created.isoformat(timespec="seconds"),
+                "study": ctx.studyid,
+                "definition_version": study.version,
+                "sites": _site_codes(site_ids),
+                "free_text_withheld": ctx.withhold_free_text,
+                "datasets": {w.dataset.name: w.records for w in written},
+                "audit_checkpoint": {
+                    "seq": checkpoint.seq,
+                    "hash": checkpoint.hash,
+                    "at": checkpoint.when,
+                },
+                "sha256": {
+                    path.relative_to(out).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+                    for path in files
+                },
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    archive = out / ARCHIVE
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for path in [manifest, *files]:
+            bundle.write(path, path.relative_to(out).as_posix())
     return archive
