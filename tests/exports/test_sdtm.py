@@ -410,6 +410,13 @@ def test_the_site_filter_keeps_one_sites_subjects(seeded, tmp_path):
         rows = read(tmp_path / "bdx", name)
         assert all(r["USUBJID"].startswith(f"{STUDYID}-BDX-") for r in rows), name
     assert read(tmp_path / "bdx", "DM")
+    # BDX has no screen failure: IE is empty, and still a dataset in every form.
+    assert read(tmp_path / "bdx", "IE") == []
+    frame, meta = pyreadstat.read_xport(str(tmp_path / "bdx" / "xpt" / "ie.xpt"))
+    assert meta.table_name == "IE" and len(frame) == 0
+    assert list(frame.columns) == DATASETS[1].names
+    document = json.loads((tmp_path / "bdx" / "json" / "ie.json").read_text())
+    assert document["records"] == 0 and document["rows"] == []
 
 
 def test_bad_input_is_refused_with_nothing_written(seeded, tmp_path):
