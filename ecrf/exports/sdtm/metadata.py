@@ -67,7 +67,7 @@ def _visit() -> tuple[Variable, ...]:
 
 
 def _dy(domain: str, what: str = "") -> Variable:
-    name = f"{domain}{what or ''}DY"
+    name = f"{domain}{what}DY"
     label = {
         "": "Study Day of Visit/Collection/Exam",
         "ST": "Study Day of Start",

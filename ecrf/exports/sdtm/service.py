@@ -95,33 +95,33 @@ def _write_domain(
     extra = supp(dataset.name) if qualifiers else None
     child = CsvDataset(extra, folder / f"{extra.name.lower()}.csv") if extra else None
     key = _sort_key(dataset)
-    for subject, rows in groupby(iter_rows(site_ids, form_oid=forms), lambda r: r.subject):
-        records = sorted(mapper(ctx, subject, gather(list(rows))), key=key)
-        for number, record in enumerate(records, start=1):
-            if sequence:
-                record[sequence] = number
-            parent.write(record)
-            if child is None:
-                continue
-            for qnam, label, origin in qualifiers:
-                value = record.get("_supp", {}).get(qnam)
-                if value:
-                    child.write(
-                        {
-                            "STUDYID": ctx.studyid,
-                            "RDOMAIN": dataset.name,
-                            "USUBJID": record["USUBJID"],
-                            "IDVAR": sequence,
-                            "IDVARVAL": number,
-                            "QNAM": qnam,
-                            "QLABEL": label,
-                            "QVAL": value,
-                            "QORIG": origin,
-                        }
-                    )
-    written = [parent.close()]
-    if child is not None:
-        written.append(child.close())
+    try:
+        for subject, rows in groupby(iter_rows(site_ids, form_oid=forms), lambda r: r.subject):
+            records = sorted(mapper(ctx, subject, gather(list(rows))), key=key)
+            for number, record in enumerate(records, start=1):
+                if sequence:
+                    record[sequence] = number
+                parent.write(record)
+                for qnam, label, origin in qualifiers if child is not None else ():
+                    value = record.get("_supp", {}).get(qnam)
+                    if value:
+                        child.write(
+                            {
+                                "STUDYID": ctx.studyid,
+                                "RDOMAIN": dataset.name,
+                                "USUBJID": record["USUBJID"],
+                                "IDVAR": sequence,
+                                "IDVARVAL": number,
+                                "QNAM": qnam,
+                                "QLABEL": label,
+                                "QVAL": value,
+                                "QORIG": origin,
+                            }
+                        )
+    finally:
+        written = [parent.close()]
+        if child is not None:
+            written.append(child.close())
     return written
 
 
