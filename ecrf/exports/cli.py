@@ -6,3 +6,6 @@ from flask.cli import AppGroup
 
 export_cli = AppGroup("export", help="Write extracts of the study's data (CSV, CDISC, audit).")
 import_cli = AppGroup("import", help="Bring data from another system in through the write path.")
+
+# Commands of each extract, defined in their own modules on the groups above.
+from ecrf.exports import audit_cli  # noqa: E402, F401
