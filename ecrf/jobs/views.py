@@ -22,9 +22,9 @@ REFRESH_SECONDS = 3
 
 
 class StartForm(BaseForm):
-    kind = SelectField("Extract", choices=[])
-    # Not limited to the list: a site typed or kept from an old page reaches the service,
-    # which refuses it with its reason.
+    # Neither is limited to its list: a kind or a site kept from an old page, or forged,
+    # reaches the service, which refuses it with its reason.
+    kind = SelectField("Extract", choices=[], validate_choice=False)
     site = SelectField("Sites", choices=[], validate_choice=False)
 
     def __init__(self, user, *args, **kwargs) -> None:
