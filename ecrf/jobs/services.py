@@ -49,6 +49,8 @@ QUEUE_DOWN = "The job queue could not be reached; the extract was not started. T
 NOT_READY = "This extract is not ready to download."
 EXPIRED = "This extract has expired and its file was deleted; start it again."
 FILE_GONE = "The file of this extract is missing; start it again."
+#: Another user's job answers exactly like a missing one.
+NO_SUCH_JOB = "There is no such page. Check the address, or go back to the home page."
 
 #: At most one progress write per this many seconds (the last one is always written).
 PROGRESS_INTERVAL = 1.0
@@ -293,7 +295,7 @@ def open_result(job_id: int, *, actor: User) -> Download:
     """
     job = db.session.get(Job, job_id)
     if job is None or job.user_id != actor.id:
-        raise NotFound("There is no such extract among yours.")
+        raise NotFound(NO_SUCH_JOB)
     if job.state is JobState.EXPIRED:
         raise RuleViolation(EXPIRED)
     if job.state is not JobState.DONE or not job.result_path:
