@@ -177,3 +177,48 @@ def test_the_worker_command_needs_a_redis_url(trial, tmp_path):
     )
     assert result.returncode == 2
     assert "Set ECRF_REDIS_URL" in result.stderr
+
+
+def test_a_work_horse_killed_mid_job_leaves_the_job_failed_not_running(trial, tmp_path):
+    """The job's process dies (as if out of memory): the worker records the failure."""
+    from rq import Worker
+    from rq.command import send_kill_horse_command
+
+    client = trial.client("datamanager")
+    client.post("/jobs/new", data={"kind": "audit", "site": ""})
+    job_id = _latest_job_id(trial)
+    redis = Redis.from_url(REDIS_URL)
+    with trial.app.app_context():
+        # Hold the job's row (PostgreSQL) or the database's write lock (SQLite): the job
+        # blocks at its first write, so it is surely mid-way when its process is killed.
+        blocker = db.engine.connect()
+        blocker.execute(sa.update(Job).where(Job.id == job_id).values(progress_total=0))
+    worker = subprocess.Popen(
+        [str(BIN / "ecrf"), "worker"],
+        env=_worker_env(trial, tmp_path),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        busy = []
+        while not busy and time.monotonic() < deadline:
+            busy = [w for w in Worker.all(connection=redis) if w.get_current_job_id()]
+            time.sleep(0.1)
+        assert busy, "the worker never took the job"
+        time.sleep(0.5)  # into the job's first write
+        send_kill_horse_command(redis, busy[0].name)
+        time.sleep(1)
+        blocker.rollback()
+        blocker.close()
+        job = trial.wait_for(job_id, lambda j: not j.state.active, seconds=60)
+        assert (job.state, job.error) == (JobState.FAILED, services.STALE)
+        assert "failed" in client.get("/jobs").get_data(as_text=True).lower()
+    finally:
+        if not blocker.closed:
+            blocker.rollback()
+            blocker.close()
+        worker.terminate()
+        worker.wait(timeout=60)
+        redis.close()
