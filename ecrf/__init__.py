@@ -64,6 +64,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.crf.views import bp as crf_bp
     from ecrf.demo import demo_command
     from ecrf.exports.cli import export_cli, import_cli
+    from ecrf.jobs.cli import jobs_cli, worker_command
+    from ecrf.jobs.views import bp as jobs_bp
     from ecrf.main.views import bp as main_bp
     from ecrf.resume.views import bp as resume_bp
     from ecrf.study.cli import sites_cli, subjects_cli
@@ -74,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(study_bp)
     app.register_blueprint(crf_bp)
     app.register_blueprint(resume_bp)
+    app.register_blueprint(jobs_bp)
     app.cli.add_command(users_cli)
     app.cli.add_command(sites_cli)
     app.cli.add_command(subjects_cli)
@@ -81,6 +84,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(demo_command)
     app.cli.add_command(export_cli)
     app.cli.add_command(import_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(worker_command)
     return app
 
 

@@ -48,6 +48,20 @@ class Defaults:
     AUDIT_CHECKPOINT_FILE: str | None = None
     #: A commit that appended audit events writes a checkpoint when the newest one is older.
     AUDIT_CHECKPOINT_MINUTES = 60
+    #: Redis URL of the job queue (RQ, queue "ecrf"); None: jobs run on a thread pool in
+    #: the app's own process (the embedded demo).
+    REDIS_URL: str | None = None
+    #: Folder of the extracts' result files (default: exports in the instance folder). With
+    #: workers on several hosts it must be storage they and the web hosts share.
+    EXPORT_DIR: str | None = None
+    #: Hours a result is kept before its file is deleted and its job shows "expired".
+    EXPORT_RETENTION_HOURS = 72
+    #: Threads running jobs in the app's process when no Redis URL is set.
+    JOB_THREADS = 2
+    #: A running job silent (no progress) for this long lost its worker: marked failed.
+    JOB_STALE_MINUTES = 30
+    #: RQ's limit on one job's run time, after which the worker stops it (marked failed).
+    JOB_TIMEOUT_MINUTES = 240
 
 
 def normalise_database_url(url: str) -> str:
@@ -88,6 +102,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["AUDIT_KEY"] = instance_secret(instance, "audit_key")
     if not app.config.get("AUDIT_CHECKPOINT_FILE"):
         app.config["AUDIT_CHECKPOINT_FILE"] = str(instance / "audit_checkpoints")
+    if not app.config.get("EXPORT_DIR"):
+        app.config["EXPORT_DIR"] = str(instance / "exports")
 
 
 def instance_secret(instance: Path, name: str) -> str:

@@ -3,6 +3,7 @@
 from ecrf.audit.models import AuditEvent, AuditHead
 from ecrf.auth.models import LoginThrottle, RoleAssignment, User
 from ecrf.crf.models import DefinitionVersion, Finding, FormEntry, ItemGroupRow, ItemValue
+from ecrf.jobs.models import Job
 from ecrf.resume.models import PendingSubmission
 from ecrf.study.models import Site, Subject, Visit
 
@@ -14,6 +15,7 @@ __all__ = [
     "FormEntry",
     "ItemGroupRow",
     "ItemValue",
+    "Job",
     "LoginThrottle",
     "PendingSubmission",
     "RoleAssignment",

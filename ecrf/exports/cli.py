@@ -7,5 +7,6 @@ from flask.cli import AppGroup
 export_cli = AppGroup("export", help="Write extracts of the study's data (CSV, CDISC, audit).")
 import_cli = AppGroup("import", help="Bring data from another system in through the write path.")
 
-# The extracts' commands register themselves on the groups above.
+# Commands of each extract, defined in their own modules on the groups above.
+from ecrf.exports import audit_cli  # noqa: E402, F401
 from ecrf.exports.sdtm import cli as _sdtm_cli  # noqa: E402, F401

@@ -22,6 +22,7 @@ DATA_ROLES = {Role.SITE_STAFF, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGE
 USER_MANAGERS = {Role.ADMIN, Role.DATA_MANAGER}
 DATA_ENTRY = {Role.SITE_STAFF, Role.INVESTIGATOR}
 DM_FORM = "/visits/SCR/1/forms/DM"
+EXPORTERS = {Role.DATA_MANAGER, Role.SPONSOR}
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -49,6 +50,10 @@ ROUTES = [
     ("POST", "/subjects/BDX-001/visits/SCR/1/date", DATA_ENTRY),
     ("POST", "/subjects/TLS-001/visits/SCR/1/date", set(), DATA_ENTRY),
     ("POST", "/subjects/BDX-001" + DM_FORM + "/rows/DM/1/remove", DATA_ENTRY),
+    ("GET", "/jobs", EXPORTERS),
+    ("GET", "/jobs/new", EXPORTERS),
+    ("POST", "/jobs/new", EXPORTERS),
+    ("GET", "/jobs/1/download", set(), EXPORTERS),
 ]
 
 

@@ -38,6 +38,7 @@ ARGS = {
     "username": ["alice", "ghost"],
     "assignment_id": ["1", "999"],
     "code": ["BDX", "XX"],
+    "job_id": ["1", "99999999999"],
 }
 
 

@@ -25,6 +25,7 @@ SAMPLE_ARGS = {
     "form_oid": "DM",
     "group_oid": "DM",
     "key": 1,
+    "job_id": 1,
 }
 #: Whoever walks the routes: nobody, the all-sites administrator, a nurse of the other site.
 VISITORS = [None, "admin", "staff.tls"]

@@ -1,0 +1,147 @@
+"""Where jobs run: on RQ workers when ECRF_REDIS_URL is set, else on a small thread pool
+of the app's own process (the embedded demo). Either way only the job's id travels; the
+job opens its own app context and session and reads everything from its row.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask, current_app, has_app_context
+
+from ecrf.extensions import db
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "ecrf"
+#: RQ keeps a finished job's record this long (the result itself is the job row's file).
+RQ_RESULT_TTL = 24 * 3600
+_EXECUTOR_KEY = "ecrf_job_threads"
+_executor_lock = threading.Lock()
+
+
+class QueueUnavailable(RuntimeError):
+    """The job could not be handed to its backend (e.g. Redis unreachable)."""
+
+
+def submit(job_id: int) -> None:
+    """Hand a committed, queued job to the configured backend.
+
+    :raises QueueUnavailable: Redis could not take it (the job will not run).
+    """
+    app = current_app._get_current_object()
+    url = app.config.get("REDIS_URL")
+    if url:
+        _enqueue(url, job_id, app)
+    else:
+        _executor(app).submit(_run_in_thread, app, job_id)
+
+
+# --- RQ ---------------------------------------------------------------------------------
+
+
+def redis_connection(url: str):
+    from redis import Redis
+
+    return Redis.from_url(url)
+
+
+def rq_queue(url: str):
+    from rq import Queue
+
+    return Queue(QUEUE_NAME, connection=redis_connection(url))
+
+
+def _enqueue(url: str, job_id: int, app: Flask) -> None:
+    from redis.exceptions import RedisError
+
+    try:
+        rq_queue(url).enqueue(
+            "ecrf.jobs.backends.run_queued",
+            job_id,
+            job_id=f"ecrf-job-{job_id}",
+            job_timeout=int(float(app.config["JOB_TIMEOUT_MINUTES"]) * 60),
+            result_ttl=RQ_RESULT_TTL,
+            failure_ttl=RQ_RESULT_TTL,
+        )
+    except RedisError as exc:
+        raise QueueUnavailable(str(exc)) from exc
+
+
+def run_queued(job_id: int) -> str | None:
+    """The RQ job: runs in `ecrf worker`'s app context, or builds the app (plain `rq worker`)."""
+    if has_app_context():
+        return _run_and_purge(job_id)
+    from ecrf import create_app
+
+    with create_app().app_context():
+        return _run_and_purge(job_id)
+
+
+def _run_and_purge(job_id: int) -> str | None:
+    from ecrf.jobs.services import purge, run_job
+
+    state = run_job(job_id)
+    purge()  # the worker keeps the export folder tidy between page views
+    db.session.commit()
+    return state
+
+
+def worker_class():
+    """An rq Worker that gives each job an app context and records a killed job's failure."""
+    from rq import Worker
+
+    class AppWorker(Worker):
+        app: Flask
+
+        def perform_job(self, job, queue):  # runs in the forked work horse
+            with self.app.app_context():
+                # The fork copied the parent's pool: never share its connections.
+                db.engine.dispose(close=False)
+                return super().perform_job(job, queue)
+
+        def handle_job_failure(self, job, queue, started_job_registry=None, exc_string=""):
+            super().handle_job_failure(
+                job, queue, started_job_registry=started_job_registry, exc_string=exc_string
+            )
+            # Also called by the parent when the work horse died (killed, out of memory,
+            # past its timeout): the job row would otherwise stay "running".
+            if job.func_name == "ecrf.jobs.backends.run_queued" and job.args:
+                from ecrf.jobs.services import STALE, _finish_failed
+
+                with self.app.app_context():
+                    _finish_failed(int(job.args[0]), STALE)
+                    db.session.remove()
+
+    return AppWorker
+
+
+# --- threads ----------------------------------------------------------------------------
+
+
+def _executor(app: Flask) -> ThreadPoolExecutor:
+    with _executor_lock:
+        executor = app.extensions.get(_EXECUTOR_KEY)
+        if executor is None:
+            executor = ThreadPoolExecutor(
+                max_workers=int(app.config["JOB_THREADS"]), thread_name_prefix="ecrf-job"
+            )
+            app.extensions[_EXECUTOR_KEY] = executor
+        return executor
+
+
+def _run_in_thread(app: Flask, job_id: int) -> None:
+    with app.app_context():  # its own context, hence its own session and connection
+        try:
+            _run_and_purge(job_id)
+        except Exception:  # run_job already records failures; this is the purge's
+            log.exception("job thread %s", job_id)
+
+
+def shutdown_threads(app: Flask, wait: bool = True) -> None:
+    """Wait for the in-process jobs to end (tests, and a clean stop)."""
+    executor = app.extensions.pop(_EXECUTOR_KEY, None)
+    if executor is not None:
+        executor.shutdown(wait=wait)

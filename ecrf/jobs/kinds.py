@@ -1,0 +1,72 @@
+"""The registry of job kinds: what a user may ask to run in the background.
+
+Registering an extract is one line at the bottom of this module::
+
+    register(JobKind("csv", "CSV bundle (one file per form, zipped)", (Perm.EXPORT_DATA,),
+                     "ecrf.exports.csv:write_csv", filename="extract-csv.zip"))
+
+``run`` is the extract's function (or its "module:function" path, imported when first
+run), with the signature ``run(out, *, site_ids, actor, progress) -> Path``: it writes
+under ``out`` (the file ``filename`` when given, else an empty folder), reports progress,
+records and commits its audit event, and returns the result's path (a folder is zipped).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ecrf.auth.roles import Perm
+
+Run = Callable[..., Path]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    #: Shown in the kind list and on the jobs page.
+    label: str
+    #: Every permission the user must hold at each site of the extract's scope.
+    perms: tuple[Perm, ...]
+    run: Run | str
+    #: Name of the single result file; None: the extract writes into a folder.
+    filename: str | None = None
+
+    def function(self) -> Run:
+        if callable(self.run):
+            return self.run
+        module, _, attribute = self.run.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+KINDS: dict[str, JobKind] = {}
+
+
+def register(kind: JobKind) -> JobKind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    KINDS.pop(name, None)
+
+
+def get_kind(name: Any) -> JobKind | None:
+    return KINDS.get(name) if isinstance(name, str) else None
+
+
+# The trail holds every clinical value as entered: data managers (audit and export
+# rights); not administrators, who see the trail's accounts but no clinical data, nor the
+# sponsor, who sees no free text.
+register(
+    JobKind(
+        "audit",
+        "Audit trail (CSV, one row per event)",
+        (Perm.VIEW_AUDIT, Perm.EXPORT_DATA),
+        "ecrf.exports.audit_trail:write_audit_trail",
+        filename="audit-trail.csv",
+    )
+)
