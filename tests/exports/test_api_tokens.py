@@ -232,9 +232,12 @@ def test_user_page_creates_a_token_shown_once_and_revokes_it(seeded):
 def test_a_site_manager_out_of_scope_gets_404_on_token_pages(seeded):
     client = seeded.app.test_client()
     sign_in(client, "datamanager", seeded.passwords["datamanager"])
-    assert client.post(
-        "/admin/users/admin/tokens", data={"token-name": "x", "token-days": "5"}
-    ).status_code == 404
+    assert (
+        client.post(
+            "/admin/users/admin/tokens", data={"token-name": "x", "token-days": "5"}
+        ).status_code
+        == 404
+    )
     client = seeded.app.test_client()
     sign_in(client, "staff.bdx", seeded.passwords["staff.bdx"])
     response = client.post("/admin/users/sponsor/tokens", data={"token-name": "x"})
