@@ -235,3 +235,27 @@ def test_every_read_of_clinical_data_leaves_one_audit_event(seeded, tokens):
     with seeded.app.app_context():
         verification = verify_trail()
         assert verification.intact, verification.problems.shown
+
+
+def test_reasons_typed_by_the_sites_are_withheld_from_the_sponsor(seeded, tokens):
+    with seeded.app.app_context():
+        identifier = db.session.scalar(
+            sa.select(Subject.identifier).where(Subject.status_reason.is_not(None)).limit(1)
+        )
+    assert identifier, "the seeded patients include a screen failure or a withdrawal"
+    path = f"/api/v1/subjects/{identifier}"
+    assert _get(seeded, tokens, "datamanager", path).json["status_reason"]
+    assert _get(seeded, tokens, "sponsor", path).json["status_reason"] is None
+
+
+def test_verification_passes_over_event_kinds_no_reconciler_knows(seeded):
+    from ecrf.audit.services import record_event
+
+    with seeded.app.app_context():
+        record_event("api_read", "subject", "BDX-001", actor=None)
+        record_event("export", "extract", "csv", actor=None, new="rows=42")
+        record_event("a_kind_added_later", "something", "1", actor=None)
+        db.session.commit()
+        verification = verify_trail()
+        assert verification.intact, verification.problems.shown
+        assert verification.chain.events > 3
