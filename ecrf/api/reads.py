@@ -7,6 +7,7 @@ transaction. A subject outside the reader's sites is refused exactly like a miss
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -22,7 +23,7 @@ from ecrf.errors import NotFound, RuleViolation
 from ecrf.exports.privacy import is_free_text, withholds_free_text
 from ecrf.exports.stream import iter_values
 from ecrf.extensions import db
-from ecrf.study.models import Site, Subject, SubjectStatus, Visit
+from ecrf.study.models import SITE_CODE_PATTERN, Site, Subject, SubjectStatus, Visit
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
@@ -30,6 +31,7 @@ NO_SUBJECT = "There is no such subject."
 NO_VISIT = "This subject has no such visit."
 BAD_STATUS = "Unknown subject status {value!r}; use one of: {choices}."
 BAD_FINDING_STATUS = "Unknown finding status {value!r}; use one of: {choices}."
+BAD_SITE = "site must be a site code: 2 to 8 letters or digits."
 BAD_PAGE = "page must be a whole number from 1."
 BAD_PER_PAGE = f"per_page must be a whole number from 1 to {MAX_PER_PAGE}."
 
@@ -87,6 +89,15 @@ def parse_paging(page: str | None, per_page: str | None) -> tuple[int, int]:
     return number, size
 
 
+def parse_site(value: str | None) -> str | None:
+    """A site code to filter by (any case), or None for every site in scope."""
+    if value in (None, ""):
+        return None
+    if not re.fullmatch(SITE_CODE_PATTERN, value.upper()):
+        raise BadQuery(BAD_SITE, field="site")
+    return value.upper()
+
+
 def parse_status(value: str | None) -> SubjectStatus | None:
     if value in (None, ""):
         return None
@@ -123,7 +134,7 @@ def list_subjects(
     if site_ids is not None:
         query = query.where(Subject.site_id.in_(site_ids))
     if site_code:
-        query = query.where(Site.code == site_code.upper())
+        query = query.where(Site.code == site_code)
     if status is not None:
         query = query.where(Subject.status == status)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0

@@ -76,7 +76,8 @@ def me():
 def list_subjects():
     """One page of the subjects in the token's scope, filtered by site and status."""
     page, per_page = reads.parse_paging(request.args.get("page"), request.args.get("per_page"))
-    status, site = reads.parse_status(request.args.get("status")), request.args.get("site")
+    status = reads.parse_status(request.args.get("status"))
+    site = reads.parse_site(request.args.get("site"))
     result = reads.list_subjects(
         reader(), site_code=site, status=status, page=page, per_page=per_page
     )

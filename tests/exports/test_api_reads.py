@@ -159,7 +159,7 @@ def test_pagination_walks_every_subject_once_by_links(seeded, tokens):
     assert all(s["status"] == "included" for s in included["items"])
     bdx = _get(seeded, tokens, "monitor", "/api/v1/subjects", site="bdx", per_page=100).json
     assert [s["identifier"] for s in bdx["items"]] == _identifiers(seeded, "BDX")
-    assert "site=bdx" in bdx["links"]["self"]
+    assert "site=BDX" in bdx["links"]["self"]
 
 
 @pytest.mark.parametrize(
@@ -171,6 +171,8 @@ def test_pagination_walks_every_subject_once_by_links(seeded, tokens):
         ({"page": "abc"}, "page must"),
         ({"page": "99999999999999999999"}, "page must"),
         ({"status": "dead"}, "Unknown subject status"),
+        ({"site": "X" * 300}, "site must be a site code"),
+        ({"site": "B-X"}, "site must be a site code"),
     ],
 )
 def test_bad_query_parameters_get_a_json_400_naming_them(seeded, tokens, params, fragment):
