@@ -102,9 +102,9 @@ def test_a_revoked_token_is_refused_and_the_revocation_audited(seeded):
             tokens.revoke_token(row, actor=None)
         db.session.rollback()
         events = db.session.scalars(
-            sa.select(AuditEvent).where(
-                AuditEvent.entity == "token", AuditEvent.entity_id == str(row.id)
-            )
+            sa.select(AuditEvent)
+            .where(AuditEvent.entity == "token", AuditEvent.entity_id == str(row.id))
+            .order_by(AuditEvent.seq)
         ).all()
         assert [e.action for e in events] == ["token_created", "token_revoked"]
         assert events[1].actor == "admin" and events[1].field == "sponsor"
