@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, url_for
 from flask_login import current_user
 
 from ecrf.api import tokens
 from ecrf.api.forms import TokenCreateForm
 from ecrf.api.models import ApiToken
+from ecrf.auth.models import User
 from ecrf.auth.permissions import require
 from ecrf.auth.roles import Perm
 from ecrf.auth.views import _user_or_404, _user_page
+from ecrf.db import utcnow
 from ecrf.extensions import db
 
 bp = Blueprint("api_tokens", __name__)
 
 REVOKED = "Token revoked: scripts using it are refused from now on."
+#: ``g`` key of a refused creation form, shown again with its errors on the user's page.
+REFUSED_FORM = "token_form"
+
+
+@bp.app_template_global()
+def token_panel(user: User) -> dict:
+    """What the user page's token section shows (the account page itself knows no tokens)."""
+    return {
+        "tokens": tokens.tokens_of(user),
+        "form": g.get(REFUSED_FORM) or TokenCreateForm(prefix="token"),
+        "now": utcnow(),
+    }
 
 
 @bp.post("/admin/users/<username>/tokens")
@@ -33,6 +47,7 @@ def create_token(username: str):
         )
 
     if not form.submit(create):
+        setattr(g, REFUSED_FORM, form)
         return _user_page(user, token=form)
     token, value = created["token"], created["value"]
     response = make_response(

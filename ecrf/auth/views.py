@@ -11,8 +11,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ecrf.api.forms import TokenCreateForm
-from ecrf.api.tokens import tokens_of
 from ecrf.audit.models import AuditEvent
 from ecrf.auth import services
 from ecrf.auth.forms import (
@@ -30,7 +28,6 @@ from ecrf.auth.models import RoleAssignment, User
 from ecrf.auth.permissions import can, can_everywhere, require, sites_with
 from ecrf.auth.roles import Perm, Role
 from ecrf.auth.sessions import EXPIRED_KEY, SEEN_KEY, safe_next
-from ecrf.db import utcnow
 from ecrf.errors import DomainError
 from ecrf.extensions import db
 from ecrf.study import services as study_services
@@ -190,9 +187,6 @@ def _user_page(user: User, **forms):
         locked_until=services.locked_until(user.username),
         events=events,
         is_self=user.id == actor.id,
-        tokens=tokens_of(user),
-        token_form=forms.get("token") or TokenCreateForm(prefix="token"),
-        now=utcnow(),
     ), status
 
 
