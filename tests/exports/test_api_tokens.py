@@ -111,14 +111,21 @@ def test_a_revoked_token_is_refused_and_the_revocation_audited(seeded):
     assert client.get("/api/v1/me", headers=bearer(value)).status_code == 401
 
 
-def test_a_deactivated_account_s_token_is_refused(databases):
+def test_a_token_follows_its_account_s_roles_and_dies_with_the_account(databases):
     from tests.exports.conftest import dispose, seed, trial_app
 
     app = trial_app(databases)
     seed(app, count=0)
     value = issue_token(app, "staff.tls")
     client = app.test_client()
-    assert client.get("/api/v1/me", headers=bearer(value)).status_code == 200
+    assert client.get("/api/v1/subjects", headers=bearer(value)).status_code == 200
+    # The token follows the account's current roles: without its role it sees no subject.
+    with app.app_context():
+        staff = auth_services.get_user("staff.tls")
+        auth_services.revoke_role(staff.roles[0], actor=None)
+        db.session.commit()
+    assert client.get("/api/v1/subjects", headers=bearer(value)).status_code == 403
+    assert client.get("/api/v1/me", headers=bearer(value)).json["roles"] == []
     with app.app_context():
         auth_services.deactivate_user(
             auth_services.get_user("staff.tls"), actor=None, reason="left the site"
