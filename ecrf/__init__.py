@@ -58,6 +58,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_templating(app)
     register_error_handlers(app)
 
+    from ecrf.api.admin import bp as api_tokens_bp
+    from ecrf.api.cli import tokens_cli
+    from ecrf.api.views import bp as api_bp
     from ecrf.audit.cli import audit_cli
     from ecrf.auth.cli import users_cli
     from ecrf.auth.views import bp as auth_bp
@@ -77,6 +80,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(crf_bp)
     app.register_blueprint(resume_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
     app.cli.add_command(users_cli)
     app.cli.add_command(sites_cli)
     app.cli.add_command(subjects_cli)
@@ -86,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(import_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(tokens_cli)
     return app
 
 

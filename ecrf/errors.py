@@ -69,11 +69,17 @@ _DEFAULT_MESSAGES = {
 
 
 def error_page(status: int, message: str | None = None, title: str | None = None):
+    from ecrf.api.errors import API_PREFIX, json_error
+
+    title = title or _TITLES.get(status, "Error")
+    message = message or _DEFAULT_MESSAGES.get(status, "")
+    if request.path.startswith(API_PREFIX):  # scripts get JSON, never an HTML page
+        return json_error(status, title, message)
     body = render_template(
         "error.html",
         status=status,
-        title=title or _TITLES.get(status, "Error"),
-        message=message or _DEFAULT_MESSAGES.get(status, ""),
+        title=title,
+        message=message,
     )
     return body, status
 

@@ -1,5 +1,6 @@
 """Imports every model so the metadata (and Alembic) sees the whole schema."""
 
+from ecrf.api.models import ApiToken
 from ecrf.audit.models import AuditEvent, AuditHead
 from ecrf.auth.models import LoginThrottle, RoleAssignment, User
 from ecrf.crf.models import DefinitionVersion, Finding, FormEntry, ItemGroupRow, ItemValue
@@ -8,6 +9,7 @@ from ecrf.resume.models import PendingSubmission
 from ecrf.study.models import Site, Subject, Visit
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
     "AuditHead",
     "DefinitionVersion",

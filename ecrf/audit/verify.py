@@ -25,11 +25,12 @@ class Verification:
 
 
 def default_reconcilers() -> list[Reconciler]:
+    from ecrf.api.integrity import TokenReconciler
     from ecrf.auth.integrity import AccountReconciler
     from ecrf.crf.integrity import CapturedDataReconciler
     from ecrf.study.integrity import StudyReconciler
 
-    return [StudyReconciler(), CapturedDataReconciler(), AccountReconciler()]
+    return [StudyReconciler(), CapturedDataReconciler(), AccountReconciler(), TokenReconciler()]
 
 
 def verify_trail(reconcilers: list[Reconciler] | None = None, limit: int = 20) -> Verification:

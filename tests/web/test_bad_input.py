@@ -37,6 +37,7 @@ ARGS = {
     "key": ["1", "99"],
     "username": ["alice", "ghost"],
     "assignment_id": ["1", "999"],
+    "token_id": ["1", "999"],
     "code": ["BDX", "XX"],
     "job_id": ["1", "99999999999"],
 }

@@ -17,6 +17,7 @@ SAMPLE_ARGS = {
     "filename": "ecrf.css",
     "username": "staff.tls",
     "assignment_id": 999,
+    "token_id": 999,
     "code": "BDX",
     "identifier": "BDX-001",
     "visit_oid": "SCR",

@@ -1,0 +1,353 @@
+"""The OpenAPI 3.1 document of /api/v1, written by hand next to the views it describes.
+
+A test validates it (openapi-spec-validator) and checks every endpoint's real responses
+against it (openapi-core). The export endpoints (start an extract, poll its job, download
+the result) come with the job queue: add their paths under EXPORT_PATHS and their schemas
+to SCHEMAS.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+VERSION = "1.0.0"
+
+
+def _nullable(kind: str, **extra: Any) -> dict:
+    return {"type": [kind, "null"], **extra}
+
+
+def _object(properties: dict[str, Any], *, required: list[str] | None = None) -> dict:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+        "additionalProperties": False,
+    }
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_STR, _INT, _BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+_DATE = {"type": "string", "format": "date"}
+_TIME = {"type": "string", "format": "date-time"}
+_URL = {"type": "string", "format": "uri"}
+_SUBJECT_STATUS = {
+    "type": "string",
+    "enum": ["screening", "screen_failure", "included", "in_follow_up", "completed", "withdrawn"],
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _object(
+        {
+            "error": _object(
+                {"status": _INT, "title": _STR, "message": _STR},
+            )
+        }
+    ),
+    "Me": _object(
+        {
+            "username": _STR,
+            "full_name": _STR,
+            "roles": {
+                "type": "array",
+                "items": _object({"role": _STR, "site": _nullable("string")}),
+            },
+            "subject_sites": {"type": "array", "items": _STR},
+            "free_text_withheld": _BOOL,
+        }
+    ),
+    "SubjectSummary": _object(
+        {
+            "identifier": _STR,
+            "site": _STR,
+            "status": _SUBJECT_STATUS,
+            "created_at": _TIME,
+            "links": _object({"self": _URL}),
+        }
+    ),
+    "PageLinks": _object(
+        {
+            "self": _URL,
+            "first": _URL,
+            "last": _URL,
+            "prev": _nullable("string", format="uri"),
+            "next": _nullable("string", format="uri"),
+        }
+    ),
+    "SubjectPage": _object(
+        {
+            "items": {"type": "array", "items": _ref("SubjectSummary")},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+            "total": {"type": "integer", "minimum": 0},
+            "pages": {"type": "integer", "minimum": 1},
+            "links": _ref("PageLinks"),
+        }
+    ),
+    "FormSummary": _object(
+        {
+            "form_oid": _STR,
+            "name": _nullable("string"),
+            "status": {"type": "string", "enum": ["draft", "complete"]},
+            "updated_at": _TIME,
+        }
+    ),
+    "VisitSummary": _object(
+        {
+            "visit_oid": _STR,
+            "name": _nullable("string"),
+            "repeat_key": _INT,
+            "visit_date": _nullable("string", format="date"),
+            "out_of_window": _BOOL,
+            "deviation_reason": _nullable(
+                "string", description="Free text: null for readers from whom it is withheld."
+            ),
+            "forms": {"type": "array", "items": _ref("FormSummary")},
+            "links": _object({"self": _URL}),
+        }
+    ),
+    "Subject": _object(
+        {
+            "identifier": _STR,
+            "site": _STR,
+            "status": _SUBJECT_STATUS,
+            "created_at": _TIME,
+            "status_reason": _nullable(
+                "string", description="Free text: null for readers from whom it is withheld."
+            ),
+            "visits": {"type": "array", "items": _ref("VisitSummary")},
+            "links": _object({"self": _URL, "findings": _URL}),
+        }
+    ),
+    "ItemValue": _object(
+        {
+            "item_oid": _STR,
+            "value": _nullable(
+                "string",
+                description="The code for coded items, else the canonical text: decimals keep "
+                "their digits, dates are ISO 8601 and partial dates stay as entered.",
+            ),
+            "decode": _nullable("string", description="The code's label, for coded items."),
+            "missing_code": {
+                "type": ["string", "null"],
+                "enum": ["NA", "ND", "UNK", "NASK", None],
+                "description": "Why there is no value.",
+            },
+            "derived": {"type": "boolean", "description": "Computed by the system, not entered."},
+            "withheld": {
+                "type": "boolean",
+                "description": "A free-text item withheld from this reader (value null).",
+            },
+        }
+    ),
+    "ItemGroupRow": _object(
+        {
+            "group_oid": _STR,
+            "repeat_key": _INT,
+            "items": {"type": "array", "items": _ref("ItemValue")},
+        }
+    ),
+    "FormData": _object(
+        {
+            "form_oid": _STR,
+            "name": _nullable("string"),
+            "status": {"type": "string", "enum": ["draft", "complete"]},
+            "version": _INT,
+            "definition_version": _STR,
+            "updated_at": _TIME,
+            "rows": {"type": "array", "items": _ref("ItemGroupRow")},
+        }
+    ),
+    "Visit": _object(
+        {
+            "subject": _STR,
+            "visit_oid": _STR,
+            "name": _nullable("string"),
+            "repeat_key": _INT,
+            "visit_date": _nullable("string", format="date"),
+            "forms": {"type": "array", "items": _ref("FormData")},
+        }
+    ),
+    "Finding": _object(
+        {
+            "id": _INT,
+            "visit_oid": _STR,
+            "visit_repeat_key": _INT,
+            "form_oid": _STR,
+            "group_oid": _STR,
+            "repeat_key": _INT,
+            "item_oid": _STR,
+            "check": _STR,
+            "severity": _STR,
+            "message": _STR,
+            "status": {"type": "string", "enum": ["open", "resolved"]},
+            "opened_at": _TIME,
+            "resolved_at": _nullable("string", format="date-time"),
+        }
+    ),
+    "FindingList": _object(
+        {
+            "items": {"type": "array", "items": _ref("Finding")},
+            "total": {"type": "integer", "minimum": 0},
+        }
+    ),
+}
+
+
+def _json(schema: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+_ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "403": {"$ref": "#/components/responses/Forbidden"},
+}
+_NOT_FOUND = {"404": {"$ref": "#/components/responses/NotFound"}}
+_IDENTIFIER = {
+    "name": "identifier",
+    "in": "path",
+    "required": True,
+    "description": "The subject's identifier, SITE-NNN.",
+    "schema": {"type": "string", "maxLength": 20},
+}
+
+PATHS: dict[str, Any] = {
+    "/openapi.json": {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document (no token needed).",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI document.",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    },
+    "/me": {
+        "get": {
+            "operationId": "me",
+            "summary": "Who the token acts as: roles, sites, free text withheld or not.",
+            "responses": {"200": _json("Me", "The token's account."), "401": _ERRORS["401"]},
+        }
+    },
+    "/subjects": {
+        "get": {
+            "operationId": "listSubjects",
+            "summary": "One page of the subjects in the token's site scope.",
+            "parameters": [
+                {
+                    "name": "site",
+                    "in": "query",
+                    "description": "A site code; a site outside the scope matches nothing.",
+                    "schema": {"type": "string"},
+                },
+                {"name": "status", "in": "query", "schema": _SUBJECT_STATUS},
+                {
+                    "name": "page",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "default": 1},
+                },
+                {
+                    "name": "per_page",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+                },
+            ],
+            "responses": {"200": _json("SubjectPage", "A page of subjects."), **_ERRORS},
+        }
+    },
+    "/subjects/{identifier}": {
+        "get": {
+            "operationId": "getSubject",
+            "summary": "A subject with its visits and the forms opened in each.",
+            "parameters": [_IDENTIFIER],
+            "responses": {"200": _json("Subject", "The subject."), **_ERRORS, **_NOT_FOUND},
+        }
+    },
+    "/subjects/{identifier}/visits/{visit_oid}/{repeat_key}": {
+        "get": {
+            "operationId": "getVisit",
+            "summary": "A visit's forms with their item group rows and values.",
+            "parameters": [
+                _IDENTIFIER,
+                {"name": "visit_oid", "in": "path", "required": True, "schema": _STR},
+                {
+                    "name": "repeat_key",
+                    "in": "path",
+                    "required": True,
+                    "description": "1, or the number of an unscheduled visit.",
+                    "schema": {"type": "integer", "minimum": 0},
+                },
+            ],
+            "responses": {"200": _json("Visit", "The visit."), **_ERRORS, **_NOT_FOUND},
+        }
+    },
+    "/subjects/{identifier}/findings": {
+        "get": {
+            "operationId": "listFindings",
+            "summary": "The edit-check findings of a subject.",
+            "parameters": [
+                _IDENTIFIER,
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["open", "resolved"]},
+                },
+            ],
+            "responses": {
+                "200": _json("FindingList", "The findings, oldest first."),
+                **_ERRORS,
+                **_NOT_FOUND,
+            },
+        }
+    },
+}
+
+#: Start an extract, poll its job, download its result: added with the job queue.
+EXPORT_PATHS: dict[str, Any] = {}
+
+_DESCRIPTION = """\
+Read-only access to the IAH-PRRT trial's data for scripts.
+
+Authenticate with a personal access token created by a user manager on the account's page
+(or `ecrf tokens create`): `Authorization: Bearer ecrf_…`. The token acts with its
+account's current roles and sites: subjects of other sites answer 404 like missing ones,
+accounts that see no clinical data (administrators) get 403, and free-text items are
+withheld (`withheld: true`) from readers who do not see the data as entered (the sponsor).
+Every read of clinical data is recorded in the audit trail. Lists are paginated
+(`page`, `per_page` up to 100) with links.
+"""
+
+
+def openapi_document(server_url: str) -> dict[str, Any]:
+    """The document, with the server this app answers at."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "IAH-PRRT eCRF API", "version": VERSION, "description": _DESCRIPTION},
+        "servers": [{"url": server_url}],
+        "security": [{"bearerToken": []}],
+        "paths": {**copy.deepcopy(PATHS), **copy.deepcopy(EXPORT_PATHS)},
+        "components": {
+            "securitySchemes": {
+                "bearerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A personal access token, ecrf_ followed by 43 characters.",
+                }
+            },
+            "schemas": copy.deepcopy(SCHEMAS),
+            "responses": {
+                "BadRequest": _json("Error", "A query parameter is not valid (named)."),
+                "Unauthorized": _json("Error", "No token, a malformed header, or a bad token."),
+                "Forbidden": _json("Error", "The account sees no clinical data."),
+                "NotFound": _json("Error", "No such subject or visit in the token's scope."),
+            },
+        },
+    }

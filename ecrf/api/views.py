@@ -1,0 +1,140 @@
+"""The /api/v1 endpoints: authenticate the token, parse the query, call one read, commit.
+
+Read-only: every endpoint is a GET. The export endpoints (start an extract, poll its job,
+download it) belong here too once the job queue exists; see openapi.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request, url_for
+
+from ecrf.api import reads
+from ecrf.api.errors import BAD_TOKEN, MALFORMED, NO_TOKEN, json_error
+from ecrf.api.openapi import openapi_document
+from ecrf.api.tokens import user_for_token
+from ecrf.auth.models import User
+from ecrf.extensions import csrf, db
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Tokens, not cookies, authenticate here: there is no browser form to forge.
+csrf.exempt(bp)
+
+#: Endpoints anyone may read without a token (they hold no data).
+PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+
+
+@bp.before_request
+def authenticate() -> Response | None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization")
+    if header is None:
+        return json_error(401, "Not signed in", NO_TOKEN)
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip() or " " in value.strip():
+        return json_error(401, "Not signed in", MALFORMED)
+    user = user_for_token(value.strip())
+    if user is None:
+        db.session.rollback()
+        return json_error(401, "Not signed in", BAD_TOKEN)
+    g.api_user = user
+    return None
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    # Clinical data must not linger in shared caches or proxies.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def reader() -> User:
+    return g.api_user
+
+
+def _link(endpoint: str, **values: Any) -> str:
+    return url_for(endpoint, _external=True, **values)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of this API."""
+    return jsonify(openapi_document(_link("api.me").rsplit("/", 1)[0]))
+
+
+@bp.get("/me")
+def me():
+    """Who the token acts as: roles and visible sites."""
+    described = reads.describe_reader(reader())
+    db.session.commit()  # the token's time of use
+    return jsonify(described)
+
+
+@bp.get("/subjects")
+def list_subjects():
+    """One page of the subjects in the token's scope, filtered by site and status."""
+    page, per_page = reads.parse_paging(request.args.get("page"), request.args.get("per_page"))
+    status = reads.parse_status(request.args.get("status"))
+    site = reads.parse_site(request.args.get("site"))
+    result = reads.list_subjects(
+        reader(), site_code=site, status=status, page=page, per_page=per_page
+    )
+    db.session.commit()
+    for item in result.items:
+        item["links"] = {"self": _link("api.get_subject", identifier=item["identifier"])}
+    filters = {k: v for k, v in {"site": site, "status": request.args.get("status")}.items() if v}
+
+    def page_link(number: int) -> str:
+        return _link("api.list_subjects", page=number, per_page=per_page, **filters)
+
+    links = {"self": page_link(page), "first": page_link(1), "last": page_link(result.pages)}
+    links["prev"] = page_link(page - 1) if page > 1 else None
+    links["next"] = page_link(page + 1) if page < result.pages else None
+    return jsonify(
+        items=result.items,
+        page=page,
+        per_page=per_page,
+        total=result.total,
+        pages=result.pages,
+        links=links,
+    )
+
+
+@bp.get("/subjects/<identifier>")
+def get_subject(identifier: str):
+    """A subject with its visits and their forms."""
+    subject = reads.get_subject(reader(), identifier)
+    db.session.commit()
+    subject["links"] = {
+        "self": _link("api.get_subject", identifier=subject["identifier"]),
+        "findings": _link("api.list_findings", identifier=subject["identifier"]),
+    }
+    for visit in subject["visits"]:
+        visit["links"] = {
+            "self": _link(
+                "api.get_visit",
+                identifier=subject["identifier"],
+                visit_oid=visit["visit_oid"],
+                repeat_key=visit["repeat_key"],
+            )
+        }
+    return jsonify(subject)
+
+
+@bp.get("/subjects/<identifier>/visits/<visit_oid>/<int:repeat_key>")
+def get_visit(identifier: str, visit_oid: str, repeat_key: int):
+    """A visit's forms with their values."""
+    visit = reads.get_visit(reader(), identifier, visit_oid, repeat_key)
+    db.session.commit()
+    return jsonify(visit)
+
+
+@bp.get("/subjects/<identifier>/findings")
+def list_findings(identifier: str):
+    """The edit-check findings of a subject, optionally only open or resolved ones."""
+    status = reads.parse_finding_status(request.args.get("status"))
+    findings = reads.list_findings(reader(), identifier, status=status)
+    db.session.commit()
+    return jsonify(items=findings, total=len(findings))
