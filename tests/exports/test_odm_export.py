@@ -1,0 +1,132 @@
+"""`ecrf export odm` and ``write_odm``: a valid ODM 1.3.2 snapshot, read by odmlib, with the
+definition's metadata, the captured values, audit records and annotations."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from lxml import etree
+
+from ecrf.audit.models import AuditEvent
+from ecrf.audit.verify import verify_trail
+from ecrf.auth.services import get_user
+from ecrf.crf.loader import current_study
+from ecrf.exports.odm.writer import write_odm
+from ecrf.exports.privacy import is_free_text
+from ecrf.exports.stream import iter_values
+from ecrf.extensions import db
+from ecrf.study.models import Site
+from tests.exports.odm_checks import NS, check_odm
+
+
+def _events(action: str) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+    )
+
+
+def test_operator_export_is_valid_read_by_odmlib_and_holds_every_value(seeded, tmp_path):
+    with seeded.app.app_context():
+        before = _events("export")
+        calls = []
+        path = write_odm(
+            tmp_path / "all.xml",
+            site_ids=None,
+            actor=None,
+            progress=lambda d, t: calls.append((d, t)),
+        )
+        odm = check_odm(path)
+        study = current_study()
+        mdv = odm.Study[0].MetaDataVersion[0]
+        assert f"ST.{study.study.oid}" == odm.Study[0].OID
+        assert {i.OID for i in mdv.ItemDef} >= {
+            f"IT.{f.oid}.{i.oid}" for f in study.study.forms for _, i in f.items()
+        }
+        values = [r for r in iter_values() if r.value is not None or r.missing_code]
+        tree = etree.parse(str(path))
+        assert len(tree.findall(".//odm:ItemData", NS)) == len(values)
+        assert _events("export") == before + 1
+        assert calls and calls[-1][0] == calls[-1][1]
+        assert verify_trail().intact
+
+
+def test_data_types_aliases_units_and_ranges_follow_the_definition(seeded, tmp_path):
+    with seeded.app.app_context():
+        tree = etree.parse(str(write_odm(tmp_path / "m.xml", site_ids=None, actor=None)))
+        study = current_study()
+        defs = {d.get("OID"): d for d in tree.findall(".//odm:ItemDef", NS)}
+        expected = {
+            "integer": "integer",
+            "decimal": "float",
+            "date": "date",
+            "partial_date": "partialDate",
+            "time": "time",
+            "choice": "text",
+            "yes_no": "text",
+            "text": "text",
+            "multi_choice": "string",
+        }
+        seen_types = set()
+        for form in study.study.forms:
+            for _, item in form.items():
+                node = defs[f"IT.{form.oid}.{item.oid}"]
+                assert node.get("DataType") == expected[item.type.value]
+                seen_types.add(item.type.value)
+                aliases = {a.get("Context"): a.get("Name") for a in node.findall("odm:Alias", NS)}
+                if item.sdtm:
+                    assert aliases["SDTM"] == item.sdtm
+                if item.cdash:
+                    assert aliases["CDASH"] == item.cdash
+                if item.units:
+                    assert node.find("odm:MeasurementUnitRef", NS) is not None
+                if item.hard and item.hard.low is not None:
+                    checks = node.findall("odm:RangeCheck[@SoftHard='Hard']", NS)
+                    assert any(c.get("Comparator") == "GE" for c in checks)
+                if item.codelist and item.type.value == "choice":
+                    ref = node.find("odm:CodeListRef", NS)
+                    assert ref.get("CodeListOID") == f"CL.{item.codelist}"
+        assert {"integer", "decimal", "date", "choice"} <= seen_types
+        domains = {g.get("Domain") for g in tree.findall(".//odm:ItemGroupDef", NS)}
+        assert "AE" in domains
+
+
+def test_clinical_data_carries_audit_records_visit_dates_and_statuses(seeded, tmp_path):
+    with seeded.app.app_context():
+        tree = etree.parse(str(write_odm(tmp_path / "c.xml", site_ids=None, actor=None)))
+        records = tree.findall(".//odm:ItemData/odm:AuditRecord", NS)
+        assert records
+        users = {u.get("OID") for u in tree.findall(".//odm:AdminData/odm:User", NS)}
+        assert "USR.staff.bdx" in users
+        assert {r.find("odm:UserRef", NS).get("UserOID") for r in records} <= users
+        flags = [t.text for t in tree.findall(".//odm:FlagType", NS)]
+        assert {"VISIT_DATE", "SUBJECT_STATUS", "FORM_STATUS"} <= set(flags)
+        keys = [s.get("SubjectKey") for s in tree.findall(".//odm:SubjectData", NS)]
+        assert keys and all(k[:3] in seeded.sites for k in keys)
+
+
+def test_one_site_and_the_sponsor_without_free_text(seeded, tmp_path):
+    with seeded.app.app_context():
+        bdx = db.session.scalar(sa.select(Site).where(Site.code == "BDX"))
+        path = write_odm(tmp_path / "bdx.xml", site_ids=[bdx.id], actor=get_user("sponsor"))
+        check_odm(path)
+        tree = etree.parse(str(path))
+        keys = {s.get("SubjectKey")[:3] for s in tree.findall(".//odm:SubjectData", NS)}
+        assert keys == {"BDX"}
+        assert [loc.get("OID") for loc in tree.findall(".//odm:Location", NS)] == ["LOC.BDX"]
+        study = current_study()
+        free = {
+            f"IT.{f.oid}.{i.oid}"
+            for f in study.study.forms
+            for _, i in f.items()
+            if is_free_text(i)
+        }
+        stored_free = [
+            r for r in iter_values([bdx.id]) if f"IT.{r.form_oid}.{r.item_oid}" in free and r.value
+        ]
+        assert stored_free, "the seeded data should hold free text to withhold"
+        exported = {d.get("ItemOID") for d in tree.findall(".//odm:ItemData", NS)}
+        assert not exported & free
+        assert tree.find(".//odm:ReasonForChange", NS) is None
+        assert tree.find(".//odm:Comment", NS) is None
+        # The operator's file of the same site does carry the free text.
+        full = etree.parse(str(write_odm(tmp_path / "op.xml", site_ids=[bdx.id], actor=None)))
+        assert {d.get("ItemOID") for d in full.findall(".//odm:ItemData", NS)} & free
