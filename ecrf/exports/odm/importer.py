@@ -146,6 +146,7 @@ def import_odm(path: Path, *, actor: User | None = None) -> ImportReport:
     if problems:
         raise ImportRefused(MESSAGES["refused"], problems)
     report = ImportReport(path.name)
+    _hold_sites({plan.site.id for plan in plans})
     for plan in plans:
         try:
             # A savepoint per subject: a refused subject is undone and the next one still
@@ -165,6 +166,23 @@ def import_odm(path: Path, *, actor: User | None = None) -> ImportReport:
         definition_version=study.version,
     )
     return report
+
+
+def _hold_sites(site_ids: set[int]) -> None:
+    """Lock the sites the file registers subjects at until the transaction ends.
+
+    No registration at those sites can then slip between the numbers the file keeps. It
+    also opens the transaction for real on SQLite (a no-op UPDATE, as ``lock_subject``
+    explains): the savepoints below then nest in it, instead of each starting and, on
+    release, committing a transaction of its own under pysqlite, which would keep the
+    subjects replayed before a refusal.
+    """
+    db.session.execute(
+        sa.update(Site)
+        .where(Site.id.in_(sorted(site_ids) or [-1]))
+        .values(last_subject_number=Site.last_subject_number)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- reading and checking the file ---------------------------------------------------------
@@ -192,8 +210,8 @@ class _Reader:
         self.problems = problems
         self.sites = {site.code: site for site in db.session.scalars(sa.select(Site))}
 
-    def problem(self, key: str, **kw) -> None:
-        self.problems.append(MESSAGES[key].format(**kw))
+    def problem(self, message: str, /, **kw) -> None:
+        self.problems.append(MESSAGES[message].format(**kw))
 
     def read(self, root) -> list[SubjectPlan]:
         expected_study = oids.study_oid(self.study.study.oid)
