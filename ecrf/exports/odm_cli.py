@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.exports.cli import export_cli, import_cli
 from ecrf.exports.odm.importer import ImportRefused, import_odm
 from ecrf.exports.odm.writer import write_odm
@@ -33,6 +34,7 @@ def export_odm(out: Path, site_code: str | None) -> None:
         site_ids = [site.id]
     path = write_odm(out, site_ids=site_ids, actor=None)
     click.echo(f"Wrote {path}.")
+    click.echo(f"Audit checkpoint: event #{write_checkpoint().seq}.")
 
 
 @import_cli.command("odm")
@@ -52,3 +54,4 @@ def import_odm_command(file: Path) -> None:
         raise click.ClickException(f"{exc.message}\n{lines}") from None
     db.session.commit()
     click.echo(report.summary())
+    click.echo(f"Audit checkpoint: event #{write_checkpoint().seq}.")

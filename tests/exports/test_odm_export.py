@@ -130,3 +130,32 @@ def test_one_site_and_the_sponsor_without_free_text(seeded, tmp_path):
         # The operator's file of the same site does carry the free text.
         full = etree.parse(str(write_odm(tmp_path / "op.xml", site_ids=[bdx.id], actor=None)))
         assert {d.get("ItemOID") for d in full.findall(".//odm:ItemData", NS)} & free
+
+
+def test_the_command_writes_one_site_and_the_trail_still_verifies(seeded, tmp_path):
+    runner = seeded.app.test_cli_runner()
+    out = tmp_path / "tls.xml"
+    result = runner.invoke(args=["export", "odm", "--out", str(out), "--site", "TLS"])
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {out}." in result.output and "Audit checkpoint: event #" in result.output
+    check_odm(out)
+    keys = {
+        s.get("SubjectKey")[:3] for s in etree.parse(str(out)).iterfind(".//odm:SubjectData", NS)
+    }
+    assert keys == {"TLS"}
+    # The export events are a kind verify does not reconcile: it must not trip on them.
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+
+
+def test_an_unknown_site_is_refused_and_nothing_is_written(seeded, tmp_path):
+    out = tmp_path / "none.xml"
+    with seeded.app.app_context():
+        before = _events("export")
+    result = seeded.app.test_cli_runner().invoke(
+        args=["export", "odm", "--out", str(out), "--site", "XYZ"]
+    )
+    assert result.exit_code == 1 and "No site with code 'XYZ'" in result.output
+    assert not out.exists()
+    with seeded.app.app_context():
+        assert _events("export") == before

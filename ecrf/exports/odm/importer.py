@@ -509,4 +509,5 @@ def _explain(exc: DomainError) -> str:
         if i.severity == "error"
     ]
     details += getattr(exc, "form_errors", None) or []
-    return exc.message + (" " + "; ".join(details) if details else "")
+    # The details say it all; the general line ("Some entries need correcting") is for pages.
+    return "; ".join(details) if details else exc.message

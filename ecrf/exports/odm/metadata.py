@@ -197,7 +197,7 @@ def _item_def(study: LoadedStudy, mdv, form_oid: str, item: Item, units: dict[st
         "OID": oids.item_oid(form_oid, item.oid),
         "Name": item.oid,
         "DataType": DATA_TYPES[item.type],
-        "Length": str(item.max_length) if item.max_length else None,
+        "Length": _length(item),
         "SignificantDigits": str(item.precision)
         if item.type is DataType.DECIMAL and item.precision is not None
         else None,
@@ -220,6 +220,18 @@ def _item_def(study: LoadedStudy, mdv, form_oid: str, item: Item, units: dict[st
         _e("Alias", {"Context": "CDASH", "Name": item.cdash}, parent=node)
     if item.sdtm:
         _e("Alias", {"Context": "SDTM", "Name": item.sdtm}, parent=node)
+
+
+def _length(item: Item) -> str | None:
+    """The most characters (digits for numbers) a value takes, where the definition says."""
+    if item.max_length:
+        return str(item.max_length)
+    if item.type in (DataType.INTEGER, DataType.DECIMAL) and item.hard is not None:
+        bounds = [b for b in (item.hard.low, item.hard.high) if b is not None]
+        if len(bounds) == 2:
+            digits = max(len(str(abs(int(b)))) for b in bounds)
+            return str(digits + (item.precision or 0))
+    return None
 
 
 def _range_checks(node, range_: Range, soft_hard: str, item: Item) -> None:
