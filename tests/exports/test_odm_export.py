@@ -3,6 +3,7 @@ definition's metadata, the captured values, audit records and annotations."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from lxml import etree
 
@@ -10,6 +11,7 @@ from ecrf.audit.models import AuditEvent
 from ecrf.audit.verify import verify_trail
 from ecrf.auth.services import get_user
 from ecrf.crf.loader import current_study
+from ecrf.errors import PermissionDenied
 from ecrf.exports.odm.writer import write_odm
 from ecrf.exports.privacy import is_free_text
 from ecrf.exports.stream import iter_values
@@ -159,3 +161,15 @@ def test_an_unknown_site_is_refused_and_nothing_is_written(seeded, tmp_path):
     assert not out.exists()
     with seeded.app.app_context():
         assert _events("export") == before
+
+
+def test_an_account_exports_only_where_it_may(seeded, tmp_path):
+    with seeded.app.app_context():
+        before = _events("export")
+        bdx = db.session.scalar(sa.select(Site).where(Site.code == "BDX"))
+        for username, site_ids in (("staff.bdx", [bdx.id]), ("monitor", None)):
+            with pytest.raises(PermissionDenied):
+                write_odm(tmp_path / f"{username}.xml", site_ids=site_ids, actor=get_user(username))
+            assert not (tmp_path / f"{username}.xml").exists()
+        assert _events("export") == before
+        check_odm(write_odm(tmp_path / "dm.xml", site_ids=None, actor=get_user("datamanager")))

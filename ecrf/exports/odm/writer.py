@@ -14,9 +14,12 @@ from lxml import etree
 from ecrf.audit.models import AuditEvent
 from ecrf.audit.services import record_event
 from ecrf.auth.models import User
+from ecrf.auth.permissions import can_everywhere, check
+from ecrf.auth.roles import Perm
 from ecrf.crf.loader import LoadedStudy, current_study
 from ecrf.crf.models import FormEntry
 from ecrf.db import utcnow
+from ecrf.errors import PermissionDenied
 from ecrf.exports.odm import oids
 from ecrf.exports.odm.metadata import _e, study_element
 from ecrf.exports.privacy import is_free_text, withholds_free_text
@@ -31,6 +34,8 @@ Progress = Callable[[int, int], None]
 VALUE_ACTIONS = ("item_entered", "item_changed", "item_cleared", "item_derived")
 
 ORIGINATOR = "IAH-PRRT eCRF"
+
+ALL_SITES_REFUSED = "You are not allowed to export the data of every site."
 
 
 def write_odm(
@@ -48,7 +53,10 @@ def write_odm(
 
     :param progress: called with (subjects written, subjects in scope) after each subject.
     :returns: ``out``.
+    :raises PermissionDenied: ``actor`` may not export the data of every site asked for
+        (checked here too, before anything is written, whoever the caller is).
     """
+    _check_scope(actor, site_ids)
     study = current_study()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -96,6 +104,17 @@ def write_odm(
     if progress is not None:
         progress(max(total, written), max(total, written))
     return out
+
+
+def _check_scope(actor: User | None, site_ids: Collection[int] | None) -> None:
+    if actor is None:
+        return
+    if site_ids is None:
+        if not can_everywhere(actor, Perm.EXPORT_DATA):
+            raise PermissionDenied(ALL_SITES_REFUSED)
+        return
+    for site_id in site_ids:
+        check(actor, Perm.EXPORT_DATA, site_id)
 
 
 def _version() -> str:
