@@ -173,3 +173,18 @@ def test_an_account_exports_only_where_it_may(seeded, tmp_path):
             assert not (tmp_path / f"{username}.xml").exists()
         assert _events("export") == before
         check_odm(write_odm(tmp_path / "dm.xml", site_ids=None, actor=get_user("datamanager")))
+
+
+def test_the_file_is_written_subject_by_subject_not_built_whole(seeded, tmp_path):
+    out = tmp_path / "streamed.xml"
+    sizes = []
+    with seeded.app.app_context():
+        write_odm(
+            out, site_ids=None, actor=None, progress=lambda d, t: sizes.append(out.stat().st_size)
+        )
+    final = out.stat().st_size
+    # Each subject reached the file as the export went: the file grew between subjects,
+    # and the first subject was on disk long before the last one was read.
+    assert len(sizes) > 3
+    assert sizes == sorted(sizes) and len(set(sizes)) > 3
+    assert 0 < sizes[0] < final / 2

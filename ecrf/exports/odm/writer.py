@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -211,8 +212,9 @@ class _Context:
         seq = 0
         for seq, (status, reason) in enumerate(statuses, start=1):
             self._annotation(node, seq, oids.SUBJECT_STATUS, oids.SUBJECT_STATUSES, status, reason)
-        visit_key = lambda r: (r.visit_oid, r.visit_repeat)  # noqa: E731
-        for (visit_oid, repeat), visit_rows in groupby(rows, visit_key):
+        for (visit_oid, repeat), visit_rows in groupby(
+            rows, attrgetter("visit_oid", "visit_repeat")
+        ):
             self._event(node, visits[(visit_oid, repeat)], visit_rows, entries, audit)
         return node
 
