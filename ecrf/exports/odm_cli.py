@@ -32,7 +32,11 @@ def export_odm(out: Path, site_code: str | None) -> None:
         if site is None:
             raise click.ClickException(f"No site with code {site_code!r}.")
         site_ids = [site.id]
-    path = write_odm(out, site_ids=site_ids, actor=None)
+    try:
+        path = write_odm(out, site_ids=site_ids, actor=None)
+    except OSError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"Cannot write {out}: {exc.strerror or exc}.") from None
     click.echo(f"Wrote {path}.")
     click.echo(f"Audit checkpoint: event #{write_checkpoint().seq}.")
 

@@ -177,14 +177,29 @@ def test_an_account_exports_only_where_it_may(seeded, tmp_path):
 
 def test_the_file_is_written_subject_by_subject_not_built_whole(seeded, tmp_path):
     out = tmp_path / "streamed.xml"
+    partial = tmp_path / "streamed.xml.part"  # renamed to ``out`` once whole
     sizes = []
+
+    def progress(done: int, total: int) -> None:
+        if partial.exists():
+            sizes.append(partial.stat().st_size)
+
     with seeded.app.app_context():
-        write_odm(
-            out, site_ids=None, actor=None, progress=lambda d, t: sizes.append(out.stat().st_size)
-        )
+        write_odm(out, site_ids=None, actor=None, progress=progress)
+    assert not partial.exists()
     final = out.stat().st_size
     # Each subject reached the file as the export went: the file grew between subjects,
     # and the first subject was on disk long before the last one was read.
     assert len(sizes) > 3
     assert sizes == sorted(sizes) and len(set(sizes)) > 3
     assert 0 < sizes[0] < final / 2
+
+
+def test_an_unwritable_destination_is_a_clear_message(seeded, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = seeded.app.test_cli_runner().invoke(
+        args=["export", "odm", "--out", str(blocker / "odm.xml")]
+    )
+    assert result.exit_code == 1
+    assert "Cannot write" in result.output and "Traceback" not in result.output

@@ -75,24 +75,30 @@ def write_odm(
         "SourceSystem": "ecrf",
         "SourceSystemVersion": _version(),
     }
-    with etree.xmlfile(str(out), encoding="utf-8") as xf:
-        xf.write_declaration()
-        with xf.element(f"{{{oids.NS}}}ODM", root_attrs, nsmap={None: oids.NS}):
-            xf.write(study_element(study), pretty_print=True)
-            xf.write(context.admin_data(), pretty_print=True)
-            with xf.element(
-                f"{{{oids.NS}}}ClinicalData",
-                {
-                    "StudyOID": oids.study_oid(study.study.oid),
-                    "MetaDataVersionOID": oids.mdv_oid(study.version),
-                },
-            ):
-                xf.write("\n")
-                for identifier, rows in groupby(iter_rows(site_ids), lambda r: r.subject):
-                    xf.write(context.subject_data(identifier, rows), pretty_print=True)
-                    written += 1
-                    if progress is not None:
-                        progress(written, max(total, written))
+    # Written aside and renamed when whole: a failure never leaves half a file as the result.
+    partial = out.with_name(out.name + ".part")
+    try:
+        with etree.xmlfile(str(partial), encoding="utf-8") as xf:
+            xf.write_declaration()
+            with xf.element(f"{{{oids.NS}}}ODM", root_attrs, nsmap={None: oids.NS}):
+                xf.write(study_element(study), pretty_print=True)
+                xf.write(context.admin_data(), pretty_print=True)
+                with xf.element(
+                    f"{{{oids.NS}}}ClinicalData",
+                    {
+                        "StudyOID": oids.study_oid(study.study.oid),
+                        "MetaDataVersionOID": oids.mdv_oid(study.version),
+                    },
+                ):
+                    xf.write("\n")
+                    for identifier, rows in groupby(iter_rows(site_ids), lambda r: r.subject):
+                        xf.write(context.subject_data(identifier, rows), pretty_print=True)
+                        written += 1
+                        if progress is not None:
+                            progress(written, max(total, written))
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
     record_event(
         "export",
         "extract",
