@@ -29,3 +29,9 @@ def check_odm(path: Path):
     odm.verify_oids(checker)
     checker.check_oid_refs()
     return odm
+
+
+def checked_tree(path: Path) -> etree._ElementTree:
+    """``check_odm``, then the file parsed for XPath assertions."""
+    check_odm(path)
+    return etree.parse(str(path))

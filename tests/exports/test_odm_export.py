@@ -17,7 +17,7 @@ from ecrf.exports.privacy import is_free_text
 from ecrf.exports.stream import iter_values
 from ecrf.extensions import db
 from ecrf.study.models import Site
-from tests.exports.odm_checks import NS, check_odm
+from tests.exports.odm_checks import NS, check_odm, checked_tree
 
 
 def _events(action: str) -> int:
@@ -53,7 +53,7 @@ def test_operator_export_is_valid_read_by_odmlib_and_holds_every_value(seeded, t
 
 def test_data_types_aliases_units_and_ranges_follow_the_definition(seeded, tmp_path):
     with seeded.app.app_context():
-        tree = etree.parse(str(write_odm(tmp_path / "m.xml", site_ids=None, actor=None)))
+        tree = checked_tree(write_odm(tmp_path / "m.xml", site_ids=None, actor=None))
         study = current_study()
         defs = {d.get("OID"): d for d in tree.findall(".//odm:ItemDef", NS)}
         expected = {
@@ -93,7 +93,7 @@ def test_data_types_aliases_units_and_ranges_follow_the_definition(seeded, tmp_p
 
 def test_clinical_data_carries_audit_records_visit_dates_and_statuses(seeded, tmp_path):
     with seeded.app.app_context():
-        tree = etree.parse(str(write_odm(tmp_path / "c.xml", site_ids=None, actor=None)))
+        tree = checked_tree(write_odm(tmp_path / "c.xml", site_ids=None, actor=None))
         records = tree.findall(".//odm:ItemData/odm:AuditRecord", NS)
         assert records
         users = {u.get("OID") for u in tree.findall(".//odm:AdminData/odm:User", NS)}
@@ -130,7 +130,7 @@ def test_one_site_and_the_sponsor_without_free_text(seeded, tmp_path):
         assert tree.find(".//odm:ReasonForChange", NS) is None
         assert tree.find(".//odm:Comment", NS) is None
         # The operator's file of the same site does carry the free text.
-        full = etree.parse(str(write_odm(tmp_path / "op.xml", site_ids=[bdx.id], actor=None)))
+        full = checked_tree(write_odm(tmp_path / "op.xml", site_ids=[bdx.id], actor=None))
         assert {d.get("ItemOID") for d in full.findall(".//odm:ItemData", NS)} & free
 
 
@@ -187,6 +187,7 @@ def test_the_file_is_written_subject_by_subject_not_built_whole(seeded, tmp_path
     with seeded.app.app_context():
         write_odm(out, site_ids=None, actor=None, progress=progress)
     assert not partial.exists()
+    check_odm(out)
     final = out.stat().st_size
     # Each subject reached the file as the export went: the file grew between subjects,
     # and the first subject was on disk long before the last one was read.

@@ -19,14 +19,16 @@ from ecrf.exports.odm.writer import write_odm
 from ecrf.extensions import db
 from ecrf.study.models import Subject, Visit
 from tests.exports.conftest import dispose, trial_app
-from tests.exports.odm_checks import NS
+from tests.exports.odm_checks import NS, check_odm
 
 
 @pytest.fixture(scope="module")
 def source(seeded, tmp_path_factory) -> Path:
     """An operator's export of the seeded trial."""
     with seeded.app.app_context():
-        return write_odm(tmp_path_factory.mktemp("odm") / "trial.xml", site_ids=None, actor=None)
+        path = write_odm(tmp_path_factory.mktemp("odm") / "trial.xml", site_ids=None, actor=None)
+    check_odm(path)
+    return path
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,7 @@ def test_export_import_export_is_identical(seeded, databases, tmp_path):
     with seeded.app.app_context():
         first = write_odm(tmp_path / "first.xml", site_ids=None, actor=None)
         subjects = db.session.scalar(sa.select(sa.func.count()).select_from(Subject))
+    check_odm(first)
     keys = [s.get("SubjectKey") for s in etree.parse(str(first)).iterfind(".//odm:SubjectData", NS)]
     assert len(keys) > 3
 
