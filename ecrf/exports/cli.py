@@ -10,3 +10,4 @@ import_cli = AppGroup("import", help="Bring data from another system in through 
 # Commands of each extract, defined in their own modules on the groups above.
 from ecrf.exports import audit_cli  # noqa: E402, F401
 from ecrf.exports.sdtm import cli as _sdtm_cli  # noqa: E402, F401
+from ecrf.exports import odm_cli  # noqa: E402, F401  (`export odm` and `import odm`)

@@ -35,20 +35,29 @@ from ecrf.study.schedule import applicable, fits_calendar, reference_dates, visi
 from forms.language import VisitKind
 
 
-def register_subject(site: Site, *, actor: User | None) -> Subject:
+def register_subject(site: Site, *, actor: User | None, number: int | None = None) -> Subject:
     """Register a new subject at ``site`` with the next number (SITE-001, SITE-002...).
 
     The number comes from an UPDATE of the site row, which locks it: two registrations at
-    once get different numbers.
+    once get different numbers. A subject migrated from another system keeps its number
+    (``number``): the site's counter moves past it, so later numbers never collide; a
+    number already taken fails on the unique constraint, like any double registration.
     """
     if actor is not None:
         check(actor, Perm.ENTER_DATA, site.id)
-    number = db.session.execute(
+    if number is None:
+        next_number = Site.last_subject_number + 1
+    else:
+        next_number = sa.case(
+            (Site.last_subject_number < number, number), else_=Site.last_subject_number
+        )
+    counter = db.session.execute(
         sa.update(Site)
         .where(Site.id == site.id)
-        .values(last_subject_number=Site.last_subject_number + 1)
+        .values(last_subject_number=next_number)
         .returning(Site.last_subject_number)
     ).scalar_one()
+    number = counter if number is None else number
     subject = Subject(
         site_id=site.id,
         number=number,

@@ -1,0 +1,165 @@
+"""`ecrf import odm` refuses a file it cannot take whole: each problem is named (element
+path, subject, item) and nothing is written, not even the subjects before the problem."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from lxml import etree
+
+from ecrf.audit.models import AuditEvent
+from ecrf.crf.loader import current_study
+from ecrf.crf.models import FormEntry, ItemValue
+from ecrf.demo import seed_demo
+from ecrf.exports.odm.writer import write_odm
+from ecrf.extensions import db
+from ecrf.study.models import Subject, Visit
+from tests.exports.conftest import dispose, trial_app
+from tests.exports.odm_checks import NS, check_odm
+
+
+@pytest.fixture(scope="module")
+def source(seeded, tmp_path_factory) -> Path:
+    """An operator's export of the seeded trial."""
+    with seeded.app.app_context():
+        path = write_odm(tmp_path_factory.mktemp("odm") / "trial.xml", site_ids=None, actor=None)
+    check_odm(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def target(databases) -> Iterator:
+    """A fresh trial database with the sites and accounts, no subject."""
+    app = trial_app(databases)
+    with app.app_context():
+        upgrade()
+        seed_demo()
+        db.session.commit()
+    yield app
+    dispose(app)
+
+
+def counts(app) -> dict[str, int]:
+    with app.app_context():
+        return {
+            model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+            for model in (Subject, Visit, FormEntry, ItemValue, AuditEvent)
+        }
+
+
+def run_import(app, path: Path):
+    before = counts(app)
+    result = app.test_cli_runner().invoke(args=["import", "odm", str(path)])
+    return result, before, counts(app)
+
+
+def edited(source: Path, tmp_path: Path, edit) -> Path:
+    tree = etree.parse(str(source))
+    edit(tree.getroot())
+    out = tmp_path / "edited.xml"
+    tree.write(str(out), xml_declaration=True, encoding="utf-8")
+    return out
+
+
+def subject_nodes(root) -> list:
+    return root.findall(".//odm:SubjectData", NS)
+
+
+def test_a_file_invalid_against_the_schema_is_refused_with_the_line(source, target, tmp_path):
+    def break_it(root):
+        del root.attrib["FileOID"]
+        form = root.find(".//odm:FormData", NS)
+        form.addprevious(etree.Element(f"{{{NS['odm']}}}ItemGroupData", ItemGroupOID="IG.X"))
+
+    result, before, after = run_import(target, edited(source, tmp_path, break_it))
+    assert result.exit_code == 1
+    assert "not valid CDISC ODM 1.3.2" in result.output
+    assert "FileOID" in result.output and "line " in result.output
+    assert after == before
+
+
+def test_a_file_that_is_not_xml_is_refused(target, tmp_path):
+    path = tmp_path / "junk.xml"
+    path.write_text("subject,value\nBDX-001,12\n")
+    result, before, after = run_import(target, path)
+    assert result.exit_code == 1 and "not well-formed XML" in result.output
+    assert "Traceback" not in result.output
+    assert after == before
+
+
+def test_another_study_is_refused(source, target, tmp_path):
+    def other_study(root):
+        root.find("odm:Study", NS).set("OID", "ST.OTHER")
+        root.find("odm:ClinicalData", NS).set("StudyOID", "ST.OTHER")
+        root.find("odm:AdminData", NS).set("StudyOID", "ST.OTHER")
+        for ref in root.iterfind(".//odm:MetaDataVersionRef", NS):
+            ref.set("StudyOID", "ST.OTHER")
+
+    result, before, after = run_import(target, edited(source, tmp_path, other_study))
+    assert result.exit_code == 1
+    with target.app_context():
+        expected = f"ST.{current_study().study.oid}"
+    assert f"ClinicalData[1]: study ST.OTHER, not this study's {expected}" in result.output
+    assert after == before
+
+
+def test_unknown_oids_are_all_named_with_their_place(source, target, tmp_path):
+    def unknown(root):
+        subjects = subject_nodes(root)
+        subjects[0].find(".//odm:ItemData", NS).set("ItemOID", "IT.DM.NOSUCH")
+        subjects[-1].find("odm:StudyEventData", NS).set("StudyEventOID", "SE.NOSUCH")
+
+    path = edited(source, tmp_path, unknown)
+    keys = [s.get("SubjectKey") for s in subject_nodes(etree.parse(str(path)).getroot())]
+    result, before, after = run_import(target, path)
+    assert result.exit_code == 1
+    assert "unknown ItemOID IT.DM.NOSUCH" in result.output
+    assert f"SubjectData[@SubjectKey='{keys[0]}']/StudyEventData" in result.output
+    assert "unknown StudyEventOID SE.NOSUCH" in result.output
+    assert f"SubjectData[@SubjectKey='{keys[-1]}']" in result.output
+    assert after == before
+
+
+def test_a_value_the_write_path_refuses_rolls_back_the_subjects_before_it(source, target, tmp_path):
+    with target.app_context():
+        study = current_study()
+        limits = {
+            f"IT.{form.oid}.{item.oid}": item.hard.high
+            for form in study.study.forms
+            for _, item in form.items()
+            if item.hard is not None and item.hard.high is not None and not item.derived
+        }
+    chosen = {}
+
+    def impossible(root):
+        # In the last subject: the subjects before it replay fine, then must be undone.
+        last = subject_nodes(root)[-1]
+        for data in last.iterfind(".//odm:ItemData", NS):
+            if data.get("ItemOID") in limits and data.get("Value") is not None:
+                data.set("Value", str(limits[data.get("ItemOID")] * 10 + 1))
+                chosen.update(key=last.get("SubjectKey"), item=data.get("ItemOID"))
+                return
+        raise AssertionError("no item with a hard limit in the last subject")
+
+    path = edited(source, tmp_path, impossible)
+    result, before, after = run_import(target, path)
+    assert result.exit_code == 1
+    assert chosen["key"] in result.output
+    assert chosen["item"].split(".")[-1] in result.output
+    assert "is impossible here" in result.output
+    assert after == before
+
+
+def test_a_subject_that_exists_is_refused_and_the_first_import_stands(source, target):
+    result, before, after = run_import(target, source)
+    assert result.exit_code == 0, result.output
+    assert after["Subject"] > before["Subject"]
+    again, before, after = run_import(target, source)
+    assert again.exit_code == 1
+    first = subject_nodes(etree.parse(str(source)).getroot())[0].get("SubjectKey")
+    assert f"subject {first} already exists" in again.output
+    assert after == before
