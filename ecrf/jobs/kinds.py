@@ -70,3 +70,20 @@ register(
         filename="audit-trail.csv",
     )
 )
+register(
+    JobKind(
+        "odm",
+        "CDISC ODM 1.3.2 (XML: metadata and clinical data with their audit records)",
+        (Perm.EXPORT_DATA,),
+        "ecrf.exports.odm.writer:write_odm",
+        filename="study-odm.xml",
+    )
+)
+register(
+    JobKind(
+        "sdtm",
+        "SDTM datasets (CSV, SAS transport, Dataset-JSON, define.xml; zipped)",
+        (Perm.EXPORT_DATA,),
+        "ecrf.exports.sdtm.service:write_sdtm",
+    )
+)
