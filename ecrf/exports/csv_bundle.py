@@ -1,8 +1,8 @@
 """The tidy CSV bundle: one CSV per form and repeating group, a long file, the data
 dictionary, a README and a manifest, zipped.
 
-Written in constant memory: each form's files are written while its rows stream from the
-database (``iter_rows(form_oid=…)``), at most one form entry's values held at a time, and
+Written in constant memory: every file is written while the rows stream from the database
+in one ordered query (``iter_rows``), at most one form entry's values held at a time, and
 the zip is built from the files on disk. Layout and conventions: ``csv_layout`` and the
 bundle's README.txt (``csv_readme``).
 """
@@ -39,12 +39,13 @@ from ecrf.study.models import Site
 
 if TYPE_CHECKING:
     from ecrf.auth.models import User
+    from forms.language import Form
 
 Progress = Callable[[int, int], None]
 
 KIND = "csv"
-#: Rows between two progress reports (and at the end of every form).
-PROGRESS_EVERY = 500
+#: Rows between two progress reports (a job saves each report to Redis: not every row).
+PROGRESS_EVERY = 200
 
 NOT_ALLOWED = "You may not export data of these sites."
 ALL_SITES_LABEL = "all sites"
@@ -102,22 +103,12 @@ def write_csv_bundle(
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".csv-") as tmp:
         folder = Path(tmp) / name
         folder.mkdir()
-        counts: dict[str, int] = {}
-        with (folder / LONG_FILE).open("w", newline="", encoding="utf-8") as long_handle:
-            long_out = csv.writer(long_handle)
-            long_out.writerow([key.name for key in LONG_KEYS])
-            long_rows = 0
-            for form, tables in forms:
-                written, values = _write_form(
-                    folder, study.oid, form.oid, tables, site_ids, long_out, ticker, withhold
-                )
-                counts.update(written)
-                long_rows += values
+        counts = _write_tables(folder, study.oid, forms, site_ids, ticker, withhold)
         ticker.finish()
         for _, tables in forms:
             for table in tables:
                 manifest.add(folder / table.file, counts[table.file])
-        manifest.add(folder / LONG_FILE, long_rows)
+        manifest.add(folder / LONG_FILE, counts[LONG_FILE])
         all_tables = [table for _, tables in forms for table in tables]
         manifest.add(_write_dictionary(folder, loaded, all_tables), None)
         readme = folder / README_FILE
@@ -226,31 +217,39 @@ def _cells(table: Table, values: dict) -> list[str]:
     return cells
 
 
-def _write_form(
+def _write_tables(
     folder: Path,
     study_oid: str,
-    form_oid: str,
-    tables: list[Table],
+    forms: list[tuple[Form, list[Table]]],
     site_ids: Collection[int] | None,
-    long_out,
     ticker: _Ticker,
     withhold: bool,
-) -> tuple[dict[str, int], int]:
-    """Write one form's files while its rows stream; the rows per file and the long rows."""
-    by_group = {group.oid: table for table in tables for group in table.groups}
-    withheld = {c.item.oid for table in tables for c in table.withheld}
-    known = {c.item.oid for table in tables for c in (*table.items, *table.withheld)}
-    counts = {table.file: 0 for table in tables}
-    long_rows = 0
+) -> dict[str, int]:
+    """Write every form's files and the long file in one pass over the rows, in ODM order
+    (one query, rows streamed); the data rows written per file."""
+    by_group = {
+        (form.oid, group.oid): table
+        for form, tables in forms
+        for table in tables
+        for group in table.groups
+    }
+    withheld = {(f.oid, c.item.oid) for f, tables in forms for t in tables for c in t.withheld}
+    known = {
+        (f.oid, c.item.oid) for f, tables in forms for t in tables for c in (*t.items, *t.withheld)
+    }
+    counts = {table.file: 0 for _, tables in forms for table in tables} | {LONG_FILE: 0}
     with ExitStack() as stack:
         writers = {}
-        for table in tables:
-            handle = stack.enter_context(
-                (folder / table.file).open("w", newline="", encoding="utf-8")
-            )
-            writers[table.file] = csv.writer(handle)
-            writers[table.file].writerow(table.header())
+        for name in counts:
+            handle = stack.enter_context((folder / name).open("w", newline="", encoding="utf-8"))
+            writers[name] = csv.writer(handle)
+        for _, tables in forms:
+            for table in tables:
+                writers[table.file].writerow(table.header())
+        long_out = writers[LONG_FILE]
+        long_out.writerow([key.name for key in LONG_KEYS])
         # The non-repeating groups of one form entry make one row: gather them, then write.
+        # Rows come entry by entry, so at most one entry's values are held at a time.
         pending: tuple[Table, list[Any], dict] | None = None
         pending_entry: tuple | None = None
 
@@ -260,12 +259,13 @@ def _write_form(
                 writers[table.file].writerow(keys + _cells(table, values))
                 counts[table.file] += 1
 
-        for row in iter_rows(site_ids, form_oid=form_oid):
+        for row in iter_rows(site_ids):
             ticker.tick()
             keys = _keys(study_oid, row)
             for record in row.values.values():
+                item = (row.form_oid, record.item_oid)
                 # Items the definition no longer knows cannot be classified: withheld too.
-                if record.item_oid in withheld or (withhold and record.item_oid not in known):
+                if item in withheld or (withhold and item not in known):
                     continue
                 long_out.writerow(
                     [
@@ -278,9 +278,9 @@ def _write_form(
                         "Y" if record.derived else "N",
                     ]
                 )
-                long_rows += 1
-            table = by_group.get(row.group_oid)
-            if table is None:  # a group dropped from the definition: only in the long file
+                counts[LONG_FILE] += 1
+            table = by_group.get((row.form_oid, row.group_oid))
+            if table is None:  # a group the definition no longer has: only in the long file
                 continue
             if table.repeating:
                 writers[table.file].writerow(
@@ -288,14 +288,13 @@ def _write_form(
                 )
                 counts[table.file] += 1
                 continue
-            entry = (row.subject, row.visit_oid, row.visit_repeat)
+            entry = (row.subject, row.visit_oid, row.visit_repeat, row.form_oid)
             if entry != pending_entry:
                 flush()
                 pending, pending_entry = (table, keys, {}), entry
             pending[2].update(row.values)
         flush()
-    ticker.report()
-    return counts, long_rows
+    return counts
 
 
 def _write_dictionary(folder: Path, loaded, tables: list[Table]) -> Path:
