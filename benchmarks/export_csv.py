@@ -7,9 +7,9 @@ only reads, so clones cost it what real patients would. For each size it runs, e
 fresh subprocess: the bundle (``write_csv_bundle``, everything: per-form files, long file,
 dictionary, hashes, zip, audit event), and the floor (the same rows read with one plain SQL
 query, streamed, written with the csv module, nothing else). Each is run twice: once for
-wall time and the process's peak resident memory (ru_maxrss, beside the resident memory
-before the run), once under tracemalloc for the peak Python heap of the run. The point is
-the memory column: it must stay flat from 100 to 1,000 subjects. A benchmark prints
+wall time and the peak resident memory during the run (VmHWM, reset before it; beside the
+resident memory before it), once under tracemalloc for the run's peak Python heap. The
+point is the memory: it must stay flat from 100 to 1,000 subjects. A benchmark prints
 figures; it asserts nothing.
 
     .venv/bin/python benchmarks/export_csv.py                     # 100 and 1000 on SQLite
@@ -23,8 +23,6 @@ import argparse
 import csv
 import json
 import logging
-import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -133,9 +131,17 @@ def grow(copies: int, highest: dict[str, int], templates: int, target: int) -> i
 # --- the measured runs, each in a subprocess of its own -----------------------------------
 
 
-def rss_now() -> int:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def status_kib(field: str) -> int:
+    with open("/proc/self/status") as handle:
+        line = next(line for line in handle if line.startswith(field + ":"))
+    return int(line.split()[1]) * 1024
+
+
+def reset_peak_rss() -> None:
+    """Start the peak resident memory (VmHWM) again from the current size (Linux), so the
+    peak measured is the run's, not the start-up's (imports, the study definition)."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
 
 
 def run_bundle(out: Path) -> int:
@@ -167,14 +173,15 @@ def child(mode: str, traced: bool, url: str, workdir: Path) -> None:
     with app.app_context(), tempfile.TemporaryDirectory(dir=workdir) as out:
         db.session.execute(sa.select(1))  # connect before measuring
         action = run_bundle if mode == "bundle" else run_floor
-        before = rss_now()
+        reset_peak_rss()
+        before = status_kib("VmRSS")
         if traced:
             tracemalloc.start()
         started = time.perf_counter()
         values = action(Path(out))
         seconds = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1] if traced else 0
-        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        maxrss = status_kib("VmHWM")
         print(
             json.dumps(
                 {
