@@ -51,7 +51,6 @@ NOT_ALLOWED = "You may not export data of these sites."
 ALL_SITES_LABEL = "all sites"
 WITHHELD_LABEL = "withheld (columns absent, see dictionary.csv)"
 INCLUDED_LABEL = "included"
-OPERATOR_LABEL = "the command-line operator ({who})"
 STRAY_MISSING = "{file}: {item} holds a missing-data code its definition does not allow"
 
 
@@ -139,7 +138,7 @@ def write_csv_bundle(
                 "sites": site_codes if site_codes is not None else "all",
                 "free_text_withheld": withhold,
                 "checkpoint": checkpoint.seq,
-                "rows": {entry.name: entry.rows for entry in manifest.files if entry.rows},
+                "rows": {f.name: f.rows for f in manifest.files if f.rows is not None},
             },
             sort_keys=True,
         ),
