@@ -53,7 +53,8 @@ class Bundle:
             self.files = {name.rsplit("/", 1)[1]: archive.read(name) for name in archive.namelist()}
             self.folders = {name.rsplit("/", 1)[0] for name in archive.namelist()}
         self.manifest = json.loads(self.files["manifest.json"])
-        self.dictionary = self.frame("dictionary.csv")
+        # Metadata, not data: every cell as text, an empty one as "" (not NaN).
+        self.dictionary = self.frame("dictionary.csv", dtype=str, keep_default_na=False)
 
     def frame(self, name: str, **options) -> pd.DataFrame:
         return pd.read_csv(io.BytesIO(self.files[name]), **(options or RECIPE))
