@@ -427,7 +427,8 @@ _RETRY_AFTER = {
         "schema": {"type": "integer"},
     }
 }
-_FILE = {"type": "string", "format": "binary"}
+#: What a result file may be (OpenAPI 3.1 describes raw bytes by their media type alone).
+_FILE_TYPES = ("application/xml", "text/csv", "application/zip", "application/octet-stream")
 
 #: Start an extract, poll its job, download its result.
 EXPORT_PATHS: dict[str, Any] = {
@@ -456,8 +457,8 @@ EXPORT_PATHS: dict[str, Any] = {
                     "description": "The job, queued (or already running).",
                     "headers": {
                         "Location": {
-                            "description": "The job's address, to poll.",
-                            "schema": {"type": "string", "format": "uri"},
+                            "description": "The job's address (a URL), to poll.",
+                            "schema": {"type": "string"},
                         },
                         **_RETRY_AFTER,
                     },
@@ -518,10 +519,7 @@ EXPORT_PATHS: dict[str, Any] = {
                     "description": "The file, as an attachment: XML (ODM), CSV (audit trail) "
                     "or a zip (folders of files, e.g. SDTM). Its SHA-256 is the job's.",
                     "content": {
-                        "application/xml": {"schema": {}},
-                        "text/csv": {"schema": _STR},
-                        "application/zip": {"schema": _FILE},
-                        "application/octet-stream": {"schema": _FILE},
+                        media: {"schema": {"contentMediaType": media}} for media in _FILE_TYPES
                     },
                 },
                 "401": _ERRORS["401"],
