@@ -169,7 +169,7 @@ def test_a_site_data_manager_is_refused_another_site(trial, tokens, tmp_path):
     [
         ({}, "kind", "kind is required"),
         ({"kind": ""}, "kind", "kind is required"),
-        ({"kind": "nonsense"}, "kind", "kind must be one of: audit, odm, sdtm"),
+        ({"kind": "nonsense"}, "kind", "kind must be one of: audit, "),
         ({"kind": 7}, "kind", "kind must be one of"),
         ({"kind": ["odm"]}, "kind", "kind must be one of"),
         ({"kind": "odm", "site": 5}, "site", "site must be a site code"),
