@@ -72,6 +72,14 @@ register(
 )
 register(
     JobKind(
+        "csv",
+        "CSV bundle (one tidy file per form, long file, dictionary, manifest; zipped)",
+        (Perm.EXPORT_DATA,),
+        "ecrf.exports.csv_bundle:write_csv_bundle",
+    )
+)
+register(
+    JobKind(
         "odm",
         "CDISC ODM 1.3.2 (XML: metadata and clinical data with their audit records)",
         (Perm.EXPORT_DATA,),

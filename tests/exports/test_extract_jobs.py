@@ -3,6 +3,7 @@ start ODM and SDTM extracts on "My jobs", within their sites, and download valid
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 
@@ -56,6 +57,16 @@ def test_a_site_data_manager_gets_the_odm_of_their_site_only(trial, tmp_path):
     check_odm(path)
     keys = [e.get("SubjectKey") for e in etree.parse(str(path)).iterfind(".//odm:SubjectData", NS)]
     assert keys and all(key.startswith("BDX-") for key in keys)
+
+
+def test_the_sponsor_downloads_the_csv_bundle_without_free_text(trial):
+    _, body = _run(trial, "sponsor", "csv")
+    bundle = zipfile.ZipFile(io.BytesIO(body))
+    dictionary = next(name for name in bundle.namelist() if name.endswith("dictionary.csv"))
+    rows = list(csv.DictReader(io.TextIOWrapper(bundle.open(dictionary), encoding="utf-8")))
+    withheld = [row for row in rows if row.get("WITHHELD") == "Y"]
+    assert withheld, "the sponsor's dictionary names the free-text columns left out"
+    assert any(name.endswith("manifest.json") for name in bundle.namelist())
 
 
 def test_the_sponsor_downloads_the_sdtm_datasets_zipped(trial):
