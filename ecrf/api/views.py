@@ -7,6 +7,7 @@ never changes clinical data); its job is polled and its file downloaded with GET
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, send_file, url_for
@@ -202,7 +203,7 @@ def list_jobs():
     page, per_page = reads.parse_paging(request.args.get("page"), request.args.get("per_page"))
     result = exports.list_jobs(reader(), page=page, per_page=per_page)
     db.session.commit()
-    result.items[:] = [_job_json(job) for job in result.items]
+    result = replace(result, items=[_job_json(job) for job in result.items])
     return _page(result, lambda n: _link("api.list_jobs", page=n, per_page=per_page))
 
 
