@@ -14,8 +14,12 @@ MALFORMED = "The Authorization header must be 'Bearer' followed by the token."
 BAD_TOKEN = "The token is unknown, expired or revoked, or its account is deactivated."
 
 
-def json_error(status: int, title: str, message: str) -> Response:
-    response = jsonify(error={"status": status, "title": title, "message": message})
+def json_error(status: int, title: str, message: str, *, field: str | None = None) -> Response:
+    """``{"error": {status, title, message}}``, with the ``field`` at fault when one is."""
+    error: dict = {"status": status, "title": title, "message": message}
+    if field:
+        error["field"] = field
+    response = jsonify(error=error)
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'

@@ -2,8 +2,7 @@
 
 A test validates it (openapi-spec-validator) and checks every endpoint's real responses
 against it (openapi-core). The export endpoints (start an extract, poll its job, download
-the result) come with the job queue: add their paths under EXPORT_PATHS and their schemas
-to SCHEMAS.
+the result) are under EXPORT_PATHS.
 """
 
 from __future__ import annotations
@@ -44,7 +43,16 @@ SCHEMAS: dict[str, Any] = {
     "Error": _object(
         {
             "error": _object(
-                {"status": _INT, "title": _STR, "message": _STR},
+                {
+                    "status": _INT,
+                    "title": _STR,
+                    "message": _STR,
+                    "field": {
+                        "type": "string",
+                        "description": "The parameter or body field at fault, when one is.",
+                    },
+                },
+                required=["status", "title", "message"],
             )
         }
     ),
@@ -195,6 +203,94 @@ SCHEMAS: dict[str, Any] = {
             "total": {"type": "integer", "minimum": 0},
         }
     ),
+    "ExportKind": _object(
+        {
+            "kind": {"type": "string", "description": "The name to start it with, e.g. odm."},
+            "label": _STR,
+            "sites": {
+                "type": "array",
+                "items": _STR,
+                "description": "The site codes this account may run it at.",
+            },
+        }
+    ),
+    "ExportList": _object(
+        {
+            "items": {"type": "array", "items": _ref("ExportKind")},
+            "links": _object({"jobs": _URL}),
+        }
+    ),
+    "StartExport": {
+        "type": "object",
+        "properties": {
+            "kind": {"type": "string", "description": "One of the kinds GET /exports lists."},
+            "site": {
+                "type": ["string", "null"],
+                "description": "One site code; absent or null: all the account's sites.",
+            },
+        },
+        "required": ["kind"],
+        "additionalProperties": False,
+    },
+    "Job": _object(
+        {
+            "id": _INT,
+            "kind": _STR,
+            "label": _STR,
+            "sites": {
+                "type": ["array", "null"],
+                "items": _STR,
+                "description": "The site codes the extract covers; null: every site.",
+            },
+            "state": {
+                "type": "string",
+                "enum": ["queued", "running", "done", "failed", "expired"],
+            },
+            "progress": _object(
+                {
+                    "done": {"type": "integer", "minimum": 0},
+                    "total": {"type": "integer", "minimum": 0},
+                    "percent": {"type": "integer", "minimum": 0, "maximum": 100},
+                }
+            ),
+            "result": {
+                **_object(
+                    {
+                        "name": _nullable("string"),
+                        "size": _nullable("integer"),
+                        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    }
+                ),
+                "type": ["object", "null"],
+                "description": "The file, once done (kept as a record after it expires).",
+            },
+            "error": _nullable("string", description="Why it failed, in words for the user."),
+            "created_at": _TIME,
+            "started_at": _nullable("string", format="date-time"),
+            "finished_at": _nullable("string", format="date-time"),
+            "expires_at": _nullable(
+                "string", format="date-time", description="When the file will be deleted."
+            ),
+            "links": _object(
+                {
+                    "self": _URL,
+                    "download": _nullable(
+                        "string", format="uri", description="Only while the job is done."
+                    ),
+                }
+            ),
+        }
+    ),
+    "JobPage": _object(
+        {
+            "items": {"type": "array", "items": _ref("Job")},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+            "total": {"type": "integer", "minimum": 0},
+            "pages": {"type": "integer", "minimum": 1},
+            "links": _ref("PageLinks"),
+        }
+    ),
 }
 
 
@@ -310,11 +406,134 @@ PATHS: dict[str, Any] = {
     },
 }
 
-#: Start an extract, poll its job, download its result: added with the job queue.
-EXPORT_PATHS: dict[str, Any] = {}
+_JOB_ID = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "description": "The job's id (from POST /exports or GET /jobs).",
+    "schema": {"type": "integer", "minimum": 0},
+}
+_PAGING = [
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {
+        "name": "per_page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+    },
+]
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before polling the job again.",
+        "schema": {"type": "integer"},
+    }
+}
+#: What a result file may be (OpenAPI 3.1 describes raw bytes by their media type alone).
+_FILE_TYPES = ("application/xml", "text/csv", "application/zip", "application/octet-stream")
+
+#: Start an extract, poll its job, download its result.
+EXPORT_PATHS: dict[str, Any] = {
+    "/exports": {
+        "get": {
+            "operationId": "listExports",
+            "summary": "The extracts this account may start, with the sites each may cover.",
+            "responses": {
+                "200": _json("ExportList", "The extracts open to the account."),
+                "401": _ERRORS["401"],
+                "403": {"$ref": "#/components/responses/NoExportRight"},
+            },
+        },
+        "post": {
+            "operationId": "startExport",
+            "summary": "Start an extract in the background (the API's one write: a job only).",
+            "description": "Answers 202 with the job and its address in Location; poll it "
+            "until its state is done (or failed), then follow links.download. Refusals "
+            "create no job.",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("StartExport")}},
+            },
+            "responses": {
+                "202": {
+                    "description": "The job, queued (or already running).",
+                    "headers": {
+                        "Location": {
+                            "description": "The job's address (a URL), to poll.",
+                            "schema": {"type": "string"},
+                        },
+                        **_RETRY_AFTER,
+                    },
+                    "content": {"application/json": {"schema": _ref("Job")}},
+                },
+                "400": _json(
+                    "Error", "The body is not a JSON object, or kind or site is unknown (named)."
+                ),
+                "401": _ERRORS["401"],
+                "403": _json(
+                    "Error",
+                    "The account may not run this extract at that site (field site), or at "
+                    "all (field kind), or holds no export right.",
+                ),
+                "503": _json(
+                    "Error", "The job queue could not be reached; the job was marked failed."
+                ),
+            },
+        },
+    },
+    "/jobs": {
+        "get": {
+            "operationId": "listJobs",
+            "summary": "One page of this account's jobs, newest first.",
+            "parameters": _PAGING,
+            "responses": {
+                "200": _json("JobPage", "A page of jobs."),
+                "400": _ERRORS["400"],
+                "401": _ERRORS["401"],
+                "403": {"$ref": "#/components/responses/NoExportRight"},
+            },
+        }
+    },
+    "/jobs/{job_id}": {
+        "get": {
+            "operationId": "getJob",
+            "summary": "A job: state, progress, result size and SHA-256, expiry, error.",
+            "parameters": [_JOB_ID],
+            "responses": {
+                "200": {
+                    "description": "The job; Retry-After while it waits or runs.",
+                    "headers": _RETRY_AFTER,
+                    "content": {"application/json": {"schema": _ref("Job")}},
+                },
+                "401": _ERRORS["401"],
+                "403": {"$ref": "#/components/responses/NoExportRight"},
+                "404": {"$ref": "#/components/responses/NoSuchJob"},
+            },
+        }
+    },
+    "/jobs/{job_id}/download": {
+        "get": {
+            "operationId": "downloadJob",
+            "summary": "The job's file (owner only; rights checked again; audited).",
+            "parameters": [_JOB_ID],
+            "responses": {
+                "200": {
+                    "description": "The file, as an attachment: XML (ODM), CSV (audit trail) "
+                    "or a zip (folders of files, e.g. SDTM). Its SHA-256 is the job's.",
+                    "content": {
+                        media: {"schema": {"contentMediaType": media}} for media in _FILE_TYPES
+                    },
+                },
+                "401": _ERRORS["401"],
+                "403": _json("Error", "The account no longer holds the rights the extract needs."),
+                "404": {"$ref": "#/components/responses/NoSuchJob"},
+                "409": _json("Error", "Not ready: the job waits, runs, or failed."),
+                "410": _json("Error", "Expired (or its file lost): start the extract again."),
+            },
+        }
+    },
+}
 
 _DESCRIPTION = """\
-Read-only access to the IAH-PRRT trial's data for scripts.
+Read-only access to the IAH-PRRT trial's data for scripts, and its extracts.
 
 Authenticate with a personal access token created by a user manager on the account's page
 (or `ecrf tokens create`): `Authorization: Bearer ecrf_…`. The token acts with its
@@ -323,6 +542,13 @@ accounts that see no clinical data (administrators) get 403, and free-text items
 withheld (`withheld: true`) from readers who do not see the data as entered (the sponsor).
 Every read of clinical data is recorded in the audit trail. Lists are paginated
 (`page`, `per_page` up to 100) with links.
+
+Extracts (accounts holding the export right): `GET /exports` lists those the account may
+start; `POST /exports` with `{"kind": "odm", "site": "BDX"}` (site optional: all the
+account's sites) starts one and answers 202 with the job and its address (Location); poll
+`GET /jobs/{job_id}` until `state` is `done`, then download `links.download` (409 while not
+ready or failed, 410 once expired). Starting an extract creates a job and nothing else.
+Errors carry `field` when a parameter or body field is at fault.
 """
 
 
@@ -348,6 +574,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "Unauthorized": _json("Error", "No token, a malformed header, or a bad token."),
                 "Forbidden": _json("Error", "The account sees no clinical data."),
                 "NotFound": _json("Error", "No such subject or visit in the token's scope."),
+                "NoExportRight": _json("Error", "The account holds no export right."),
+                "NoSuchJob": _json("Error", "No such job among this account's jobs."),
             },
         },
     }

@@ -1,21 +1,25 @@
 """The /api/v1 endpoints: authenticate the token, parse the query, call one read, commit.
 
-Read-only: every endpoint is a GET. The export endpoints (start an extract, poll its job,
-download it) belong here too once the job queue exists; see openapi.py.
+Read-only but for one write: POST /exports starts an extract, which creates a job (and
+never changes clinical data); its job is polled and its file downloaded with GETs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request, url_for
+from flask import Blueprint, Response, g, jsonify, request, send_file, url_for
 
-from ecrf.api import reads
+from ecrf.api import exports, reads
 from ecrf.api.errors import BAD_TOKEN, MALFORMED, NO_TOKEN, json_error
 from ecrf.api.openapi import openapi_document
 from ecrf.api.tokens import user_for_token
 from ecrf.auth.models import User
+from ecrf.errors import DomainError
 from ecrf.extensions import csrf, db
+from ecrf.jobs.backends import QueueUnavailable, submit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Tokens, not cookies, authenticate here: there is no browser form to forge.
@@ -41,6 +45,13 @@ def authenticate() -> Response | None:
         return json_error(401, "Not signed in", BAD_TOKEN)
     g.api_user = user
     return None
+
+
+@bp.errorhandler(DomainError)
+def domain_error(exc: DomainError) -> Response:
+    """A refusal, in JSON, naming the field at fault when there is one."""
+    db.session.rollback()
+    return json_error(exc.status, exc.title, exc.message, field=exc.field)
 
 
 @bp.after_request
@@ -89,13 +100,19 @@ def list_subjects():
     def page_link(number: int) -> str:
         return _link("api.list_subjects", page=number, per_page=per_page, **filters)
 
+    return _page(result, page_link)
+
+
+def _page(result: reads.Page, page_link: Callable[[int], str]) -> Response:
+    """A page of items with its counts and the links to its neighbours."""
+    page = result.page
     links = {"self": page_link(page), "first": page_link(1), "last": page_link(result.pages)}
     links["prev"] = page_link(page - 1) if page > 1 else None
     links["next"] = page_link(page + 1) if page < result.pages else None
     return jsonify(
         items=result.items,
         page=page,
-        per_page=per_page,
+        per_page=result.per_page,
         total=result.total,
         pages=result.pages,
         links=links,
@@ -138,3 +155,72 @@ def list_findings(identifier: str):
     findings = reads.list_findings(reader(), identifier, status=status)
     db.session.commit()
     return jsonify(items=findings, total=len(findings))
+
+
+# --- extracts: start one, poll its job, download its file -------------------------------
+
+#: Seconds a script should wait between polls of a job that is not finished.
+POLL_SECONDS = 2
+
+
+def _job_json(job: dict) -> dict:
+    links = {"self": _link("api.get_job", job_id=job["id"])}
+    links["download"] = (
+        _link("api.download_job", job_id=job["id"]) if job["state"] == "done" else None
+    )
+    return {**job, "links": links}
+
+
+@bp.get("/exports")
+def list_exports():
+    """The extracts the token's account may start, with the sites each may cover."""
+    kinds = exports.list_kinds(reader())
+    db.session.commit()
+    return jsonify(items=kinds, links={"jobs": _link("api.list_jobs")})
+
+
+@bp.post("/exports")
+def start_export():
+    """Start an extract: 202 with its job and a Location to poll (the API's one write)."""
+    kind, site = exports.parse_start(request.get_json(force=True, silent=True))
+    job = exports.start_export(reader(), kind, site)
+    db.session.commit()
+    try:
+        submit(job.id)
+    except QueueUnavailable:
+        raise exports.not_submitted(job.id) from None
+    body = _job_json(exports.describe_job(job))
+    response = jsonify(body)
+    response.status_code = 202
+    response.headers["Location"] = body["links"]["self"]
+    response.headers["Retry-After"] = str(POLL_SECONDS)
+    return response
+
+
+@bp.get("/jobs")
+def list_jobs():
+    """One page of the token's account's jobs, newest first."""
+    page, per_page = reads.parse_paging(request.args.get("page"), request.args.get("per_page"))
+    result = exports.list_jobs(reader(), page=page, per_page=per_page)
+    db.session.commit()
+    result = replace(result, items=[_job_json(job) for job in result.items])
+    return _page(result, lambda n: _link("api.list_jobs", page=n, per_page=per_page))
+
+
+@bp.get("/jobs/<int:job_id>")
+def get_job(job_id: int):
+    """A job: state, progress, result size and SHA-256, expiry, error, links."""
+    job = exports.get_job(reader(), job_id)
+    db.session.commit()
+    response = jsonify(_job_json(job))
+    if job["state"] in ("queued", "running"):
+        response.headers["Retry-After"] = str(POLL_SECONDS)
+    return response
+
+
+@bp.get("/jobs/<int:job_id>/download")
+def download_job(job_id: int):
+    """The job's file: owner only, rights checked again, the download audited."""
+    result = exports.open_download(reader(), job_id)
+    db.session.commit()
+    return send_file(result.path, as_attachment=True, download_name=result.name)

@@ -56,6 +56,14 @@ NO_SUCH_JOB = "There is no such page. Check the address, or go back to the home 
 PROGRESS_INTERVAL = 1.0
 
 
+class ResultNotReady(RuleViolation):
+    """The job has no file to hand over yet (waiting, running) or never will (failed)."""
+
+
+class ResultGone(RuleViolation):
+    """The job's file was deleted (expired) or is missing: it must be started again."""
+
+
 # --- scope ------------------------------------------------------------------------------
 
 
@@ -266,16 +274,34 @@ class _ProgressReporter:
 # --- reading ----------------------------------------------------------------------------
 
 
-def jobs_of(user: User, limit: int = 100) -> list[Job]:
-    """The user's own jobs, newest first."""
+def jobs_of(user: User, limit: int = 100, offset: int = 0) -> list[Job]:
+    """The user's own jobs, newest first (``limit`` of them from ``offset``)."""
     return list(
         db.session.scalars(
             sa.select(Job)
             .where(Job.user_id == user.id)
             .order_by(Job.created_at.desc(), Job.id.desc())
             .limit(limit)
+            .offset(offset)
         )
     )
+
+
+def count_jobs_of(user: User) -> int:
+    """How many jobs the user has (for paging :func:`jobs_of`)."""
+    query = sa.select(sa.func.count()).select_from(Job).where(Job.user_id == user.id)
+    return db.session.scalar(query) or 0
+
+
+def job_of(job_id: int, user: User) -> Job:
+    """One of ``user``'s own jobs.
+
+    :raises NotFound: no such job, or another user's (never told apart).
+    """
+    job = db.session.get(Job, job_id)
+    if job is None or job.user_id != user.id:
+        raise NotFound(NO_SUCH_JOB)
+    return job
 
 
 @dataclass(frozen=True)
@@ -290,22 +316,21 @@ def open_result(job_id: int, *, actor: User) -> Download:
     Rights are checked again now: a user who lost them since cannot take the file.
 
     :raises NotFound: no such job, or another user's (never told apart).
-    :raises RuleViolation: not done, expired or its file missing.
+    :raises ResultNotReady: not done (yet).
+    :raises ResultGone: expired, or its file missing.
     :raises PermissionDenied: ``actor`` no longer holds the kind's rights at its sites.
     """
-    job = db.session.get(Job, job_id)
-    if job is None or job.user_id != actor.id:
-        raise NotFound(NO_SUCH_JOB)
+    job = job_of(job_id, actor)
     if job.state is JobState.EXPIRED:
-        raise RuleViolation(EXPIRED)
+        raise ResultGone(EXPIRED)
     if job.state is not JobState.DONE or not job.result_path:
-        raise RuleViolation(NOT_READY)
+        raise ResultNotReady(NOT_READY)
     kind = get_kind(job.kind)
     if kind is None or not _check_scope(actor, kind, _scope_ids(job)):
         raise PermissionDenied(RIGHTS_CHANGED)
     path = export_dir() / job.result_path
     if not path.is_file():
-        raise RuleViolation(FILE_GONE)
+        raise ResultGone(FILE_GONE)
     scope = job.scope
     record_event(
         "download",
