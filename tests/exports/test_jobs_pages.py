@@ -22,7 +22,7 @@ from ecrf.errors import RuleViolation
 from ecrf.extensions import db
 from ecrf.jobs import services
 from ecrf.jobs.backends import shutdown_threads
-from ecrf.jobs.kinds import JobKind, register, unregister
+from ecrf.jobs.kinds import KINDS, JobKind, register, unregister
 from ecrf.jobs.models import Job, JobState
 from tests.exports.jobs_support import BDX_MANAGER, dispose, jobs_trial
 
@@ -159,9 +159,20 @@ def test_roles_without_the_export_right_see_no_jobs(trial, username):
     assert "My jobs" in trial.client("sponsor").get("/").get_data(as_text=True)
 
 
-def test_the_sponsor_is_offered_no_audit_trail(trial):
-    page = trial.client("sponsor").get("/jobs/new").get_data(as_text=True)
+def test_the_sponsor_is_offered_the_extracts_but_no_audit_trail(trial):
+    client = trial.client("sponsor")
+    page = client.get("/jobs/new").get_data(as_text=True)
     assert "Audit trail" not in page
+    assert "CDISC ODM 1.3.2" in page and "CSV bundle" in page
+
+
+def test_an_account_with_no_extract_open_is_told_so(trial):
+    kinds = dict(KINDS)
+    KINDS.clear()
+    try:
+        page = trial.client("sponsor").get("/jobs/new").get_data(as_text=True)
+    finally:
+        KINDS.update(kinds)
     assert "None of the extracts is open to your roles." in page
 
 
