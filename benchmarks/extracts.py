@@ -1,21 +1,30 @@
-"""Time and peak memory of the CSV bundle as the trial grows, beside a floor.
+"""Time and peak memory of every extract as the trial grows, beside a floor; and the CSV
+bundle on a real RQ worker while the site's pages are timed.
 
 Seeds synthetic patients through the one write path (the demo's generator), keeps the
 most documented as templates (patients who went through the whole schedule: about a
 thousand values each), then clones them by bulk INSERT … SELECT (new
-subject identifiers, the same visits, forms, rows and values) up to each size: the extract
-only reads, so clones cost it what real patients would. For each size it runs, each in a
-fresh subprocess: the bundle (``write_csv_bundle``, everything: per-form files, long file,
-dictionary, hashes, zip, audit event), and the floor (the same rows read with one plain SQL
-query, streamed, written with the csv module, nothing else). Each is run twice: once for
-wall time and the peak resident memory during the run (VmHWM, reset before it; beside the
-resident memory before it), once under tracemalloc for the run's peak Python heap. The
-point is the memory: it must stay flat from 100 to 1,000 subjects. A benchmark prints
-figures; it asserts nothing.
+subject identifiers, the same visits, forms, rows and values) up to each size: the extracts
+only read, so clones cost them what real patients would. For each size it runs, each in a
+fresh subprocess: the floor (the extract's rows read with one plain SQL query, streamed,
+written with the csv module, nothing else), then each extract asked for (``csv``: the whole
+bundle: per-form files, long file, dictionary, hashes, zip, audit event; ``odm``: CDISC ODM
+1.3.2 with audit records; ``sdtm``: the datasets as CSV, XPT and Dataset-JSON with
+define.xml). Each is run twice: once for wall time and the peak resident memory during the
+run (VmHWM, reset before it; beside the resident memory before it), once under tracemalloc
+for the run's peak Python heap. The point is the memory: it must stay flat from 100 to
+1,000 subjects.
 
-    .venv/bin/python benchmarks/export_csv.py                     # 100 and 1000 on SQLite
-    .venv/bin/python benchmarks/export_csv.py 100 1000 --seeded 40 --templates 8 --seed 3
-    .venv/bin/python benchmarks/export_csv.py 100 1000 --server postgresql://postgres@127.0.0.1/postgres
+With ``--redis URL``, at the largest size the CSV bundle is then started as a job (as the
+web page does) and run by a real ``ecrf worker --burst`` process, while this process
+serves the subject list to a signed-in data manager again and again: it prints the page's
+median and slowest time before and during the export, and the worker's peak memory. A
+benchmark prints figures; it asserts nothing.
+
+    .venv/bin/python benchmarks/extracts.py               # 100 and 1000, every extract, SQLite
+    .venv/bin/python benchmarks/extracts.py 100 1000 --extracts csv odm
+    .venv/bin/python benchmarks/extracts.py 1000 --redis redis://127.0.0.1:6379/14
+    .venv/bin/python benchmarks/extracts.py 100 1000 --server postgresql://postgres@127.0.0.1/postgres
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import argparse
 import csv
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -63,7 +73,7 @@ ORDER BY s.code, su.number, v.id, fe.form_oid, r.group_oid, r.repeat_key, iv.id
 """
 
 
-def make_app(url: str, workdir: Path):
+def make_app(url: str, workdir: Path, **config):
     return create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
@@ -71,6 +81,7 @@ def make_app(url: str, workdir: Path):
             "AUDIT_KEY": "benchmark audit key",
             "AUDIT_CHECKPOINT_FILE": str(workdir / "audit_checkpoints"),
             "PASSWORD_HASH_PROFILE": "cheapest",
+            **config,
         }
     )
 
@@ -180,6 +191,18 @@ def run_bundle(out: Path) -> int:
     return next(f["rows"] for f in read_manifest(path)["files"] if f["name"] == "long.csv")
 
 
+def run_odm(out: Path) -> int:
+    from ecrf.exports.odm.writer import write_odm
+
+    return write_odm(out / "study.xml", site_ids=None, actor=None).stat().st_size
+
+
+def run_sdtm(out: Path) -> int:
+    from ecrf.exports.sdtm.service import write_sdtm
+
+    return write_sdtm(out / "sdtm", site_ids=None, actor=None).stat().st_size
+
+
 def run_floor(out: Path) -> int:
     rows = 0
     with (
@@ -200,7 +223,7 @@ def child(mode: str, traced: bool, url: str, workdir: Path) -> None:
     app = make_app(url, workdir)
     with app.app_context(), tempfile.TemporaryDirectory(dir=workdir) as out:
         db.session.execute(sa.select(1))  # connect before measuring
-        action = run_bundle if mode == "bundle" else run_floor
+        action = ACTIONS[mode]
         reset_peak_rss()
         before = status_kib("VmRSS")
         if traced:
@@ -223,6 +246,11 @@ def child(mode: str, traced: bool, url: str, workdir: Path) -> None:
         )
 
 
+#: What each mode runs, and what its count is.
+ACTIONS = {"floor": run_floor, "csv": run_bundle, "odm": run_odm, "sdtm": run_sdtm}
+COUNTED = {"floor": "values", "csv": "values", "odm": "bytes", "sdtm": "bytes (zip)"}
+
+
 def measure(mode: str, traced: bool, url: str, workdir: Path) -> dict:
     command = [sys.executable, __file__, "--child", mode, "--url", url, "--workdir", str(workdir)]
     if traced:
@@ -231,25 +259,128 @@ def measure(mode: str, traced: bool, url: str, workdir: Path) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def report(size: int, url: str, workdir: Path) -> None:
+def report(size: int, url: str, workdir: Path, extracts: list[str]) -> None:
     mib = 2**20
-    for mode in ("floor", "bundle"):
+    values = 0
+    for mode in ("floor", *extracts):
         plain = measure(mode, False, url, workdir)
         traced = measure(mode, True, url, workdir)
+        if mode == "floor":
+            values = plain["values"]
         print(
-            f"N={size:<5} {mode:6s} {plain['values']:9d} values | {plain['seconds']:7.2f} s "
-            f"({1e6 * plain['seconds'] / max(plain['values'], 1):5.2f} µs/value) | "
+            f"N={size:<5} {mode:5s} {plain['values']:10d} {COUNTED[mode]:11s} | "
+            f"{plain['seconds']:7.2f} s "
+            f"({1e6 * plain['seconds'] / max(values, 1):5.2f} µs/value) | "
             f"RSS {plain['before'] / mib:6.1f} → peak {plain['maxrss'] / mib:6.1f} MiB | "
             f"Python heap peak {traced['heap'] / mib:6.2f} MiB",
             flush=True,
         )
 
 
-def run(sizes: list[int], seeded: int, templates: int, seed: int, url: str, workdir: Path) -> None:
+# --- the CSV bundle on a real RQ worker while pages are served ------------------------------
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident memory of a process and its children (the worker and its work horse)."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            total = next(int(line.split()[1]) for line in handle if line.startswith("VmRSS:"))
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            children = [int(child) for child in handle.read().split()]
+    except (FileNotFoundError, ProcessLookupError, StopIteration):
+        return total * 1024
+    return total * 1024 + sum(_tree_rss(child) for child in children)
+
+
+def _timings(seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+    return (
+        f"median {1000 * ordered[len(ordered) // 2]:6.1f} ms, slowest "
+        f"{1000 * ordered[-1]:6.1f} ms over {len(ordered)} pages"
+    )
+
+
+def on_worker(url: str, workdir: Path, redis_url: str, password: str, size: int) -> None:
+    from redis import Redis
+
+    from ecrf.auth import services as auth_services
+    from ecrf.jobs import services as jobs_services
+    from ecrf.jobs.backends import submit
+    from ecrf.jobs.models import Job, JobState
+
+    export_dir = workdir / "exports"
+    app = make_app(url, workdir, REDIS_URL=redis_url, EXPORT_DIR=str(export_dir))
+    app.config["WTF_CSRF_ENABLED"] = False
+    Redis.from_url(redis_url).flushdb()
+    client = app.test_client()
+    client.post("/login", data={"username": "datamanager", "password": password})
+
+    def page() -> float:
+        started = time.perf_counter()
+        response = client.get("/subjects")
+        assert response.status_code == 200, response.status_code
+        return time.perf_counter() - started
+
+    idle = [page() for _ in range(20)]
+    with app.app_context():
+        actor = auth_services.get_user("datamanager")
+        job_id = jobs_services.start_job("csv", None, actor=actor).id
+        db.session.commit()
+        submit(job_id)
+    env = os.environ | {
+        "ECRF_DATABASE_URL": url,
+        "ECRF_REDIS_URL": redis_url,
+        "ECRF_EXPORT_DIR": str(export_dir),
+        "ECRF_SECRET_KEY": "benchmark",
+        "ECRF_AUDIT_KEY": "benchmark audit key",
+        "ECRF_AUDIT_CHECKPOINT_FILE": str(workdir / "audit_checkpoints"),
+        "ECRF_INSTANCE_PATH": str(workdir),
+    }
+    ecrf = Path(sys.executable).parent / "ecrf"
+    started = time.perf_counter()
+    worker = subprocess.Popen(
+        [str(ecrf), "worker", "--burst"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    busy: list[float] = []
+    peak = 0
+    while worker.poll() is None:
+        busy.append(page())
+        peak = max(peak, _tree_rss(worker.pid))
+    seconds = time.perf_counter() - started
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        state, done = job.state, f"{job.progress_done} of {job.progress_total} rows"
+        db.session.remove()
+        db.engine.dispose()
+    Redis.from_url(redis_url).flushdb()
+    if state is not JobState.DONE:
+        print(f"N={size:<5} worker: the job ended {state}: {worker.stderr.read().decode()[-2000:]}")
+        return
+    mib = 2**20
+    print(
+        f"N={size:<5} worker: CSV bundle on `ecrf worker --burst` {seconds:7.2f} s ({done}), "
+        f"worker + work horse peak RSS {peak / mib:6.1f} MiB",
+        flush=True,
+    )
+    print(f"N={size:<5} pages : /subjects idle    {_timings(idle)}", flush=True)
+    print(f"N={size:<5} pages : /subjects export  {_timings(busy or [page()])}", flush=True)
+
+
+def run(
+    sizes: list[int],
+    seeded: int,
+    templates: int,
+    seed: int,
+    url: str,
+    workdir: Path,
+    extracts: list[str],
+    redis_url: str | None,
+) -> None:
     app = make_app(url, workdir)
     with app.app_context():
         upgrade()
-        seed_demo()
+        passwords = {account.username: account.password for account in seed_demo()}
         db.session.commit()
         started = time.perf_counter()
         seed_subjects(
@@ -278,9 +409,11 @@ def run(sizes: list[int], seeded: int, templates: int, seed: int, url: str, work
                 flush=True,
             )
             db.session.remove()
-            report(total, url, workdir)
+            report(total, url, workdir, extracts)
         db.session.remove()
         db.engine.dispose()
+    if redis_url:
+        on_worker(url, workdir, redis_url, passwords["datamanager"], total)
 
 
 def main() -> None:
@@ -290,7 +423,15 @@ def main() -> None:
     parser.add_argument("--templates", type=int, default=4, help="the most documented, cloned")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--server", help="a PostgreSQL server URL (default: SQLite files)")
-    parser.add_argument("--child", choices=("bundle", "floor"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--extracts",
+        nargs="+",
+        choices=("csv", "odm", "sdtm"),
+        default=["csv", "odm", "sdtm"],
+        help="the extracts measured beside the floor",
+    )
+    parser.add_argument("--redis", help="a Redis URL: also run the CSV bundle on a real worker")
+    parser.add_argument("--child", choices=tuple(ACTIONS), help=argparse.SUPPRESS)
     parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
@@ -311,14 +452,32 @@ def main() -> None:
             try:
                 url = sa.make_url(normalise_database_url(args.server)).set(database=name)
                 url_text = url.render_as_string(hide_password=False)
-                run(args.sizes, args.seeded, args.templates, args.seed, url_text, workdir)
+                run(
+                    args.sizes,
+                    args.seeded,
+                    args.templates,
+                    args.seed,
+                    url_text,
+                    workdir,
+                    args.extracts,
+                    args.redis,
+                )
             finally:
                 with server.connect() as conn:
                     conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 server.dispose()
         else:
             url = f"sqlite:///{workdir / 'bench.sqlite'}"
-            run(args.sizes, args.seeded, args.templates, args.seed, url, workdir)
+            run(
+                args.sizes,
+                args.seeded,
+                args.templates,
+                args.seed,
+                url,
+                workdir,
+                args.extracts,
+                args.redis,
+            )
 
 
 if __name__ == "__main__":
