@@ -70,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.jobs.cli import jobs_cli, worker_command
     from ecrf.jobs.views import bp as jobs_bp
     from ecrf.main.views import bp as main_bp
+    from ecrf.reporting.cli import report_cli
     from ecrf.resume.views import bp as resume_bp
     from ecrf.study.cli import sites_cli, subjects_cli
     from ecrf.study.views import bp as study_bp
@@ -89,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(demo_command)
     app.cli.add_command(export_cli)
     app.cli.add_command(import_cli)
+    app.cli.add_command(report_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(tokens_cli)

@@ -1,0 +1,1 @@
+"""The PDF reports' data: plain dicts built from the study, rendered by ``reports/``."""
