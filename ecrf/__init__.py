@@ -71,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.jobs.views import bp as jobs_bp
     from ecrf.main.views import bp as main_bp
     from ecrf.reporting.cli import report_cli
+    from ecrf.reporting.views import bp as reporting_bp
     from ecrf.resume.views import bp as resume_bp
     from ecrf.study.cli import sites_cli, subjects_cli
     from ecrf.study.views import bp as study_bp
@@ -81,6 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(crf_bp)
     app.register_blueprint(resume_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(reporting_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_tokens_bp)
     app.cli.add_command(users_cli)

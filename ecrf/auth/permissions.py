@@ -58,8 +58,9 @@ def sites_with(user: User | None, perm: Perm) -> set[int] | None:
     return site_ids
 
 
-def require(perm: Perm) -> Callable[[F], F]:
-    """View decorator: sign-in required, and ``perm`` held at one site at least.
+def require(perm: Perm, *alternatives: Perm) -> Callable[[F], F]:
+    """View decorator: sign-in required, and ``perm`` (or one of ``alternatives``) held at
+    one site at least.
 
     Views that act on one site's records check that site again with :func:`check`.
     """
@@ -73,7 +74,8 @@ def require(perm: Perm) -> Callable[[F], F]:
 
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            check(current_user, perm)
+            if not any(can(current_user, p) for p in alternatives):
+                check(current_user, perm)
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

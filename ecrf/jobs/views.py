@@ -36,7 +36,7 @@ class StartForm(BaseForm):
 
 
 @bp.route("/jobs")
-@require(Perm.EXPORT_DATA)
+@require(Perm.EXPORT_DATA, Perm.DOWNLOAD_REPORTS)
 def list_jobs():
     """My jobs: state, progress, download while kept; reloads itself while one runs."""
     services.purge()
@@ -47,7 +47,7 @@ def list_jobs():
 
 
 @bp.route("/jobs/new", methods=["GET", "POST"])
-@require(Perm.EXPORT_DATA)
+@require(Perm.EXPORT_DATA, Perm.DOWNLOAD_REPORTS)
 def new_job():
     """Choose an extract and its sites, and start it in the background."""
     form = StartForm(current_user)
@@ -68,7 +68,7 @@ def new_job():
 
 
 @bp.route("/jobs/<int:job_id>/download")
-@require(Perm.EXPORT_DATA)
+@require(Perm.EXPORT_DATA, Perm.DOWNLOAD_REPORTS)
 def download(job_id: int):
     """The result file of one of my jobs (rights checked again; the download is audited)."""
     result = services.open_result(job_id, actor=current_user)

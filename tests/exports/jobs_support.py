@@ -15,7 +15,7 @@ from ecrf.auth.roles import Role
 from ecrf.extensions import db
 from ecrf.jobs.models import Job
 from ecrf.study import services as study_services
-from tests.exports.conftest import dispose, seed, trial_app
+from tests.seeded_trial import dispose, seed, trial_app
 
 #: A data manager of BDX only (the demo's data manager holds every site).
 BDX_MANAGER, BDX_MANAGER_PASSWORD = "dm.bdx", "a long password for dm bdx"

@@ -112,7 +112,7 @@ def test_a_revoked_token_is_refused_and_the_revocation_audited(seeded):
 
 
 def test_a_token_follows_its_account_s_roles_and_dies_with_the_account(databases):
-    from tests.exports.conftest import dispose, seed, trial_app
+    from tests.seeded_trial import dispose, seed, trial_app
 
     app = trial_app(databases)
     seed(app, count=0)

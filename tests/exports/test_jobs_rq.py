@@ -21,8 +21,8 @@ from ecrf.extensions import db
 from ecrf.jobs import services
 from ecrf.jobs.backends import QUEUE_NAME, rq_queue
 from ecrf.jobs.models import Job, JobState
-from tests.exports.conftest import trial_app
 from tests.exports.jobs_support import BDX_MANAGER, dispose, jobs_trial
+from tests.seeded_trial import trial_app
 
 #: Never a database another user of this Redis keeps data in; emptied with FLUSHDB only.
 REDIS_URL = os.environ.get("ECRF_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -18,8 +18,8 @@ from ecrf.demo import seed_demo
 from ecrf.exports.odm.writer import write_odm
 from ecrf.extensions import db
 from ecrf.study.models import Subject, Visit
-from tests.exports.conftest import dispose, trial_app
 from tests.exports.odm_checks import NS, check_odm
+from tests.seeded_trial import dispose, trial_app
 
 
 @pytest.fixture(scope="module")

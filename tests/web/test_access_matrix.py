@@ -23,6 +23,8 @@ USER_MANAGERS = {Role.ADMIN, Role.DATA_MANAGER}
 DATA_ENTRY = {Role.SITE_STAFF, Role.INVESTIGATOR}
 DM_FORM = "/visits/SCR/1/forms/DM"
 EXPORTERS = {Role.DATA_MANAGER, Role.SPONSOR}
+#: Extracts (exporters) and report batches (readers of reports) run as jobs.
+JOB_USERS = EXPORTERS | {Role.INVESTIGATOR, Role.MONITOR}
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -50,10 +52,11 @@ ROUTES = [
     ("POST", "/subjects/BDX-001/visits/SCR/1/date", DATA_ENTRY),
     ("POST", "/subjects/TLS-001/visits/SCR/1/date", set(), DATA_ENTRY),
     ("POST", "/subjects/BDX-001" + DM_FORM + "/rows/DM/1/remove", DATA_ENTRY),
-    ("GET", "/jobs", EXPORTERS),
-    ("GET", "/jobs/new", EXPORTERS),
-    ("POST", "/jobs/new", EXPORTERS),
-    ("GET", "/jobs/1/download", set(), EXPORTERS),
+    ("GET", "/jobs", JOB_USERS),
+    ("GET", "/jobs/new", JOB_USERS),
+    ("POST", "/jobs/new", JOB_USERS),
+    ("GET", "/jobs/1/download", set(), JOB_USERS),
+    ("GET", "/reports/", EVERYONE),
 ]
 
 

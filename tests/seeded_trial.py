@@ -1,0 +1,82 @@
+"""A trial database seeded with synthetic IAH-PRRT patients at every stage, shared by the
+extract and report tests of a module (seeding goes through the write path: seconds)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+
+from ecrf import create_app
+from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
+from ecrf.demo_data import seed_subjects
+from ecrf.extensions import db
+
+#: Patients seeded per module: enough for every stage (screen failures, PET pairs, AEs,
+#: follow-up) at all three demo sites; the same seed gives the same patients.
+SUBJECTS, SEED = 8, 11
+
+
+@dataclass
+class Seeded:
+    app: Flask
+    url: str
+    sites: tuple[str, ...]
+    #: The demo accounts' passwords by username ("sponsor", "datamanager", "staff.bdx"…).
+    passwords: dict[str, str]
+
+
+def trial_app(databases, url: str | None = None, **config) -> Flask:
+    url = url or databases.new_database()
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test secret key",
+            "AUDIT_KEY": "test audit key",
+            "AUDIT_CHECKPOINT_FILE": str(
+                databases.workdir / f"audit_checkpoints_{url.rsplit('/', 1)[-1]}"
+            ),
+            "SQLALCHEMY_DATABASE_URI": url,
+            "PASSWORD_HASH_PROFILE": "cheapest",
+            "STUDY_DEFINITION": "forms.iahprrt:STUDY",
+            "WTF_CSRF_ENABLED": False,
+            **config,
+        }
+    )
+
+
+def dispose(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def seed(app: Flask, count: int = SUBJECTS, seed_value: int = SEED) -> dict[str, str]:
+    """Demo sites, accounts and ``count`` patients; the accounts' passwords by username."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+        passwords = {account.username: account.password for account in seed_demo()}
+        db.session.commit()
+        seed_subjects(
+            count,
+            seed_value,
+            [code for code, _ in DEMO_SITES],
+            actor_for=demo_actor,
+            decider_for=demo_decider,
+        )
+    return passwords
+
+
+@pytest.fixture(scope="module")
+def seeded(databases) -> Iterator[Seeded]:
+    """A migrated database with the demo sites and accounts and SUBJECTS patients."""
+    app = trial_app(databases)
+    passwords = seed(app)
+    yield Seeded(
+        app, app.config["SQLALCHEMY_DATABASE_URI"], tuple(c for c, _ in DEMO_SITES), passwords
+    )
+    dispose(app)
