@@ -76,12 +76,14 @@ def url_fetcher():
     return _fetcher_class()()
 
 
-def _format_utc(value: datetime | None) -> str:
+def _format_utc(value: datetime | None, zone: bool = True) -> str:
+    """A UTC time to the second, e.g. "2026-12-06 10:15:02 UTC" (``zone=False``: where a
+    column header already says UTC)."""
     if value is None:
         return "—"
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M UTC")
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC" if zone else "%Y-%m-%d %H:%M:%S")
 
 
 @cache

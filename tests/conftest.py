@@ -21,6 +21,7 @@ from ecrf.auth import services as auth_services
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.extensions import db
+from ecrf.jobs.backends import shutdown_threads
 from ecrf.study import services as study_services
 from ecrf.study.models import Site
 from tests.databases import DatabaseFactory
@@ -72,6 +73,7 @@ def make_app(tmp_path, databases):
 
     yield build
     for app in apps:
+        shutdown_threads(app)  # in-process jobs a test started end before their database
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

@@ -148,7 +148,10 @@ class FormPage:
                 inputs = gather_inputs(
                     self.study, self.data, self.form_def, row, self.entry_data, derivation.inputs
                 )
-                listed = [self._input_shown(ref, value) for ref, value in inputs.items()]
+                listed = [
+                    describe_input(self.study, self.form_def.oid, ref, value)
+                    for ref, value in inputs.items()
+                ]
                 value = row.values.get(derivation.target)
                 shown[entry_forms.field_name(group.oid, key, item.oid)] = DerivedShown(
                     fields.display(item, value, self.study.codelist_for(item))
@@ -158,20 +161,6 @@ class FormPage:
                     listed,
                 )
         return shown
-
-    def _input_shown(self, ref: str, value) -> tuple[str, str]:
-        """(label, value as people read it) of a derivation's input; an input from another
-        form names its visit, as the eligibility evidence does."""
-        resolved = self.study.resolve(self.form_def.oid, ref)
-        if resolved.group is not None:
-            group = self.study.group(resolved.form, resolved.group)
-            form_name = self.study.forms[resolved.form].name
-            return f"{form_name}: {group.label} ({resolved.visit})", f"{len(value or [])} row(s)"
-        ref_item = self.study.item(resolved.form, resolved.item)[1]
-        label = ref_item.label if resolved.local else f"{ref_item.label} ({resolved.visit})"
-        if value in (None, ""):
-            return label, "—"
-        return label, fields.display(ref_item, value, self.study.codelist_for(ref_item))
 
     def render(self, status: int = 200):
         bound = self.formdata is not None
@@ -258,3 +247,18 @@ def history_events(entry: FormEntry, field: str | None) -> list[AuditEvent]:
     if field:
         query = query.where(AuditEvent.field == field)
     return list(db.session.scalars(query.order_by(AuditEvent.seq)))
+
+
+def describe_input(study: LoadedStudy, form_oid: str, ref: str, value) -> tuple[str, str]:
+    """(label, value as people read it) of a derivation's input written in ``form_oid``; an
+    input from another form names its visit, as the eligibility evidence does."""
+    resolved = study.resolve(form_oid, ref)
+    if resolved.group is not None:
+        group = study.group(resolved.form, resolved.group)
+        form_name = study.forms[resolved.form].name
+        return f"{form_name}: {group.label} ({resolved.visit})", f"{len(value or [])} row(s)"
+    ref_item = study.item(resolved.form, resolved.item)[1]
+    label = ref_item.label if resolved.local else f"{ref_item.label} ({resolved.visit})"
+    if value in (None, ""):
+        return label, "—"
+    return label, fields.display(ref_item, value, study.codelist_for(ref_item))

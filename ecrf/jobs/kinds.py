@@ -33,7 +33,11 @@ class JobKind:
     perms: tuple[Perm, ...]
     run: Run | str
     #: Name of the single result file; None: the extract writes into a folder.
+    #: "{subject}" in it is the subject of a per-subject kind.
     filename: str | None = None
+    #: About one subject (started from its page, not from "New extract"): ``run`` also
+    #: takes ``subject=`` (its identifier), and the job's site is the subject's.
+    per_subject: bool = False
 
     def function(self) -> Run:
         if callable(self.run):
@@ -93,5 +97,25 @@ register(
         "SDTM datasets (CSV, SAS transport, Dataset-JSON, define.xml; zipped)",
         (Perm.EXPORT_DATA,),
         "ecrf.exports.sdtm.service:write_sdtm",
+    )
+)
+
+# Reports: a subject's casebook (from its page), the site's casebooks (the investigator's copy).
+register(
+    JobKind(
+        "casebook",
+        "Subject casebook (PDF/A with the subject's ODM file)",
+        (Perm.DOWNLOAD_REPORTS,),
+        "ecrf.reporting.casebook_jobs:write_casebook",
+        filename="casebook-{subject}.pdf",
+        per_subject=True,
+    )
+)
+register(
+    JobKind(
+        "casebooks",
+        "Investigator's copy: every casebook of the site (PDF/A files and manifest; zipped)",
+        (Perm.DOWNLOAD_REPORTS,),
+        "ecrf.reporting.casebook_jobs:write_site_casebooks",
     )
 )

@@ -53,6 +53,8 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(sa.String(40))
     #: Site codes the extract covers, comma-separated; None: every site.
     site_codes: Mapped[str | None] = mapped_column(sa.String(500))
+    #: The subject a per-subject job is about (a casebook); its site is ``site_codes``.
+    subject: Mapped[str | None] = mapped_column(sa.String(20))
     state: Mapped[JobState] = mapped_column(str_enum(JobState), default=JobState.QUEUED, index=True)
     progress_done: Mapped[int] = mapped_column(default=0)
     progress_total: Mapped[int] = mapped_column(default=0)

@@ -21,12 +21,13 @@ from flask import current_app
 from ecrf.audit.services import record_event
 from ecrf.auth.models import User
 from ecrf.auth.permissions import can, sites_with
+from ecrf.auth.roles import Perm
 from ecrf.db import utcnow
 from ecrf.errors import DomainError, NotFound, PermissionDenied, RuleViolation
 from ecrf.extensions import db
 from ecrf.jobs.kinds import KINDS, JobKind, get_kind
 from ecrf.jobs.models import Job, JobState
-from ecrf.study.models import Site
+from ecrf.study.models import Site, Subject
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -79,8 +80,12 @@ def allowed_sites(user: User, kind: JobKind) -> set[int] | None:
 
 
 def kinds_for(user: User) -> list[JobKind]:
-    """The kinds ``user`` may run at one site at least."""
-    return [kind for kind in KINDS.values() if all(can(user, perm) for perm in kind.perms)]
+    """The kinds ``user`` may start for sites (not per-subject ones) at one site at least."""
+    return [
+        kind
+        for kind in KINDS.values()
+        if not kind.per_subject and all(can(user, perm) for perm in kind.perms)
+    ]
 
 
 def sites_for(user: User, kind: JobKind) -> list[Site]:
@@ -121,7 +126,7 @@ def start_job(kind_name: str, site_code: str | None, *, actor: User) -> Job:
         (or anywhere).
     """
     kind = get_kind(kind_name)
-    if kind is None:
+    if kind is None or kind.per_subject:
         raise RuleViolation(UNKNOWN_KIND, field="kind")
     if site_code:
         site = db.session.scalar(sa.select(Site).where(Site.code == site_code.strip().upper()))
@@ -144,6 +149,35 @@ def start_job(kind_name: str, site_code: str | None, *, actor: User) -> Job:
             )
         )
     job = Job(user_id=actor.id, kind=kind.name, site_codes=codes, state=JobState.QUEUED)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def start_subject_job(kind_name: str, identifier: str, *, actor: User) -> Job:
+    """Record a queued per-subject job (a casebook) for ``actor`` (the caller commits, then
+    submits).
+
+    :raises RuleViolation: unknown kind, or one not about a subject.
+    :raises NotFound: no such subject, or one ``actor`` does not see (never told apart).
+    :raises PermissionDenied: ``actor`` sees the subject but lacks the kind's permissions
+        at its site.
+    """
+    kind = get_kind(kind_name)
+    if kind is None or not kind.per_subject:
+        raise RuleViolation(UNKNOWN_KIND, field="kind")
+    subject = db.session.scalar(sa.select(Subject).where(Subject.identifier == identifier))
+    if subject is None or not can(actor, Perm.VIEW_SUBJECTS, subject.site_id):
+        raise NotFound(NO_SUCH_JOB)
+    if not all(can(actor, perm, subject.site_id) for perm in kind.perms):
+        raise PermissionDenied(NOT_AT_SITE.format(code=subject.site.code))
+    job = Job(
+        user_id=actor.id,
+        kind=kind.name,
+        site_codes=subject.site.code,
+        subject=subject.identifier,
+        state=JobState.QUEUED,
+    )
     db.session.add(job)
     db.session.flush()
     return job
@@ -188,9 +222,11 @@ def run_job(job_id: int) -> JobState | None:
         folder = job_folder(job_id)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        out = folder / kind.filename if kind.filename else folder / kind.name
+        name = kind.filename.format(subject=job.subject) if kind.filename else kind.name
+        out = folder / name
         reporter = _ProgressReporter(job_id)
-        result = kind.function()(out, site_ids=site_ids, actor=actor, progress=reporter)
+        extra = {"subject": job.subject} if kind.per_subject else {}
+        result = kind.function()(out, site_ids=site_ids, actor=actor, progress=reporter, **extra)
         result = _single_file(Path(result))
     except DomainError as exc:
         db.session.rollback()

@@ -2,22 +2,91 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from wtforms import SelectField
 
-from ecrf.auth.permissions import can
+from ecrf.auth.permissions import can, require
 from ecrf.auth.roles import Perm
+from ecrf.extensions import db
+from ecrf.forms_base import BaseForm
+from ecrf.jobs import services as jobs
+from ecrf.jobs.backends import QueueUnavailable, submit
+from ecrf.jobs.kinds import get_kind
 from ecrf.reporting.plans import report_plan
 
 bp = Blueprint("reporting", __name__, url_prefix="/reports")
+
+CASEBOOK_STARTED = (
+    "The casebook of {identifier} is being prepared: it appears on “My jobs”, ready to "
+    "download in a moment."
+)
+COPY_STARTED = (
+    "The investigator's copy is being prepared, one casebook after the other: follow it on "
+    "“My jobs”, where the zip file can be downloaded once ready."
+)
+ALL_MY_SITES = "All my sites"
+
+
+class CopyForm(BaseForm):
+    # Not limited to its list: a forged site reaches the service, which refuses it.
+    site = SelectField("Site", choices=[], validate_choice=False)
+
+    def __init__(self, user, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        kind = get_kind("casebooks")
+        sites = jobs.sites_for(user, kind) if kind is not None else []
+        self.site.choices = [(site.code, f"{site.code} — {site.name}") for site in sites]
+        if len(sites) > 1:
+            self.site.choices.insert(0, ("", ALL_MY_SITES))
 
 
 @bp.route("/")
 @login_required
 def index():
     """The reports the signed-in user may get, with where each is found."""
+    reads_reports = can(current_user, Perm.DOWNLOAD_REPORTS)
+    return _index(CopyForm(current_user) if reads_reports else None)
+
+
+def _index(copy_form: CopyForm | None, status: int = 200):
     return render_template(
         "reporting/index.html",
-        reads_reports=can(current_user, Perm.DOWNLOAD_REPORTS),
+        reads_reports=copy_form is not None,
+        copy_form=copy_form,
         plans={name: report_plan(name) is not None for name in ("IMAGING", "SAFETY")},
+    ), status
+
+
+@bp.post("/casebooks")
+@require(Perm.DOWNLOAD_REPORTS)
+def start_site_casebooks():
+    """Start the investigator's copy of a site (every casebook, zipped) as a job."""
+    form = CopyForm(current_user)
+    started = []
+    action = lambda: started.append(  # noqa: E731
+        jobs.start_job("casebooks", form.site.data, actor=current_user).id
     )
+    if form.submit(action):
+        return _submitted(started[0], COPY_STARTED)
+    return _index(form, 422)
+
+
+@bp.post("/casebook/<identifier>")
+@require(Perm.DOWNLOAD_REPORTS)
+def start_casebook(identifier: str):
+    """Start the casebook of one subject as a job (it takes seconds to render)."""
+    job = jobs.start_subject_job("casebook", identifier, actor=current_user)
+    db.session.commit()
+    return _submitted(job.id, CASEBOOK_STARTED.format(identifier=job.subject))
+
+
+def _submitted(job_id: int, message: str):
+    try:
+        submit(job_id)
+    except QueueUnavailable:
+        jobs.mark_not_submitted(job_id)
+        flash(jobs.QUEUE_DOWN, "error")
+    else:
+        flash(message, "success")
+    return redirect(url_for("jobs.list_jobs"))

@@ -188,6 +188,7 @@ def _subject_page(study, subject, status_form=None, date_forms=None, status=200)
         date_forms=date_forms or {},
         date_form=VisitDateForm,
         can_enter=can(current_user, Perm.ENTER_DATA, subject.site_id),
+        can_report=can(current_user, Perm.DOWNLOAD_REPORTS, subject.site_id),
         decisions=investigator_decisions(subject, current_user),
         gate_notice=gates.subject_notice(study, subject, view.data),
         awaiting_consent=gates.awaiting_consent(study, view.data),

@@ -25,6 +25,8 @@ DM_FORM = "/visits/SCR/1/forms/DM"
 EXPORTERS = {Role.DATA_MANAGER, Role.SPONSOR}
 #: Extracts (exporters) and report batches (readers of reports) run as jobs.
 JOB_USERS = EXPORTERS | {Role.INVESTIGATOR, Role.MONITOR}
+#: Those who download PDF case reports.
+REPORT_READERS = {Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER}
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -57,6 +59,9 @@ ROUTES = [
     ("POST", "/jobs/new", JOB_USERS),
     ("GET", "/jobs/1/download", set(), JOB_USERS),
     ("GET", "/reports/", EVERYONE),
+    ("POST", "/reports/casebook/BDX-001", REPORT_READERS),
+    ("POST", "/reports/casebook/TLS-001", set(), REPORT_READERS),
+    ("POST", "/reports/casebooks", REPORT_READERS),
 ]
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
 from importlib.metadata import PackageNotFoundError, version
+from io import BytesIO
 from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
+from typing import BinaryIO
 
 import sqlalchemy as sa
 from lxml import etree
@@ -61,41 +63,12 @@ def write_odm(
     study = current_study()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    context = _Context(study, site_ids, withhold=withholds_free_text(actor))
-    total = db.session.scalar(_scoped(sa.select(sa.func.count(Subject.id)), site_ids)) or 0
-    written = 0
-    now = utcnow().replace(microsecond=0)
-    root_attrs = {
-        "FileType": "Snapshot",
-        "Granularity": "All",
-        "FileOID": f"ODM.{study.study.oid}.{now:%Y%m%dT%H%M%SZ}",
-        "CreationDateTime": now.isoformat(),
-        "ODMVersion": oids.ODM_VERSION,
-        "Originator": ORIGINATOR,
-        "SourceSystem": "ecrf",
-        "SourceSystemVersion": _version(),
-    }
     # Written aside and renamed when whole: a failure never leaves half a file as the result.
     partial = out.with_name(out.name + ".part")
     try:
-        with etree.xmlfile(str(partial), encoding="utf-8") as xf:
-            xf.write_declaration()
-            with xf.element(f"{{{oids.NS}}}ODM", root_attrs, nsmap={None: oids.NS}):
-                xf.write(study_element(study), pretty_print=True)
-                xf.write(context.admin_data(), pretty_print=True)
-                with xf.element(
-                    f"{{{oids.NS}}}ClinicalData",
-                    {
-                        "StudyOID": oids.study_oid(study.study.oid),
-                        "MetaDataVersionOID": oids.mdv_oid(study.version),
-                    },
-                ):
-                    xf.write("\n")
-                    for identifier, rows in groupby(iter_rows(site_ids), lambda r: r.subject):
-                        xf.write(context.subject_data(identifier, rows), pretty_print=True)
-                        written += 1
-                        if progress is not None:
-                            progress(written, max(total, written))
+        total, written = write_snapshot(
+            str(partial), site_ids=site_ids, withhold=withholds_free_text(actor), progress=progress
+        )
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
@@ -111,6 +84,68 @@ def write_odm(
     if progress is not None:
         progress(max(total, written), max(total, written))
     return out
+
+
+def write_snapshot(
+    target: str | BinaryIO,
+    *,
+    site_ids: Collection[int] | None,
+    withhold: bool,
+    subject: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[int, int]:
+    """Write the ODM snapshot (all subjects of ``site_ids``, or the one ``subject``) to a
+    file name or a binary stream; no permission check and no audit event (callers do both).
+
+    :returns: (subjects in scope, subjects written).
+    """
+    study = current_study()
+    context = _Context(study, site_ids, withhold=withhold)
+    count = _scoped(sa.select(sa.func.count(Subject.id)), site_ids)
+    if subject is not None:
+        count = count.where(Subject.identifier == subject)
+    total = db.session.scalar(count) or 0
+    written = 0
+    now = utcnow().replace(microsecond=0)
+    root_attrs = {
+        "FileType": "Snapshot",
+        "Granularity": "All" if subject is None else "SingleSubject",
+        "FileOID": f"ODM.{study.study.oid}.{now:%Y%m%dT%H%M%SZ}",
+        "CreationDateTime": now.isoformat(),
+        "ODMVersion": oids.ODM_VERSION,
+        "Originator": ORIGINATOR,
+        "SourceSystem": "ecrf",
+        "SourceSystemVersion": _version(),
+    }
+    with etree.xmlfile(target, encoding="utf-8") as xf:
+        xf.write_declaration()
+        with xf.element(f"{{{oids.NS}}}ODM", root_attrs, nsmap={None: oids.NS}):
+            xf.write(study_element(study), pretty_print=True)
+            xf.write(context.admin_data(), pretty_print=True)
+            with xf.element(
+                f"{{{oids.NS}}}ClinicalData",
+                {
+                    "StudyOID": oids.study_oid(study.study.oid),
+                    "MetaDataVersionOID": oids.mdv_oid(study.version),
+                },
+            ):
+                xf.write("\n")
+                rows = iter_rows(site_ids, subject=subject)
+                for identifier, subject_rows in groupby(rows, lambda r: r.subject):
+                    xf.write(context.subject_data(identifier, subject_rows), pretty_print=True)
+                    written += 1
+                    if progress is not None:
+                        progress(written, max(total, written))
+    return total, written
+
+
+def subject_odm(identifier: str, site_id: int, *, withhold: bool) -> bytes:
+    """One subject's ODM 1.3.2 file (metadata, its site and the people who recorded its
+    data, its clinical data and their audit records), e.g. to attach to its casebook. No
+    permission check, no audit event."""
+    buffer = BytesIO()
+    write_snapshot(buffer, site_ids=[site_id], withhold=withhold, subject=identifier)
+    return buffer.getvalue()
 
 
 def _check_scope(actor: User | None, site_ids: Collection[int] | None) -> None:

@@ -48,7 +48,7 @@ def test_pages_carry_the_running_header_and_page_n_of_m(sample):
         text = page.extract_text()
         assert f"Page {number} of {pages}" in text
         assert "IAH-PRRT · BDX" in text and "BDX-001" in text
-        assert "Generated 2026-11-25 10:30 UTC by monitor" in text
+        assert "Generated 2026-11-25 10:30:00 UTC by monitor" in text
         assert "audit checkpoint 0123456789abcdef" in text
         # The table's header repeats on every page the table spans.
         assert "Row" in text and "Value" in text

@@ -1,0 +1,140 @@
+"""The subject casebook as a monitor downloads it: a PDF/A-3b file read back with pypdf, its
+ODM attachment validated, every visit and form of the subject in it; from the command line."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from ecrf.audit.models import AuditEvent
+from ecrf.audit.verify import verify_trail
+from ecrf.crf.models import EntryStatus, FormEntry
+from ecrf.extensions import db
+from ecrf.study.models import Subject, Visit
+from tests.exports.odm_checks import NS, checked_tree
+
+
+def _most_documented(app, least: bool = False) -> str:
+    """The subject with the most complete forms (followed through the whole schedule), or
+    the fewest (``least``: a screen failure, quick to render)."""
+    order = sa.func.count(FormEntry.id)
+    with app.app_context():
+        counts = db.session.execute(
+            sa.select(Subject.identifier, sa.func.count(FormEntry.id))
+            .join(Visit, Visit.subject_id == Subject.id)
+            .join(FormEntry, FormEntry.visit_id == Visit.id)
+            .where(FormEntry.status == EntryStatus.COMPLETE)
+            .group_by(Subject.identifier)
+            .order_by(order if least else order.desc(), Subject.identifier)
+        ).all()
+        return counts[0][0]
+
+
+@pytest.fixture(scope="module")
+def casebook(seeded, tmp_path_factory) -> tuple[str, Path, str]:
+    """The most documented subject's casebook, written by `ecrf report casebook`."""
+    identifier = _most_documented(seeded.app)
+    out = tmp_path_factory.mktemp("casebook") / "casebook.pdf"
+    result = seeded.app.test_cli_runner().invoke(
+        args=["report", "casebook", identifier.lower(), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    return identifier, out, result.output
+
+
+def _text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_the_casebook_is_an_archival_pdf_with_the_subjects_odm_attached(casebook, tmp_path):
+    identifier, path, output = casebook
+    assert f"Casebook of {identifier} written to {path}" in output
+    reader = PdfReader(path)
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert re.search(r"pdfaid:part[^0-9]*3", xmp) and re.search(r"pdfaid:conformance[^A-Z]*B", xmp)
+    assert "/OutputIntents" in reader.trailer["/Root"]
+    assert reader.metadata.title == f"Casebook of subject {identifier}"
+
+    attachments = reader.attachments
+    assert list(attachments) == [f"{identifier}-odm.xml"]
+    odm_path = tmp_path / "subject.xml"
+    odm_path.write_bytes(attachments[f"{identifier}-odm.xml"][0])
+    tree = checked_tree(odm_path)
+    keys = tree.xpath("//odm:SubjectData/@SubjectKey", namespaces=NS)
+    assert keys == [identifier]
+    assert tree.getroot().get("Granularity") == "SingleSubject"
+    site = identifier.split("-")[0]
+    locations = tree.xpath("//odm:AdminData/odm:Location/@OID", namespaces=NS)
+    assert locations == [f"LOC.{site}"]
+
+
+def test_every_page_carries_the_running_header_and_page_n_of_m(casebook):
+    identifier, path, _ = casebook
+    reader = PdfReader(path)
+    total = len(reader.pages)
+    assert total > 20  # a subject followed to the end fills many pages
+    site = identifier.split("-")[0]
+    for number, page in enumerate(reader.pages, start=1):
+        text = page.extract_text()
+        assert f"Page {number} of {total}" in text, number
+        assert f"Site {site} · Subject {identifier}" in text, number
+        assert "IAH-PRRT (LUTARTERIAL)" in text and "audit checkpoint" in text, number
+
+
+def test_every_visit_and_form_with_data_is_in_the_casebook(seeded, casebook):
+    identifier, path, _ = casebook
+    text = _text(path)
+    with seeded.app.app_context():
+        from ecrf.crf.loader import current_study
+
+        study = current_study()
+        rows = db.session.execute(
+            sa.select(Visit.visit_oid, FormEntry.form_oid, Visit.visit_date)
+            .join(FormEntry, FormEntry.visit_id == Visit.id)
+            .join(Subject, Subject.id == Visit.subject_id)
+            .where(Subject.identifier == identifier)
+        ).all()
+        assert len(rows) > 20
+        for visit_oid, form_oid, visit_date in rows:
+            assert f"{visit_oid} — {study.visits[visit_oid].name}" in text
+            assert study.forms[form_oid].name in text
+            if visit_date is not None:
+                assert str(visit_date) in text
+    # Labels, not raw codes, with the code beside; the contents list page numbers.
+    assert "Contents" in text and "Audit trail" in text and "Eligibility" in text
+    assert re.search(r"Informed consent and study part\s*\.+\s*\d+", text)
+
+
+def test_the_casebook_reports_its_generation_in_the_trail(seeded, casebook):
+    identifier, path, _ = casebook
+    with seeded.app.app_context():
+        event = db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action == "report", AuditEvent.entity_id == identifier)
+            .order_by(AuditEvent.seq.desc())
+        ).first()
+        assert event is not None and event.field == "casebook"
+        assert hashlib.sha256(path.read_bytes()).hexdigest() in event.new
+        assert verify_trail().intact
+
+
+def test_an_unknown_subject_or_an_unwritable_file_is_a_clear_message(seeded, tmp_path):
+    runner = seeded.app.test_cli_runner()
+    unknown = runner.invoke(args=["report", "casebook", "BDX-999", "--out", str(tmp_path / "x")])
+    assert unknown.exit_code == 1
+    assert "There is no subject BDX-999." in unknown.output
+    assert "Traceback" not in unknown.output
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    identifier = _most_documented(seeded.app, least=True)
+    unwritable = runner.invoke(
+        args=["report", "casebook", identifier, "--out", str(blocker / "casebook.pdf")]
+    )
+    assert unwritable.exit_code == 1
+    assert "Cannot write" in unwritable.output and "Traceback" not in unwritable.output
+    assert not list(tmp_path.glob("**/*.part"))
