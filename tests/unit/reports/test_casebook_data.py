@@ -1,0 +1,112 @@
+"""The casebook's data: values as people read them with their codes and units, missing-data
+codes, items not asked, derived values with their inputs, removed rows with their reason,
+and the subject's trail with every change, its old and new value and its reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecrf.crf import services
+from ecrf.extensions import db
+from ecrf.reporting.casebook import NOT_ASKED, build_casebook
+from tests.unit.crf.conftest import entry_of
+
+
+def lesion(n: int, suvmax: str) -> dict:
+    return {"LESID": f"L{n}", "ORGAN": "LIVER", "SUVMAX": suvmax, "SUVMEAN": "2.00"}
+
+
+@pytest.fixture
+def documented(study, subject, save, staff):
+    save(subject, "SCR", "ENR", {("ENR", 1): {"ENRDAT": "2026-01-05"}}, complete=True)
+    demographics = {
+        "BRTHYM": "1960-04",
+        "SEX": "M",
+        "WEIGHT": "70.0",
+        "HEIGHT": "175",
+        "SYMPT": "UNK",
+        "NOTE": "none",
+    }
+    save(subject, "SCR", "DM", {("DM", 1): demographics}, complete=True)
+    save(subject, "SCR", "DM", {("DM", 1): {"WEIGHT": "72.0"}}, reason="Scale misread")
+    save(subject, "BASE", "LES", {("ORG", 1): {"LIVSUV": "2.50"}})
+    save(subject, "BASE", "LES", {("LESION", 1): lesion(1, "10"), ("LESION", 2): lesion(2, "7")})
+    entry = entry_of(subject, "BASE", "LES")
+    services.remove_row(
+        study,
+        subject,
+        "BASE",
+        "LES",
+        "LESION",
+        2,
+        actor=staff,
+        reason="Same lesion as L1",
+        expected_version=entry.version,
+    )
+    db.session.commit()
+    return build_casebook(study, subject, actor=staff)
+
+
+def _form(casebook, visit_oid: str, form_oid: str) -> dict:
+    visit = next(v for v in casebook["visits"] if v["oid"] == visit_oid)
+    return next(f for f in visit["forms"] if f["oid"] == form_oid)
+
+
+def _fields(form: dict) -> dict[str, dict]:
+    return {
+        f["oid"]: f for group in form["groups"] if not group["repeating"] for f in group["fields"]
+    }
+
+
+def test_values_read_as_labels_with_their_code_unit_and_missing_data_code(documented, staff):
+    form = _form(documented, "SCR", "DM")
+    assert (form["status"], form["saves"], form["updated_by"]) == ("Complete", 2, staff.username)
+    fields = _fields(form)
+    assert (fields["SEX"]["text"], fields["SEX"]["code"]) == ("Male", "M")
+    assert (fields["WEIGHT"]["text"], fields["WEIGHT"]["units"]) == ("72.0", "kg")
+    assert fields["SYMPT"]["missing"] == "UNK — Unknown" and fields["SYMPT"]["text"] == ""
+    assert fields["PREG"]["text"] == NOT_ASKED and fields["PREG"]["not_asked"]
+    assert fields["HEIGHT"]["code"] is None  # a number has no code behind it
+
+
+def test_a_derived_value_carries_its_formula_and_the_inputs_it_was_computed_from(documented):
+    bmi = _fields(_form(documented, "SCR", "DM"))["BMI"]
+    assert bmi["derived"] and bmi["text"] == "23.5"
+    assert bmi["formula"] == "weight / (height in m)²"
+    assert ("Weight", "72.0 kg") in bmi["inputs"] and ("Height", "175 cm") in bmi["inputs"]
+
+
+def test_a_removed_row_is_printed_struck_with_its_reason(documented):
+    form = _form(documented, "BASE", "LES")
+    table = next(g for g in form["groups"] if g["oid"] == "LESION")
+    assert [(r["key"], r["removed"], r["removed_reason"]) for r in table["rows"]] == [
+        (1, False, None),
+        (2, True, "Same lesion as L1"),
+    ]
+    assert [c["text"] for c in table["rows"][0]["cells"][:2]] == ["L1", "Liver"]
+    # The derived column is explained once below the table, with the inputs it reads.
+    (note,) = table["notes"]
+    assert note["label"] == "Tumour/liver ratio" and "Healthy liver SUVmean" in note["inputs"]
+
+
+def test_the_trail_shows_each_change_with_old_new_and_reason(documented):
+    trail = documented["trail"]
+    changed = [e for e in trail if e["action"] == "Value changed"]
+    assert [(e["old"], e["new"], e["reason"]) for e in changed] == [
+        ("70.0", "72.0", "Scale misread")
+    ]
+    assert changed[0]["where"] == "SCR · Demographics · Weight (WEIGHT)"
+    removed = [e for e in trail if e["action"] == "Row removed"]
+    assert removed[0]["where"] == "BASE · PET lesions · Lesions, row 2"
+    assert removed[0]["reason"] == "Same lesion as L1"
+    first = [e for e in trail if e["action"] == "First entries" and "Demographics" in e["where"]]
+    assert first and "SEX" in first[0]["new"] and "BMI*" in first[0]["new"]
+    assert [e["seq"] for e in trail] == sorted(e["seq"] for e in trail)
+
+
+def test_the_cover_and_status_history_say_who_registered_the_subject(documented, subject, staff):
+    assert documented["subject"]["identifier"] == subject.identifier
+    assert documented["subject"]["registered_by"] == staff.username
+    assert documented["status_history"][0]["new"] == "Screening"
+    assert documented["signatures"] == []
+    assert all(f["queries"] == [] for v in documented["visits"] for f in v["forms"])
