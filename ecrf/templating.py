@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from ecrf.auth.permissions import can
 from ecrf.auth.roles import Perm
+from ecrf.db import utcnow
 from forms.language import AllOf, When
 
 
@@ -47,4 +48,9 @@ def init_templating(app: Flask) -> None:
         def allowed(perm: str) -> bool:
             return can(current_user, Perm(perm))
 
-        return {"can": allowed, "Perm": Perm, "study_name": "IAH-PRRT (LUTARTERIAL)"}
+        return {
+            "can": allowed,
+            "Perm": Perm,
+            "study_name": "IAH-PRRT (LUTARTERIAL)",
+            "generated_at": utcnow(),
+        }
