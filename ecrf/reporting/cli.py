@@ -9,6 +9,8 @@ from flask.cli import AppGroup
 
 from ecrf.errors import DomainError
 from ecrf.extensions import db
+from ecrf.reporting.plans import report_plan
+from ecrf.reporting.safety import NO_PLAN, safety_pdf
 from ecrf.reporting.scope import scoped_site_ids
 
 report_cli = AppGroup(
@@ -39,12 +41,12 @@ def report_safety(site_code: str | None, out: Path) -> None:
     """The safety report as an archival PDF: adverse events by grade, seriousness and
     relationship, laboratory shift tables, serious events with their 24 h report clock,
     and the listing of every adverse event (every site unless --site)."""
-    from ecrf.reporting.safety import safety_pdf, safety_plan
-
+    plan = report_plan("SAFETY")
+    if plan is None:
+        raise click.ClickException(NO_PLAN)
     if not out.parent.is_dir():
         raise click.ClickException(NOT_A_FOLDER.format(path=out))
     try:
-        plan = safety_plan()
         site_ids = scoped_site_ids(None, site_code)
         report = safety_pdf(plan, site_ids, actor=None)
     except DomainError as error:

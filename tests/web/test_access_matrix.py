@@ -25,6 +25,8 @@ DM_FORM = "/visits/SCR/1/forms/DM"
 EXPORTERS = {Role.DATA_MANAGER, Role.SPONSOR}
 #: Extracts (exporters) and report batches (readers of reports) run as jobs.
 JOB_USERS = EXPORTERS | {Role.INVESTIGATOR, Role.MONITOR}
+#: Readers of reports; the mini definition declares no report plan: its reports are 404.
+REPORT_READERS = {Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER}
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -57,6 +59,8 @@ ROUTES = [
     ("POST", "/jobs/new", JOB_USERS),
     ("GET", "/jobs/1/download", set(), JOB_USERS),
     ("GET", "/reports/", EVERYONE),
+    ("GET", "/reports/safety", set(), REPORT_READERS),
+    ("GET", "/reports/safety.pdf", set(), REPORT_READERS),
 ]
 
 

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 TITLE = "Safety report"
 NO_PLAN = "This study declares no safety report."
+#: The page of a report the study does not declare answers like a missing page.
+NO_PLAN_PAGE = "There is no such page. This study declares no safety report."
 ALL_SITES = "All sites"
 TEMPLATE = "safety.html"
 #: Audit: action and entity of every report generated (the id names the report).
@@ -49,7 +51,7 @@ def safety_plan() -> SafetyPlan:
     """
     plan = report_plan("SAFETY")
     if plan is None:
-        raise NotFound(NO_PLAN)
+        raise NotFound(NO_PLAN_PAGE)
     return plan
 
 
