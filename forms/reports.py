@@ -20,6 +20,8 @@ class Cause:
 
     label: str
     item: str
+    #: A name short enough for a narrow column or a phone.
+    short: str = ""
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,8 @@ SAFETY = SafetyPlan(
             Seriousness("AESMIE", "medically important"),
         ),
         causes=(
-            Cause("IAH procedure", "AERELPR"),
-            Cause("177Lu-dotatate by IAH", "AEREL"),
+            Cause("IAH procedure", "AERELPR", short="IAH procedure"),
+            Cause("177Lu-dotatate by IAH", "AEREL", short="177Lu"),
         ),
         related=("POSSIBLE", "PROBABLE", "RELATED"),
         outcome="AEOUT",

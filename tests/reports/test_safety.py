@@ -26,7 +26,7 @@ from ecrf.db import utcnow
 from ecrf.extensions import db
 from ecrf.reporting.plans import report_plan
 from ecrf.reporting.safety import build_safety, safety_plan
-from ecrf.reporting.safety.serious import Status, report_clock
+from ecrf.reporting.safety.serious import Status, hours_text, report_clock
 from ecrf.study import services as site_services
 from ecrf.study import subjects
 from forms.iahprrt.reports import SAFETY
@@ -394,6 +394,14 @@ def test_the_clock_counts_real_hours_across_a_change_of_summer_time():
         now=datetime(2026, 11, 1, tzinfo=UTC), deadline_hours=24, zone=PARIS,
     )  # fmt: skip
     assert (autumn.status, autumn.verdict) == (Status.LATE, "late by 0.5 h")
+
+
+@pytest.mark.parametrize(
+    ("hours", "text"),
+    [("5", "5"), ("1.25", "1.3"), ("30.04", "30"), ("47.94", "47.9"), ("914.6", "915")],
+)
+def test_hours_read_to_a_tenth_then_whole_from_two_days_on(hours, text):
+    assert hours_text(Decimal(hours)) == text
 
 
 def test_the_clock_refuses_a_naive_now_and_flags_a_report_before_awareness():

@@ -83,6 +83,7 @@ def read_events(
             relationships.append(
                 {
                     "cause": cause.label,
+                    "short": cause.short or cause.label,
                     "code": code,
                     "label": shown(study, log.form, row, cause.item),
                     "related": code in related if code else None,

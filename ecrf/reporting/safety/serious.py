@@ -34,6 +34,15 @@ NO_REPORT = "no report recorded"
 NO_AWARENESS = "no awareness date recorded"
 #: A report whose AE number is no serious event of the log.
 UNLINKED = "AE {number} is not a serious adverse event of the log"
+#: The verdict in one or two words, for a badge beside it.
+STATUS_LABELS = {
+    "within": "On time",
+    "late": "Late",
+    "pending": "Pending",
+    "overdue": "Overdue",
+    "missing": "No report",
+    "inconsistent": "Check dates",
+}
 
 
 class Status:
@@ -64,8 +73,10 @@ class Clock:
 
 
 def hours_text(hours: Decimal) -> str:
-    """Hours to one decimal, half up, without a useless ".0" (5 → "5", 1.25 → "1.3")."""
-    value = hours.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    """Hours to one decimal, half up, without a useless ".0" (5 → "5", 1.25 → "1.3"); from
+    two days on, whole hours (a tenth of an hour no longer matters)."""
+    places = Decimal("1") if hours >= 48 else Decimal("0.1")
+    value = hours.quantize(places, rounding=ROUND_HALF_UP)
     return f"{value:f}".removesuffix(".0")
 
 
@@ -202,6 +213,7 @@ def serious_events(
         "time_zone": log.time_zone,
         "dates_only": sum(1 for row in rows if row["dates_only"]),
         "statuses": dict(statuses),
+        "status_labels": STATUS_LABELS,
     }
 
 
