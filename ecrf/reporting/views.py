@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+import io
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from wtforms import SelectField
 
 from ecrf.auth.permissions import can, require
 from ecrf.auth.roles import Perm
+from ecrf.db import utcnow
 from ecrf.extensions import db
 from ecrf.forms_base import BaseForm
 from ecrf.jobs import services as jobs
 from ecrf.jobs.backends import QueueUnavailable, submit
 from ecrf.jobs.kinds import get_kind
 from ecrf.reporting.plans import report_plan
+from ecrf.reporting.safety import build_safety, safety_pdf, safety_plan
+from ecrf.reporting.scope import report_sites, scoped_site_ids
 
 bp = Blueprint("reporting", __name__, url_prefix="/reports")
 
@@ -90,3 +95,38 @@ def _submitted(job_id: int, message: str):
     else:
         flash(message, "success")
     return redirect(url_for("jobs.list_jobs"))
+
+
+# --- the safety report ----------------------------------------------------------------------
+
+
+@bp.route("/safety")
+@require(Perm.DOWNLOAD_REPORTS)
+def safety():
+    """The safety report as a page, for the reader's sites or the one asked (?site=)."""
+    plan = safety_plan()
+    site_code = request.args.get("site") or ""
+    site_ids = scoped_site_ids(current_user, site_code)
+    return render_template(
+        "reporting/safety.html",
+        report=build_safety(plan, site_ids, now=utcnow()),
+        sites=report_sites(current_user),
+        site_code=site_code.strip().upper(),
+    )
+
+
+@bp.route("/safety.pdf")
+@require(Perm.DOWNLOAD_REPORTS)
+def safety_download():
+    """The safety report as an archival PDF (same scope as the page); the download is
+    audited."""
+    plan = safety_plan()
+    site_ids = scoped_site_ids(current_user, request.args.get("site") or "")
+    pdf = safety_pdf(plan, site_ids, actor=current_user)
+    db.session.commit()
+    return send_file(
+        io.BytesIO(pdf.data),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=pdf.filename,
+    )

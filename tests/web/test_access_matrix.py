@@ -25,7 +25,8 @@ DM_FORM = "/visits/SCR/1/forms/DM"
 EXPORTERS = {Role.DATA_MANAGER, Role.SPONSOR}
 #: Extracts (exporters) and report batches (readers of reports) run as jobs.
 JOB_USERS = EXPORTERS | {Role.INVESTIGATOR, Role.MONITOR}
-#: Those who download PDF case reports.
+#: Readers of PDF case reports; the mini definition declares no report plan: the imaging
+#: and safety reports answer 404 there.
 REPORT_READERS = {Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER}
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
@@ -62,6 +63,8 @@ ROUTES = [
     ("POST", "/reports/casebook/BDX-001", REPORT_READERS),
     ("POST", "/reports/casebook/TLS-001", set(), REPORT_READERS),
     ("POST", "/reports/casebooks", REPORT_READERS),
+    ("GET", "/reports/safety", set(), REPORT_READERS),
+    ("GET", "/reports/safety.pdf", set(), REPORT_READERS),
 ]
 
 
