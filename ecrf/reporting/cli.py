@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from ecrf.errors import DomainError
+from ecrf.errors import DomainError, NotFound
 from ecrf.extensions import db
 from ecrf.reporting.imaging import build_imaging_report
 from ecrf.reporting.imaging_page import imaging_pdf, scope_text
@@ -21,6 +21,7 @@ report_cli = AppGroup(
 # --- imaging report ----------------------------------------------------------------------------
 
 NO_IMAGING_PLAN = "This study declares no imaging report (no IMAGING plan in its reports module)."
+NO_SUBJECT = "No subject {subject}."
 OUT_IS_DIR = "{path} is a folder: give the PDF file to write."
 OUT_NO_PARENT = "The folder {path} does not exist."
 WROTE_IMAGING = "Wrote {path} ({scope}; subjects: {subjects}; paired index lesions: {lesions})."
@@ -48,6 +49,9 @@ def imaging_report(subject: str | None, site: str | None, out: Path) -> None:
     try:
         report = build_imaging_report(plan, actor=None, site_code=site, subject=subject)
         pdf = imaging_pdf(report, actor=None)
+    except NotFound:
+        db.session.rollback()
+        raise click.ClickException(NO_SUBJECT.format(subject=(subject or "").strip())) from None
     except DomainError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None

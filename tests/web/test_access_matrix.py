@@ -25,6 +25,7 @@ DM_FORM = "/visits/SCR/1/forms/DM"
 EXPORTERS = {Role.DATA_MANAGER, Role.SPONSOR}
 #: Extracts (exporters) and report batches (readers of reports) run as jobs.
 JOB_USERS = EXPORTERS | {Role.INVESTIGATOR, Role.MONITOR}
+REPORT_READERS = {Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER}
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -57,6 +58,10 @@ ROUTES = [
     ("POST", "/jobs/new", JOB_USERS),
     ("GET", "/jobs/1/download", set(), JOB_USERS),
     ("GET", "/reports/", EVERYONE),
+    # The mini definition declares no imaging plan: its readers get 404, everyone else 403
+    # (the report itself is walked by role and site in tests/reports/test_imaging.py).
+    ("GET", "/reports/imaging", set(), REPORT_READERS),
+    ("GET", "/reports/imaging.pdf", set(), REPORT_READERS),
 ]
 
 
