@@ -26,7 +26,9 @@ MAX_LABELLED = 12
 
 # Geometry in user units (1 unit = 1 CSS px: 480 units are 127 mm on paper).
 WIDTH, HEIGHT = 480, 320
-LEFT, TOP, BOTTOM = 58, 16, 76
+LEFT, TOP = 58, 16
+#: Under the plot area: the x labels, then the legend's rows.
+AXIS_SPACE, LEGEND_ROW = 30, 15
 RIGHT_LABELLED, RIGHT_PLAIN = 92, 24
 #: Width of a character of the 11-unit font, on average (to wrap the legend).
 LEGEND_CHAR = 6.4
@@ -83,6 +85,20 @@ def _spread(wanted: list[float], gap: float, low: float, high: float) -> list[fl
     return placed
 
 
+def _legend_layout(texts: list[str]) -> list[tuple[float, float]]:
+    """Where each legend entry starts (x, and y below the x labels): side by side, an entry
+    that would run past the right edge starting a new row."""
+    places: list[tuple[float, float]] = []
+    x, y = float(LEFT), float(LEGEND_ROW)
+    for text in texts:
+        span = 28 + LEGEND_CHAR * len(text)
+        if x > LEFT and x + span > WIDTH - 4:
+            x, y = float(LEFT), y + LEGEND_ROW
+        places.append((x, y))
+        x += span + 18
+    return places
+
+
 def paired_plot(
     lines: Sequence[PairedLine],
     *,
@@ -107,7 +123,10 @@ def paired_plot(
     drawn = [line for line in lines if line.before is not None and line.after is not None]
     labelled = 0 < len(drawn) <= MAX_LABELLED
     right = RIGHT_LABELLED if labelled else RIGHT_PLAIN
-    plot_w, plot_h = WIDTH - LEFT - right, height - TOP - BOTTOM
+    kinds = [kind for kind in legend if any(line.kind == kind for line in drawn)]
+    legend_at = _legend_layout([str(legend[kind]) for kind in kinds])
+    bottom = AXIS_SPACE + (legend_at[-1][1] + 6 if legend_at else 0)
+    plot_w, plot_h = WIDTH - LEFT - right, height - TOP - bottom
     high = max([float(v) for line in drawn for v in (line.before, line.after)] or [1.0])
     ticks = nice_ticks(high)
     top_value = ticks[-1]
@@ -184,22 +203,15 @@ def paired_plot(
                 f'<text x="{x_after + 9:.1f}" y="{y:.1f}" fill="{colour}">'
                 f"{escape(line.label)}</text>"
             )
-    # Legend, under the axis: a swatch of each kind present, then its text; a kind that
-    # would run past the right edge starts a new row.
-    kinds = [kind for kind in legend if any(line.kind == kind for line in drawn)]
-    x, y = LEFT, base + 38
-    for kind in kinds:
-        text = str(legend[kind])
-        span = 28 + LEGEND_CHAR * len(text)
-        if x > LEFT and x + span > WIDTH - 4:
-            x, y = LEFT, y + 15
+    # Legend, under the x labels: a swatch of each kind present, then its text.
+    for kind, (x, row_y) in zip(kinds, legend_at, strict=True):
+        y = base + AXIS_SPACE + row_y
         colour = COLOURS.get(kind, "#6b7280")
         dash = f' stroke-dasharray="{DASHES[kind]}"' if kind in DASHES else ""
         out.append(
             f'<line x1="{x}" y1="{y - 4}" x2="{x + 22}" y2="{y - 4}" stroke="{colour}"'
             f' stroke-width="2"{dash}/>'
         )
-        out.append(f'<text x="{x + 28}" y="{y}" fill="#111">{escape(text)}</text>')
-        x += span + 18
+        out.append(f'<text x="{x + 28}" y="{y}" fill="#111">{escape(legend[kind])}</text>')
     out.append("</svg>")
     return "".join(out)

@@ -51,7 +51,7 @@ LEGEND_HIGHER = "Higher after {tested} ({count})"
 LEGEND_LOWER = "Not higher after {tested} ({count})"
 FILE_NAME = "imaging-report-{scope}-{day}.pdf"
 #: Heights of the plots (their width is 480): a subject's sits beside its scans' table.
-STUDY_PLOT_HEIGHT, SUBJECT_PLOT_HEIGHT = 320, 270
+STUDY_PLOT_HEIGHT, SUBJECT_PLOT_HEIGHT = 320, 240
 
 
 def ratio_text(value: Decimal | None) -> str:

@@ -122,3 +122,23 @@ def test_text_is_escaped_and_an_empty_plot_says_so():
     empty = draw([])
     assert "No lesion measured on both scans yet." in texts(empty)
     assert not lesion_groups(empty)
+
+
+def test_a_legend_too_long_for_one_row_wraps_inside_the_drawing():
+    svg = paired_plot(
+        [line("10", "20"), line("20", "10", "L2")],
+        plot_id="p",
+        title="t",
+        description="d",
+        before_label="IV",
+        after_label="IAH",
+        axis_label="SUVmax",
+        legend={
+            "higher": "Captation plus élevée après injection intra-artérielle hépatique (1)",
+            "lower": "Captation non plus élevée après injection intra-artérielle (1)",
+        },
+    )
+    root = ET.fromstring(svg)
+    inside(root)
+    legend_y = [float(t.get("y")) for t in root.iter(f"{{{NS['svg']}}}text") if "Capt" in t.text]
+    assert len(legend_y) == 2 and legend_y[1] > legend_y[0]
