@@ -78,33 +78,41 @@ def expected_gains(site_code: str | None = None) -> dict[str, dict[str, Decimal]
     return gains
 
 
+def _save_lesion_id(subject_id: str, key: int, identifier: str) -> None:
+    subject = get_subject(subject_id)
+    entry = db.session.scalar(
+        sa.select(FormEntry)
+        .join(Visit, Visit.id == FormEntry.visit_id)
+        .where(Visit.subject_id == subject.id, FormEntry.form_oid == "PETIAH")
+    )
+    save_form(
+        current_study(),
+        subject,
+        "PETIAH",
+        "PETIAH",
+        {("IDX", key): {"LESID": identifier}},
+        actor=None,
+        expected_version=entry.version,
+        reason="Lesion re-identified on review",
+    )
+    db.session.commit()
+
+
 @pytest.fixture(scope="module")
 def trial(seeded):
     """The seeded trial, where one subject's PET-IAH lesion got a new identifier (RENAMED):
-    its PET-IV lesion and the renamed one are each on one PET only."""
+    its PET-IV lesion and the renamed one are each on one PET only; and another's was
+    retyped in lower case (it still pairs)."""
     with seeded.app.app_context():
         gains = expected_gains()
-        subject_id = sorted(s for s in gains if len(gains[s]) >= 2)[0]
-        subject = get_subject(subject_id)
-        iah = stored_rows("PETIAH", "IDX")[subject_id]
-        key, row = sorted(iah.items())[-1]
-        entry = db.session.scalar(
-            sa.select(FormEntry)
-            .join(Visit, Visit.id == FormEntry.visit_id)
-            .where(Visit.subject_id == subject.id, FormEntry.form_oid == "PETIAH")
-        )
-        save_form(
-            current_study(),
-            subject,
-            "PETIAH",
-            "PETIAH",
-            {("IDX", key): {"LESID": RENAMED}},
-            actor=None,
-            expected_version=entry.version,
-            reason="Lesion re-identified on review",
-        )
-        db.session.commit()
-        seeded.renamed = (subject_id, row["LESID"])
+        renamed, retyped = sorted(s for s in gains if len(gains[s]) >= 2)[:2]
+        iah = stored_rows("PETIAH", "IDX")
+        key, row = sorted(iah[renamed].items())[-1]
+        _save_lesion_id(renamed, key, RENAMED)
+        seeded.renamed = (renamed, row["LESID"])
+        key, row = sorted(iah[retyped].items())[0]
+        _save_lesion_id(retyped, key, row["LESID"].lower())
+        seeded.retyped = (retyped, row["LESID"].lower())
     return seeded
 
 
@@ -199,6 +207,14 @@ def test_a_lesion_on_one_pet_only_is_listed_as_unpaired_never_dropped(trial):
     assert notes == {old_id: "only on IV", RENAMED: "only on IAH"}
 
 
+def test_identifiers_pair_without_regard_to_case(trial):
+    subject_id, lower = trial.retyped
+    (subject,) = report(trial, subject=subject_id).subjects
+    (lesion,) = [le for le in subject.index.lesions if le.identifier == lower]
+    assert lesion.paired and lesion.gain is not None
+    assert not subject.index.unpaired
+
+
 def test_a_subject_without_the_iah_pet_has_every_lesion_unpaired(trial):
     built = report(trial)
     waiting = [s for s in built.subjects if not s.tested.present]
@@ -242,7 +258,7 @@ def test_the_pdf_reads_back_with_every_subject_and_lesion_as_pdf_a_3b(trial, tmp
         assert subject.identifier in text
     assert RENAMED in text and "only on IAH" in text and "only on IV" in text
     assert "Segment VIII" in text or "Segment VII" in text
-    assert f"{built.lesions.median:.2f}" in text
+    assert f"{built.lesions.median:.2f}" in text and "–" in text  # the range's en dash
     # A summary page (portrait), then one landscape page at least per subject.
     assert len(reader.pages) >= len(built.subjects) + 1
     sizes = [(float(p.mediabox.width), float(p.mediabox.height)) for p in reader.pages]
