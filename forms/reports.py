@@ -119,3 +119,80 @@ class SafetyPlan:
     serious_reports: SeriousReportLog
     labs: LabGrades
     treatment: TreatmentStart
+
+
+# --- imaging report: one PET against another, lesion by lesion --------------------------------
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One PET of the comparison: the visit and form it is captured on, and its names."""
+
+    visit: str
+    form: str
+    #: Short label of columns and plot positions ("IV").
+    label: str
+    #: What the scan is, in headings ("PET after IV injection").
+    name: str
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One uptake value of a lesion, read on both scans."""
+
+    #: Item OID of the value in the lesion table (the same on both scans).
+    item: str
+    label: str
+    #: The derived tested/reference ratio of the same row of the tested scan, when the
+    #: definition derives one (the report shows it as stored); None: none is derived.
+    ratio_item: str | None = None
+
+
+@dataclass(frozen=True)
+class LesionTable:
+    """A repeating group of lesions, the same on both scans, paired by identifier."""
+
+    group: str
+    label: str
+    id_item: str
+    location_item: str
+    location_label: str
+    metrics: tuple[Metric, ...]
+
+
+@dataclass(frozen=True)
+class ScanFact:
+    """A value of a scan's non-repeating groups shown for each scan (date, tracer...)."""
+
+    group: str
+    item: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ImagingPlan:
+    """The imaging report: uptake per lesion on the ``tested`` scan against the
+    ``reference`` scan, their ratios, and the gain of the primary endpoint.
+
+    The primary endpoint is the tested/reference ratio of ``primary_metric`` over the
+    lesions of ``index_lesions``; ``other_lesions`` are shown beside it, outside the
+    endpoint. ``paired_count`` and ``median_gain`` name the values the definition derives
+    per subject on the tested scan (None: the report computes them).
+    """
+
+    reference: Scan
+    tested: Scan
+    index_lesions: LesionTable
+    primary_metric: str
+    other_lesions: tuple[LesionTable, ...] = ()
+    scan_facts: tuple[ScanFact, ...] = ()
+    paired_count: ScanFact | None = None
+    median_gain: ScanFact | None = None
+
+    def __post_init__(self) -> None:
+        if self.primary_metric not in {m.item for m in self.index_lesions.metrics}:
+            raise ValueError(f"primary metric {self.primary_metric} is not an index metric")
+
+    @property
+    def primary(self) -> Metric:
+        return next(m for m in self.index_lesions.metrics if m.item == self.primary_metric)

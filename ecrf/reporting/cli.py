@@ -8,8 +8,10 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from ecrf.errors import DomainError
+from ecrf.errors import DomainError, NotFound
 from ecrf.extensions import db
+from ecrf.reporting.imaging import build_imaging_report
+from ecrf.reporting.imaging_page import imaging_pdf, scope_text
 from ecrf.reporting.plans import report_plan
 from ecrf.reporting.safety import NO_PLAN, safety_pdf
 from ecrf.reporting.scope import scoped_site_ids
@@ -43,7 +45,6 @@ def write_file(path: Path, content: bytes) -> None:
 )
 def casebook_command(subject: str, out: str) -> None:
     """Write SUBJECT's casebook (e.g. BDX-001) as a PDF/A-3b file with its ODM attached."""
-    from ecrf.errors import NotFound
     from ecrf.reporting.casebook_pdf import render_casebook
     from ecrf.reporting.scope import subject_for_report
 
@@ -101,5 +102,54 @@ def report_safety(site_code: str | None, out: Path) -> None:
             events=report.report["events"]["count"],
             serious=len(report.report["serious"]["rows"]),
             size=max(1, round(len(report.data) / 1024)),
+        )
+    )
+
+
+# --- imaging report ----------------------------------------------------------------------------
+
+NO_IMAGING_PLAN = "This study declares no imaging report (no IMAGING plan in its reports module)."
+NO_SUBJECT = "No subject {subject}."
+OUT_IS_DIR = "{path} is a folder: give the PDF file to write."
+OUT_NO_PARENT = "The folder {path} does not exist."
+WROTE_IMAGING = "Wrote {path} ({scope}; subjects: {subjects}; paired index lesions: {lesions})."
+
+
+@report_cli.command("imaging")
+@click.option("--subject", default=None, help="Only this subject (e.g. BDX-002).")
+@click.option("--site", default=None, help="Only this site's subjects. Default: every site.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=True, path_type=Path),
+    help="The PDF file to write.",
+)
+def imaging_report(subject: str | None, site: str | None, out: Path) -> None:
+    """Write the imaging report: uptake per lesion on both PETs, ratios, paired plot, gains."""
+    plan = report_plan("IMAGING")
+    if plan is None:
+        raise click.ClickException(NO_IMAGING_PLAN)
+    if out.is_dir():
+        raise click.ClickException(OUT_IS_DIR.format(path=out))
+    if not out.resolve().parent.is_dir():
+        raise click.ClickException(OUT_NO_PARENT.format(path=out.resolve().parent))
+    try:
+        report = build_imaging_report(plan, actor=None, site_code=site, subject=subject)
+        pdf = imaging_pdf(report, actor=None)
+    except NotFound:
+        db.session.rollback()
+        raise click.ClickException(NO_SUBJECT.format(subject=(subject or "").strip())) from None
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    write_file(out, pdf)
+    db.session.commit()
+    click.echo(
+        WROTE_IMAGING.format(
+            path=out,
+            subjects=len(report.subjects),
+            lesions=report.lesions.count,
+            scope=scope_text(report),
         )
     )

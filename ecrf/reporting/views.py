@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 from wtforms import SelectField
 
@@ -16,6 +26,14 @@ from ecrf.forms_base import BaseForm
 from ecrf.jobs import services as jobs
 from ecrf.jobs.backends import QueueUnavailable, submit
 from ecrf.jobs.kinds import get_kind
+from ecrf.reporting.imaging import ImagingReport, build_imaging_report
+from ecrf.reporting.imaging_page import (
+    file_name,
+    imaging_context,
+    imaging_pdf,
+    render_body,
+    web_page_context,
+)
 from ecrf.reporting.plans import report_plan
 from ecrf.reporting.safety import build_safety, safety_pdf, safety_plan
 from ecrf.reporting.scope import report_sites, scoped_site_ids
@@ -130,3 +148,47 @@ def safety_download():
         as_attachment=True,
         download_name=pdf.filename,
     )
+
+
+# --- imaging report ----------------------------------------------------------------------------
+
+
+def _imaging_report() -> tuple[ImagingReport, dict[str, str]]:
+    """The imaging report the query asks for (``site``, ``subject``) within the reader's
+    sites, and those filters as understood; 404 when the study declares no imaging report."""
+    plan = report_plan("IMAGING")
+    if plan is None:
+        abort(404)
+    site = (request.args.get("site") or "").strip().upper()
+    report = build_imaging_report(
+        plan, actor=current_user, site_code=site, subject=request.args.get("subject")
+    )
+    filters = {"site": site, "subject": report.subject or ""}
+    return report, {name: value for name, value in filters.items() if value}
+
+
+@bp.route("/imaging")
+@require(Perm.DOWNLOAD_REPORTS)
+def imaging():
+    """The imaging report as a page: study summary, paired plot, each subject's lesions."""
+    report, filters = _imaging_report()
+    context = imaging_context(report, page=web_page_context(report, actor=current_user))
+    return render_template(
+        "reporting/imaging.html",
+        body=render_body(context),
+        context=context,
+        filters=filters,
+        sites=report_sites(current_user),
+    )
+
+
+@bp.route("/imaging.pdf")
+@require(Perm.DOWNLOAD_REPORTS)
+def imaging_download():
+    """The imaging report as an archival PDF (the download is audited)."""
+    report, _ = _imaging_report()
+    pdf = imaging_pdf(report, actor=current_user)
+    db.session.commit()
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{file_name(report)}"'
+    return response

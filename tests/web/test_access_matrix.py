@@ -65,6 +65,10 @@ ROUTES = [
     ("POST", "/reports/casebooks", REPORT_READERS),
     ("GET", "/reports/safety", set(), REPORT_READERS),
     ("GET", "/reports/safety.pdf", set(), REPORT_READERS),
+    # The mini definition declares no imaging plan: its readers get 404, everyone else 403
+    # (the report itself is walked by role and site in tests/reports/test_imaging.py).
+    ("GET", "/reports/imaging", set(), REPORT_READERS),
+    ("GET", "/reports/imaging.pdf", set(), REPORT_READERS),
 ]
 
 
