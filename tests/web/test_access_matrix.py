@@ -57,6 +57,8 @@ ROUTES = [
     ("POST", "/jobs/new", JOB_USERS),
     ("GET", "/jobs/1/download", set(), JOB_USERS),
     ("GET", "/reports/", EVERYONE),
+    # The blank annotated CRF holds no clinical data (200: the file, or "being prepared").
+    ("GET", "/reports/acrf.pdf", EVERYONE),
 ]
 
 
