@@ -43,6 +43,12 @@ SUBGROUP_WORDS = "Subjects for whom {condition}"
 UNUSED_FORMS = "Forms not used at any visit"
 #: Characters of the definition's fingerprint printed (enough to tell versions apart).
 FINGERPRINT_LENGTH = 12
+#: Beyond this many inputs, a derivation or check lists them by reference (OID), not label:
+#: the eligibility result reads all 24 criteria.
+MAX_INPUTS_IN_WORDS = 6
+#: An input of the same form whose label is longer (an eligibility criterion's text) is
+#: named by its OID: the item is on the same pages.
+MAX_INPUT_LABEL = 60
 
 
 def signed(number: int) -> str:
@@ -294,7 +300,7 @@ class _Builder:
             "derived": (
                 {
                     "formula": derivation.formula,
-                    "inputs": [self._input_words(form, ref) for ref in derivation.inputs],
+                    "inputs": self._inputs(form, derivation.inputs),
                 }
                 if derivation is not None
                 else None
@@ -345,6 +351,11 @@ class _Builder:
             for timing, oids in by_timing.items()
         ]
 
+    def _inputs(self, form: Form, refs: tuple[str, ...]) -> list[str]:
+        if len(refs) > MAX_INPUTS_IN_WORDS:
+            return list(refs)
+        return [self._input_words(form, ref) for ref in refs]
+
     def _input_words(self, form: Form, ref: str) -> str:
         resolved = self.study.resolve(form.oid, ref)
         if resolved.group is not None:
@@ -356,6 +367,8 @@ class _Builder:
             )
         item = self.study.item(resolved.form, resolved.item)[1]
         if resolved.local:
+            if len(item.label) > MAX_INPUT_LABEL:
+                return item.oid
             return words.INPUT_HERE.format(label=item.label)
         return words.INPUT_ELSEWHERE.format(
             label=item.label,
@@ -373,7 +386,7 @@ class _Builder:
             **words.check_words(
                 check, planned=self.check_words, form_oid=form.oid, criteria=self.criteria
             ),
-            "inputs": [self._input_words(form, ref) for ref in check.inputs],
+            "inputs": self._inputs(form, check.inputs),
         }
 
     # --- code lists ---------------------------------------------------------------------
