@@ -14,6 +14,7 @@ from forms.language import (
     MISSING_CODES,
     YES_NO,
     CodeList,
+    Criterion,
     DataType,
     Form,
     Item,
@@ -72,7 +73,11 @@ class _Builder:
     def __init__(self, study: LoadedStudy, check_words: Mapping[str, str]) -> None:
         self.study = study
         self.check_words = check_words
-        self.criteria = {c.id: c for c in study.study.eligibility}
+        #: form OID → its eligibility criteria by checklist item (the answers' form).
+        self.criteria: dict[str, dict[str, Criterion]] = {}
+        for criterion in study.study.eligibility:
+            form_oid = criterion.checklist.partition(".")[2]
+            self.criteria.setdefault(form_oid, {})[criterion.id] = criterion
         self.visits = study.visits_in_order()
         #: form OID → the visits using it, in schedule order.
         self.used_at: dict[str, list[Visit]] = {}
@@ -384,7 +389,10 @@ class _Builder:
             "severity": check.severity.value,
             "severity_words": words.SEVERITY_WORDS[check.severity],
             **words.check_words(
-                check, planned=self.check_words, form_oid=form.oid, criteria=self.criteria
+                check,
+                planned=self.check_words,
+                form_oid=form.oid,
+                criteria=self.criteria.get(form.oid, {}),
             ),
             "inputs": self._inputs(form, check.inputs),
         }

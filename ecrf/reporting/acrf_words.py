@@ -33,7 +33,7 @@ from forms.language import (
 CONDITION_WORDS = {
     "eq": "“{item}” is {value}",
     "ne": "“{item}” is not {value}",
-    "in": "“{item}” is one of {value}",
+    "in": "“{item}” is {value}",
     "gt": "“{item}” is more than {value}",
     "ge": "“{item}” is at least {value}",
     "lt": "“{item}” is less than {value}",
@@ -48,7 +48,8 @@ CONDITION_WORDS_MULTI = {
 }
 ALL_OF = " and "
 ANY_OF = " or "
-VALUE_LIST = ", "
+#: The values of an "in" condition (labels may hold commas: "Yes, unequivocal").
+VALUE_LIST = " or "
 NESTED = "({condition})"
 CODED_VALUE = "{label} ({code})"
 
@@ -259,8 +260,9 @@ def check_words(
     message it shows when the definition passes one in (``Call`` constants).
 
     The rule comes from, in order: the words a report plan gives (``FORM.CHECK`` or
-    ``CHECK``); the eligibility criterion whose answer the check compares with the data;
-    the check function's docstring; else, when there is no message either, its name.
+    ``CHECK``); the eligibility criterion whose answer the check compares with the data
+    (``criteria``: those answered on this form, by answer item); the check function's
+    docstring; else, when there is no message either, its name.
     """
     message = _message_constant(check.function)
     rule = next(
