@@ -8,7 +8,8 @@ the definition's fingerprint: they change what is printed, never what is capture
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 # --- the safety report ----------------------------------------------------------------------
 
@@ -196,3 +197,19 @@ class ImagingPlan:
     @property
     def primary(self) -> Metric:
         return next(m for m in self.index_lesions.metrics if m.item == self.primary_metric)
+
+
+# --- the blank annotated CRF ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AcrfPlan:
+    """What the blank annotated CRF says beyond the definition itself.
+
+    An edit check's function returns the message for the case at hand; the blank form
+    needs the rule it enforces. ``check_words`` gives it, by "FORM.CHECK" or by "CHECK"
+    for every form having a check of that name. Checks not listed are described from the
+    definition (the message they are given, the eligibility rule, the function's docstring).
+    """
+
+    check_words: Mapping[str, str] = field(default_factory=dict)

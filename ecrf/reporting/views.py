@@ -20,12 +20,14 @@ from wtforms import SelectField
 
 from ecrf.auth.permissions import can, require
 from ecrf.auth.roles import Perm
+from ecrf.crf.loader import current_study
 from ecrf.db import utcnow
 from ecrf.extensions import db
 from ecrf.forms_base import BaseForm
 from ecrf.jobs import services as jobs
 from ecrf.jobs.backends import QueueUnavailable, submit
 from ecrf.jobs.kinds import get_kind
+from ecrf.reporting.acrf_pdf import download_name, shared_acrf
 from ecrf.reporting.imaging import ImagingReport, build_imaging_report
 from ecrf.reporting.imaging_page import (
     file_name,
@@ -192,3 +194,29 @@ def imaging_download():
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{file_name(report)}"'
     return response
+
+
+# --- the blank annotated CRF ------------------------------------------------------------
+
+
+@bp.route("/acrf.pdf")
+@login_required
+def download_acrf():
+    """The blank annotated CRF; it holds no clinical data, so every signed-in user gets it.
+
+    Rendered once per definition in the background: until it is there, a page says so and
+    reloads itself, and the download then starts.
+    """
+    study = current_study()
+    shared = shared_acrf(study)
+    if shared.ready:
+        return send_file(
+            shared.path,
+            mimetype="application/pdf",
+            as_attachment=True,
+            download_name=download_name(study),
+        )
+    status = 503 if shared.failed else 200
+    return render_template(
+        "reporting/acrf_wait.html", failed=shared.failed, version=study.version
+    ), status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from forms.reports import (
+    AcrfPlan,
     AdverseEventLog,
     Cause,
     ImagingPlan,
@@ -141,4 +142,77 @@ IMAGING = ImagingPlan(
     ),
     paired_count=ScanFact("GAIN", "NPAIRED", "Index lesions paired"),
     median_gain=ScanFact("GAIN", "MEDGAIN", "Median SUVmax IAH / IV"),
+)
+
+_END_AFTER_START = "The end date is not before the start date."
+_SUV_NOT_ABOVE_MAX = "The value does not exceed the SUVmax of the same region."
+_GRADE3_AE = (
+    "A value of CTCAE grade ≥ 3 after the screening sample has an adverse event of the same"
+    " CTCAE term, grade ≥ 3, whose dates cover the sample."
+)
+#: The graded laboratory values (labs.py): each has its "grade ≥ 3 without an AE" check.
+_GRADED = ("HGB", "WBC", "NEUT", "LYM", "PLAT", "CREAT", "ALT", "AST", "BILI", "ALP", "GGT", "ALB")
+
+#: The blank annotated CRF: the rules of the edit checks whose definition does not say them.
+ACRF = AcrfPlan(
+    check_words={
+        "BIRTH_MONTH_YEAR": "Only the month and the year of birth are collected (YYYY-MM).",
+        "MH_END_AFTER_START": _END_AFTER_START,
+        "SSA_END_AFTER_START": _END_AFTER_START,
+        "AE_END_AFTER_START": _END_AFTER_START,
+        "CM_END_AFTER_START": _END_AFTER_START,
+        "CYCLE_ONCE": "Each LUTATHERA cycle number appears in one row only.",
+        "CYCLE_ORDER": "The cycles' dates follow their numbers (cycle 2 after cycle 1…).",
+        "DIASTOLIC_BELOW_SYSTOLIC": "The diastolic pressure is below the systolic pressure.",
+        "DIFFERENTIAL_WITHIN_WBC": "Neutrophils + lymphocytes do not exceed the leucocytes"
+        " (all per mm³).",
+        "AFTER_LAST_CYCLE": "The sample is taken after the last of the 4 LUTATHERA cycles.",
+        "CREAT_PLAUSIBLE": "Creatinine lies within 10 to 2000 µmol/L (0.1 to 23 mg/dL) in the"
+        " unit given.",
+        "CREAT_ULN_PLAUSIBLE": "The creatinine upper limit of normal lies within 10 to"
+        " 2000 µmol/L (0.1 to 23 mg/dL) in the unit given.",
+        "CREAT_USUAL": "Creatinine outside 45 to 110 µmol/L (0.5 to 1.25 mg/dL) is queried"
+        " for confirmation.",
+        "TARGET_MEASURABLE": "A target lesion measures ≥ 10 mm in longest diameter; a lymph"
+        " node ≥ 15 mm in short axis.",
+        "LESIONS_DECLARED": "The answer on lesions agrees with the tables: no lesion listed"
+        " when none is declared, at least one target lesion when lesions are.",
+        "KID_SUVMEAN_LE_SUVMAX": _SUV_NOT_ABOVE_MAX,
+        "SPL_SUVMEAN_LE_SUVMAX": _SUV_NOT_ABOVE_MAX,
+        "LIV_SUVMEAN_LE_SUVMAX": _SUV_NOT_ABOVE_MAX,
+        "BM_SUVMEAN_LE_SUVMAX": _SUV_NOT_ABOVE_MAX,
+        "IDX_SUVMEAN_LE_SUVMAX": _SUV_NOT_ABOVE_MAX,
+        "IDX_SUVPEAK_LE_SUVMAX": _SUV_NOT_ABOVE_MAX,
+        "EXH_SUVMEAN_LE_SUVMAX": _SUV_NOT_ABOVE_MAX,
+        "EXH_SUVPEAK_LE_SUVMAX": _SUV_NOT_ABOVE_MAX,
+        "AE_IN_LOG": "An adverse event reported here is recorded in the adverse event log.",
+        "END_OF_STUDY_OUTSIDE_THERAPY": "Outside the therapy sub-group the study ends with"
+        " this call: the end-of-study form is completed.",
+        "ACTIVITY_WITHIN_10PCT": "The administered activity is within ±10 % of the"
+        " prescribed activity.",
+        "PREGNANCY_TEST": "A woman of childbearing potential has a test before the"
+        " administration, a man none, and a positive test is flagged (contraindication).",
+        "ABOUT_24H": "The scan is acquired 20 to 28 h after the administration.",
+        "LESION_ONCE": "Each lesion appears in one row only.",
+        "ORGAN_ONCE": "Each organ appears in one row only.",
+        "TARGET_ONCE": "Each target lesion appears in one row only.",
+        "NON_TARGET_ONCE": "Each non-target lesion appears in one row only.",
+        "RESPONSE_AS_DERIVED": "The investigator's overall response agrees with the"
+        " RECIST 1.1 derivation.",
+        "AE_NUMBER_ONCE": "Each adverse event number appears in one row only.",
+        "SAE_REPORTED": "A serious adverse event has its SAE report in the SAE report log.",
+        "SAE_CRITERION": "A serious adverse event meets at least one seriousness criterion.",
+        "GRADE5_FATAL": "Grade 5 and a fatal outcome go together.",
+        "FATAL_DEATH_FORM": "A fatal adverse event has its death form.",
+        "AE_AFTER_CONSENT": "An adverse event starts after the consent (before it, the"
+        " condition belongs in the medical history unless it worsened).",
+        "LINKS_AE": "The report names an adverse event of the log that is marked serious.",
+        "WITHIN_24H": "The SAE is reported to the sponsor within 24 h of the site becoming"
+        " aware of it.",
+        "DEATH_FORM": "An end of study by death has its death form.",
+        "COMPLETED_AS_PLANNED": "A completed study ends at its last visit: M6 in the therapy"
+        " sub-group, the safety call otherwise.",
+        "DD.END_OF_STUDY": "A recorded death has its end-of-study form with the status death.",
+        **{f"{test}_GRADE3_AE": _GRADE3_AE for test in _GRADED},
+    }
 )

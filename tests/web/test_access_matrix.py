@@ -69,6 +69,8 @@ ROUTES = [
     # (the report itself is walked by role and site in tests/reports/test_imaging.py).
     ("GET", "/reports/imaging", set(), REPORT_READERS),
     ("GET", "/reports/imaging.pdf", set(), REPORT_READERS),
+    # The blank annotated CRF holds no clinical data (200: the file, or "being prepared").
+    ("GET", "/reports/acrf.pdf", EVERYONE),
 ]
 
 
