@@ -61,6 +61,56 @@ def casebook_command(subject: str, out: str) -> None:
     click.echo(f"Casebook of {found.identifier} written to {out} ({len(rendered.pdf):,} bytes).")
 
 
+COPY_WRITTEN = (
+    "Investigator's copy of {scope} written to {path}: {count} casebooks ({size:,} bytes)."
+)
+COPY_PROGRESS = "  {done}/{total} casebooks"
+
+
+@report_cli.command("casebooks")
+@click.option("--site", "site_code", help="Only this site's subjects (code); default: every site.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The zip file to write.",
+)
+def casebooks_command(site_code: str | None, out: Path) -> None:
+    """Write the investigator's copy: every casebook of a site (or all sites) as PDF/A-3b
+    files, with a manifest and the SHA-256 of each file, in one zip file."""
+    import shutil
+    import tempfile
+
+    from ecrf.reporting.casebook_jobs import write_site_casebooks
+
+    try:
+        site_ids = scoped_site_ids(None, site_code)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / out.stem
+        write_site_casebooks(
+            folder,
+            site_ids=site_ids,
+            actor=None,
+            progress=lambda done, total: click.echo(
+                COPY_PROGRESS.format(done=done, total=total), err=True
+            ),
+        )
+        archive = Path(shutil.make_archive(str(Path(tmp) / "copy"), "zip", root_dir=folder))
+        write_file(out, archive.read_bytes())
+        count = len(list(folder.glob("*/*.pdf")))
+    click.echo(
+        COPY_WRITTEN.format(
+            scope=(site_code or "").strip().upper() or ALL_SITES_SCOPE,
+            path=out,
+            count=count,
+            size=out.stat().st_size,
+        )
+    )
+
+
 # --- ecrf report safety ---------------------------------------------------------------------
 
 SAFETY_WRITTEN = (

@@ -4,7 +4,9 @@ ODM attachment validated, every visit and form of the subject in it; from the co
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -138,3 +140,32 @@ def test_an_unknown_subject_or_an_unwritable_file_is_a_clear_message(seeded, tmp
     assert unwritable.exit_code == 1
     assert "Cannot write" in unwritable.output and "Traceback" not in unwritable.output
     assert not list(tmp_path.glob("**/*.part"))
+
+
+def test_the_operator_writes_a_sites_copy_from_the_command_line(seeded, tmp_path):
+    out = tmp_path / "copy" / "bdx.zip"
+    result = seeded.app.test_cli_runner().invoke(
+        args=["report", "casebooks", "--site", "bdx", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    with seeded.app.app_context():
+        expected = list(
+            db.session.scalars(
+                sa.select(Subject.identifier)
+                .where(Subject.identifier.like("BDX-%"))
+                .order_by(Subject.number)
+            )
+        )
+    assert f"Investigator's copy of BDX written to {out}: {len(expected)} casebooks" in (
+        result.output
+    )
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        assert [f["subject"] for f in manifest["files"]] == expected
+        assert manifest["generated_by"].startswith("cli:")
+        for entry in manifest["files"]:
+            assert hashlib.sha256(archive.read(entry["file"])).hexdigest() == entry["sha256"]
+    unknown = seeded.app.test_cli_runner().invoke(
+        args=["report", "casebooks", "--site", "XYZ", "--out", str(tmp_path / "x.zip")]
+    )
+    assert unknown.exit_code == 1 and "There is no site XYZ." in unknown.output
