@@ -23,7 +23,6 @@ from ecrf.extensions import db
 from ecrf.reporting import acrf_words
 from ecrf.reporting.acrf import acrf_data
 from ecrf.reporting.acrf_pdf import CACHE_FOLDER
-from reports.pages import count_pages
 from tests.seeded_trial import dispose, trial_app
 
 ECRF = str(Path(sys.executable).with_name("ecrf"))
@@ -211,7 +210,6 @@ def test_the_pdf_is_archival_with_a_plausible_page_count_and_bookmarks(trial, do
         study = current_study()
     # At least a page per form; not a page per item.
     assert len(study.study.forms) + 5 < pages < 250
-    assert count_pages(download.pdf) == pages
     raw = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
     assert re.search(r"pdfaid:part(>|=\")3", raw)
     assert re.search(r"pdfaid:conformance(>|=\")B", raw)

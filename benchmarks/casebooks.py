@@ -1,0 +1,171 @@
+"""How long a casebook takes, beside WeasyPrint alone on the same finished HTML (the floor),
+and a site's batch (the investigator's copy).
+
+Seeds synthetic patients at one site through the one write path (the demo's generator),
+then, on the most documented patient (followed through the whole schedule): reading its
+data into the casebook's plain data, rendering the HTML, and the whole casebook (data, HTML,
+the subject's ODM file, PDF/A-3b with the attachment), each beside the floor: WeasyPrint
+given the finished HTML, as PDF/A-3b, nothing else. Each is the median of a few runs. Then
+the site's batch of casebooks, timed once, with the peak memory of the Python heap
+(tracemalloc). A benchmark prints figures; it asserts nothing.
+
+    .venv/bin/python benchmarks/casebooks.py                 # 40 patients at one site, SQLite
+    .venv/bin/python benchmarks/casebooks.py --subjects 10 --runs 1
+    .venv/bin/python benchmarks/casebooks.py --server postgresql://postgres@127.0.0.1/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask_migrate import upgrade
+
+from ecrf import create_app
+from ecrf.config import normalise_database_url
+from ecrf.crf.loader import current_study
+from ecrf.crf.models import FormEntry
+from ecrf.demo import demo_actor, demo_decider, seed_demo
+from ecrf.demo_data import seed_subjects
+from ecrf.extensions import db
+from ecrf.reporting.casebook import build_casebook
+from ecrf.reporting.casebook_jobs import write_site_casebooks
+from ecrf.reporting.casebook_pdf import render_casebook
+from ecrf.study.models import Site, Subject, Visit
+from reports.pages import count_pages
+from reports.render import ARCHIVAL, html_to_pdf, render_html
+
+SITE = "BDX"
+
+
+def median_time(action, runs: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def most_documented() -> Subject:
+    forms = sa.func.count(FormEntry.id)
+    identifier = db.session.scalar(
+        sa.select(Subject.identifier)
+        .join(Visit, Visit.subject_id == Subject.id)
+        .join(FormEntry, FormEntry.visit_id == Visit.id)
+        .group_by(Subject.identifier)
+        .order_by(forms.desc(), Subject.identifier)
+        .limit(1)
+    )
+    return db.session.scalar(sa.select(Subject).where(Subject.identifier == identifier))
+
+
+def measure_one(runs: int) -> None:
+    study = current_study()
+    subject = most_documented()
+    data_s, context = median_time(lambda: build_casebook(study, subject, actor=None), runs)
+    html_s, html = median_time(lambda: render_html("casebook.html", context), runs)
+    floor_s, floor_pdf = median_time(lambda: html_to_pdf(html, variant=ARCHIVAL), runs)
+    whole_s, rendered = median_time(lambda: render_casebook(subject, actor=None), runs)
+    db.session.commit()
+    pages = count_pages(floor_pdf)
+    print(
+        f"casebook of {subject.identifier} ({len(context['trail'])} trail lines, "
+        f"{len(html) / 1024:.0f} kB of HTML, {len(rendered.pdf) / 1024:.0f} kB PDF, "
+        f"{pages} pages), median of {runs}:\n"
+        f"  data {data_s:6.2f} s | HTML {html_s:6.2f} s | whole casebook {whole_s:6.2f} s"
+        f" | floor (WeasyPrint on the finished HTML) {floor_s:6.2f} s"
+        f" | ratio {whole_s / floor_s:4.2f}",
+        flush=True,
+    )
+
+
+def measure_batch(workdir: Path) -> None:
+    site = db.session.scalar(sa.select(Site).where(Site.code == SITE))
+    count = db.session.scalar(
+        sa.select(sa.func.count(Subject.id)).where(Subject.site_id == site.id)
+    )
+    tracemalloc.start()
+    started = time.perf_counter()
+    write_site_casebooks(workdir / "copy", site_ids={site.id}, actor=None)
+    seconds = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    size = sum(p.stat().st_size for p in (workdir / "copy").rglob("*.pdf"))
+    print(
+        f"investigator's copy of {SITE}: {count} casebooks in {seconds:6.1f} s "
+        f"({seconds / max(count, 1):5.2f} s each), {size / 2**20:.1f} MiB of PDF, "
+        f"Python heap peak {peak / 2**20:.1f} MiB (tracemalloc slows it somewhat)",
+        flush=True,
+    )
+
+
+def run(subjects: int, seed: int, runs: int, url: str, workdir: Path) -> None:
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "benchmark",
+            "AUDIT_KEY": "benchmark audit key",
+            "AUDIT_CHECKPOINT_FILE": str(workdir / "audit_checkpoints"),
+            "PASSWORD_HASH_PROFILE": "cheapest",
+        }
+    )
+    with app.app_context():
+        upgrade()
+        seed_demo()
+        db.session.commit()
+        started = time.perf_counter()
+        seed_subjects(subjects, seed, [SITE], actor_for=demo_actor, decider_for=demo_decider)
+        print(f"seeded {subjects} subjects at {SITE} in {time.perf_counter() - started:.0f} s")
+        measure_one(runs)
+        measure_batch(workdir)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subjects", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--server", help="a PostgreSQL server URL (default: SQLite files)")
+    args = parser.parse_args()
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        if not args.server:
+            url = f"sqlite:///{workdir / 'bench.sqlite'}"
+            run(args.subjects, args.seed, args.runs, url, workdir)
+            return
+        server = sa.create_engine(normalise_database_url(args.server), isolation_level="AUTOCOMMIT")
+        name = f"ecrf_bench_{uuid.uuid4().hex[:8]}"
+        with server.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = sa.make_url(normalise_database_url(args.server)).set(database=name)
+            run(
+                args.subjects,
+                args.seed,
+                args.runs,
+                url.render_as_string(hide_password=False),
+                workdir,
+            )
+        finally:
+            with server.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            server.dispose()
+
+
+if __name__ == "__main__":
+    main()
