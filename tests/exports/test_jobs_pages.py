@@ -150,13 +150,22 @@ def test_junk_input_never_gives_a_500(trial):
         assert client.post("/jobs/new", data=data).status_code in (403, 422)
 
 
-@pytest.mark.parametrize("username", ["admin", "monitor", "staff.bdx"])
-def test_roles_without_the_export_right_see_no_jobs(trial, username):
+@pytest.mark.parametrize("username", ["admin", "staff.bdx"])
+def test_roles_without_the_export_or_report_right_see_no_jobs(trial, username):
     client = trial.client(username)
     assert client.get("/jobs").status_code == 403
     assert client.get("/jobs/new").status_code == 403
     assert "My jobs" not in client.get("/").get_data(as_text=True)
     assert "My jobs" in trial.client("sponsor").get("/").get_data(as_text=True)
+
+
+def test_a_monitor_runs_report_batches_but_no_extract(trial):
+    client = trial.client("monitor")
+    assert "My jobs" in client.get("/").get_data(as_text=True)
+    page = client.get("/jobs/new").get_data(as_text=True)
+    assert "every casebook of the site" in page
+    assert "CSV bundle" not in page and "CDISC ODM 1.3.2" not in page
+    assert _start(client, "csv").status_code == 403
 
 
 def test_the_sponsor_is_offered_the_extracts_but_no_audit_trail(trial):
