@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -30,12 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade
 
-from ecrf import create_app
+from benchmarks.support import bench_app, bench_database
 from ecrf.audit.chain import EVENT_COLUMNS, Problems, walk_chain
 from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.audit.models import AuditEvent
 from ecrf.audit.verify import verify_trail
-from ecrf.config import normalise_database_url
 from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import count_subjects, seed_subjects
 from ecrf.extensions import db
@@ -76,15 +74,7 @@ def measure(subjects: int) -> None:
 
 
 def run(sizes: list[int], seed: int, url: str, workdir: Path) -> None:
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "benchmark",
-            "AUDIT_KEY": "benchmark audit key",
-            "AUDIT_CHECKPOINT_FILE": str(workdir / "audit_checkpoints"),
-            "PASSWORD_HASH_PROFILE": "cheapest",
-        }
-    )
+    app = bench_app(url, workdir)
     with app.app_context():
         upgrade()
         seed_demo()
@@ -114,24 +104,8 @@ def main() -> None:
     parser.add_argument("--server", help="a PostgreSQL server URL (default: SQLite files)")
     args = parser.parse_args()
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        if args.server:
-            server = sa.create_engine(
-                normalise_database_url(args.server), isolation_level="AUTOCOMMIT"
-            )
-            name = f"ecrf_bench_{uuid.uuid4().hex[:8]}"
-            with server.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            try:
-                url = sa.make_url(normalise_database_url(args.server)).set(database=name)
-                run(args.sizes, args.seed, url.render_as_string(hide_password=False), workdir)
-            finally:
-                with server.connect() as conn:
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                server.dispose()
-        else:
-            run(args.sizes, args.seed, f"sqlite:///{workdir / 'bench.sqlite'}", workdir)
+    with tempfile.TemporaryDirectory() as tmp, bench_database(args.server, Path(tmp)) as url:
+        run(args.sizes, args.seed, url, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -32,8 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade
 
-from ecrf import create_app
-from ecrf.config import normalise_database_url
+from benchmarks.support import bench_app, bench_database
 from ecrf.crf.loader import current_study
 from ecrf.crf.models import FormEntry
 from ecrf.demo import demo_actor, demo_decider, seed_demo
@@ -112,15 +110,7 @@ def measure_batch(workdir: Path) -> None:
 
 
 def run(subjects: int, seed: int, runs: int, url: str, workdir: Path) -> None:
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "benchmark",
-            "AUDIT_KEY": "benchmark audit key",
-            "AUDIT_CHECKPOINT_FILE": str(workdir / "audit_checkpoints"),
-            "PASSWORD_HASH_PROFILE": "cheapest",
-        }
-    )
+    app = bench_app(url, workdir)
     with app.app_context():
         upgrade()
         seed_demo()
@@ -142,29 +132,8 @@ def main() -> None:
     parser.add_argument("--server", help="a PostgreSQL server URL (default: SQLite files)")
     args = parser.parse_args()
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        if not args.server:
-            url = f"sqlite:///{workdir / 'bench.sqlite'}"
-            run(args.subjects, args.seed, args.runs, url, workdir)
-            return
-        server = sa.create_engine(normalise_database_url(args.server), isolation_level="AUTOCOMMIT")
-        name = f"ecrf_bench_{uuid.uuid4().hex[:8]}"
-        with server.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = sa.make_url(normalise_database_url(args.server)).set(database=name)
-            run(
-                args.subjects,
-                args.seed,
-                args.runs,
-                url.render_as_string(hide_password=False),
-                workdir,
-            )
-        finally:
-            with server.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            server.dispose()
+    with tempfile.TemporaryDirectory() as tmp, bench_database(args.server, Path(tmp)) as url:
+        run(args.subjects, args.seed, args.runs, url, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -48,8 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade
 
-from ecrf import create_app
-from ecrf.config import normalise_database_url
+from benchmarks.support import bench_app, bench_database
 from ecrf.crf.models import Finding, FormEntry, ItemGroupRow, ItemValue
 from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import seed_subjects
@@ -71,19 +69,6 @@ JOIN item_value iv ON iv.row_id = r.id
 WHERE r.removed = :no
 ORDER BY s.code, su.number, v.id, fe.form_oid, r.group_oid, r.repeat_key, iv.id
 """
-
-
-def make_app(url: str, workdir: Path, **config):
-    return create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "benchmark",
-            "AUDIT_KEY": "benchmark audit key",
-            "AUDIT_CHECKPOINT_FILE": str(workdir / "audit_checkpoints"),
-            "PASSWORD_HASH_PROFILE": "cheapest",
-            **config,
-        }
-    )
 
 
 # --- the database: seeded templates, cloned ----------------------------------------------
@@ -220,7 +205,7 @@ def run_floor(out: Path) -> int:
 
 
 def child(mode: str, traced: bool, url: str, workdir: Path) -> None:
-    app = make_app(url, workdir)
+    app = bench_app(url, workdir)
     with app.app_context(), tempfile.TemporaryDirectory(dir=workdir) as out:
         db.session.execute(sa.select(1))  # connect before measuring
         action = ACTIONS[mode]
@@ -310,7 +295,7 @@ def on_worker(url: str, workdir: Path, redis_url: str, password: str, size: int)
     from ecrf.jobs.models import Job, JobState
 
     export_dir = workdir / "exports"
-    app = make_app(url, workdir, REDIS_URL=redis_url, EXPORT_DIR=str(export_dir))
+    app = bench_app(url, workdir, REDIS_URL=redis_url, EXPORT_DIR=str(export_dir))
     app.config["WTF_CSRF_ENABLED"] = False
     Redis.from_url(redis_url).flushdb()
     client = app.test_client()
@@ -377,7 +362,7 @@ def run(
     extracts: list[str],
     redis_url: str | None,
 ) -> None:
-    app = make_app(url, workdir)
+    app = bench_app(url, workdir)
     with app.app_context():
         upgrade()
         passwords = {account.username: account.password for account in seed_demo()}
@@ -440,44 +425,17 @@ def main() -> None:
     if args.child:
         child(args.child, args.traced, args.url, args.workdir)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        if args.server:
-            server = sa.create_engine(
-                normalise_database_url(args.server), isolation_level="AUTOCOMMIT"
-            )
-            name = f"ecrf_bench_{uuid.uuid4().hex[:8]}"
-            with server.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            try:
-                url = sa.make_url(normalise_database_url(args.server)).set(database=name)
-                url_text = url.render_as_string(hide_password=False)
-                run(
-                    args.sizes,
-                    args.seeded,
-                    args.templates,
-                    args.seed,
-                    url_text,
-                    workdir,
-                    args.extracts,
-                    args.redis,
-                )
-            finally:
-                with server.connect() as conn:
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                server.dispose()
-        else:
-            url = f"sqlite:///{workdir / 'bench.sqlite'}"
-            run(
-                args.sizes,
-                args.seeded,
-                args.templates,
-                args.seed,
-                url,
-                workdir,
-                args.extracts,
-                args.redis,
-            )
+    with tempfile.TemporaryDirectory() as tmp, bench_database(args.server, Path(tmp)) as url:
+        run(
+            args.sizes,
+            args.seeded,
+            args.templates,
+            args.seed,
+            url,
+            Path(tmp),
+            args.extracts,
+            args.redis,
+        )
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@ extract and report tests of a module (seeding goes through the write path: secon
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -80,3 +82,20 @@ def seeded(databases) -> Iterator[Seeded]:
         app, app.config["SQLALCHEMY_DATABASE_URI"], tuple(c for c, _ in DEMO_SITES), passwords
     )
     dispose(app)
+
+
+def process_env(app: Flask, url: str, instance: Path, **extra: str) -> dict[str, str]:
+    """The environment of an `ecrf` process (a command, a worker) given ``app``'s settings, as
+    another host would be given them: the test run's own ECRF_* variables left out."""
+    config = app.config
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ECRF_")}
+    env.update(
+        ECRF_DATABASE_URL=url,
+        ECRF_SECRET_KEY=config["SECRET_KEY"],
+        ECRF_AUDIT_KEY=config["AUDIT_KEY"],
+        ECRF_AUDIT_CHECKPOINT_FILE=config["AUDIT_CHECKPOINT_FILE"],
+        ECRF_STUDY_DEFINITION=config["STUDY_DEFINITION"],
+        ECRF_INSTANCE_PATH=str(instance),
+        **extra,
+    )
+    return env

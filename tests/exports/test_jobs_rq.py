@@ -22,7 +22,7 @@ from ecrf.jobs import services
 from ecrf.jobs.backends import QUEUE_NAME, rq_queue
 from ecrf.jobs.models import Job, JobState
 from tests.exports.jobs_support import BDX_MANAGER, dispose, jobs_trial
-from tests.seeded_trial import trial_app
+from tests.seeded_trial import process_env, trial_app
 
 #: Never a database another user of this Redis keeps data in; emptied with FLUSHDB only.
 REDIS_URL = os.environ.get("ECRF_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -59,19 +59,13 @@ def stop(worker: subprocess.Popen) -> None:
 
 def _worker_env(trial, tmp_path: Path) -> dict[str, str]:
     """The web app's settings, as a worker on another host would be given them."""
-    config = trial.app.config
-    env = {name: value for name, value in os.environ.items() if not name.startswith("ECRF_")}
-    env.update(
-        ECRF_DATABASE_URL=trial.url,
-        ECRF_SECRET_KEY=config["SECRET_KEY"],
-        ECRF_AUDIT_KEY=config["AUDIT_KEY"],
-        ECRF_AUDIT_CHECKPOINT_FILE=config["AUDIT_CHECKPOINT_FILE"],
-        ECRF_EXPORT_DIR=config["EXPORT_DIR"],
+    return process_env(
+        trial.app,
+        trial.url,
+        tmp_path / "worker-instance",
+        ECRF_EXPORT_DIR=trial.app.config["EXPORT_DIR"],
         ECRF_REDIS_URL=REDIS_URL,
-        ECRF_STUDY_DEFINITION=config["STUDY_DEFINITION"],
-        ECRF_INSTANCE_PATH=str(tmp_path / "worker-instance"),
     )
-    return env
 
 
 def _run(command: list[str], trial, tmp_path: Path) -> subprocess.CompletedProcess:

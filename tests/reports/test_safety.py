@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from ecrf.study import subjects
 from forms.iahprrt.reports import SAFETY
 from reports.render import html_to_pdf, render_html
 from tests.reports import safety_expected as expected
+from tests.seeded_trial import process_env
 
 ECRF = str(Path(sys.executable).with_name("ecrf"))
 PARIS = ZoneInfo("Europe/Paris")
@@ -510,17 +510,7 @@ def test_a_long_listing_repeats_its_header_on_every_landscape_page(trial):
 
 
 def _env(trial, tmp_path) -> dict[str, str]:
-    config = trial.app.config
-    env = {name: value for name, value in os.environ.items() if not name.startswith("ECRF_")}
-    env.update(
-        ECRF_DATABASE_URL=trial.url,
-        ECRF_SECRET_KEY=config["SECRET_KEY"],
-        ECRF_AUDIT_KEY=config["AUDIT_KEY"],
-        ECRF_AUDIT_CHECKPOINT_FILE=config["AUDIT_CHECKPOINT_FILE"],
-        ECRF_STUDY_DEFINITION=config["STUDY_DEFINITION"],
-        ECRF_INSTANCE_PATH=str(tmp_path / "instance"),
-    )
-    return env
+    return process_env(trial.app, trial.url, tmp_path / "instance")
 
 
 def _ecrf(trial, tmp_path, *args: str) -> subprocess.CompletedProcess:
