@@ -39,8 +39,13 @@ if TYPE_CHECKING:
 
 TITLE = "Casebook of subject {identifier}"
 HEADER_RIGHT = "Site {site} · Subject {identifier}"
-#: A repeating group wider than this is printed as several tables, the row number repeated.
+#: A repeating group wider than this is printed as several tables, the row number and the
+#: group's first item (its identifier: lesion, AE number, medication) repeated.
 COLUMNS_PER_TABLE = 7
+#: A derived value computed from more inputs than this says how many, not each one (the
+#: eligibility summary reads every criterion: a page of values already printed above).
+MAX_INPUTS_LISTED = 8
+MANY_INPUTS = "{count} values of the forms above"
 
 FORM_STATUS = {"not_started": "Not started", "draft": "In progress", "complete": "Complete"}
 WINDOW_STATUS = {
@@ -350,6 +355,10 @@ def _fields(study, form: Form, group: ItemGroup, row: ItemGroupRow | None, deriv
             cell["text"] = NOT_ASKED
             cell["not_asked"] = True
         formula, inputs = derived.get((group.oid, 1, item.oid), (None, []))
+        if not cell["text"] or cell.get("not_asked"):
+            inputs = []  # nothing was computed: the formula says what would be
+        elif len(inputs) > MAX_INPUTS_LISTED:
+            inputs = [(MANY_INPUTS.format(count=len(inputs)), "")]
         items.append(
             {
                 "oid": item.oid,
@@ -388,11 +397,13 @@ def _table(study, form: Form, group: ItemGroup, rows, derived) -> dict:
         formulas = {derived[k][0] for k in derived if k[0] == group.oid and k[2] == item.oid}
         if item.derived and formulas:
             labels = _input_labels(derived, group.oid, item.oid)
+            if len(labels) > MAX_INPUTS_LISTED:
+                labels = [MANY_INPUTS.format(count=len(labels))]
             notes.append({"label": item.label, "formula": formulas.pop(), "inputs": labels})
-    chunks = [
-        list(range(start, min(start + COLUMNS_PER_TABLE, len(columns))))
-        for start in range(0, len(columns), COLUMNS_PER_TABLE)
-    ]
+    chunks = [list(range(min(COLUMNS_PER_TABLE, len(columns))))]
+    width = COLUMNS_PER_TABLE - 1
+    for start in range(COLUMNS_PER_TABLE, len(columns), width):
+        chunks.append([0, *range(start, min(start + width, len(columns)))])
     return {
         "oid": group.oid,
         "label": group.label,

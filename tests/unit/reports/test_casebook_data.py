@@ -8,7 +8,8 @@ import pytest
 
 from ecrf.crf import services
 from ecrf.extensions import db
-from ecrf.reporting.casebook import NOT_ASKED, build_casebook
+from ecrf.reporting.casebook import COLUMNS_PER_TABLE, NOT_ASKED, _table, build_casebook
+from forms.language import DataType, Item, ItemGroup
 from tests.unit.crf.conftest import entry_of
 
 
@@ -110,3 +111,14 @@ def test_the_cover_and_status_history_say_who_registered_the_subject(documented,
     assert documented["status_history"][0]["new"] == "Screening"
     assert documented["signatures"] == []
     assert all(f["queries"] == [] for v in documented["visits"] for f in v["forms"])
+
+
+def test_a_wide_group_continues_in_tables_that_repeat_its_identifying_first_item():
+    items = tuple(Item(f"I{n}", f"Item {n}", DataType.TEXT) for n in range(15))
+    table = _table(None, None, ItemGroup("G", "Wide", items, repeating=True), {}, {})
+    assert table["chunks"] == [
+        [0, 1, 2, 3, 4, 5, 6],
+        [0, 7, 8, 9, 10, 11, 12],
+        [0, 13, 14],
+    ]
+    assert all(len(chunk) <= COLUMNS_PER_TABLE for chunk in table["chunks"])
