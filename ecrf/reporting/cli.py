@@ -47,7 +47,7 @@ def write_file(path: Path, content: bytes) -> None:
     "--out", "out", required=True, type=click.Path(dir_okay=False), help="The PDF file to write."
 )
 def casebook_command(subject: str, out: str) -> None:
-    """Write SUBJECT's casebook (e.g. BDX-001) as a PDF/A-3b file with its ODM attached."""
+    """Write the casebook of SUBJECT (such as BDX-001): PDF/A-3b, its ODM file attached."""
     from ecrf.reporting.casebook_pdf import render_casebook
     from ecrf.reporting.scope import subject_for_report
 

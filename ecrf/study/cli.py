@@ -16,7 +16,7 @@ sites_cli = AppGroup("sites", help="Add and list the trial's sites.")
 @click.argument("code")
 @click.argument("name")
 def add_site(code, name):
-    """Add a site with CODE (e.g. BDX) and NAME."""
+    """Add a site with CODE (such as BDX) and NAME."""
     try:
         site = services.add_site(code, name, actor=None)
     except DomainError as exc:
