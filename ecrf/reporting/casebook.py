@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -68,6 +69,41 @@ CRITERION_STATE = {
 COMPUTED = {True: "met", False: "not met", None: "cannot tell"}
 
 
+@cache
+def derivation_numbers(study: LoadedStudy) -> dict[tuple[str, str], int]:
+    """(form, derived item) → its number, D1, D2… in the definition's order: the same
+    derivation has the same number in every casebook of the study."""
+    numbers: dict[tuple[str, str], int] = {}
+    for form in study.study.forms:
+        for derivation in form.derivations:
+            numbers[(form.oid, derivation.target)] = len(numbers) + 1
+    return numbers
+
+
+def _derivations(study: LoadedStudy, numbers, visits) -> list[dict[str, Any]]:
+    """The derivations of the forms printed, each once: its number, form, item, formula and
+    the inputs it reads (the values are printed beside each derived value)."""
+    printed = {f["oid"] for v in visits for f in v["forms"] if f["status_code"] != "not_started"}
+    listed = []
+    for form in study.study.forms:
+        if form.oid not in printed:
+            continue
+        for derivation in form.derivations:
+            item = study.item(form.oid, derivation.target)[1]
+            inputs = [describe_input(study, form.oid, ref, None)[0] for ref in derivation.inputs]
+            listed.append(
+                {
+                    "number": numbers[(form.oid, derivation.target)],
+                    "form": form.name,
+                    "item": item.label,
+                    "oid": item.oid,
+                    "formula": derivation.formula,
+                    "inputs": inputs,
+                }
+            )
+    return listed
+
+
 def build_casebook(
     study: LoadedStudy,
     subject: Subject,
@@ -87,6 +123,7 @@ def build_casebook(
     users = _usernames({e.updated_by_id for e in entries.values()} | {subject.created_by_id})
     today = utcnow().date()
     ended = subject.status.value in ("screen_failure", "withdrawn", "completed")
+    numbers = derivation_numbers(study)
     visits = [
         _visit(study, data, slot, entries, findings, users, today, ended)
         for slot in build_schedule(study, data)
@@ -115,6 +152,7 @@ def build_casebook(
         "eligibility": _eligibility(study, data),
         "visits": visits,
         "deviations": [v for v in visits if v["deviation"] is not None],
+        "derivations": _derivations(study, numbers, visits),
         "findings": {
             "open": sum(f["open"] for f in _all_findings(visits)),
             "resolved": sum(not f["open"] for f in _all_findings(visits)),
@@ -239,7 +277,7 @@ def _visit(study, data, slot: VisitSlot, entries, findings, users, today, ended)
     definition = slot.definition
     status = _window_status(slot, today, ended)
     forms = [
-        _form(study, data, definition.oid, slot.repeat_key, form_oid, entries, findings, users)
+        _form(study, data, (definition.oid, slot.repeat_key, form_oid), entries, findings, users)
         for form_oid in definition.forms
     ]
     name = definition.name
@@ -264,7 +302,8 @@ def _visit(study, data, slot: VisitSlot, entries, findings, users, today, ended)
     }
 
 
-def _form(study, data, visit_oid, repeat, form_oid, entries, findings, users) -> dict:
+def _form(study, data, place, entries, findings, users) -> dict:
+    visit_oid, repeat, form_oid = place
     form = study.forms[form_oid]
     entry = entries.get((visit_oid, repeat, form_oid))
     entry_data = data.entry(visit_oid, repeat, form_oid)
@@ -354,7 +393,7 @@ def _fields(study, form: Form, group: ItemGroup, row: ItemGroupRow | None, deriv
         if not asked and not cell["text"] and not cell["missing"]:
             cell["text"] = NOT_ASKED
             cell["not_asked"] = True
-        formula, inputs = derived.get((group.oid, 1, item.oid), (None, []))
+        _, inputs = derived.get((group.oid, 1, item.oid), (None, []))
         if not cell["text"] or cell.get("not_asked"):
             inputs = []  # nothing was computed: the formula says what would be
         elif len(inputs) > MAX_INPUTS_LISTED:
@@ -366,7 +405,7 @@ def _fields(study, form: Form, group: ItemGroup, row: ItemGroupRow | None, deriv
                 "units": item.units or "",
                 "derived": item.derived,
                 **cell,
-                "formula": formula,
+                "derivation": derivation_numbers(study).get((form.oid, item.oid)),
                 "inputs": inputs,
             }
         )
@@ -377,8 +416,15 @@ def _table(study, form: Form, group: ItemGroup, rows, derived) -> dict:
     group_rows = sorted(
         (r for (g, _), r in rows.items() if g == group.oid), key=lambda r: r.repeat_key
     )
+    numbers = derivation_numbers(study)
     columns = [
-        {"oid": i.oid, "label": i.label, "units": i.units or "", "derived": i.derived}
+        {
+            "oid": i.oid,
+            "label": i.label,
+            "units": i.units or "",
+            "derived": i.derived,
+            "derivation": numbers.get((form.oid, i.oid)),
+        }
         for i in group.items
     ]
     printed = []
@@ -392,14 +438,6 @@ def _table(study, form: Form, group: ItemGroup, rows, derived) -> dict:
                 "cells": [_cell(study, item, stored.get(item.oid)) for item in group.items],
             }
         )
-    notes = []
-    for item in group.items:
-        formulas = {derived[k][0] for k in derived if k[0] == group.oid and k[2] == item.oid}
-        if item.derived and formulas:
-            labels = _input_labels(derived, group.oid, item.oid)
-            if len(labels) > MAX_INPUTS_LISTED:
-                labels = [MANY_INPUTS.format(count=len(labels))]
-            notes.append({"label": item.label, "formula": formulas.pop(), "inputs": labels})
     chunks = [list(range(min(COLUMNS_PER_TABLE, len(columns))))]
     width = COLUMNS_PER_TABLE - 1
     for start in range(COLUMNS_PER_TABLE, len(columns), width):
@@ -411,15 +449,7 @@ def _table(study, form: Form, group: ItemGroup, rows, derived) -> dict:
         "columns": columns,
         "chunks": chunks,
         "rows": printed,
-        "notes": notes,
     }
-
-
-def _input_labels(derived, group_oid: str, item_oid: str) -> list[str]:
-    for (g, _, i), (_, inputs) in derived.items():
-        if g == group_oid and i == item_oid:
-            return [label for label, _ in inputs]
-    return []
 
 
 def _finding(study, form: Form, finding: Finding) -> dict[str, Any]:

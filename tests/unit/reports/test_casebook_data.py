@@ -70,11 +70,17 @@ def test_values_read_as_labels_with_their_code_unit_and_missing_data_code(docume
     assert fields["HEIGHT"]["code"] is None  # a number has no code behind it
 
 
-def test_a_derived_value_carries_its_formula_and_the_inputs_it_was_computed_from(documented):
+def test_a_derived_value_carries_its_inputs_and_its_numbered_formula(documented):
     bmi = _fields(_form(documented, "SCR", "DM"))["BMI"]
     assert bmi["derived"] and bmi["text"] == "23.5"
-    assert bmi["formula"] == "weight / (height in m)²"
     assert ("Weight", "72.0 kg") in bmi["inputs"] and ("Height", "175 cm") in bmi["inputs"]
+    (listed,) = [d for d in documented["derivations"] if d["number"] == bmi["derivation"]]
+    assert (listed["form"], listed["oid"]) == ("Demographics", "BMI")
+    assert listed["formula"] == "weight / (height in m)²"
+    assert listed["inputs"] == ["Weight", "Height"]
+    # Every derivation of a printed form is listed once, in the definition's order.
+    numbers = [d["number"] for d in documented["derivations"]]
+    assert numbers == sorted(set(numbers))
 
 
 def test_a_removed_row_is_printed_struck_with_its_reason(documented):
@@ -85,9 +91,10 @@ def test_a_removed_row_is_printed_struck_with_its_reason(documented):
         (2, True, "Same lesion as L1"),
     ]
     assert [c["text"] for c in table["rows"][0]["cells"][:2]] == ["L1", "Liver"]
-    # The derived column is explained once below the table, with the inputs it reads.
-    (note,) = table["notes"]
-    assert note["label"] == "Tumour/liver ratio" and "Healthy liver SUVmean" in note["inputs"]
+    # The derived column names its derivation, listed with the inputs it reads.
+    (ratio,) = [c for c in table["columns"] if c["derived"]]
+    (listed,) = [d for d in documented["derivations"] if d["number"] == ratio["derivation"]]
+    assert listed["item"] == "Tumour/liver ratio" and "Healthy liver SUVmean" in listed["inputs"]
 
 
 def test_the_trail_shows_each_change_with_old_new_and_reason(documented):
@@ -113,9 +120,10 @@ def test_the_cover_and_status_history_say_who_registered_the_subject(documented,
     assert all(f["queries"] == [] for v in documented["visits"] for f in v["forms"])
 
 
-def test_a_wide_group_continues_in_tables_that_repeat_its_identifying_first_item():
+def test_a_wide_group_continues_in_tables_that_repeat_its_identifying_first_item(study):
     items = tuple(Item(f"I{n}", f"Item {n}", DataType.TEXT) for n in range(15))
-    table = _table(None, None, ItemGroup("G", "Wide", items, repeating=True), {}, {})
+    wide = ItemGroup("G", "Wide", items, repeating=True)
+    table = _table(study, study.forms["LES"], wide, {}, {})
     assert table["chunks"] == [
         [0, 1, 2, 3, 4, 5, 6],
         [0, 7, 8, 9, 10, 11, 12],
