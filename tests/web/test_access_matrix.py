@@ -16,6 +16,7 @@ from ecrf.crf.services import save_form
 from ecrf.extensions import db
 from ecrf.study import services as site_services
 from ecrf.study import subjects
+from tests.pages import masked
 
 EVERYONE = set(Role)
 DATA_ROLES = {Role.SITE_STAFF, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER, Role.SPONSOR}
@@ -128,7 +129,10 @@ def test_another_sites_subject_answers_exactly_like_a_missing_one(client, auth, 
     for suffix in ("", DM_FORM, DM_FORM + "/history"):
         other = client.get("/subjects/TLS-001" + suffix)
         missing = client.get("/subjects/TLS-999" + suffix)
-        assert (other.status_code, other.data) == (missing.status_code, missing.data)
+        assert (other.status_code, masked(other.data)) == (
+            missing.status_code,
+            masked(missing.data),
+        )
         assert other.status_code == 404
 
 
