@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade
 
-from benchmarks.support import bench_app, bench_database
+from benchmarks.support import bench_app, bench_database, reset_peak_rss, status_kib
 from ecrf.crf.models import Finding, FormEntry, ItemGroupRow, ItemValue
 from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import seed_subjects
@@ -153,19 +153,6 @@ def grow(copies: int, highest: dict[str, int], templates: int, target: int) -> i
 
 
 # --- the measured runs, each in a subprocess of its own -----------------------------------
-
-
-def status_kib(field: str) -> int:
-    with open("/proc/self/status") as handle:
-        line = next(line for line in handle if line.startswith(field + ":"))
-    return int(line.split()[1]) * 1024
-
-
-def reset_peak_rss() -> None:
-    """Start the peak resident memory (VmHWM) again from the current size (Linux), so the
-    peak measured is the run's, not the start-up's (imports, the study definition)."""
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")
 
 
 def run_bundle(out: Path) -> int:

@@ -45,3 +45,17 @@ def bench_database(server: str | None, workdir: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def status_kib(field: str) -> int:
+    """A memory figure of this process from /proc/self/status (Linux), in bytes."""
+    with open("/proc/self/status") as handle:
+        line = next(line for line in handle if line.startswith(field + ":"))
+    return int(line.split()[1]) * 1024
+
+
+def reset_peak_rss() -> None:
+    """Start the peak resident memory (VmHWM) again from the current size (Linux), so the
+    peak measured is the run's, not the start-up's (imports, the study definition)."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
