@@ -6,7 +6,8 @@ then, on the most documented patient (followed through the whole schedule): read
 data into the casebook's plain data, rendering the HTML, and the whole casebook (data, HTML,
 the subject's ODM file, PDF/A-3b with the attachment), each beside the floor: WeasyPrint
 given the finished HTML, as PDF/A-3b, nothing else. Each is the median of a few runs. Then
-the site's batch of casebooks, timed once, with the peak resident memory of the run. A benchmark prints figures; it asserts nothing.
+the site's batch of casebooks, timed once, with the peak resident memory of the run. A
+benchmark prints figures; it asserts nothing.
 
     .venv/bin/python benchmarks/casebooks.py                 # 40 patients at one site, SQLite
     .venv/bin/python benchmarks/casebooks.py --subjects 10 --runs 1
