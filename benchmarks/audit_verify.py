@@ -33,10 +33,10 @@ from benchmarks.support import bench_app, bench_database
 from ecrf.audit.chain import EVENT_COLUMNS, Problems, walk_chain
 from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.audit.models import AuditEvent
-from ecrf.audit.verify import verify_trail
 from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import count_subjects, seed_subjects
 from ecrf.extensions import db
+from ecrf.integrity import verify_trail
 
 
 def timed(action) -> tuple[float, object]:

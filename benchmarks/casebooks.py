@@ -31,15 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask_migrate import upgrade
 
 from benchmarks.support import bench_app, bench_database, reset_peak_rss, status_kib
-from ecrf.crf.loader import current_study
-from ecrf.crf.models import FormEntry
 from ecrf.demo import demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import seed_subjects
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
+from ecrf.records.models import FormEntry, Site, Subject, Visit
 from ecrf.reporting.casebook import build_casebook
 from ecrf.reporting.casebook_jobs import write_site_casebooks
 from ecrf.reporting.casebook_pdf import render_casebook
-from ecrf.study.models import Site, Subject, Visit
 from reports.pages import count_pages
 from reports.render import ARCHIVAL, html_to_pdf, render_html
 

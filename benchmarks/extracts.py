@@ -48,11 +48,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask_migrate import upgrade
 
 from benchmarks.support import bench_app, bench_database, reset_peak_rss, status_kib
-from ecrf.crf.models import Finding, FormEntry, ItemGroupRow, ItemValue
 from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import seed_subjects
 from ecrf.extensions import db
-from ecrf.study.models import Subject, Visit
+from ecrf.records.models import Finding, FormEntry, ItemGroupRow, ItemValue, Subject, Visit
 
 #: The floor's query: the extract's rows (non-removed, with their keys), in the same order.
 FLOOR_SQL = """

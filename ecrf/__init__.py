@@ -38,7 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         _configure_engine(db.engine)
 
-    from ecrf.crf.loader import import_study, load_study
+    from ecrf.records.loader import import_study, load_study
 
     # A broken definition stops the start-up here, naming every problem.
     app.extensions["ecrf_study"] = load_study(import_study(app.config["STUDY_DEFINITION"]))
@@ -61,12 +61,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.api.admin import bp as api_tokens_bp
     from ecrf.api.cli import tokens_cli
     from ecrf.api.views import bp as api_bp
-    from ecrf.audit.cli import audit_cli
     from ecrf.auth.cli import users_cli
     from ecrf.auth.views import bp as auth_bp
     from ecrf.crf.views import bp as crf_bp
     from ecrf.demo import demo_command
     from ecrf.exports.cli import export_cli, import_cli
+    from ecrf.integrity import audit_cli  # the audit group, with `verify` added
     from ecrf.jobs.cli import jobs_cli, worker_command
     from ecrf.jobs.views import bp as jobs_bp
     from ecrf.main.views import bp as main_bp

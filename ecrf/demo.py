@@ -19,6 +19,7 @@ from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.demo_data import ScenarioFailed, count_subjects, demo_generator, seed_subjects
 from ecrf.extensions import db
+from ecrf.records.sites import get_site
 from ecrf.study import services as study_services
 
 DEMO_SITES = [
@@ -61,12 +62,12 @@ def seed_demo(*, force: bool = False) -> list[DemoAccount]:
     if strangers and not force:
         raise NotADemoDatabase(", ".join(strangers[:5]))
     for code, name in DEMO_SITES:
-        if study_services.get_site(code) is None:
+        if get_site(code) is None:
             study_services.add_site(code, name, actor=None)
     accounts = []
     for username, full_name, role, site_code in DEMO_USERS:
         password = secrets.token_urlsafe(12)
-        site = study_services.get_site(site_code) if site_code else None
+        site = get_site(site_code) if site_code else None
         user = auth_services.get_user(username)
         if user is None:
             # Throwaway accounts whose passwords are printed for whoever tries the demo: no

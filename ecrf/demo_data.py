@@ -26,13 +26,13 @@ from flask import current_app
 
 from ecrf.auth.models import User
 from ecrf.crf import services as crf_services
-from ecrf.crf.loader import LoadedStudy, current_study
 from ecrf.db import utcnow
 from ecrf.errors import DomainError
 from ecrf.extensions import db
-from ecrf.study import services as site_services
+from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.models import Site, Subject, SubjectStatus
+from ecrf.records.sites import all_sites
 from ecrf.study import subjects
-from ecrf.study.models import Site, Subject, SubjectStatus
 
 
 class ScenarioFailed(Exception):
@@ -114,7 +114,7 @@ def replay_all(
     progress: Callable[[int], None] | None = None,
 ) -> SeedReport:
     report = SeedReport()
-    site_ids = {site.code: site.id for site in site_services.all_sites()}
+    site_ids = {site.code: site.id for site in all_sites()}
     decider_for = decider_for or actor_for
     actor_ids, decider_ids = {}, {}
     for code in site_ids:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, Response, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+#: Where the API lives; every error under it is answered in JSON.
+API_PREFIX = "/api/"
+#: The realm named in WWW-Authenticate (RFC 6750).
+REALM = "ecrf"
 
 
 class DomainError(Exception):
@@ -69,8 +74,6 @@ _DEFAULT_MESSAGES = {
 
 
 def error_page(status: int, message: str | None = None, title: str | None = None):
-    from ecrf.api.errors import API_PREFIX, json_error
-
     title = title or _TITLES.get(status, "Error")
     message = message or _DEFAULT_MESSAGES.get(status, "")
     if request.path.startswith(API_PREFIX):  # scripts get JSON, never an HTML page
@@ -139,3 +142,15 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("unhandled error")
         db.session.rollback()
         return error_page(500)
+
+
+def json_error(status: int, title: str, message: str, *, field: str | None = None) -> Response:
+    """``{"error": {status, title, message}}``, with the ``field`` at fault when one is."""
+    error: dict = {"status": status, "title": title, "message": message}
+    if field:
+        error["field"] = field
+    response = jsonify(error=error)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
+    return response

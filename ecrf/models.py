@@ -3,10 +3,18 @@
 from ecrf.api.models import ApiToken
 from ecrf.audit.models import AuditEvent, AuditHead
 from ecrf.auth.models import LoginThrottle, RoleAssignment, User
-from ecrf.crf.models import DefinitionVersion, Finding, FormEntry, ItemGroupRow, ItemValue
 from ecrf.jobs.models import Job
+from ecrf.records.models import (
+    DefinitionVersion,
+    Finding,
+    FormEntry,
+    ItemGroupRow,
+    ItemValue,
+    Site,
+    Subject,
+    Visit,
+)
 from ecrf.resume.models import PendingSubmission
-from ecrf.study.models import Site, Subject, Visit
 
 __all__ = [
     "ApiToken",

@@ -1,7 +1,7 @@
 """The study definition language: what a study, visit, form, item, derivation and check are.
 
 Plain frozen dataclasses and pure functions. A definition is data a clinician can read;
-the engine (ecrf.crf.loader) validates it when the application starts.
+the engine (ecrf.records.loader) validates it when the application starts.
 
 References between items are strings:
 - ``"ITEM"``: an item of the same form (the same row when both sit in one repeating group);

@@ -22,8 +22,9 @@ from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.extensions import db
 from ecrf.jobs.backends import shutdown_threads
+from ecrf.records.models import Site
+from ecrf.records.sites import get_site
 from ecrf.study import services as study_services
-from ecrf.study.models import Site
 from tests.databases import DatabaseFactory
 
 pytest_plugins = ["tests.browser_fixtures"]
@@ -136,7 +137,7 @@ def create_user(app):
                 username.title(),
                 password,
                 role=role,
-                site=study_services.get_site(site) if site and role else None,
+                site=get_site(site) if site and role else None,
                 actor=None,
                 must_change_password=False,
             )

@@ -20,9 +20,9 @@ from typing import Any
 
 from ecrf.auth.models import User
 from ecrf.crf import services
-from ecrf.crf.loader import LoadedStudy
 from ecrf.extensions import db
-from ecrf.study.models import Subject
+from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import Subject
 from forms.iahprrt.eligibility import CRITERIA
 from forms.iahprrt.study import SCREENING
 

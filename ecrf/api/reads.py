@@ -17,13 +17,21 @@ from ecrf.audit.services import record_event
 from ecrf.auth.models import User
 from ecrf.auth.permissions import check, sites_with
 from ecrf.auth.roles import Perm
-from ecrf.crf.loader import LoadedStudy, current_study
-from ecrf.crf.models import Finding, FindingStatus, FormEntry
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.exports.privacy import is_free_text, withholds_free_text
 from ecrf.exports.stream import iter_values
 from ecrf.extensions import db
-from ecrf.study.models import SITE_CODE_PATTERN, Site, Subject, SubjectStatus, Visit
+from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.models import (
+    SITE_CODE_PATTERN,
+    Finding,
+    FindingStatus,
+    FormEntry,
+    Site,
+    Subject,
+    SubjectStatus,
+    Visit,
+)
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25

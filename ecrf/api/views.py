@@ -13,11 +13,11 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request, send_file, url_for
 
 from ecrf.api import exports, reads
-from ecrf.api.errors import BAD_TOKEN, MALFORMED, NO_TOKEN, json_error
+from ecrf.api.errors import BAD_TOKEN, MALFORMED, NO_TOKEN
 from ecrf.api.openapi import openapi_document
 from ecrf.api.tokens import user_for_token
 from ecrf.auth.models import User
-from ecrf.errors import DomainError
+from ecrf.errors import DomainError, json_error
 from ecrf.extensions import csrf, db
 from ecrf.jobs.backends import QueueUnavailable, submit
 

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from flask import current_app
@@ -16,8 +16,13 @@ from ecrf.audit.models import AuditEvent, AuditHead
 from ecrf.db import utcnow
 from ecrf.extensions import db
 
-if TYPE_CHECKING:
-    from ecrf.auth.models import User
+
+class Actor(Protocol):
+    """Who acts, as the trail records it (a user account; the audit knows no more of it)."""
+
+    id: int
+    username: str
+
 
 HASHED_FIELDS = (
     "seq",
@@ -109,7 +114,7 @@ def record_event(
     entity: str,
     entity_id: object | None = None,
     *,
-    actor: User | None = None,
+    actor: Actor | None = None,
     actor_label: str | None = None,
     site_id: int | None = None,
     field: str | None = None,

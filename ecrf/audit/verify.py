@@ -24,17 +24,10 @@ class Verification:
         return not self.problems
 
 
-def default_reconcilers() -> list[Reconciler]:
-    from ecrf.api.integrity import TokenReconciler
-    from ecrf.auth.integrity import AccountReconciler
-    from ecrf.crf.integrity import CapturedDataReconciler
-    from ecrf.study.integrity import StudyReconciler
-
-    return [StudyReconciler(), CapturedDataReconciler(), AccountReconciler(), TokenReconciler()]
-
-
-def verify_trail(reconcilers: list[Reconciler] | None = None, limit: int = 20) -> Verification:
-    """Check everything; every problem is counted, the first ``limit`` are kept to show."""
+def verify_trail(reconcilers: list[Reconciler], limit: int = 20) -> Verification:
+    """Check the chain, then the data through ``reconcilers`` (each package that keeps audited
+    data brings its own: ``ecrf.integrity`` gathers them); every problem is counted, the
+    first ``limit`` are kept to show."""
     started = time.perf_counter()
     key = audit_key()
     problems = Problems(limit)
@@ -45,7 +38,6 @@ def verify_trail(reconcilers: list[Reconciler] | None = None, limit: int = 20) -
     if not file_missing:
         for line in read_checkpoints(key, path):
             (bad_lines if isinstance(line, BadLine) else checkpoints).append(line)
-    reconcilers = default_reconcilers() if reconcilers is None else reconcilers
     chain = walk_chain(problems, key=key, checkpoints=checkpoints, on_event=dispatcher(reconcilers))
     if chain.key_matches:  # under a wrong key every line would look forged: say only that
         for line in bad_lines:

@@ -13,7 +13,7 @@ from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.errors import DomainError
 from ecrf.extensions import db
-from ecrf.study import services as study_services
+from ecrf.records.sites import get_site
 
 users_cli = AppGroup("users", help="Create, list, deactivate and unlock user accounts.")
 
@@ -52,7 +52,7 @@ def create_user(username, role, site_code, full_name, email, password_stdin, no_
     password = sys.stdin.readline().rstrip("\r\n")
     site = None
     if site_code:
-        site = study_services.get_site(site_code)
+        site = get_site(site_code)
         if site is None:
             fail(f"No site with code {site_code!r}. Add it with `ecrf sites add`.")
     try:

@@ -8,7 +8,7 @@ from ecrf.audit.chain import Problems
 from ecrf.audit.reconcile import Event
 from ecrf.auth.models import RoleAssignment, User
 from ecrf.extensions import db
-from ecrf.study.models import Site
+from ecrf.records.models import Site
 
 
 class AccountReconciler:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecrf.auth.roles import Role
 from ecrf.db import Base, utcnow
-from ecrf.study.models import Site
+from ecrf.records.models import Site
 
 
 def new_session_token() -> str:

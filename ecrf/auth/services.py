@@ -31,7 +31,7 @@ from ecrf.auth.roles import ALL_SITES_ONLY, DATA_ENTRY_ROLES, OVERSIGHT_ROLES, P
 from ecrf.db import utcnow
 from ecrf.errors import PermissionDenied, RuleViolation
 from ecrf.extensions import db
-from ecrf.study.models import Site
+from ecrf.records.models import Site
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 ANONYMOUS = "anonymous"

@@ -30,7 +30,7 @@ from ecrf.auth.roles import Perm, Role
 from ecrf.auth.sessions import EXPIRED_KEY, SEEN_KEY, safe_next
 from ecrf.errors import DomainError
 from ecrf.extensions import db
-from ecrf.study import services as study_services
+from ecrf.records.sites import all_sites, get_site
 
 bp = Blueprint("auth", __name__)
 
@@ -108,7 +108,7 @@ def list_users():
 
 def _manageable_sites(user: User) -> tuple[list, bool]:
     site_ids = sites_with(user, Perm.MANAGE_USERS)
-    sites = study_services.all_sites()
+    sites = all_sites()
     if site_ids is not None:
         sites = [s for s in sites if s.id in site_ids]
     return sites, can_everywhere(user, Perm.MANAGE_USERS)
@@ -117,7 +117,7 @@ def _manageable_sites(user: User) -> tuple[list, bool]:
 def _resolve_site(code: str):
     if code == ALL_SITES_CHOICE:
         return None
-    site = study_services.get_site(code)
+    site = get_site(code)
     if site is None:
         abort(404)
     return site

@@ -6,8 +6,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from ecrf.crf.data import EntryData, RowData, SubjectData
-from ecrf.crf.loader import LoadedStudy
+from ecrf.records.data import EntryData, RowData, SubjectData
+from ecrf.records.loader import LoadedStudy
 from forms.language import Form, Severity
 
 log = logging.getLogger(__name__)

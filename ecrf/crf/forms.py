@@ -10,9 +10,9 @@ from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, 
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ecrf.converters import MAX_INTEGER
-from ecrf.crf import fields
-from ecrf.crf.data import EntryData
-from ecrf.crf.loader import LoadedStudy
+from ecrf.records import fields
+from ecrf.records.data import EntryData
+from ecrf.records.loader import LoadedStudy
 from forms.language import MISSING_CODES, DataType, Form, Item, ItemGroup
 
 PLACEHOLDERS = {

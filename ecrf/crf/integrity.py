@@ -9,10 +9,18 @@ import sqlalchemy as sa
 
 from ecrf.audit.chain import Problems
 from ecrf.audit.reconcile import Event
-from ecrf.crf.models import EntryStatus, Finding, FindingStatus, FormEntry, ItemGroupRow, ItemValue
 from ecrf.crf.services import encode, field_path
 from ecrf.extensions import db
-from ecrf.study.models import Subject, Visit
+from ecrf.records.models import (
+    EntryStatus,
+    Finding,
+    FindingStatus,
+    FormEntry,
+    ItemGroupRow,
+    ItemValue,
+    Subject,
+    Visit,
+)
 
 #: Item-level events: their ``new`` is the item's value from then on.
 _VALUE_ACTIONS = ("item_entered", "item_changed", "item_cleared", "item_derived")

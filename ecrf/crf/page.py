@@ -11,16 +11,15 @@ from werkzeug.datastructures import MultiDict
 
 from ecrf.audit.models import AuditEvent
 from ecrf.converters import MAX_INTEGER, bounded_int
-from ecrf.crf import fields
 from ecrf.crf import forms as entry_forms
-from ecrf.crf.data import SubjectData
 from ecrf.crf.evaluate import gather_inputs
-from ecrf.crf.loader import LoadedStudy
-from ecrf.crf.models import Finding, FindingStatus, FormEntry
 from ecrf.crf.services import FieldIssue, StaleEntry, field_path
 from ecrf.extensions import db
+from ecrf.records import fields
+from ecrf.records.data import SubjectData
+from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import Finding, FindingStatus, FormEntry, Subject
 from ecrf.study import gates
-from ecrf.study.models import Subject
 from forms.language import DataType, Form, Visit
 
 ROWS_EXHAUSTED = "No more rows can be added to this group."

@@ -18,11 +18,14 @@ from ecrf.audit.services import record_event
 from ecrf.auth.models import User
 from ecrf.auth.permissions import check
 from ecrf.auth.roles import Perm
-from ecrf.crf import dates, fields
-from ecrf.crf.data import EntryData, RowData, SubjectData
 from ecrf.crf.evaluate import derive, run_checks
-from ecrf.crf.loader import LoadedStudy
-from ecrf.crf.models import (
+from ecrf.db import utcnow
+from ecrf.errors import Conflict, NotFound, RuleViolation
+from ecrf.extensions import db
+from ecrf.records import dates, fields
+from ecrf.records.data import EntryData, RowData, SubjectData
+from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import (
     DefinitionVersion,
     EntryStatus,
     Finding,
@@ -30,12 +33,10 @@ from ecrf.crf.models import (
     FormEntry,
     ItemGroupRow,
     ItemValue,
+    Subject,
+    Visit,
 )
-from ecrf.db import utcnow
-from ecrf.errors import Conflict, NotFound, RuleViolation
-from ecrf.extensions import db
 from ecrf.study import gates
-from ecrf.study.models import Subject, Visit
 from ecrf.study.schedule import applicable
 from ecrf.study.subjects import ensure_visit, lock_subject
 from forms.language import Form, ItemGroup, Severity, VisitKind, holds

@@ -9,11 +9,11 @@ from ecrf.auth.permissions import can, check, require
 from ecrf.auth.roles import Perm
 from ecrf.converters import bounded_int
 from ecrf.crf import services
-from ecrf.crf.data import SubjectData
-from ecrf.crf.loader import current_study
 from ecrf.crf.page import FormPage, history_events, merge_stale
 from ecrf.errors import DomainError
 from ecrf.extensions import db
+from ecrf.records.data import SubjectData
+from ecrf.records.loader import current_study
 from ecrf.resume.web import MESSAGES as RESUME_MESSAGES
 from ecrf.resume.web import take_posted_form
 from ecrf.study import subjects

@@ -5,17 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 from ecrf.exports.audit_trail import write_audit_trail
-from ecrf.exports.cli import export_cli
-from ecrf.study.services import get_site
+from ecrf.records.sites import get_site
 
 NO_SUCH_SITE = "There is no site {code}."
 IS_A_FOLDER = "{path} is a folder: give the CSV file's path."
 WROTE = "Wrote the audit trail ({scope}) to {path}."
 
 
-@export_cli.command("audit")
+@click.command("audit")
+@with_appcontext
 @click.option(
     "--out",
     "out",

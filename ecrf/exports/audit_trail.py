@@ -14,7 +14,7 @@ from ecrf.audit.services import record_event
 from ecrf.errors import PermissionDenied
 from ecrf.exports.privacy import withholds_free_text
 from ecrf.extensions import db
-from ecrf.study.models import Site
+from ecrf.records.models import Site
 
 if TYPE_CHECKING:
     from ecrf.auth.models import User

@@ -1,13 +1,20 @@
-"""`ecrf export …` and `ecrf import …`: the operator's extracts and data migrations."""
+"""`ecrf export …` and `ecrf import …`: the operator's extracts and data migrations.
+
+Each extract's commands live in their own module; the groups gather them here.
+"""
 
 from __future__ import annotations
 
 from flask.cli import AppGroup
 
+from ecrf.exports.audit_cli import export_audit
+from ecrf.exports.csv_cli import export_csv
+from ecrf.exports.odm_cli import export_odm, import_odm_command
+from ecrf.exports.sdtm.cli import export_sdtm
+
 export_cli = AppGroup("export", help="Write extracts of the study's data (CSV, CDISC, audit).")
 import_cli = AppGroup("import", help="Bring data from another system in through the write path.")
 
-# Commands of each extract, defined in their own modules on the groups above (`export
-# audit`, `export csv`, `export odm` and `import odm`, `export sdtm`).
-from ecrf.exports import audit_cli, csv_cli, odm_cli  # noqa: E402, F401
-from ecrf.exports.sdtm import cli as _sdtm_cli  # noqa: E402, F401
+for command in (export_audit, export_csv, export_odm, export_sdtm):
+    export_cli.add_command(command)
+import_cli.add_command(import_odm_command)

@@ -25,7 +25,6 @@ from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.audit.services import cli_actor, record_event
 from ecrf.auth.permissions import sites_with
 from ecrf.auth.roles import Perm
-from ecrf.crf.loader import current_study
 from ecrf.db import utcnow
 from ecrf.errors import PermissionDenied
 from ecrf.exports.csv_layout import LONG_FILE, LONG_KEYS, Table, study_tables
@@ -35,7 +34,8 @@ from ecrf.exports.manifest import Manifest
 from ecrf.exports.privacy import is_free_text, withholds_free_text
 from ecrf.exports.stream import RowRecord, count_rows, iter_rows
 from ecrf.extensions import db
-from ecrf.study.models import Site
+from ecrf.records.loader import current_study
+from ecrf.records.models import Site
 
 if TYPE_CHECKING:
     from ecrf.auth.models import User

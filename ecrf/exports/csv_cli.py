@@ -5,20 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
-from ecrf.exports.cli import export_cli
 from ecrf.exports.csv_bundle import write_csv_bundle
 from ecrf.exports.csv_layout import LONG_FILE
 from ecrf.exports.manifest import read_manifest
 from ecrf.extensions import db
-from ecrf.study import services as study_services
+from ecrf.records.sites import get_site
 
 NO_SITE = "No site with code {code!r} (see `ecrf sites list`)."
 OUT_NOT_DIR = "{path} exists and is not a folder."
 WROTE = "Wrote {path} ({rows} rows of values; audit checkpoint #{seq})."
 
 
-@export_cli.command("csv")
+@click.command("csv")
+@with_appcontext
 @click.option(
     "--out",
     "out_dir",
@@ -48,7 +49,7 @@ def export_csv(out_dir: Path, site_codes: tuple[str, ...], for_sponsor: bool) ->
     if site_codes:
         site_ids = []
         for code in site_codes:
-            site = study_services.get_site(code)
+            site = get_site(code)
             if site is None:
                 raise click.ClickException(NO_SITE.format(code=code))
             site_ids.append(site.id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from ecrf.crf.loader import LoadedStudy
 from ecrf.exports.csv_layout import (
     LONG_FILE,
     LONG_KEYS,
@@ -15,6 +14,7 @@ from ecrf.exports.csv_layout import (
     Table,
 )
 from ecrf.exports.privacy import is_free_text
+from ecrf.records.loader import LoadedStudy
 from forms.language import MISSING_CODES, Range
 
 DICTIONARY_FILE = "dictionary.csv"

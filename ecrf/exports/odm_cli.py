@@ -5,16 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 from ecrf.audit.checkpoints import write_checkpoint
-from ecrf.exports.cli import export_cli, import_cli
 from ecrf.exports.odm.importer import ImportRefused, import_odm
 from ecrf.exports.odm.writer import write_odm
 from ecrf.extensions import db
-from ecrf.study import services as study_services
+from ecrf.records.sites import get_site
 
 
-@export_cli.command("odm")
+@click.command("odm")
+@with_appcontext
 @click.option(
     "--out",
     "out",
@@ -28,7 +29,7 @@ def export_odm(out: Path, site_code: str | None) -> None:
     free text included: the operator holds the database)."""
     site_ids = None
     if site_code:
-        site = study_services.get_site(site_code)
+        site = get_site(site_code)
         if site is None:
             raise click.ClickException(f"No site with code {site_code!r}.")
         site_ids = [site.id]
@@ -41,7 +42,8 @@ def export_odm(out: Path, site_code: str | None) -> None:
     click.echo(f"Audit checkpoint: event #{write_checkpoint().seq}.")
 
 
-@import_cli.command("odm")
+@click.command("odm")
+@with_appcontext
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_odm_command(file: Path) -> None:
     """Bring the subjects of an ODM 1.3.2 FILE of this study in through the write path, as

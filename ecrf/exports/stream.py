@@ -16,9 +16,16 @@ from itertools import groupby
 
 import sqlalchemy as sa
 
-from ecrf.crf.models import DefinitionVersion, FormEntry, ItemGroupRow, ItemValue
 from ecrf.extensions import db
-from ecrf.study.models import Site, Subject, Visit
+from ecrf.records.models import (
+    DefinitionVersion,
+    FormEntry,
+    ItemGroupRow,
+    ItemValue,
+    Site,
+    Subject,
+    Visit,
+)
 
 #: Rows fetched per round trip.
 BATCH = 2000

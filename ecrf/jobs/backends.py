@@ -9,7 +9,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 
 from ecrf.extensions import db
 
@@ -24,6 +24,10 @@ _executor_lock = threading.Lock()
 
 class QueueUnavailable(RuntimeError):
     """The job could not be handed to its backend (e.g. Redis unreachable)."""
+
+
+#: What RQ runs for each job (by name: it builds the app when the worker did not).
+RQ_FUNCTION = "ecrf.worker.run_queued"
 
 
 def submit(job_id: int) -> None:
@@ -59,7 +63,7 @@ def _enqueue(url: str, job_id: int, app: Flask) -> None:
 
     try:
         rq_queue(url).enqueue(
-            "ecrf.jobs.backends.run_queued",
+            RQ_FUNCTION,
             job_id,
             job_id=f"ecrf-job-{job_id}",
             job_timeout=int(float(app.config["JOB_TIMEOUT_MINUTES"]) * 60),
@@ -70,17 +74,8 @@ def _enqueue(url: str, job_id: int, app: Flask) -> None:
         raise QueueUnavailable(str(exc)) from exc
 
 
-def run_queued(job_id: int) -> str | None:
-    """The RQ job: runs in `ecrf worker`'s app context, or builds the app (plain `rq worker`)."""
-    if has_app_context():
-        return _run_and_purge(job_id)
-    from ecrf import create_app
-
-    with create_app().app_context():
-        return _run_and_purge(job_id)
-
-
-def _run_and_purge(job_id: int) -> str | None:
+def run_and_purge(job_id: int) -> str | None:
+    """Run the job, then tidy the export folder (the worker does it between page views)."""
     from ecrf.jobs.services import purge, run_job
 
     state = run_job(job_id)
@@ -108,7 +103,7 @@ def worker_class():
             )
             # Also called by the parent when the work horse died (killed, out of memory,
             # past its timeout): the job row would otherwise stay "running".
-            if job.func_name == "ecrf.jobs.backends.run_queued" and job.args:
+            if job.func_name == RQ_FUNCTION and job.args:
                 from ecrf.jobs.services import STALE, _finish_failed
 
                 with self.app.app_context():
@@ -135,7 +130,7 @@ def _executor(app: Flask) -> ThreadPoolExecutor:
 def _run_in_thread(app: Flask, job_id: int) -> None:
     with app.app_context():  # its own context, hence its own session and connection
         try:
-            _run_and_purge(job_id)
+            run_and_purge(job_id)
         except Exception:  # run_job already records failures; this is the purge's
             log.exception("job thread %s", job_id)
 

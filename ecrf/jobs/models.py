@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecrf.db import Base, utcnow
-from ecrf.study.models import str_enum
+from ecrf.records.models import str_enum
 
 
 class JobState(StrEnum):

@@ -27,7 +27,7 @@ from ecrf.errors import DomainError, NotFound, PermissionDenied, RuleViolation
 from ecrf.extensions import db
 from ecrf.jobs.kinds import KINDS, JobKind, get_kind
 from ecrf.jobs.models import Job, JobState
-from ecrf.study.models import Site, Subject
+from ecrf.records.models import Site, Subject
 
 if TYPE_CHECKING:
     from collections.abc import Collection

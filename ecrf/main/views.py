@@ -7,14 +7,14 @@ from flask_login import current_user
 
 from ecrf.auth.permissions import sites_with
 from ecrf.auth.roles import Perm
-from ecrf.study import services as study_services
+from ecrf.records.sites import all_sites
 
 bp = Blueprint("main", __name__)
 
 
 def capabilities(user) -> list[tuple[str, str]]:
     """Each permission the user holds, with where it holds ("all sites" or site codes)."""
-    codes = {s.id: s.code for s in study_services.all_sites()}
+    codes = {s.id: s.code for s in all_sites()}
     result = []
     for perm in Perm:
         site_ids = sites_with(user, perm)

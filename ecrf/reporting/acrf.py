@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ecrf.crf.dates import timing_of
-from ecrf.crf.loader import LoadedStudy
+from ecrf.records.dates import timing_of
+from ecrf.records.loader import LoadedStudy
 from ecrf.reporting import acrf_words as words
 from forms.language import (
     MISSING_CODES,

@@ -22,8 +22,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from ecrf.crf.loader import LoadedStudy, current_study
 from ecrf.db import utcnow
+from ecrf.records.loader import LoadedStudy, current_study
 from ecrf.reporting.acrf import acrf_data
 from ecrf.reporting.plans import report_plan
 from reports.pages import count_pages

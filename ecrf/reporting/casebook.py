@@ -19,24 +19,23 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ecrf.auth.models import User
-from ecrf.crf import fields
-from ecrf.crf.data import EntryData, SubjectData
 from ecrf.crf.evaluate import gather_inputs
-from ecrf.crf.loader import LoadedStudy
-from ecrf.crf.models import Finding, FindingStatus, FormEntry, ItemGroupRow
 from ecrf.crf.page import describe_input
 from ecrf.db import utcnow
 from ecrf.extensions import db
+from ecrf.records import fields
+from ecrf.records.data import EntryData, SubjectData
+from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import Finding, FindingStatus, FormEntry, ItemGroupRow, Subject
 from ecrf.reporting.casebook_trail import status_history, subject_trail
 from ecrf.reporting.page import STUDY_HEADER, page_context
 from ecrf.study.eligibility import assess
-from ecrf.study.models import Subject
 from ecrf.study.schedule import VisitSlot, build_schedule, reference_dates
 from forms.language import MISSING_CODES, Form, Item, ItemGroup, VisitKind, holds
 
 if TYPE_CHECKING:
     from ecrf.audit.checkpoints import Checkpoint
-    from ecrf.crf.models import ItemValue
+    from ecrf.records.models import ItemValue
 
 TITLE = "Casebook of subject {identifier}"
 HEADER_RIGHT = "Site {site} · Subject {identifier}"

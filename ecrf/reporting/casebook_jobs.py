@@ -13,13 +13,13 @@ import sqlalchemy as sa
 
 from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.audit.services import cli_actor, record_event
-from ecrf.crf.loader import current_study
 from ecrf.db import utcnow
 from ecrf.errors import NotFound
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
+from ecrf.records.models import Site, Subject
 from ecrf.reporting.casebook_pdf import render_casebook
 from ecrf.reporting.scope import subject_for_report
-from ecrf.study.models import Site, Subject
 
 if TYPE_CHECKING:
     from ecrf.auth.models import User

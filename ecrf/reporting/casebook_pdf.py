@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ecrf.audit.services import record_event
-from ecrf.crf.loader import current_study
 from ecrf.exports.odm.writer import subject_odm
 from ecrf.exports.privacy import withholds_free_text
+from ecrf.records.loader import current_study
 from ecrf.reporting.casebook import build_casebook
 from reports.render import Attachment, render_pdf
 
 if TYPE_CHECKING:
     from ecrf.audit.checkpoints import Checkpoint
     from ecrf.auth.models import User
-    from ecrf.study.models import Subject
+    from ecrf.records.models import Subject
 
 ODM_DESCRIPTION = "CDISC ODM 1.3.2: the subject's data and their audit records"
 

@@ -10,10 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from ecrf.audit.models import AuditEvent
-from ecrf.crf.loader import LoadedStudy
-from ecrf.crf.models import Finding, FormEntry
 from ecrf.extensions import db
-from ecrf.study.models import Subject, SubjectStatus
+from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import Finding, FormEntry, Subject, SubjectStatus
 
 #: What each recorded action means, for people (unknown actions are printed as recorded).
 ACTIONS = {

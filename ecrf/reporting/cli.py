@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from ecrf.crf.loader import current_study
 from ecrf.errors import DomainError, NotFound
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
 from ecrf.reporting.acrf_pdf import write_acrf
 from ecrf.reporting.imaging import build_imaging_report
 from ecrf.reporting.imaging_page import imaging_pdf, scope_text

@@ -10,11 +10,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from statistics import median
 from typing import TYPE_CHECKING
 
-from ecrf.crf import fields
-from ecrf.crf.loader import LoadedStudy, current_study
-from ecrf.crf.models import EntryStatus
 from ecrf.errors import RuleViolation
 from ecrf.exports.stream import RowRecord, iter_rows
+from ecrf.records import fields
+from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.models import EntryStatus
 from ecrf.reporting.scope import report_sites, scoped_site_ids, subject_for_report
 from forms.reports import ImagingPlan, LesionTable, Metric, Scan
 

@@ -10,7 +10,7 @@ from ecrf.auth.permissions import can, sites_with
 from ecrf.auth.roles import Perm
 from ecrf.errors import NotFound, PermissionDenied, RuleViolation
 from ecrf.extensions import db
-from ecrf.study.models import Site, Subject
+from ecrf.records.models import Site, Subject
 
 if TYPE_CHECKING:
     from ecrf.auth.models import User

@@ -20,13 +20,13 @@ from wtforms import SelectField
 
 from ecrf.auth.permissions import can, require
 from ecrf.auth.roles import Perm
-from ecrf.crf.loader import current_study
 from ecrf.db import utcnow
 from ecrf.extensions import db
 from ecrf.forms_base import BaseForm
 from ecrf.jobs import services as jobs
 from ecrf.jobs.backends import QueueUnavailable, submit
 from ecrf.jobs.kinds import get_kind
+from ecrf.records.loader import current_study
 from ecrf.reporting.acrf_pdf import download_name, shared_acrf
 from ecrf.reporting.imaging import ImagingReport, build_imaging_report
 from ecrf.reporting.imaging_page import (

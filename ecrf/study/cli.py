@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from ecrf.errors import DomainError
 from ecrf.extensions import db
+from ecrf.records.sites import all_sites, get_site
 from ecrf.study import services, subjects
 
 sites_cli = AppGroup("sites", help="Add and list the trial's sites.")
@@ -29,7 +30,7 @@ def add_site(code, name):
 @sites_cli.command("list")
 def list_sites():
     """List sites: code, then name."""
-    for site in services.all_sites():
+    for site in all_sites():
         click.echo(f"{site.code}\t{site.name}")
 
 
@@ -40,7 +41,7 @@ subjects_cli = AppGroup("subjects", help="List the trial's subjects.")
 @click.option("--site", "site_code", help="Only the subjects of this site (code).")
 def list_subjects(site_code):
     """One subject a line: identifier, then status (then site)."""
-    if site_code and services.get_site(site_code) is None:
+    if site_code and get_site(site_code) is None:
         raise click.ClickException(f"No site with code {site_code!r}.")
     query = subjects.visible_subjects_query(None, site_code=site_code)
     for subject in db.session.scalars(query):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ecrf.crf import fields
-from ecrf.crf.data import SubjectData
-from ecrf.crf.loader import LoadedStudy
+from ecrf.records import fields
+from ecrf.records.data import SubjectData
+from ecrf.records.loader import LoadedStudy
 from forms.language import Criterion
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ecrf.crf.data import SubjectData
-from ecrf.crf.loader import LoadedStudy
 from ecrf.errors import RuleViolation
-from ecrf.study.models import Subject, SubjectStatus
+from ecrf.records.data import SubjectData
+from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import Subject, SubjectStatus
 from forms.language import VisitKind, condition_items, holds
 
 #: Statuses after which the subject takes part no more (a screen failure never started).

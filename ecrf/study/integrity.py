@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from ecrf.audit.chain import Problems
 from ecrf.audit.reconcile import Event
 from ecrf.extensions import db
-from ecrf.study.models import Site, Subject, Visit
+from ecrf.records.models import Site, Subject, Visit
 
 
 class StudyReconciler:

@@ -7,12 +7,19 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from ecrf.crf.data import SubjectData
-from ecrf.crf.loader import LoadedStudy
-from ecrf.crf.models import EntryStatus, Finding, FindingStatus, FormEntry
 from ecrf.db import utcnow
 from ecrf.extensions import db
-from ecrf.study.models import Subject, SubjectStatus, Visit
+from ecrf.records.data import SubjectData
+from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import (
+    EntryStatus,
+    Finding,
+    FindingStatus,
+    FormEntry,
+    Subject,
+    SubjectStatus,
+    Visit,
+)
 from ecrf.study.schedule import VisitSlot, build_schedule, reference_dates
 from forms.language import VisitKind
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ecrf.crf.data import SubjectData
-from ecrf.crf.loader import LoadedStudy
-from ecrf.study.models import Visit
+from ecrf.records.data import SubjectData
+from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import Visit
 from forms.language import Visit as VisitDef
 from forms.language import VisitKind
 

@@ -1,4 +1,5 @@
-"""Site services."""
+"""Site services: adding sites, the sites a user sees, a site's team. The plain look-ups
+(``get_site``, ``all_sites``) live with the records, below the accounts that use them."""
 
 from __future__ import annotations
 
@@ -12,15 +13,8 @@ from ecrf.auth.permissions import check, sites_with
 from ecrf.auth.roles import Perm
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
-from ecrf.study.models import SITE_CODE_PATTERN, Site
-
-
-def get_site(code: str) -> Site | None:
-    return db.session.scalar(sa.select(Site).where(Site.code == code.strip().upper()))
-
-
-def all_sites() -> list[Site]:
-    return list(db.session.scalars(sa.select(Site).order_by(Site.code)))
+from ecrf.records.models import SITE_CODE_PATTERN, Site
+from ecrf.records.sites import get_site
 
 
 def sites_visible_to(user: User, perm: Perm = Perm.VIEW_SUBJECTS) -> list[Site]:

@@ -15,15 +15,13 @@ from ecrf.audit.services import record_event
 from ecrf.auth.models import User
 from ecrf.auth.permissions import check, sites_with
 from ecrf.auth.roles import Perm
-from ecrf.crf import dates
-from ecrf.crf.data import SubjectData
-from ecrf.crf.loader import LoadedStudy, current_study
 from ecrf.db import utcnow
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
-from ecrf.study import gates
-from ecrf.study.eligibility import assess
-from ecrf.study.models import (
+from ecrf.records import dates
+from ecrf.records.data import SubjectData
+from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.models import (
     INVESTIGATOR_DECISIONS,
     SUBJECT_TRANSITIONS,
     Site,
@@ -31,6 +29,8 @@ from ecrf.study.models import (
     SubjectStatus,
     Visit,
 )
+from ecrf.study import gates
+from ecrf.study.eligibility import assess
 from ecrf.study.schedule import applicable, fits_calendar, reference_dates, visit_window
 from forms.language import VisitKind
 

@@ -12,14 +12,15 @@ from wtforms.validators import DataRequired, Length
 from ecrf.auth.permissions import can, check, require
 from ecrf.auth.roles import Perm
 from ecrf.converters import bounded_int
-from ecrf.crf.loader import current_study
 from ecrf.db import utcnow
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
 from ecrf.forms_base import BaseForm
+from ecrf.records.loader import current_study
+from ecrf.records.models import INVESTIGATOR_DECISIONS, SUBJECT_TRANSITIONS, SubjectStatus
+from ecrf.records.sites import all_sites, get_site
 from ecrf.study import gates, overview, services, subjects
 from ecrf.study.eligibility import assess
-from ecrf.study.models import INVESTIGATOR_DECISIONS, SUBJECT_TRANSITIONS, SubjectStatus
 
 bp = Blueprint("study", __name__)
 
@@ -45,7 +46,7 @@ def list_sites():
 @require(Perm.VIEW_SUBJECTS)
 def show_site(code: str):
     """One site's page: its team and (with the capture engine) its subjects."""
-    site = services.get_site(code)
+    site = get_site(code)
     if site is None:
         abort(404)
     check(current_user, Perm.VIEW_SUBJECTS, site.id)
@@ -61,7 +62,7 @@ def manage_sites():
     if form.submit(lambda: services.add_site(form.code.data, form.name.data, actor=current_user)):
         flash(f"Site {form.code.data.upper()} added.", "success")
         return redirect(url_for("study.manage_sites"))
-    sites = services.all_sites()
+    sites = all_sites()
     return render_template("study/admin_sites.html", sites=sites, form=form), (
         422 if form.errors else 200
     )
@@ -132,7 +133,7 @@ def list_subjects():
     entry_sites = services.sites_visible_to(current_user, Perm.ENTER_DATA)
     register.site.choices = [(s.code, f"{s.code} — {s.name}") for s in entry_sites]
     if register.validate_on_submit():
-        site = services.get_site(register.site.data)
+        site = get_site(register.site.data)
         subject = subjects.register_subject(site, actor=current_user)
         db.session.commit()
         flash(f"Subject {subject.identifier} registered (screening).", "success")

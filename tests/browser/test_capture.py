@@ -12,9 +12,8 @@ import sqlalchemy as sa
 from playwright.sync_api import Locator, Page, expect
 
 from ecrf.auth.roles import Role
-from ecrf.crf.models import FormEntry, ItemGroupRow, ItemValue
 from ecrf.extensions import db
-from ecrf.study.models import Subject, Visit
+from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, Visit
 
 pytestmark = pytest.mark.browser
 

@@ -11,11 +11,11 @@ from playwright.sync_api import Page, expect
 
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
-from ecrf.crf.loader import current_study
 from ecrf.extensions import db
-from ecrf.study import services as site_services
+from ecrf.records.loader import current_study
+from ecrf.records.models import SubjectStatus
+from ecrf.records.sites import get_site
 from ecrf.study import subjects
-from ecrf.study.models import SubjectStatus
 from tests.iahprrt_patient import save_screening
 
 pytestmark = pytest.mark.browser
@@ -42,7 +42,7 @@ def register(app, *, withdrawn: bool = False) -> str:
     with app.app_context():
         nurse = db.session.scalar(db.select(User).where(User.username == "bnurse"))
         investigator = db.session.scalar(db.select(User).where(User.username == "binv"))
-        subject = subjects.register_subject(site_services.get_site("BDX"), actor=nurse)
+        subject = subjects.register_subject(get_site("BDX"), actor=nurse)
         db.session.commit()
         if withdrawn:
             save_screening(current_study(), subject, nurse, CONSENT)

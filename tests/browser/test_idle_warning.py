@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from ecrf.auth.roles import Role
-from ecrf.crf.models import FormEntry, ItemValue
 from ecrf.extensions import db
-from ecrf.study import services as site_services
+from ecrf.records.models import FormEntry, ItemValue
+from ecrf.records.sites import get_site
 from ecrf.study import subjects
 from tests.browser_fixtures import LiveServer
 from tests.conftest import PASSWORD
@@ -45,7 +45,7 @@ def live_server(make_app):
 def ward(app, create_site, create_user):
     create_site("BDX", "CHU de Bordeaux")
     with app.app_context():
-        subjects.register_subject(site_services.get_site("BDX"), actor=None)
+        subjects.register_subject(get_site("BDX"), actor=None)
         db.session.commit()
     create_user("anurse", Role.SITE_STAFF, "BDX")
 

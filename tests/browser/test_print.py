@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import Page
 
 from ecrf.auth.roles import Role
-from ecrf.crf.loader import current_study
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
-from ecrf.study import services as site_services
+from ecrf.records.loader import current_study
+from ecrf.records.sites import get_site
 from ecrf.study import subjects
 
 pytestmark = pytest.mark.browser
@@ -26,7 +26,7 @@ def subject(app, create_site, create_user):
     create_site("BDX")
     create_user("mon", Role.MONITOR, "BDX")
     with app.app_context():
-        registered = subjects.register_subject(site_services.get_site("BDX"), actor=None)
+        registered = subjects.register_subject(get_site("BDX"), actor=None)
         save_form(
             current_study(),
             registered,

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from ecrf.auth.roles import Role
 from ecrf.extensions import db
-from ecrf.study import services as site_services
+from ecrf.records.sites import get_site
 from ecrf.study import subjects
 
 pytestmark = pytest.mark.browser
@@ -30,7 +30,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 def ward(app, create_site, create_user):
     create_site("BDX", "CHU de Bordeaux")
     with app.app_context():
-        subjects.register_subject(site_services.get_site("BDX"), actor=None)
+        subjects.register_subject(get_site("BDX"), actor=None)
         db.session.commit()
     create_user("anurse", Role.SITE_STAFF, "BDX")
 

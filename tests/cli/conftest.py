@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from ecrf.audit.models import AuditEvent, AuditHead
 from ecrf.auth.models import RoleAssignment, User
 from ecrf.extensions import db
-from ecrf.study.models import Site
+from ecrf.records.models import Site
 
 #: The console script installed next to this interpreter (the venv's bin/).
 ECRF = str(Path(sys.executable).with_name("ecrf"))

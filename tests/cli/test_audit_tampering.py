@@ -16,14 +16,13 @@ from ecrf.audit.services import HASHED_FIELDS, canonical_payload, event_hash
 from ecrf.auth import services as accounts
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
-from ecrf.crf.loader import current_study
-from ecrf.crf.models import Finding, FormEntry
 from ecrf.crf.services import remove_row, save_form
 from ecrf.db import utcnow
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
+from ecrf.records.models import Finding, FormEntry, Subject, SubjectStatus, Visit
+from ecrf.records.sites import get_site
 from ecrf.study import subjects
-from ecrf.study.models import Subject, SubjectStatus, Visit
-from ecrf.study.services import get_site
 from tests.conftest import AUDIT_KEY
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from ecrf.crf.loader import current_study
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
-from ecrf.study import services as site_services
+from ecrf.records.loader import current_study
+from ecrf.records.sites import get_site
 from ecrf.study import subjects
 
 
@@ -17,7 +17,7 @@ from ecrf.study import subjects
 def captured(app, create_site):
     create_site("BDX")
     with app.app_context():
-        subject = subjects.register_subject(site_services.get_site("BDX"), actor=None)
+        subject = subjects.register_subject(get_site("BDX"), actor=None)
         save_form(
             current_study(),
             subject,

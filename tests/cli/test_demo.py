@@ -9,7 +9,7 @@ from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.demo import DEMO_SITES, DEMO_USERS
 from ecrf.extensions import db
-from ecrf.study import services as study_services
+from ecrf.records.sites import all_sites
 from tests.conftest import PASSWORD
 
 DEMO_NAMES = [username for username, *_ in DEMO_USERS]
@@ -39,7 +39,7 @@ def test_demo_upgrades_an_empty_database_and_creates_sites_and_one_user_per_role
     result = app.test_cli_runner().invoke(args=["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert [s.code for s in study_services.all_sites()] == sorted(c for c, _ in DEMO_SITES)
+        assert [s.code for s in all_sites()] == sorted(c for c, _ in DEMO_SITES)
         users = db.session.scalars(sa.select(User).order_by(User.id)).all()
         assert [u.username for u in users] == DEMO_NAMES
         granted = {a.role for u in users for a in u.roles}
@@ -72,7 +72,7 @@ def test_running_the_demo_twice_prints_new_passwords_and_old_ones_stop_working(a
         assert not signs_in(app, username, first[username])
         assert signs_in(app, username, second[username])
     with app.app_context():
-        assert len(study_services.all_sites()) == len(DEMO_SITES)
+        assert len(all_sites()) == len(DEMO_SITES)
         assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == len(DEMO_USERS)
 
 

@@ -11,12 +11,21 @@ import sqlalchemy as sa
 from flask import Flask
 
 from ecrf import create_app
-from ecrf.crf.models import Finding, FindingStatus, FormEntry, ItemGroupRow, ItemValue
 from ecrf.db import utcnow
 from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import seed_subjects
 from ecrf.extensions import db
-from ecrf.study.models import Site, Subject, SubjectStatus, Visit
+from ecrf.records.models import (
+    Finding,
+    FindingStatus,
+    FormEntry,
+    ItemGroupRow,
+    ItemValue,
+    Site,
+    Subject,
+    SubjectStatus,
+    Visit,
+)
 from forms.iahprrt import STUDY
 from forms.language import DataType
 

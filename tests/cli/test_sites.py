@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecrf.study import services as study_services
+from ecrf.records.sites import get_site
 
 
 def test_add_upper_cases_the_code_and_records_the_site(app, runner, audit_actions):
@@ -12,7 +12,7 @@ def test_add_upper_cases_the_code_and_records_the_site(app, runner, audit_action
     assert result.exit_code == 0, result.output
     assert result.output == "Added site BDX: CHU de Bordeaux.\n"
     with app.app_context():
-        site = study_services.get_site("BDX")
+        site = get_site("BDX")
         assert site is not None and site.code == "BDX" and site.name == "CHU de Bordeaux"
     assert audit_actions() == [("site_created", "BDX", None)]
 
@@ -56,4 +56,4 @@ def test_empty_name_is_refused_and_writes_nothing(app, runner, snapshot):
     assert "Error: Give the site's name." in result.output
     assert snapshot() == before
     with app.app_context():
-        assert study_services.get_site("BDX") is None
+        assert get_site("BDX") is None

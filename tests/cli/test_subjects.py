@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from ecrf.extensions import db
-from ecrf.study import services as site_services
+from ecrf.records.models import SubjectStatus
+from ecrf.records.sites import get_site
 from ecrf.study import subjects
-from ecrf.study.models import SubjectStatus
 
 
 def register(app, code: str, n: int) -> None:
     with app.app_context():
-        site = site_services.get_site(code)
+        site = get_site(code)
         for _ in range(n):
             subjects.register_subject(site, actor=None)
         db.session.commit()

@@ -7,7 +7,7 @@ import pytest
 from ecrf.auth import services as auth_services
 from ecrf.auth.roles import Role
 from ecrf.extensions import db
-from ecrf.study import services as study_services
+from ecrf.records.sites import get_site
 from tests.conftest import PASSWORD
 
 NEW_PASSWORD = "  a long pass phrase with spaces  "
@@ -191,7 +191,7 @@ def test_list_shows_every_role_of_a_user(app, runner, bdx, create_user):
     create_user("zoe", Role.SITE_STAFF, "BDX")
     with app.app_context():
         zoe = auth_services.get_user("zoe")
-        site = study_services.get_site("BDX")
+        site = get_site("BDX")
         auth_services.grant_role(zoe, Role.INVESTIGATOR, site, actor=None)
         db.session.commit()
     line = runner.invoke(args=["users", "list"]).output.splitlines()[0]

@@ -14,7 +14,7 @@ from ecrf.auth import services as auth_services
 from ecrf.auth.roles import Role
 from ecrf.extensions import db
 from ecrf.jobs.models import Job
-from ecrf.study import services as study_services
+from ecrf.records.sites import get_site
 from tests.seeded_trial import dispose, seed, trial_app
 
 #: A data manager of BDX only (the demo's data manager holds every site).
@@ -62,7 +62,7 @@ def jobs_trial(databases, tmp_path: Path, **config) -> JobsTrial:
             BDX_MANAGER_PASSWORD,
             actor=None,
             role=Role.DATA_MANAGER,
-            site=study_services.get_site("BDX"),
+            site=get_site("BDX"),
             must_change_password=False,
         )
         db.session.commit()

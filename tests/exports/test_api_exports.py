@@ -16,15 +16,15 @@ from lxml import etree
 
 from ecrf.audit.models import AuditEvent
 from ecrf.audit.services import record_event
-from ecrf.audit.verify import verify_trail
 from ecrf.auth import services as auth_services
 from ecrf.auth.roles import Perm
 from ecrf.extensions import db
+from ecrf.integrity import verify_trail
 from ecrf.jobs import services
 from ecrf.jobs.backends import shutdown_threads
 from ecrf.jobs.kinds import JobKind, register, unregister
 from ecrf.jobs.models import Job, JobState
-from ecrf.study.models import Site
+from ecrf.records.models import Site
 from tests.exports.api_helpers import bearer, issue_token
 from tests.exports.jobs_support import BDX_MANAGER, dispose, jobs_trial
 from tests.exports.odm_checks import NS, check_odm

@@ -6,12 +6,12 @@ import pytest
 import sqlalchemy as sa
 
 from ecrf.audit.models import AuditEvent
-from ecrf.audit.verify import verify_trail
-from ecrf.crf.loader import current_study
 from ecrf.exports.privacy import is_free_text
 from ecrf.exports.stream import iter_values
 from ecrf.extensions import db
-from ecrf.study.models import Site, Subject
+from ecrf.integrity import verify_trail
+from ecrf.records.loader import current_study
+from ecrf.records.models import Site, Subject
 from tests.exports.api_helpers import bearer, issue_token
 
 

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from ecrf.api import tokens
 from ecrf.api.models import ApiToken
 from ecrf.audit.models import AuditEvent
-from ecrf.audit.verify import verify_trail
 from ecrf.auth import services as auth_services
 from ecrf.db import utcnow
 from ecrf.errors import PermissionDenied, RuleViolation
 from ecrf.extensions import db
+from ecrf.integrity import verify_trail
 from tests.exports.api_helpers import bearer, issue_token, sign_in
 
 TOKEN_PATTERN = re.compile(r"ecrf_[A-Za-z0-9_-]{43}")

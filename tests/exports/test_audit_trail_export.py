@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 
 from ecrf.audit.models import AuditEvent
-from ecrf.audit.verify import verify_trail
 from ecrf.auth import services as auth_services
 from ecrf.errors import PermissionDenied
 from ecrf.exports.audit_trail import COLUMNS, write_audit_trail
 from ecrf.extensions import db
-from ecrf.study.models import Site
+from ecrf.integrity import verify_trail
+from ecrf.records.models import Site
 
 
 def _rows(path):

@@ -17,15 +17,15 @@ import pytest
 import sqlalchemy as sa
 
 from ecrf.audit.models import AuditEvent
-from ecrf.audit.verify import verify_trail
 from ecrf.auth import services as auth_services
-from ecrf.crf.loader import current_study
 from ecrf.errors import PermissionDenied
 from ecrf.exports.csv_bundle import write_csv_bundle
 from ecrf.exports.privacy import is_free_text
 from ecrf.exports.stream import iter_values
 from ecrf.extensions import db
-from ecrf.study.models import Site
+from ecrf.integrity import verify_trail
+from ecrf.records.loader import current_study
+from ecrf.records.models import Site
 from forms.language import DataType
 
 #: How a statistician is told to load the files (README.txt): only empty cells are missing.

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 
 from ecrf.audit.models import AuditEvent
 from ecrf.audit.services import record_event
-from ecrf.audit.verify import verify_trail
 from ecrf.auth import services as auth_services
 from ecrf.auth.roles import Perm
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
+from ecrf.integrity import verify_trail
 from ecrf.jobs import services
 from ecrf.jobs.backends import shutdown_threads
 from ecrf.jobs.kinds import KINDS, JobKind, register, unregister

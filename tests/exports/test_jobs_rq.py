@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from redis import Redis
 
 from ecrf.audit.models import AuditEvent
-from ecrf.audit.verify import verify_trail
 from ecrf.extensions import db
+from ecrf.integrity import verify_trail
 from ecrf.jobs import services
 from ecrf.jobs.backends import QUEUE_NAME, rq_queue
 from ecrf.jobs.models import Job, JobState

@@ -8,15 +8,15 @@ import sqlalchemy as sa
 from lxml import etree
 
 from ecrf.audit.models import AuditEvent
-from ecrf.audit.verify import verify_trail
 from ecrf.auth.services import get_user
-from ecrf.crf.loader import current_study
 from ecrf.errors import PermissionDenied
 from ecrf.exports.odm.writer import write_odm
 from ecrf.exports.privacy import is_free_text
 from ecrf.exports.stream import iter_values
 from ecrf.extensions import db
-from ecrf.study.models import Site
+from ecrf.integrity import verify_trail
+from ecrf.records.loader import current_study
+from ecrf.records.models import Site
 from tests.exports.odm_checks import NS, check_odm, checked_tree
 
 

@@ -12,12 +12,11 @@ from flask_migrate import upgrade
 from lxml import etree
 
 from ecrf.audit.models import AuditEvent
-from ecrf.crf.loader import current_study
-from ecrf.crf.models import FormEntry, ItemValue
 from ecrf.demo import seed_demo
 from ecrf.exports.odm.writer import write_odm
 from ecrf.extensions import db
-from ecrf.study.models import Subject, Visit
+from ecrf.records.loader import current_study
+from ecrf.records.models import FormEntry, ItemValue, Subject, Visit
 from tests.exports.odm_checks import NS, check_odm
 from tests.seeded_trial import dispose, trial_app
 

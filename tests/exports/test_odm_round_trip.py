@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from lxml import etree
 
 from ecrf.audit.models import AuditEvent
-from ecrf.audit.verify import verify_trail
 from ecrf.demo import seed_demo
 from ecrf.exports.odm.writer import write_odm
 from ecrf.extensions import db
-from ecrf.study.models import Subject
+from ecrf.integrity import verify_trail
+from ecrf.records.models import Subject
 from tests.exports.odm_checks import NS, check_odm
 from tests.seeded_trial import dispose, trial_app
 

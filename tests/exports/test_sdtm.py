@@ -27,7 +27,7 @@ from ecrf.exports.sdtm.define_xml import DEF_NS, ODM_NS
 from ecrf.exports.sdtm.metadata import DATASETS, SUPPLEMENTAL, supp
 from ecrf.exports.stream import iter_rows
 from ecrf.extensions import db
-from ecrf.study.models import Subject
+from ecrf.records.models import Subject
 
 STUDYID = "IAHPRRT"
 ALL_NAMES = [d.name for d in DATASETS] + [f"SUPP{d}" for d in SUPPLEMENTAL]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ecrf.crf.models import ItemGroupRow, ItemValue
 from ecrf.exports.stream import iter_rows, iter_values
 from ecrf.extensions import db
-from ecrf.study.models import Site
+from ecrf.records.models import ItemGroupRow, ItemValue, Site
 
 
 def test_every_value_of_non_removed_rows_comes_once(seeded):

@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from ecrf.crf.models import FormEntry, ItemGroupRow, ItemValue
 from ecrf.extensions import db
-from ecrf.study.models import Site, Subject, Visit
+from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, Visit
 
 PARIS = ZoneInfo("Europe/Paris")
 RELATED = {"POSSIBLE", "PROBABLE", "RELATED"}

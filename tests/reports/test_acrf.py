@@ -17,9 +17,9 @@ import pytest
 from flask import Flask
 from pypdf import PdfReader
 
-from ecrf.crf.loader import current_study, import_study, load_study
 from ecrf.demo import seed_demo
 from ecrf.extensions import db
+from ecrf.records.loader import current_study, import_study, load_study
 from ecrf.reporting import acrf_words
 from ecrf.reporting.acrf import acrf_data
 from ecrf.reporting.acrf_pdf import CACHE_FOLDER

@@ -13,11 +13,10 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from ecrf.audit.models import AuditEvent
-from ecrf.crf.models import FormEntry
 from ecrf.extensions import db
 from ecrf.jobs.backends import shutdown_threads
 from ecrf.jobs.models import Job, JobState
-from ecrf.study.models import Site, Subject, Visit
+from ecrf.records.models import FormEntry, Site, Subject, Visit
 from tests.exports.jobs_support import dispose, jobs_trial
 from tests.pages import masked
 

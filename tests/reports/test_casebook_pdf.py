@@ -14,10 +14,9 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from ecrf.audit.models import AuditEvent
-from ecrf.audit.verify import verify_trail
-from ecrf.crf.models import EntryStatus, FormEntry
 from ecrf.extensions import db
-from ecrf.study.models import Subject, Visit
+from ecrf.integrity import verify_trail
+from ecrf.records.models import EntryStatus, FormEntry, Subject, Visit
 from tests.exports.odm_checks import NS, checked_tree
 
 
@@ -92,7 +91,7 @@ def test_every_visit_and_form_with_data_is_in_the_casebook(seeded, casebook):
     identifier, path, _ = casebook
     text = _text(path)
     with seeded.app.app_context():
-        from ecrf.crf.loader import current_study
+        from ecrf.records.loader import current_study
 
         study = current_study()
         rows = db.session.execute(

@@ -19,14 +19,13 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from ecrf.audit.models import AuditEvent
-from ecrf.crf.loader import current_study
-from ecrf.crf.models import FormEntry, ItemGroupRow, ItemValue
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
+from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, Visit
 from ecrf.reporting.imaging import build_imaging_report
 from ecrf.reporting.imaging_page import imaging_context
 from ecrf.reporting.plans import report_plan
-from ecrf.study.models import Site, Subject, Visit
 from ecrf.study.subjects import get_subject
 from forms.iahprrt.reports import IMAGING
 from tests.pages import masked

@@ -19,14 +19,14 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from ecrf.audit.models import AuditEvent
-from ecrf.crf.loader import current_study
 from ecrf.crf.services import save_form
 from ecrf.db import utcnow
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
+from ecrf.records.sites import get_site
 from ecrf.reporting.plans import report_plan
 from ecrf.reporting.safety import build_safety, safety_plan
 from ecrf.reporting.safety.serious import Status, hours_text, report_clock
-from ecrf.study import services as site_services
 from ecrf.study import subjects
 from forms.iahprrt.reports import SAFETY
 from reports.render import html_to_pdf, render_html
@@ -81,7 +81,7 @@ def _hand_built(app) -> Hand:
     with app.app_context():
         study = current_study()
         day = _quiet_day(utcnow().date())
-        subject = subjects.register_subject(site_services.get_site("TLS"), actor=None)
+        subject = subjects.register_subject(get_site("TLS"), actor=None)
         save_form(
             study,
             subject,
@@ -163,7 +163,7 @@ def report_of(trial, sites: set[str] | None = None, now: datetime | None = None)
     with trial.app.app_context():
         site_ids = None
         if sites is not None:
-            site_ids = {site_services.get_site(code).id for code in sites}
+            site_ids = {get_site(code).id for code in sites}
         return build_safety(safety_plan(), site_ids, now=now or utcnow())
 
 
@@ -475,7 +475,7 @@ def test_each_pdf_generated_is_recorded_in_the_audit_trail(trial):
         event = db.session.scalars(
             sa.select(AuditEvent).where(AuditEvent.seq > before, AuditEvent.action == "report")
         ).one()
-        bdx = site_services.get_site("BDX").id
+        bdx = get_site("BDX").id
     assert (event.entity, event.entity_id, event.site_id) == ("report", "safety", bdx)
     detail = json.loads(event.new)
     assert detail["sites"] == ["BDX"] and detail["adverse_events"] == expected_count(trial, {"BDX"})

@@ -11,10 +11,10 @@ from __future__ import annotations
 import pytest
 
 from ecrf.auth.roles import Role
-from ecrf.crf.loader import current_study
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
-from ecrf.study import services as site_services
+from ecrf.records.loader import current_study
+from ecrf.records.sites import get_site
 from ecrf.study import subjects
 from tests.pages import masked
 
@@ -81,7 +81,7 @@ def people(app, create_site, create_user):
     create_site("TLS")
     with app.app_context():
         for code in ("BDX", "TLS"):
-            subject = subjects.register_subject(site_services.get_site(code), actor=None)
+            subject = subjects.register_subject(get_site(code), actor=None)
             save_form(
                 current_study(),
                 subject,

@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from ecrf.auth.roles import Role
-from ecrf.crf.loader import current_study
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
-from ecrf.study import services as site_services
+from ecrf.records.loader import current_study
+from ecrf.records.sites import get_site
 from ecrf.study import subjects
 
 JUNK_VALUES = [
@@ -62,7 +62,7 @@ def world(app, create_site, create_user):
     create_user("alice", Role.SITE_STAFF, "BDX")
     create_user("boss", Role.ADMIN)
     with app.app_context():
-        subject = subjects.register_subject(site_services.get_site("BDX"), actor=None)
+        subject = subjects.register_subject(get_site("BDX"), actor=None)
         save_form(
             current_study(),
             subject,
@@ -145,8 +145,7 @@ HUGE = ["2147483648", "9223372036854775808", "1" + "0" * 40]
 def trail_and_rows(app) -> tuple[int, ...]:
     """What a refusal must leave as it was: the audit trail and every clinical table."""
     from ecrf.audit.models import AuditEvent
-    from ecrf.crf.models import FormEntry, ItemGroupRow, ItemValue
-    from ecrf.study.models import Subject, Visit
+    from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, Visit
 
     with app.app_context():
         return tuple(

@@ -12,10 +12,10 @@ import pytest
 
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
-from ecrf.crf.loader import current_study
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
+from ecrf.records.models import Site, SubjectStatus
 from ecrf.study import subjects
-from ecrf.study.models import Site, SubjectStatus
 from forms.iahprrt.eligibility import CRITERIA
 from tests.iahprrt_patient import save_screening
 

@@ -14,13 +14,13 @@ from ecrf.auth.models import User
 from ecrf.auth.permissions import can
 from ecrf.auth.roles import Perm, Role
 from ecrf.converters import MAX_INTEGER
-from ecrf.crf import dates, services
-from ecrf.crf.loader import LoadedStudy, current_study
-from ecrf.crf.models import ItemValue
+from ecrf.crf import services
 from ecrf.db import utcnow
 from ecrf.extensions import db
+from ecrf.records import dates
+from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.models import ItemValue, Site, Subject
 from ecrf.study import subjects
-from ecrf.study.models import Site, Subject
 from forms.language import DataType, Item, Timing, VisitKind
 
 #: Markup, quotes, an entity, right-to-left text and emoji: shown as text, never as HTML.

@@ -12,11 +12,10 @@ import sqlalchemy as sa
 
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
-from ecrf.crf.loader import current_study
-from ecrf.crf.models import FormEntry
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
+from ecrf.records.models import FormEntry, Site, SubjectStatus, Visit
 from ecrf.study import subjects
-from ecrf.study.models import Site, SubjectStatus, Visit
 from tests.iahprrt_patient import save_screening
 
 CONSENT = date(2025, 1, 6)

@@ -16,15 +16,15 @@ import sqlalchemy as sa
 from ecrf.audit.models import AuditEvent
 from ecrf.auth.roles import Role
 from ecrf.auth.sessions import SEEN_KEY
-from ecrf.crf.loader import current_study
-from ecrf.crf.models import FormEntry
 from ecrf.crf.services import save_form
 from ecrf.db import utcnow
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
+from ecrf.records.models import FormEntry
+from ecrf.records.sites import get_site
 from ecrf.resume.models import PendingSubmission
 from ecrf.resume.services import stash_submission
 from ecrf.resume.web import COOKIE
-from ecrf.study import services as site_services
 from ecrf.study import subjects
 from tests.conftest import PASSWORD
 
@@ -52,7 +52,7 @@ def ward(app, create_site, create_user):
     create_site("BDX")
     create_site("TLS")
     with app.app_context():
-        subjects.register_subject(site_services.get_site("BDX"), actor=None)
+        subjects.register_subject(get_site("BDX"), actor=None)
         db.session.commit()
     create_user("anna", Role.SITE_STAFF, "BDX")
     create_user("bruno", Role.SITE_STAFF, "BDX")

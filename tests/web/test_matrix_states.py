@@ -5,20 +5,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ecrf.auth.roles import Role
-from ecrf.crf.loader import current_study
 from ecrf.crf.services import save_form
 from ecrf.db import utcnow
 from ecrf.extensions import db
-from ecrf.study import services as site_services
+from ecrf.records.loader import current_study
+from ecrf.records.models import SubjectStatus
+from ecrf.records.sites import get_site
 from ecrf.study import subjects
-from ecrf.study.models import SubjectStatus
 
 
 def test_visits_of_a_screen_failure_are_not_overdue(app, client, auth, create_site, create_user):
     create_site("BDX")
     create_user("alice", Role.SITE_STAFF, "BDX")
     with app.app_context():
-        subject = subjects.register_subject(site_services.get_site("BDX"), actor=None)
+        subject = subjects.register_subject(get_site("BDX"), actor=None)
         d0 = (utcnow().date() - timedelta(days=60)).isoformat()
         save_form(
             current_study(),

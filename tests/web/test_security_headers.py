@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from ecrf.auth.roles import Role
-from ecrf.crf.loader import current_study
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
+from ecrf.records.sites import get_site
 from ecrf.security import CONTENT_SECURITY_POLICY
-from ecrf.study import services as site_services
 from ecrf.study import subjects
 
 #: A value for every URL parameter of the app's routes; a new parameter fails the walk.
@@ -64,7 +64,7 @@ def walk(app, create_site, create_user):
     create_site("BDX")
     create_site("TLS")
     with app.app_context():
-        subject = subjects.register_subject(site_services.get_site("BDX"), actor=None)
+        subject = subjects.register_subject(get_site("BDX"), actor=None)
         save_form(
             current_study(),
             subject,

@@ -18,7 +18,7 @@ from ecrf.auth import services
 from ecrf.auth.roles import Role
 from ecrf.errors import PermissionDenied
 from ecrf.extensions import db
-from ecrf.study import services as study_services
+from ecrf.records.sites import get_site
 from tests.pages import masked
 
 ACTORS = {
@@ -61,7 +61,7 @@ def accounts(app, create_site, create_user):
                 username, username.title(), "a long enough secret", actor=None
             )
             for role, site in roles:
-                site_obj = study_services.get_site(site) if site else None
+                site_obj = get_site(site) if site else None
                 services.grant_role(user, role, site_obj, actor=None)
         db.session.commit()
 

@@ -32,13 +32,13 @@ from lxml import etree
 from ecrf.audit.services import record_event
 from ecrf.auth.models import User
 from ecrf.crf import services as crf_services
-from ecrf.crf.loader import LoadedStudy, current_study
 from ecrf.errors import DomainError
 from ecrf.exports.odm import oids
 from ecrf.exports.odm.schema import schema_errors
 from ecrf.extensions import db
+from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.models import Site, Subject, SubjectStatus
 from ecrf.study import subjects
-from ecrf.study.models import Site, Subject, SubjectStatus
 from forms.language import MISSING_CODES, DataType, VisitKind, condition_items
 
 # User-facing text, in one place (a translation will follow).

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ecrf.crf.loader import LoadedStudy
 from ecrf.exports.odm import oids
-from ecrf.study.models import SubjectStatus
+from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import SubjectStatus
 from forms.language import MISSING_CODES, DataType, Item, Range, VisitKind
 
 #: The definition's types as ODM 1.3.2 DataTypes. A choice is text from its code list; a

@@ -19,8 +19,6 @@ from ecrf.audit.services import record_event
 from ecrf.auth.models import User
 from ecrf.auth.permissions import can_everywhere, check
 from ecrf.auth.roles import Perm
-from ecrf.crf.loader import LoadedStudy, current_study
-from ecrf.crf.models import FormEntry
 from ecrf.db import utcnow
 from ecrf.errors import PermissionDenied
 from ecrf.exports.odm import oids
@@ -28,7 +26,8 @@ from ecrf.exports.odm.metadata import _e, study_element
 from ecrf.exports.privacy import is_free_text, withholds_free_text
 from ecrf.exports.stream import RowRecord, iter_rows
 from ecrf.extensions import db
-from ecrf.study.models import Site, Subject, Visit
+from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.models import FormEntry, Site, Subject, Visit
 from forms.language import DataType
 
 Progress = Callable[[int, int], None]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
-from ecrf.exports.cli import export_cli
 from ecrf.exports.sdtm.service import write_sdtm
-from ecrf.study import services as study_services
+from ecrf.records.sites import get_site
 
 NO_SITE = "No site with code {code!r}."
 NOT_A_FOLDER = "{path} exists and is not a folder."
@@ -16,7 +16,8 @@ NOT_EMPTY = "{path} is not empty: choose a new or empty folder."
 WRITTEN = "SDTM datasets written to {folder} (archive: {archive})."
 
 
-@export_cli.command("sdtm")
+@click.command("sdtm")
+@with_appcontext
 @click.option(
     "--out",
     "out",
@@ -30,7 +31,7 @@ def export_sdtm(out: Path, site_code: str | None) -> None:
     transport v5 and Dataset-JSON v1.1, with a define document (define.csv)."""
     site_ids = None
     if site_code:
-        site = study_services.get_site(site_code)
+        site = get_site(site_code)
         if site is None:
             raise click.ClickException(NO_SITE.format(code=site_code))
         site_ids = {site.id}

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from ecrf.crf.loader import LoadedStudy
 from ecrf.exports.privacy import is_free_text
 from ecrf.exports.stream import RowRecord
+from ecrf.records.loader import LoadedStudy
 from forms.language import VisitKind
 
 #: VISITNUM of the first unscheduled visit; later ones follow (101, 102…).

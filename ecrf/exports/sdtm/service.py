@@ -22,7 +22,6 @@ import sqlalchemy as sa
 
 from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.audit.services import record_event
-from ecrf.crf.loader import current_study
 from ecrf.exports.privacy import withholds_free_text
 from ecrf.exports.sdtm import events, findings, special, tumours
 from ecrf.exports.sdtm.context import Context, FormData, gather
@@ -37,7 +36,8 @@ from ecrf.exports.sdtm.writers import (
 )
 from ecrf.exports.stream import iter_rows
 from ecrf.extensions import db
-from ecrf.study.models import Site
+from ecrf.records.loader import current_study
+from ecrf.records.models import Site
 
 if TYPE_CHECKING:
     from ecrf.auth.models import User

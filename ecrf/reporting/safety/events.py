@@ -8,8 +8,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecrf.crf.loader import LoadedStudy
 from ecrf.exports.stream import iter_rows
+from ecrf.records.loader import LoadedStudy
 from ecrf.reporting.safety.values import as_int, missing, shown, text
 from forms.language import MISSING_CODES
 from forms.reports import AdverseEventLog

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ecrf.audit.services import record_event
-from ecrf.crf.loader import LoadedStudy, current_study
 from ecrf.errors import NotFound
 from ecrf.extensions import db
+from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.models import Site, Subject
 from ecrf.reporting.page import page_context
 from ecrf.reporting.plans import report_plan
 from ecrf.reporting.safety.events import (
@@ -27,7 +28,6 @@ from ecrf.reporting.safety.events import (
 )
 from ecrf.reporting.safety.serious import serious_events
 from ecrf.reporting.safety.shifts import shift_tables
-from ecrf.study.models import Site, Subject
 from forms.reports import SafetyPlan
 from reports.render import html_to_pdf, render_html
 

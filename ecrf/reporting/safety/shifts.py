@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
-from ecrf.crf.loader import LoadedStudy
 from ecrf.exports.stream import iter_rows
+from ecrf.records.loader import LoadedStudy
 from ecrf.reporting.safety.values import as_date, as_int, as_time, text
 from forms.reports import LabGrades, TreatmentStart
 

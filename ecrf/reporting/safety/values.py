@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from ecrf.crf.loader import LoadedStudy
 from ecrf.exports.stream import RowRecord
+from ecrf.records.loader import LoadedStudy
 from forms.language import MISSING_CODES
 
 

@@ -11,7 +11,7 @@ from ecrf.auth.models import RoleAssignment, User
 from ecrf.auth.roles import Role
 from ecrf.errors import PermissionDenied, RuleViolation
 from ecrf.extensions import db
-from ecrf.study import services as study_services
+from ecrf.records.sites import get_site
 from tests.conftest import PASSWORD
 
 
@@ -136,7 +136,7 @@ def test_a_username_is_never_reused_even_after_deactivation(admin):
 
 def test_granting_and_revoking_roles_is_audited_with_the_site(admin):
     bob = services.create_user("bob", "Bob", PASSWORD, actor=admin)
-    bdx = study_services.get_site("BDX")
+    bdx = get_site("BDX")
     assignment = services.grant_role(bob, Role.INVESTIGATOR, bdx, actor=admin)
     db.session.commit()
     services.revoke_role(assignment, actor=admin)
@@ -164,16 +164,16 @@ def test_the_same_role_twice_at_the_same_site_is_refused(admin):
 def test_administrator_role_exists_only_for_all_sites(admin):
     bob = services.create_user("bob", "Bob", PASSWORD, actor=admin)
     with pytest.raises(RuleViolation, match="applies to all sites"):
-        services.grant_role(bob, Role.ADMIN, study_services.get_site("BDX"), actor=admin)
+        services.grant_role(bob, Role.ADMIN, get_site("BDX"), actor=admin)
 
 
 def test_site_data_manager_manages_roles_at_own_site_only(sites, create_user, app_ctx):
     dm = db.session.get(User, create_user("dm.bdx", Role.DATA_MANAGER, "BDX"))
-    bdx = study_services.get_site("BDX")
+    bdx = get_site("BDX")
     bob = services.create_user("bob", "Bob", PASSWORD, actor=dm, role=Role.SITE_STAFF, site=bdx)
     services.grant_role(bob, Role.INVESTIGATOR, bdx, actor=dm)
     with pytest.raises(PermissionDenied):
-        services.grant_role(bob, Role.SITE_STAFF, study_services.get_site("TLS"), actor=dm)
+        services.grant_role(bob, Role.SITE_STAFF, get_site("TLS"), actor=dm)
     with pytest.raises(PermissionDenied):
         services.grant_role(bob, Role.MONITOR, None, actor=dm)
     # Staff leaving the site: its own data manager deactivates the account.

@@ -14,12 +14,11 @@ from ecrf.audit.models import AuditEvent
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.crf import services
-from ecrf.crf.data import SubjectData
-from ecrf.crf.loader import LoadedStudy, current_study
-from ecrf.crf.models import FormEntry
 from ecrf.extensions import db
+from ecrf.records.data import SubjectData
+from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.models import FormEntry, Site, Subject, Visit
 from ecrf.study import subjects
-from ecrf.study.models import Site, Subject, Visit
 
 
 @pytest.fixture

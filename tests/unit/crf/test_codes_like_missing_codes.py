@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from ecrf.crf import services
 from ecrf.crf.forms import build_entry_form
-from ecrf.crf.models import Finding, FindingStatus
 from ecrf.extensions import db
+from ecrf.records.models import Finding, FindingStatus
 from tests.iahprrt_patient import save_screening
 from tests.unit.crf.conftest import value
 

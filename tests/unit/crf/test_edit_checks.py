@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from ecrf.audit.models import AuditEvent
 from ecrf.crf import services
-from ecrf.crf.models import Finding, FindingStatus, ItemGroupRow, ItemValue
 from ecrf.extensions import db
+from ecrf.records.models import Finding, FindingStatus, ItemGroupRow, ItemValue
 from tests.unit.crf.conftest import count, entry_of, events, last_seq
 
 

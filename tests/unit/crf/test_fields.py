@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from ecrf.crf import fields, services
-from ecrf.crf.loader import load_study
-from ecrf.crf.models import ItemValue
+from ecrf.crf import services
 from ecrf.extensions import db
+from ecrf.records import fields
+from ecrf.records.loader import load_study
+from ecrf.records.models import ItemValue
 from forms.values import PartialDate
 from tests.definitions.mini import STUDY
 from tests.unit.crf.conftest import changes, count, entry_of, events, last_seq, rows, value

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from ecrf.crf.loader import DefinitionError, import_study, load_study
+from ecrf.records.loader import DefinitionError, import_study, load_study
 from forms.language import (
     Check,
     DataType,

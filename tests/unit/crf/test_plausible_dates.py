@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from ecrf.crf import dates, fields
-from ecrf.crf.loader import load_study
+from ecrf.records import dates, fields
+from ecrf.records.loader import load_study
 from forms.language import Timing
 from forms.values import PartialDate
 from tests.definitions.mini import STUDY

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ecrf.crf import services
-from ecrf.crf.models import ItemGroupRow, ItemValue
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
+from ecrf.records.models import ItemGroupRow, ItemValue
 from tests.unit.crf.conftest import changes, count, entry_of, events, last_seq, rows
 
 

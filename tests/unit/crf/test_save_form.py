@@ -14,12 +14,19 @@ from ecrf.audit.models import AuditEvent
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.crf import services
-from ecrf.crf.loader import load_study
-from ecrf.crf.models import DefinitionVersion, EntryStatus, FormEntry, ItemGroupRow, ItemValue
 from ecrf.errors import NotFound, PermissionDenied, RuleViolation
 from ecrf.extensions import db
+from ecrf.records.loader import load_study
+from ecrf.records.models import (
+    DefinitionVersion,
+    EntryStatus,
+    FormEntry,
+    ItemGroupRow,
+    ItemValue,
+    Subject,
+    Visit,
+)
 from ecrf.study import subjects
-from ecrf.study.models import Subject, Visit
 from tests.definitions.mini import STUDY
 from tests.unit.crf.conftest import (
     changes,

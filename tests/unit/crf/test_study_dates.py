@@ -10,12 +10,12 @@ from datetime import date
 
 import pytest
 
-from ecrf.crf import dates
-from ecrf.crf.data import SubjectData
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
+from ecrf.records import dates
+from ecrf.records.data import SubjectData
+from ecrf.records.models import Visit
 from ecrf.study import subjects
-from ecrf.study.models import Visit
 from ecrf.study.schedule import build_schedule
 from forms.values import PartialDate
 from tests.unit.crf.conftest import rows, value

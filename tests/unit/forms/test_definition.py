@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ecrf.crf.loader import load_study
+from ecrf.records.loader import load_study
 from forms.iahprrt import STUDY
 from forms.iahprrt.eligibility import CRITERIA, EXCLUSION, INCLUSION
 from forms.language import DataType, VisitKind

@@ -12,14 +12,13 @@ import pytest
 import sqlalchemy as sa
 
 from ecrf.crf import services
-from ecrf.crf.data import SubjectData
-from ecrf.crf.models import Finding, FindingStatus
 from ecrf.crf.services import ValidationFailed
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
+from ecrf.records.data import SubjectData
+from ecrf.records.models import Finding, FindingStatus, SubjectStatus
 from ecrf.study import subjects
 from ecrf.study.eligibility import Assessment, assess
-from ecrf.study.models import SubjectStatus
 from forms.iahprrt.eligibility import CRITERIA
 from tests.iahprrt_patient import (
     AGE,

@@ -9,12 +9,11 @@ from datetime import date, timedelta
 import pytest
 
 from ecrf.crf import services
-from ecrf.crf.models import FormEntry
 from ecrf.crf.services import ValidationFailed
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
+from ecrf.records.models import FormEntry, SubjectStatus, Visit
 from ecrf.study import subjects
-from ecrf.study.models import SubjectStatus, Visit
 from tests.iahprrt_patient import save_screening
 from tests.unit.crf.conftest import count, entry_of, events, last_seq
 

@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 
 from ecrf.crf import services
-from ecrf.crf.models import FormEntry
 from ecrf.crf.services import ValidationFailed
 from ecrf.extensions import db
+from ecrf.records.models import FormEntry
 from forms.iahprrt.labs import LBCHEM, LBHEM
 from tests.iahprrt_patient import save_screening, screening
 from tests.unit.crf.conftest import count, entry_of, last_seq, value

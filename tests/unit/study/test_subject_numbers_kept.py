@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from ecrf.extensions import db
+from ecrf.records.models import Site
 from ecrf.study import subjects
-from ecrf.study.models import Site
 
 
 def test_a_kept_number_moves_the_counter_past_it(sites, staff):

@@ -10,8 +10,8 @@ from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.errors import PermissionDenied, RuleViolation
 from ecrf.extensions import db
+from ecrf.records.models import Site, Subject, SubjectStatus
 from ecrf.study import subjects
-from ecrf.study.models import Site, Subject, SubjectStatus
 from tests.unit.crf.conftest import count, events, last_seq, race
 
 S = SubjectStatus

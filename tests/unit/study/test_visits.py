@@ -8,12 +8,12 @@ import pytest
 
 from ecrf.auth.models import User
 from ecrf.crf import services
-from ecrf.crf.data import SubjectData
 from ecrf.db import utcnow
 from ecrf.errors import NotFound, PermissionDenied, RuleViolation
 from ecrf.extensions import db
+from ecrf.records.data import SubjectData
+from ecrf.records.models import Subject, Visit
 from ecrf.study import subjects
-from ecrf.study.models import Subject, Visit
 from ecrf.study.schedule import build_schedule
 from tests.unit.crf.conftest import count, events, last_seq, race
 

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ecrf.crf import dates
+from ecrf.records import dates
 from forms.language import MISSING_CODES, CodeList, DataType, Item
 from forms.values import PartialDate
 

@@ -9,11 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ecrf.crf import fields
-from ecrf.crf.loader import LoadedStudy
-from ecrf.crf.models import FormEntry, ItemGroupRow
 from ecrf.extensions import db
-from ecrf.study.models import Subject, Visit
+from ecrf.records import fields
+from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import FormEntry, ItemGroupRow, Subject, Visit
 
 
 @dataclass
