@@ -1,0 +1,177 @@
+"""Steps 2 and 3: the subject locked and read afresh, the form's entry found or created,
+and its version moved on only if nobody saved it since the user opened it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ecrf.audit.models import AuditEvent
+from ecrf.audit.services import record_event
+from ecrf.crf.save.outcome import StaleEntry, ValidationFailed
+from ecrf.crf.save.plan import FormSave
+from ecrf.errors import NotFound, RuleViolation
+from ecrf.extensions import db
+from ecrf.records.data import EntryData, SubjectData
+from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import DefinitionVersion, FormEntry, Visit
+from ecrf.study import gates
+from ecrf.study.schedule import applicable
+from ecrf.study.subjects import ensure_visit, lock_subject
+from forms.language import VisitKind
+
+
+def lock_and_read(save: FormSave) -> SubjectData:
+    """Hold the subject's lock, then read all its data once.
+
+    :raises RuleViolation: the visit does not apply to this subject.
+    :raises NotFound: an unscheduled visit that does not exist.
+    """
+    lock_subject(save.subject)
+    # Read after the lock, and afresh: objects this session loaded before it may be stale.
+    db.session.expire_all()
+    data = SubjectData.load(save.study, save.subject)
+    if not applicable(save.study, data, save.visit_def):
+        raise RuleViolation(f"{save.visit_def.name} does not apply to this subject.")
+    key = (save.visit_oid, save.visit_repeat)
+    if save.visit_def.kind is VisitKind.UNSCHEDULED and key not in data.visits:
+        raise NotFound("This unscheduled visit does not exist.")
+    return data
+
+
+def check_gate(save: FormSave, data: SubjectData) -> gates.FormGate:
+    """Refuse, before anything is written, a save the subject's stage does not allow (no
+    consent yet, a new visit after the end); return the gate (whether a reason is due)."""
+    gate = gates.form_gate(
+        save.study, save.subject, data, save.visit_oid, save.visit_repeat, save.form_oid
+    )
+    if gate.closed:
+        raise ValidationFailed([], [gate.closed])
+    return gate
+
+
+def publish_definition(study: LoadedStudy) -> DefinitionVersion:
+    """The stored record of the running definition version, created at first use.
+
+    :raises RuntimeError: the same version number was published with other content.
+    """
+    query = sa.select(DefinitionVersion).where(
+        DefinitionVersion.study_oid == study.study.oid,
+        DefinitionVersion.version == study.version,
+    )
+    record = db.session.scalar(query)
+    if record is None:
+        try:
+            with db.session.begin_nested():
+                record = DefinitionVersion(
+                    study_oid=study.study.oid, version=study.version, digest=study.digest
+                )
+                db.session.add(record)
+        except sa.exc.IntegrityError:  # another save published it meanwhile
+            record = db.session.scalar(query)
+        else:
+            record_event(
+                "definition_published",
+                "definition",
+                f"{study.study.oid}/{study.version}",
+                new=study.digest,
+            )
+    if record.digest != study.digest:
+        raise RuntimeError(
+            f"study definition {study.study.oid} version {study.version} changed since it was "
+            "published: give the changed definition a new version"
+        )
+    return record
+
+
+def find_entry(visit: Visit, form_oid: str) -> FormEntry | None:
+    return db.session.scalar(
+        sa.select(FormEntry).where(FormEntry.visit_id == visit.id, FormEntry.form_oid == form_oid)
+    )
+
+
+def open_entry(
+    save: FormSave, data: SubjectData, definition: DefinitionVersion, expected_version: int
+) -> EntryData:
+    """The form's entry in ``data``, created (empty, audited) on the first save.
+
+    :raises StaleEntry: the entry exists but the user started from none, or the reverse.
+    """
+    visit = ensure_visit(save.subject, save.visit_oid, save.visit_repeat)
+    data.visits.setdefault((save.visit_oid, save.visit_repeat), visit)
+    key = (save.visit_oid, save.visit_repeat, save.form_oid)
+    entry = find_entry(visit, save.form_oid)
+    if entry is None:
+        if expected_version != 0:
+            raise StaleEntry([])
+        entry = FormEntry(
+            visit_id=visit.id,
+            form_oid=save.form_oid,
+            version=0,
+            definition_version=definition,
+            rows=[],  # new: known empty, never lazy-loaded
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(entry)
+        except sa.exc.IntegrityError:
+            raise StaleEntry([]) from None
+        # Where the entry belongs, so that verify can tell an entry moved by SQL.
+        record_event(
+            "form_created",
+            "form_entry",
+            entry.id,
+            actor=save.actor,
+            site_id=save.site_id,
+            new=f"{save.subject.identifier}/{save.visit_oid}/{save.visit_repeat}/{save.form_oid}",
+            definition_version=save.study.version,
+        )
+        # The new entry is empty and the subject is locked: the data read before, plus this
+        # entry, are the subject's data (no need to read them all again).
+        data.entries[key] = EntryData(save.form_oid, entry)
+    entry_data = data.entry(*key)
+    if entry_data is None:
+        entry_data = data.entries[key] = EntryData(save.form_oid, entry)
+    return entry_data
+
+
+def check_version(entry: FormEntry, expected_version: int) -> None:
+    """Move the entry to its next version only if still at ``expected_version``.
+
+    A conditional UPDATE takes the row's write lock first, so of two saves based on the same
+    version exactly one succeeds, on SQLite and PostgreSQL alike.
+
+    :raises StaleEntry: with the changes saved since ``expected_version``.
+    """
+    updated = db.session.execute(
+        sa.update(FormEntry)
+        .where(FormEntry.id == entry.id, FormEntry.version == expected_version)
+        .values(version=FormEntry.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if updated != 1:
+        db.session.refresh(entry)
+        raise StaleEntry(_changes_since(entry, expected_version))
+    db.session.refresh(entry, ["version"])
+
+
+def _changes_since(entry: FormEntry, version: int) -> list[AuditEvent]:
+    saved_at = db.session.scalar(
+        sa.select(AuditEvent.seq).where(
+            AuditEvent.entity == "form_entry",
+            AuditEvent.entity_id == str(entry.id),
+            AuditEvent.action == "form_saved",
+            AuditEvent.new == str(version),
+        )
+    )
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(
+                AuditEvent.entity == "form_entry",
+                AuditEvent.entity_id == str(entry.id),
+                AuditEvent.seq > (saved_at or 0),
+                AuditEvent.field.is_not(None),
+            )
+            .order_by(AuditEvent.seq)
+        )
+    )

@@ -1,0 +1,73 @@
+"""Step 9: the findings of the edit checks kept in step with the data: new ones opened,
+those no longer raised resolved, each with its audit event."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ecrf.audit.services import record_event
+from ecrf.crf.save.write import field_path
+from ecrf.db import utcnow
+from ecrf.extensions import db
+from ecrf.records.data import SubjectData
+from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import Finding, FindingStatus, Subject
+
+
+def sync_findings(study: LoadedStudy, subject: Subject, data: SubjectData, found, actor) -> None:
+    """Open findings the checks now raise; resolve open ones they no longer raise."""
+    entry_ids = {
+        (vo, vk, fo): e.entry.id for (vo, vk, fo), e in data.entries.items() if e.entry is not None
+    }
+    current = {}
+    for finding in found:
+        k = finding.key
+        entry_id = entry_ids.get((k.visit_oid, k.repeat_key, k.form_oid))
+        if entry_id is not None:
+            current[(entry_id, k.group_oid, k.row_key, k.item_oid, k.check)] = finding
+    open_rows = db.session.scalars(
+        sa.select(Finding).where(
+            Finding.subject_id == subject.id, Finding.status == FindingStatus.OPEN
+        )
+    ).all()
+    now = utcnow()
+    for row in open_rows:
+        key = (row.entry_id, row.group_oid, row.repeat_key, row.item_oid, row.check_name)
+        still = current.pop(key, None)
+        if still is None:
+            row.status = FindingStatus.RESOLVED
+            row.resolved_at = now
+            record_event(
+                "finding_resolved",
+                "finding",
+                row.id,
+                actor=actor,
+                site_id=subject.site_id,
+                field=field_path(row.group_oid, row.repeat_key, row.item_oid),
+                old=row.message,
+            )
+        elif still.message != row.message:
+            row.message = still.message
+    for (entry_id, group_oid, key, item_oid, name), finding in current.items():
+        row = Finding(
+            subject_id=subject.id,
+            entry_id=entry_id,
+            group_oid=group_oid,
+            repeat_key=key,
+            item_oid=item_oid,
+            check_name=name,
+            severity=finding.severity.value,
+            message=finding.message,
+        )
+        db.session.add(row)
+        db.session.flush()
+        record_event(
+            "finding_opened",
+            "finding",
+            row.id,
+            actor=actor,
+            site_id=subject.site_id,
+            field=field_path(group_oid, key, item_oid),
+            new=finding.message,
+        )
+    db.session.flush()
