@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
+from ecrf import transaction
 from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.auth import services as auth_services
 from ecrf.auth.models import User
@@ -178,14 +179,12 @@ def demo_command(subjects, seed, no_serve, host, port, force):
     """Upgrade the database, create demo sites and users, print them, and serve the app."""
     upgrade()
     try:
-        accounts = seed_demo(force=force)
+        accounts = transaction.perform(lambda: seed_demo(force=force))
     except NotADemoDatabase as exc:
-        db.session.rollback()
         raise click.ClickException(
             f"This database has accounts the demo did not create ({exc}); "
             "use a fresh database, or --force."
         ) from None
-    db.session.commit()
     click.echo(f"\nDatabase: {db.engine.url.render_as_string(hide_password=True)}")
     click.echo("Demo accounts (passwords are new at each run):\n")
     click.echo(f"  {'username':<18} {'password':<18} {'role':<14} scope")

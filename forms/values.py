@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
@@ -52,3 +54,37 @@ class PartialDate:
         if self.day is not None:
             text += f"-{self.day:02d}"
         return text
+
+
+def earliest(value: date | PartialDate | None) -> date | None:
+    """First day a (possibly partial) date can mean."""
+    if value is None:
+        return None
+    if isinstance(value, PartialDate):
+        return value.earliest()
+    return value
+
+
+def latest(value: date | PartialDate | None) -> date | None:
+    """Last day a (possibly partial) date can mean (2024-02 → 2024-02-29)."""
+    if value is None:
+        return None
+    if isinstance(value, PartialDate):
+        if value.day is not None:
+            return date(value.year, value.month, value.day)
+        month = value.month or 12
+        return date(value.year, month, monthrange(value.year, month)[1])
+    return value
+
+
+def definitely_before(first: date | PartialDate | None, second: date | PartialDate | None) -> bool:
+    """True only when ``first`` lies before ``second`` whatever the missing parts are."""
+    end, start = latest(first), earliest(second)
+    return end is not None and start is not None and end < start
+
+
+def same_id(a: Any, b: Any) -> bool:
+    """Identifiers compare without case or surrounding spaces ("l1 " is "L1")."""
+    return (
+        isinstance(a, str) and isinstance(b, str) and a.strip().upper() == b.strip().upper() != ""
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, url_for
 from flask_login import current_user
 
+from ecrf import transaction
 from ecrf.api import tokens
 from ecrf.api.forms import TokenCreateForm
 from ecrf.api.models import ApiToken
@@ -46,7 +47,7 @@ def create_token(username: str):
             user, form.name.data, days=form.days.data, actor=actor
         )
 
-    if not form.submit(create):
+    if not transaction.submit(form, create):
         setattr(g, REFUSED_FORM, form)
         return _user_page(user, token=form)
     token, value = created["token"], created["value"]
@@ -66,7 +67,8 @@ def revoke_token(username: str, token_id: int):
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         abort(404)
-    tokens.revoke_token(token, actor=current_user._get_current_object())
-    db.session.commit()
+    transaction.perform(
+        lambda: tokens.revoke_token(token, actor=current_user._get_current_object())
+    )
     flash(REVOKED, "success")
     return redirect(url_for("auth.show_user", username=user.username) + "#tokens")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from ecrf import transaction
 from ecrf.api import tokens
 from ecrf.api.models import ApiToken
 from ecrf.auth.services import get_user
 from ecrf.db import utcnow
-from ecrf.errors import DomainError
 from ecrf.extensions import db
 
 tokens_cli = AppGroup("tokens", help="Create, list and revoke personal tokens of the JSON API.")
@@ -23,7 +23,6 @@ SHOWN_ONCE = (
 
 
 def _fail(message: str) -> None:
-    db.session.rollback()
     raise click.ClickException(message)
 
 
@@ -42,11 +41,9 @@ def create_token(username, name, days):
     user = get_user(username)
     if user is None:
         _fail(NO_USER.format(username=username))
-    try:
-        token, value = tokens.create_token(user, name, days=days, actor=None)
-    except DomainError as exc:
-        _fail(exc.message)
-    db.session.commit()
+    token, value = transaction.command(
+        lambda: tokens.create_token(user, name, days=days, actor=None)
+    )
     click.echo(
         SHOWN_ONCE.format(
             name=token.name,
@@ -82,9 +79,5 @@ def revoke_token(token_id, yes):
         _fail(NO_TOKEN.format(token_id=token_id))
     if not yes:
         click.confirm(f"Revoke token {token.name!r} of {token.user.username}?", abort=True)
-    try:
-        tokens.revoke_token(token, actor=None)
-    except DomainError as exc:
-        _fail(exc.message)
-    db.session.commit()
+    transaction.command(lambda: tokens.revoke_token(token, actor=None))
     click.echo(f"Token {token.id} revoked.")

@@ -1,4 +1,5 @@
-"""The /api/v1 endpoints: authenticate the token, parse the query, call one read, commit.
+"""The /api/v1 endpoints: authenticate the token, parse the query, call one read as the
+request's transaction (committed: it records the token's time of use).
 
 Read-only but for one write: POST /exports starts an extract, which creates a job (and
 never changes clinical data); its job is polled and its file downloaded with GETs.
@@ -12,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, send_file, url_for
 
+from ecrf import transaction
 from ecrf.api import exports, reads
 from ecrf.api.errors import BAD_TOKEN, MALFORMED, NO_TOKEN
 from ecrf.api.openapi import openapi_document
@@ -40,8 +42,7 @@ def authenticate() -> Response | None:
     if scheme.lower() != "bearer" or not value.strip() or " " in value.strip():
         return json_error(401, "Not signed in", MALFORMED)
     user = user_for_token(value.strip())
-    if user is None:
-        db.session.rollback()
+    if user is None:  # nothing is kept: the request's session ends without a commit
         return json_error(401, "Not signed in", BAD_TOKEN)
     g.api_user = user
     return None
@@ -78,8 +79,7 @@ def openapi():
 @bp.get("/me")
 def me():
     """Who the token acts as: roles and visible sites."""
-    described = reads.describe_reader(reader())
-    db.session.commit()  # the token's time of use
+    described = transaction.perform(lambda: reads.describe_reader(reader()))
     return jsonify(described)
 
 
@@ -89,10 +89,11 @@ def list_subjects():
     page, per_page = reads.parse_paging(request.args.get("page"), request.args.get("per_page"))
     status = reads.parse_status(request.args.get("status"))
     site = reads.parse_site(request.args.get("site"))
-    result = reads.list_subjects(
-        reader(), site_code=site, status=status, page=page, per_page=per_page
+    result = transaction.perform(
+        lambda: reads.list_subjects(
+            reader(), site_code=site, status=status, page=page, per_page=per_page
+        )
     )
-    db.session.commit()
     for item in result.items:
         item["links"] = {"self": _link("api.get_subject", identifier=item["identifier"])}
     filters = {k: v for k, v in {"site": site, "status": request.args.get("status")}.items() if v}
@@ -122,8 +123,7 @@ def _page(result: reads.Page, page_link: Callable[[int], str]) -> Response:
 @bp.get("/subjects/<identifier>")
 def get_subject(identifier: str):
     """A subject with its visits and their forms."""
-    subject = reads.get_subject(reader(), identifier)
-    db.session.commit()
+    subject = transaction.perform(lambda: reads.get_subject(reader(), identifier))
     subject["links"] = {
         "self": _link("api.get_subject", identifier=subject["identifier"]),
         "findings": _link("api.list_findings", identifier=subject["identifier"]),
@@ -143,8 +143,9 @@ def get_subject(identifier: str):
 @bp.get("/subjects/<identifier>/visits/<visit_oid>/<int:repeat_key>")
 def get_visit(identifier: str, visit_oid: str, repeat_key: int):
     """A visit's forms with their values."""
-    visit = reads.get_visit(reader(), identifier, visit_oid, repeat_key)
-    db.session.commit()
+    visit = transaction.perform(
+        lambda: reads.get_visit(reader(), identifier, visit_oid, repeat_key)
+    )
     return jsonify(visit)
 
 
@@ -152,8 +153,7 @@ def get_visit(identifier: str, visit_oid: str, repeat_key: int):
 def list_findings(identifier: str):
     """The edit-check findings of a subject, optionally only open or resolved ones."""
     status = reads.parse_finding_status(request.args.get("status"))
-    findings = reads.list_findings(reader(), identifier, status=status)
-    db.session.commit()
+    findings = transaction.perform(lambda: reads.list_findings(reader(), identifier, status=status))
     return jsonify(items=findings, total=len(findings))
 
 
@@ -174,8 +174,7 @@ def _job_json(job: dict) -> dict:
 @bp.get("/exports")
 def list_exports():
     """The extracts the token's account may start, with the sites each may cover."""
-    kinds = exports.list_kinds(reader())
-    db.session.commit()
+    kinds = transaction.perform(lambda: exports.list_kinds(reader()))
     return jsonify(items=kinds, links={"jobs": _link("api.list_jobs")})
 
 
@@ -183,8 +182,7 @@ def list_exports():
 def start_export():
     """Start an extract: 202 with its job and a Location to poll (the API's one write)."""
     kind, site = exports.parse_start(request.get_json(force=True, silent=True))
-    job = exports.start_export(reader(), kind, site)
-    db.session.commit()
+    job = transaction.perform(lambda: exports.start_export(reader(), kind, site))
     try:
         submit(job.id)
     except QueueUnavailable:
@@ -201,8 +199,7 @@ def start_export():
 def list_jobs():
     """One page of the token's account's jobs, newest first."""
     page, per_page = reads.parse_paging(request.args.get("page"), request.args.get("per_page"))
-    result = exports.list_jobs(reader(), page=page, per_page=per_page)
-    db.session.commit()
+    result = transaction.perform(lambda: exports.list_jobs(reader(), page=page, per_page=per_page))
     result = replace(result, items=[_job_json(job) for job in result.items])
     return _page(result, lambda n: _link("api.list_jobs", page=n, per_page=per_page))
 
@@ -210,8 +207,7 @@ def list_jobs():
 @bp.get("/jobs/<int:job_id>")
 def get_job(job_id: int):
     """A job: state, progress, result size and SHA-256, expiry, error, links."""
-    job = exports.get_job(reader(), job_id)
-    db.session.commit()
+    job = transaction.perform(lambda: exports.get_job(reader(), job_id))
     response = jsonify(_job_json(job))
     if job["state"] in ("queued", "running"):
         response.headers["Retry-After"] = str(POLL_SECONDS)
@@ -221,6 +217,5 @@ def get_job(job_id: int):
 @bp.get("/jobs/<int:job_id>/download")
 def download_job(job_id: int):
     """The job's file: owner only, rights checked again, the download audited."""
-    result = exports.open_download(reader(), job_id)
-    db.session.commit()
+    result = transaction.perform(lambda: exports.open_download(reader(), job_id))
     return send_file(result.path, as_attachment=True, download_name=result.name)

@@ -8,10 +8,10 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from ecrf import transaction
 from ecrf.auth import services
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
-from ecrf.errors import DomainError
 from ecrf.extensions import db
 from ecrf.records.sites import get_site
 
@@ -19,7 +19,6 @@ users_cli = AppGroup("users", help="Create, list, deactivate and unlock user acc
 
 
 def fail(message: str) -> None:
-    db.session.rollback()
     raise click.ClickException(message)
 
 
@@ -55,8 +54,8 @@ def create_user(username, role, site_code, full_name, email, password_stdin, no_
         site = get_site(site_code)
         if site is None:
             fail(f"No site with code {site_code!r}. Add it with `ecrf sites add`.")
-    try:
-        user = services.create_user(
+    user = transaction.command(
+        lambda: services.create_user(
             username,
             full_name or username,
             password,
@@ -65,10 +64,9 @@ def create_user(username, role, site_code, full_name, email, password_stdin, no_
             site=site,
             actor=None,
             must_change_password=not no_change_required,
-        )
-    except DomainError as exc:
-        fail(f"{exc.field}: {exc.message}" if exc.field else exc.message)
-    db.session.commit()
+        ),
+        with_field=True,
+    )
     click.echo(
         f"Created {user.username} ({Role(role).label} at {site.code if site else 'all sites'})."
     )
@@ -97,11 +95,7 @@ def deactivate_user(username, reason):
     user = services.get_user(username)
     if user is None:
         fail(f"No user {username!r}.")
-    try:
-        services.deactivate_user(user, actor=None, reason=reason)
-    except DomainError as exc:
-        fail(exc.message)
-    db.session.commit()
+    transaction.command(lambda: services.deactivate_user(user, actor=None, reason=reason))
     click.echo(f"Deactivated {user.username}.")
 
 
@@ -109,9 +103,5 @@ def deactivate_user(username, reason):
 @click.argument("username")
 def unlock_user(username):
     """Lift a sign-in lockout on USERNAME."""
-    try:
-        services.unlock(username, actor=None)
-    except DomainError as exc:
-        fail(exc.message)
-    db.session.commit()
+    transaction.command(lambda: services.unlock(username, actor=None))
     click.echo(f"Unlocked {services.normalise_username(username)}.")

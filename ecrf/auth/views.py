@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ecrf import transaction
 from ecrf.audit.models import AuditEvent
 from ecrf.auth import services
 from ecrf.auth.forms import (
@@ -40,16 +41,17 @@ def login():
     """Sign in with username and password."""
     expired_id = session.pop(EXPIRED_KEY, None)
     if expired_id is not None and (user := db.session.get(User, expired_id)) is not None:
-        services.record_logout(user, timed_out=True)
-        db.session.commit()
+        transaction.perform(lambda: services.record_logout(user, timed_out=True))
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = services.authenticate(
-            form.username.data, form.password.data, request.remote_addr or "unknown"
+        # Committed whatever the outcome: a failed attempt counts towards the lockout.
+        result = transaction.perform(
+            lambda: services.authenticate(
+                form.username.data, form.password.data, request.remote_addr or "unknown"
+            )
         )
-        db.session.commit()
         if result.user is not None:
             session.clear()
             login_user(result.user)
@@ -68,8 +70,8 @@ def login():
 @login_required
 def logout():
     """Sign out and end every session of this account."""
-    services.record_logout(current_user._get_current_object())
-    db.session.commit()
+    user = current_user._get_current_object()
+    transaction.perform(lambda: services.record_logout(user))
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
@@ -82,15 +84,16 @@ def account():
     """Your roles, and a form to change your password."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
+        user = current_user._get_current_object()
         try:
-            services.change_own_password(
-                current_user._get_current_object(), form.current_password.data, form.password.data
+            transaction.perform(
+                lambda: services.change_own_password(
+                    user, form.current_password.data, form.password.data
+                )
             )
         except DomainError as exc:
-            db.session.rollback()
             form.attach_error(exc.field, exc.message)
         else:
-            db.session.commit()
             login_user(current_user._get_current_object())  # the session token was rotated
             flash("Your password was changed. Other sessions were signed out.", "success")
             return redirect(url_for("auth.account"))
@@ -134,20 +137,20 @@ def create_user():
     form.site.choices = site_choices(sites, allow_all=allow_all)
     if form.validate_on_submit():
         try:
-            user = services.create_user(
-                form.username.data,
-                form.full_name.data,
-                form.password.data,
-                email=form.email.data,
-                role=Role(form.role.data) if form.role.data else None,
-                site=_resolve_site(form.site.data) if form.role.data else None,
-                actor=actor,
+            user = transaction.perform(
+                lambda: services.create_user(
+                    form.username.data,
+                    form.full_name.data,
+                    form.password.data,
+                    email=form.email.data,
+                    role=Role(form.role.data) if form.role.data else None,
+                    site=_resolve_site(form.site.data) if form.role.data else None,
+                    actor=actor,
+                )
             )
         except DomainError as exc:
-            db.session.rollback()
             form.attach_error(exc.field, exc.message)
         else:
-            db.session.commit()
             flash(f"Account {user.username} created.", "success")
             return redirect(url_for("auth.show_user", username=user.username))
     return render_template("admin/user_new.html", form=form), 422 if form.errors else 200
@@ -198,9 +201,10 @@ def show_user(username: str):
 
 
 def _act_on_user(username: str, form, action, success: str, form_key: str):
-    """Validate ``form``, run ``action(user)``, commit and redirect; or re-show the page."""
+    """Validate ``form`` and run ``action(user)`` as the transaction, then redirect; or
+    re-show the page with the refusal at its field."""
     user = _user_or_404(username)
-    if form.submit(lambda: action(user)):
+    if transaction.submit(form, lambda: action(user)):
         flash(success, "success")
         return redirect(url_for("auth.show_user", username=user.username))
     return _user_page(user, **{form_key: form})
@@ -234,8 +238,8 @@ def revoke_role(username: str, assignment_id: int):
     assignment = db.session.get(RoleAssignment, assignment_id)
     if assignment is None or assignment.user_id != user.id:
         abort(404)
-    services.revoke_role(assignment, actor=current_user._get_current_object())
-    db.session.commit()
+    actor = current_user._get_current_object()
+    transaction.perform(lambda: services.revoke_role(assignment, actor=actor))
     flash("Role removed.", "success")
     return redirect(url_for("auth.show_user", username=user.username))
 
@@ -275,7 +279,7 @@ def deactivate_user(username: str):
 def unlock_user(username: str):
     """Lift a sign-in lockout."""
     user = _user_or_404(username)
-    services.unlock(user.username, actor=current_user._get_current_object())
-    db.session.commit()
+    actor = current_user._get_current_object()
+    transaction.perform(lambda: services.unlock(user.username, actor=actor))
     flash("Sign-in unlocked.", "success")
     return redirect(url_for("auth.show_user", username=user.username))

@@ -8,6 +8,7 @@ from typing import Any
 
 from ecrf.records.data import EntryData, RowData, SubjectData
 from ecrf.records.loader import LoadedStudy
+from ecrf.records.rule_graph import Scope
 from forms.language import Form, Severity
 
 log = logging.getLogger(__name__)
@@ -35,15 +36,30 @@ class Found:
 
 
 def gather_inputs(
-    study: LoadedStudy, data: SubjectData, form: Form, row: RowData, entry: EntryData, refs
+    study: LoadedStudy,
+    data: SubjectData,
+    form: Form,
+    row: RowData,
+    entry: EntryData,
+    refs,
+    visit: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
+    """The typed value of each reference, read where it points from ``row`` of ``entry``
+    (at ``visit``, the entry's visit OID and repeat key, for "FORM.ITEM" references)."""
     inputs: dict[str, Any] = {}
     for ref in refs:
         resolved = study.resolve(form.oid, ref)
-        if resolved.local:
+        if resolved.local and resolved.group is not None:
+            inputs[ref] = [dict(r.values) for r in entry.group_rows(resolved.group)]
+        elif resolved.local:
             group, _ = study.item(form.oid, ref)
             source = row if group.oid == row.group_oid else entry.rows.get((group.oid, 1))
             inputs[ref] = source.values.get(ref) if source else None
+        elif resolved.same_visit:
+            other = data.entry(*visit, resolved.form) if visit is not None else None
+            group, _ = study.item(resolved.form, resolved.item)
+            source = other.rows.get((group.oid, 1)) if other is not None else None
+            inputs[ref] = source.values.get(resolved.item) if source else None
         elif resolved.group is not None:
             inputs[ref] = data.rows(resolved.visit, resolved.form, resolved.group)
         else:
@@ -58,8 +74,9 @@ def _target_rows(study: LoadedStudy, form: Form, entry: EntryData, target: str) 
     return [entry.single(group.oid)]
 
 
-def derive(study: LoadedStudy, data: SubjectData) -> dict[tuple, Any]:
-    """Recompute every derived item of every entry, in place in ``data``.
+def derive(study: LoadedStudy, data: SubjectData, scope: Scope | None = None) -> dict[tuple, Any]:
+    """Recompute the derived items in ``scope`` (default: every one of every entry), in place
+    in ``data``.
 
     Returns {(visit_oid, visit_repeat, form_oid, group_oid, row_key, item_oid): value}.
     """
@@ -71,8 +88,19 @@ def derive(study: LoadedStudy, data: SubjectData) -> dict[tuple, Any]:
             if form is None:
                 continue
             for derivation in form.derivations:
+                if (
+                    scope is not None
+                    and (
+                        (visit_oid, visit_key, form_oid),
+                        derivation.target,
+                    )
+                    not in scope.derivations
+                ):
+                    continue
                 for row in _target_rows(study, form, entry, derivation.target):
-                    inputs = gather_inputs(study, data, form, row, entry, derivation.inputs)
+                    inputs = gather_inputs(
+                        study, data, form, row, entry, derivation.inputs, (visit_oid, visit_key)
+                    )
                     try:
                         value = derivation.function(inputs)
                     except (ArithmeticError, TypeError, ValueError):
@@ -94,18 +122,25 @@ def derive(study: LoadedStudy, data: SubjectData) -> dict[tuple, Any]:
     return results
 
 
-def run_checks(study: LoadedStudy, data: SubjectData) -> list[Found]:
-    """Every finding the edit checks raise on the subject's current data."""
+def run_checks(study: LoadedStudy, data: SubjectData, scope: Scope | None = None) -> list[Found]:
+    """Every finding the edit checks in ``scope`` (default: all) raise on the subject's
+    current data."""
     found: list[Found] = []
     for (visit_oid, visit_key, form_oid), entry in data.entries.items():
         form = study.forms.get(form_oid)
         if form is None:
             continue
         for check in form.checks:
+            if scope is not None and ((visit_oid, visit_key, form_oid), check.name) not in (
+                scope.checks
+            ):
+                continue
             for row in _target_rows(study, form, entry, check.target):
                 if not row.values and row.row is None:
                     continue
-                inputs = gather_inputs(study, data, form, row, entry, check.inputs)
+                inputs = gather_inputs(
+                    study, data, form, row, entry, check.inputs, (visit_oid, visit_key)
+                )
                 try:
                     message = check.function(inputs)
                 except Exception:  # a definition bug must not block data entry

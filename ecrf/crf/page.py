@@ -145,7 +145,13 @@ class FormPage:
                 if row is None:
                     continue
                 inputs = gather_inputs(
-                    self.study, self.data, self.form_def, row, self.entry_data, derivation.inputs
+                    self.study,
+                    self.data,
+                    self.form_def,
+                    row,
+                    self.entry_data,
+                    derivation.inputs,
+                    (self.visit_def.oid, self.repeat),
                 )
                 listed = [
                     describe_input(self.study, self.form_def.oid, ref, value)
@@ -255,9 +261,15 @@ def describe_input(study: LoadedStudy, form_oid: str, ref: str, value) -> tuple[
     if resolved.group is not None:
         group = study.group(resolved.form, resolved.group)
         form_name = study.forms[resolved.form].name
-        return f"{form_name}: {group.label} ({resolved.visit})", f"{len(value or [])} row(s)"
+        where = "this form" if resolved.local else resolved.visit
+        return f"{form_name}: {group.label} ({where})", f"{len(value or [])} row(s)"
     ref_item = study.item(resolved.form, resolved.item)[1]
-    label = ref_item.label if resolved.local else f"{ref_item.label} ({resolved.visit})"
+    if resolved.local:
+        label = ref_item.label
+    elif resolved.same_visit:
+        label = f"{ref_item.label} ({study.forms[resolved.form].name}, this visit)"
+    else:
+        label = f"{ref_item.label} ({resolved.visit})"
     if value in (None, ""):
         return label, "—"
     return label, fields.display(ref_item, value, study.codelist_for(ref_item))

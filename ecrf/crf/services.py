@@ -30,7 +30,7 @@ from ecrf.crf.save.entry import (
 from ecrf.crf.save.findings import sync_findings
 from ecrf.crf.save.outcome import FieldIssue, SaveResult, StaleEntry, ValidationFailed
 from ecrf.crf.save.plan import Submitted, merge_planned
-from ecrf.crf.save.rules import derive_and_check
+from ecrf.crf.save.rules import derive_and_check, reached
 from ecrf.crf.save.validate import parse_and_validate, timing_issues
 from ecrf.crf.save.write import (
     field_path,
@@ -108,7 +108,8 @@ def save_form(
     )
     changes = plan_changes(save, entry, planned)
     merge_planned(data, save, planned)
-    derived, found, rejected = derive_and_check(save, data)
+    scope = reached(save, data, changes)
+    derived, found, rejected = derive_and_check(save, data, scope)
     issues += rejected
     errors = [i for i in issues if i.severity == "error"]
     warnings = [i for i in issues if i.severity == "warning"]
@@ -130,7 +131,7 @@ def save_form(
     if complete and not was_complete:
         mark_complete(save, entry)
     record_saved(study, entry, actor, save.site_id, definition)
-    sync_findings(study, subject, data, found, actor)
+    sync_findings(study, subject, data, found, actor, checked=scope.checks)
     # Monitoring hooks in here: open and close queries from the findings.
     return SaveResult(entry, len(changes), warnings)
 

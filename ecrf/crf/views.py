@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ecrf import transaction
 from ecrf.auth.permissions import can, check, require
 from ecrf.auth.roles import Perm
 from ecrf.converters import bounded_int
 from ecrf.crf import services
 from ecrf.crf.page import FormPage, history_events, merge_stale
 from ecrf.errors import DomainError
-from ecrf.extensions import db
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import current_study
 from ecrf.resume.web import MESSAGES as RESUME_MESSAGES
@@ -56,9 +56,8 @@ def edit_entry(identifier: str, visit_oid: str, repeat: int, form_oid: str):
     )
     if request.method == "GET":
         # A form posted while its sender was signed out comes back filled, to check and save.
-        if page.can_edit and (kept := take_posted_form()) is not None:
+        if page.can_edit and (kept := transaction.perform(take_posted_form)) is not None:
             page.bind(kept)
-            db.session.commit()
             flash(RESUME_MESSAGES["restored"], "warning")
         return page.render()
     check(current_user, Perm.ENTER_DATA, subject.site_id)
@@ -68,27 +67,26 @@ def edit_entry(identifier: str, visit_oid: str, repeat: int, form_oid: str):
         page.add_blank_row(action.split(":", 1)[1])
         return page.render()
     try:
-        result = services.save_form(
-            study,
-            subject,
-            visit_def.oid,
-            form_def.oid,
-            page.submitted(),
-            actor=current_user,
-            expected_version=page.expected_version(),
-            reason=request.form.get("reason"),
-            complete=action == "complete",
-            visit_repeat=repeat,
+        result = transaction.perform(
+            lambda: services.save_form(
+                study,
+                subject,
+                visit_def.oid,
+                form_def.oid,
+                page.submitted(),
+                actor=current_user,
+                expected_version=page.expected_version(),
+                reason=request.form.get("reason"),
+                complete=action == "complete",
+                visit_repeat=repeat,
+            )
         )
     except services.ValidationFailed as exc:
-        db.session.rollback()
         page.show_issues(exc.issues, exc.form_errors)
         return page.render(status=422)
     except services.StaleEntry as exc:
-        db.session.rollback()
         page.reload_after_conflict(exc, merge_stale)
         return page.render(status=409)
-    db.session.commit()
     note = (
         f" {len(result.warnings)} value(s) outside the usual range: please check."
         if result.warnings
@@ -112,20 +110,21 @@ def remove_row(
     if version is None:
         version = -1  # a page without a valid version is treated as out of date
     try:
-        services.remove_row(
-            study,
-            subject,
-            visit_oid,
-            form_oid,
-            group_oid,
-            key,
-            actor=current_user,
-            reason=request.form.get("reason", ""),
-            expected_version=version,
-            visit_repeat=repeat,
+        transaction.perform(
+            lambda: services.remove_row(
+                study,
+                subject,
+                visit_oid,
+                form_oid,
+                group_oid,
+                key,
+                actor=current_user,
+                reason=request.form.get("reason", ""),
+                expected_version=version,
+                visit_repeat=repeat,
+            )
         )
     except DomainError as exc:
-        db.session.rollback()
         if exc.status == 403:
             raise
         flash(f"Row not removed: {exc.message}", "error")
@@ -138,7 +137,6 @@ def remove_row(
                 form_oid=form_oid,
             )
         )
-    db.session.commit()
     flash("Row removed.", "success")
     return redirect(
         url_for(

@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from ecrf import transaction
 from ecrf.exports.csv_bundle import write_csv_bundle
 from ecrf.exports.csv_layout import LONG_FILE
 from ecrf.exports.manifest import read_manifest
-from ecrf.extensions import db
 from ecrf.records.sites import get_site
 
 NO_SITE = "No site with code {code!r} (see `ecrf sites list`)."
@@ -56,11 +56,12 @@ def export_csv(out_dir: Path, site_codes: tuple[str, ...], for_sponsor: bool) ->
     if out_dir.exists() and not out_dir.is_dir():
         raise click.ClickException(OUT_NOT_DIR.format(path=out_dir))
     try:
-        path = write_csv_bundle(
-            out_dir, site_ids=site_ids, actor=None, withhold_free_text=for_sponsor
+        path = transaction.perform(
+            lambda: write_csv_bundle(
+                out_dir, site_ids=site_ids, actor=None, withhold_free_text=for_sponsor
+            )
         )
     except OSError as error:
-        db.session.rollback()
         raise click.ClickException(str(error)) from error
     manifest = read_manifest(path)
     rows = next(f["rows"] for f in manifest["files"] if f["name"] == LONG_FILE)

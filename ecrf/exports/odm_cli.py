@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from ecrf import transaction
 from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.exports.odm.importer import ImportRefused, import_odm
 from ecrf.exports.odm.writer import write_odm
-from ecrf.extensions import db
 from ecrf.records.sites import get_site
 
 
@@ -34,9 +34,8 @@ def export_odm(out: Path, site_code: str | None) -> None:
             raise click.ClickException(f"No site with code {site_code!r}.")
         site_ids = [site.id]
     try:
-        path = write_odm(out, site_ids=site_ids, actor=None)
+        path = transaction.perform(lambda: write_odm(out, site_ids=site_ids, actor=None))
     except OSError as exc:
-        db.session.rollback()
         raise click.ClickException(f"Cannot write {out}: {exc.strerror or exc}.") from None
     click.echo(f"Wrote {path}.")
     click.echo(f"Audit checkpoint: event #{write_checkpoint().seq}.")
@@ -53,11 +52,9 @@ def import_odm_command(file: Path) -> None:
     (inclusion, screen failure, withdrawal) the file records.
     """
     try:
-        report = import_odm(file)
+        report = transaction.perform(lambda: import_odm(file))
     except ImportRefused as exc:
-        db.session.rollback()
         lines = "\n".join(f"  {problem}" for problem in exc.problems)
         raise click.ClickException(f"{exc.message}\n{lines}") from None
-    db.session.commit()
     click.echo(report.summary())
     click.echo(f"Audit checkpoint: event #{write_checkpoint().seq}.")

@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from ecrf import transaction
 from ecrf.extensions import db
 from ecrf.jobs import services
 from ecrf.jobs.backends import QUEUE_NAME, redis_connection, worker_class
@@ -25,8 +26,7 @@ def purge():
 
     Workers and the jobs page also purge as they go; run this from cron when neither runs.
     """
-    result = services.purge()
-    db.session.commit()
+    result = transaction.perform(lambda: services.purge())
     click.echo(
         PURGED.format(expired=result.expired, stale=result.stale, never=result.never_started)
     )
@@ -45,8 +45,7 @@ def worker_command(burst: bool):
     url = app.config.get("REDIS_URL")
     if not url:
         raise click.UsageError(NO_REDIS)
-    services.purge()
-    db.session.commit()
+    transaction.perform(lambda: services.purge())
     db.session.remove()
     db.engine.dispose()  # the forked work horses open their own connections
     worker = worker_class()([QUEUE_NAME], connection=redis_connection(url))

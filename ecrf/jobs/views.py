@@ -6,9 +6,9 @@ from flask import Blueprint, flash, redirect, render_template, send_file, url_fo
 from flask_login import current_user
 from wtforms import SelectField
 
+from ecrf import transaction
 from ecrf.auth.permissions import require
 from ecrf.auth.roles import Perm
-from ecrf.extensions import db
 from ecrf.forms_base import BaseForm
 from ecrf.jobs import services
 from ecrf.jobs.backends import QueueUnavailable, submit
@@ -39,8 +39,7 @@ class StartForm(BaseForm):
 @require(Perm.EXPORT_DATA, Perm.DOWNLOAD_REPORTS)
 def list_jobs():
     """My jobs: state, progress, download while kept; reloads itself while one runs."""
-    services.purge()
-    db.session.commit()
+    transaction.perform(lambda: services.purge())
     jobs = services.jobs_of(current_user)
     refresh = REFRESH_SECONDS if any(job.state.active for job in jobs) else None
     return render_template("jobs/list.html", jobs=jobs, refresh=refresh, kinds=services.KINDS)
@@ -55,7 +54,7 @@ def new_job():
     action = lambda: started.append(  # noqa: E731
         services.start_job(form.kind.data, form.site.data, actor=current_user).id
     )
-    if form.submit(action):
+    if transaction.submit(form, action):
         try:
             submit(started[0])
         except QueueUnavailable:
@@ -71,6 +70,5 @@ def new_job():
 @require(Perm.EXPORT_DATA, Perm.DOWNLOAD_REPORTS)
 def download(job_id: int):
     """The result file of one of my jobs (rights checked again; the download is audited)."""
-    result = services.open_result(job_id, actor=current_user)
-    db.session.commit()
+    result = transaction.perform(lambda: services.open_result(job_id, actor=current_user))
     return send_file(result.path, as_attachment=True, download_name=result.name)

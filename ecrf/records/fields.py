@@ -102,15 +102,20 @@ def _decimal(item: Item, text: str, _codelist) -> Decimal:
     return value
 
 
+def parse_day(text: str) -> date:
+    """The one reading of a full date typed by a person (date items and visit dates alike):
+    YYYY-MM-DD and a real day; raises FieldError."""
+    text = text.strip()
+    if re.match(r"^\d{4}-\d{2}-\d{2}$", text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise FieldError("Enter a real date as YYYY-MM-DD, e.g. 2025-03-14.")
+
+
 def _date(item: Item, text: str, _codelist) -> date:
-    try:
-        return date.fromisoformat(text) if re.match(r"^\d{4}-\d{2}-\d{2}$", text) else _bad_date()
-    except ValueError:
-        raise FieldError("Enter a real date as YYYY-MM-DD, e.g. 2025-03-14.") from None
-
-
-def _bad_date():
-    raise ValueError
+    return parse_day(text)
 
 
 def _partial_date(item: Item, text: str, _codelist) -> PartialDate:
@@ -221,8 +226,20 @@ def raw_text(item: Item, value: Value) -> str | list[str]:
     return store(item, value).text or ""
 
 
-def missing_code(raw: str | list[str] | None) -> str | None:
-    """A missing-data code typed alone in the field ("ND", "unk"...), or None."""
+#: Items answered from a code list: a missing-data code is picked, never typed.
+CHOICE_TYPES = (DataType.CHOICE, DataType.YES_NO, DataType.MULTI_CHOICE)
+
+
+def missing_code(
+    raw: str | list[str] | None, item: Item | None = None, codelist: CodeList | None = None
+) -> str | None:
+    """The missing-data code ``raw`` stands for ("ND", "unk"... typed alone in the field,
+    or picked in a list), or None. For an ``item`` answered from its ``codelist``, a code of
+    that list ("NA": not applicable) is an answer, not a missing-data code."""
+    if item is not None and item.type in CHOICE_TYPES:
+        if not isinstance(raw, str) or raw not in MISSING_CODES:
+            return None
+        return None if codelist is not None and raw in dict(codelist.codes) else raw
     if isinstance(raw, list):
         raw = raw[0] if len(raw) == 1 else None
     if raw and raw.strip().upper() in MISSING_CODES:

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import current_app
 
+from ecrf.records.rule_graph import RuleGraph
 from forms.language import (
     CONDITION_OPS,
     YES_NO,
@@ -29,6 +30,7 @@ from forms.language import (
     When,
     condition_items,
 )
+from forms.rules import Comparison, Uniqueness
 
 NUMERIC = frozenset({DataType.INTEGER, DataType.DECIMAL})
 CODED = frozenset({DataType.CHOICE, DataType.MULTI_CHOICE})
@@ -47,11 +49,12 @@ class ResolvedRef:
     """Where an input reference points: same form, another form's item, or a group's rows."""
 
     text: str
-    visit: str | None  # None: the form where the reference is used
+    visit: str | None  # None: the visit of the entry where the reference is used
     form: str | None
     item: str | None
     group: str | None  # set for "[]" references (every row)
-    local: bool
+    local: bool  # in the entry where the reference is used ("ITEM", "GROUP[]")
+    same_visit: bool = False  # another form of the same visit ("FORM.ITEM")
 
 
 class LoadedStudy:
@@ -97,9 +100,24 @@ class LoadedStudy:
 
     def _resolve(self, form_oid: str, ref: str) -> ResolvedRef:
         parts = ref.split(".")
+        if len(parts) == 1 and ref.endswith("[]"):  # the rows of this entry
+            group = self.group(form_oid, ref[:-2])
+            if group is None or not group.repeating:
+                raise KeyError(ref)
+            return ResolvedRef(ref, None, form_oid, None, group.oid, True)
         if len(parts) == 1:
             self.item(form_oid, ref)
             return ResolvedRef(ref, None, form_oid, ref, None, True)
+        if len(parts) == 2:  # an item of another form of the same visit
+            form, item = parts
+            if form == form_oid or form not in self.forms:
+                raise KeyError(ref)
+            group, _ = self.item(form, item)
+            if group.repeating or not any(
+                form_oid in v.forms and form in v.forms for v in self.study.visits
+            ):
+                raise KeyError(ref)
+            return ResolvedRef(ref, None, form, item, None, False, same_visit=True)
         if len(parts) != 3:
             raise KeyError(ref)
         visit, form, last = parts
@@ -114,6 +132,11 @@ class LoadedStudy:
         if group.repeating:
             raise KeyError(ref)
         return ResolvedRef(ref, visit, form, last, None, False)
+
+    @cached_property
+    def rules(self) -> RuleGraph:
+        """Which derivation and check reads which item (``ecrf.records.rule_graph``)."""
+        return RuleGraph(self.study, self.resolve)
 
     @cached_property
     def digest(self) -> str:
@@ -167,6 +190,9 @@ def load_study(study: Study) -> LoadedStudy:
     for form in study.forms:
         _check_form(problems, loaded, form)
     _check_schedule(problems, loaded)
+    if not problems:  # the graph needs every input resolved
+        for cycle in loaded.rules.cycles():
+            problems.append(f"derivations feed each other in a cycle: {' → '.join(cycle)}")
     if problems:
         raise DefinitionError(problems)
     return loaded
@@ -208,6 +234,46 @@ def _check_form(problems: list[str], loaded: LoadedStudy, form: Form) -> None:
             problems.append(f"{label}: unknown target item {check.target}")
             continue
         _check_inputs(problems, loaded, form, label, check.target, check.inputs)
+        _check_declared(problems, loaded, form, label, check)
+
+
+#: Types a declared comparison may set side by side.
+COMPARABLE = (
+    {DataType.DATE, DataType.PARTIAL_DATE},
+    {DataType.INTEGER, DataType.DECIMAL},
+    {DataType.TIME},
+    {DataType.TEXT},
+    {DataType.CHOICE, DataType.YES_NO},
+)
+
+
+def _check_declared(problems, loaded: LoadedStudy, form: Form, label: str, check) -> None:
+    """A comparison sets two items of comparable types side by side (an order: not texts
+    nor choices); a uniqueness reads an item and rows."""
+    rule = check.function
+    if isinstance(rule, Comparison):
+        types = []
+        for ref in (rule.left, rule.right):
+            try:
+                resolved = loaded.resolve(form.oid, ref)
+            except KeyError:
+                return  # reported as an unknown input
+            if resolved.item is None:
+                problems.append(f"{label}: {ref} is rows, not an item to compare")
+                return
+            types.append(loaded.item(resolved.form, resolved.item)[1].type)
+        ordered = rule.op != "=="
+        if not any(set(types) <= kinds for kinds in COMPARABLE) or (
+            ordered and types[0] in (DataType.TEXT, DataType.CHOICE, DataType.YES_NO)
+        ):
+            problems.append(
+                f"{label}: cannot compare {rule.left} ({types[0].value}) {rule.op} "
+                f"{rule.right} ({types[1].value})"
+            )
+    elif isinstance(rule, Uniqueness):
+        for ref in (rule.among, rule.elsewhere):
+            if ref is not None and not ref.endswith("[]"):
+                problems.append(f"{label}: {ref} must name rows (GROUP[] or VISIT.FORM.GROUP[])")
 
 
 def _check_inputs(problems, loaded, form, label, target, inputs) -> None:
@@ -218,7 +284,7 @@ def _check_inputs(problems, loaded, form, label, target, inputs) -> None:
         except KeyError:
             problems.append(f"{label}: unknown input {ref}")
             continue
-        if resolved.local and target_group is not None:
+        if resolved.local and resolved.item is not None and target_group is not None:
             group = loaded.item(form.oid, ref)[0]
             if group.repeating and group is not target_group:
                 problems.append(f"{label}: input {ref} is in another repeating group")

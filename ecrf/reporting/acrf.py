@@ -363,6 +363,14 @@ class _Builder:
 
     def _input_words(self, form: Form, ref: str) -> str:
         resolved = self.study.resolve(form.oid, ref)
+        if resolved.local and resolved.group is not None:
+            group = self.study.group(resolved.form, resolved.group)
+            return words.INPUT_ROWS_HERE.format(group=group.label)
+        if resolved.same_visit:
+            item = self.study.item(resolved.form, resolved.item)[1]
+            return words.INPUT_SAME_VISIT.format(
+                label=item.label, form=self.study.forms[resolved.form].name
+            )
         if resolved.group is not None:
             group = self.study.group(resolved.form, resolved.group)
             return words.INPUT_ROWS.format(

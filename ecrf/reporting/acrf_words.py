@@ -26,6 +26,7 @@ from forms.language import (
     Timing,
     When,
 )
+from forms.rules import Comparison, Uniqueness
 
 # --- conditions ---------------------------------------------------------------------------
 
@@ -103,6 +104,13 @@ TIMING_BY_VISIT = "{timing} At {visits}."
 INPUT_HERE = "{label}"
 INPUT_ELSEWHERE = "{label} ({form}, {visit})"
 INPUT_ROWS = "every row of {group} ({form}, {visit})"
+#: Declarative checks (forms.rules), in words.
+COMPARISON_RULE = "{left} {op} {right}"
+COMPARISON_SIGNS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "="}
+UNIQUE_RULE = "{item} is used once among {among}"
+UNIQUE_ELSEWHERE = ", and never in {elsewhere}"
+INPUT_ROWS_HERE = "every row of {group} (this form)"
+INPUT_SAME_VISIT = "{label} ({form}, same visit)"
 
 # --- SDTM annotations ---------------------------------------------------------------------
 
@@ -264,17 +272,33 @@ def check_words(
     (``criteria``: those answered on this form, by answer item); the check function's
     docstring; else, when there is no message either, its name.
     """
-    message = _message_constant(check.function)
+    declared = _declared(check.function)
+    message = _message_constant(check.function) or declared[1]
     rule = next(
         (planned[key] for key in (f"{form_oid}.{check.name}", check.name) if key in planned), ""
     )
     criterion = criteria.get(check.target)
     if not rule and criterion is not None and criterion.rule:
         rule = CRITERION_CHECK.format(rule=criterion.rule.rstrip("."))
-    rule = rule or _docstring_sentence(check.function)
+    rule = rule or declared[0] or _docstring_sentence(check.function)
     if not rule and not message:
         rule = NAMED_CHECK.format(name=check.name.replace("_", " ").capitalize())
     return {"rule": rule, "message": message}
+
+
+def _declared(function: Any) -> tuple[str, str]:
+    """(rule, message) of a declarative check (``forms.rules``), else empty."""
+    if isinstance(function, Comparison):
+        rule = COMPARISON_RULE.format(
+            left=function.left, op=COMPARISON_SIGNS[function.op], right=function.right
+        )
+        return rule, re.sub(r"\{[^}]*\}", "…", function.message)
+    if isinstance(function, Uniqueness):
+        rule = UNIQUE_RULE.format(item=function.item, among=function.among)
+        if function.elsewhere:
+            rule += UNIQUE_ELSEWHERE.format(elsewhere=function.elsewhere)
+        return rule, re.sub(r"\{[^}]*\}", "…", function.message)
+    return "", ""
 
 
 def _message_constant(function: Any) -> str:

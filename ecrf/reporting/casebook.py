@@ -329,7 +329,7 @@ def _form(study, data, place, entries, findings, users) -> dict:
         "updated_by": users.get(entry.updated_by_id, "command-line operator"),
     }
     rows = {(r.group_oid, r.repeat_key): r for r in entry.rows}
-    derived = _derived_inputs(study, data, form, entry_data)
+    derived = _derived_inputs(study, data, form, entry_data, (visit_oid, repeat))
     for group in form.groups:
         if group.repeating:
             result["groups"].append(_table(study, form, group, rows, derived))
@@ -339,7 +339,7 @@ def _form(study, data, place, entries, findings, users) -> dict:
     return result
 
 
-def _derived_inputs(study, data, form: Form, entry_data: EntryData | None) -> dict:
+def _derived_inputs(study, data, form: Form, entry_data: EntryData | None, visit) -> dict:
     """(group, row key, item) → (formula, [(input label, value)]) of each derived value."""
     shown: dict[tuple[str, int, str], tuple[str, list[tuple[str, str]]]] = {}
     if entry_data is None:
@@ -347,7 +347,7 @@ def _derived_inputs(study, data, form: Form, entry_data: EntryData | None) -> di
     for derivation in form.derivations:
         group, _ = study.item(form.oid, derivation.target)
         for row in entry_data.group_rows(group.oid):
-            inputs = gather_inputs(study, data, form, row, entry_data, derivation.inputs)
+            inputs = gather_inputs(study, data, form, row, entry_data, derivation.inputs, visit)
             listed = [describe_input(study, form.oid, ref, v) for ref, v in inputs.items()]
             shown[(group.oid, row.repeat_key, derivation.target)] = (derivation.formula, listed)
     return shown

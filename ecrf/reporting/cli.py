@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from ecrf import transaction
 from ecrf.errors import DomainError, NotFound
-from ecrf.extensions import db
 from ecrf.records.loader import current_study
 from ecrf.reporting.acrf_pdf import write_acrf
 from ecrf.reporting.imaging import build_imaging_report
@@ -56,8 +56,7 @@ def casebook_command(subject: str, out: str) -> None:
     except NotFound:
         raise click.ClickException(f"There is no subject {subject}.") from None
     rendered = render_casebook(found, actor=None)
-    write_file(Path(out), rendered.pdf)
-    db.session.commit()
+    transaction.perform(lambda: write_file(Path(out), rendered.pdf))
     click.echo(f"Casebook of {found.identifier} written to {out} ({len(rendered.pdf):,} bytes).")
 
 
@@ -144,8 +143,7 @@ def report_safety(site_code: str | None, out: Path) -> None:
         report = safety_pdf(plan, site_ids, actor=None)
     except DomainError as error:
         raise click.ClickException(error.message) from None
-    write_file(out, report.data)
-    db.session.commit()
+    transaction.perform(lambda: write_file(out, report.data))
     click.echo(
         SAFETY_WRITTEN.format(
             scope=ALL_SITES_SCOPE
@@ -191,13 +189,10 @@ def imaging_report(subject: str | None, site: str | None, out: Path) -> None:
         report = build_imaging_report(plan, actor=None, site_code=site, subject=subject)
         pdf = imaging_pdf(report, actor=None)
     except NotFound:
-        db.session.rollback()
         raise click.ClickException(NO_SUBJECT.format(subject=(subject or "").strip())) from None
     except DomainError as error:
-        db.session.rollback()
         raise click.ClickException(error.message) from None
-    write_file(out, pdf)
-    db.session.commit()
+    transaction.perform(lambda: write_file(out, pdf))
     click.echo(
         WROTE_IMAGING.format(
             path=out,

@@ -18,10 +18,10 @@ from flask import (
 from flask_login import current_user, login_required
 from wtforms import SelectField
 
+from ecrf import transaction
 from ecrf.auth.permissions import can, require
 from ecrf.auth.roles import Perm
 from ecrf.db import utcnow
-from ecrf.extensions import db
 from ecrf.forms_base import BaseForm
 from ecrf.jobs import services as jobs
 from ecrf.jobs.backends import QueueUnavailable, submit
@@ -92,7 +92,7 @@ def start_site_casebooks():
     action = lambda: started.append(  # noqa: E731
         jobs.start_job("casebooks", form.site.data, actor=current_user).id
     )
-    if form.submit(action):
+    if transaction.submit(form, action):
         return _submitted(started[0], COPY_STARTED)
     return _index(form, 422)
 
@@ -101,8 +101,9 @@ def start_site_casebooks():
 @require(Perm.DOWNLOAD_REPORTS)
 def start_casebook(identifier: str):
     """Start the casebook of one subject as a job (it takes seconds to render)."""
-    job = jobs.start_subject_job("casebook", identifier, actor=current_user)
-    db.session.commit()
+    job = transaction.perform(
+        lambda: jobs.start_subject_job("casebook", identifier, actor=current_user)
+    )
     return _submitted(job.id, CASEBOOK_STARTED.format(identifier=job.subject))
 
 
@@ -142,8 +143,7 @@ def safety_download():
     audited."""
     plan = safety_plan()
     site_ids = scoped_site_ids(current_user, request.args.get("site") or "")
-    pdf = safety_pdf(plan, site_ids, actor=current_user)
-    db.session.commit()
+    pdf = transaction.perform(lambda: safety_pdf(plan, site_ids, actor=current_user))
     return send_file(
         io.BytesIO(pdf.data),
         mimetype="application/pdf",
@@ -189,8 +189,7 @@ def imaging():
 def imaging_download():
     """The imaging report as an archival PDF (the download is audited)."""
     report, _ = _imaging_report()
-    pdf = imaging_pdf(report, actor=current_user)
-    db.session.commit()
+    pdf = transaction.perform(lambda: imaging_pdf(report, actor=current_user))
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{file_name(report)}"'
     return response

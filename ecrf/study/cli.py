@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from ecrf.errors import DomainError
+from ecrf import transaction
 from ecrf.extensions import db
 from ecrf.records.sites import all_sites, get_site
 from ecrf.study import services, subjects
@@ -18,12 +18,7 @@ sites_cli = AppGroup("sites", help="Add and list the trial's sites.")
 @click.argument("name")
 def add_site(code, name):
     """Add a site with CODE (such as BDX) and NAME."""
-    try:
-        site = services.add_site(code, name, actor=None)
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
+    site = transaction.command(lambda: services.add_site(code, name, actor=None))
     click.echo(f"Added site {site.code}: {site.name}.")
 
 

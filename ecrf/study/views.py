@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from ecrf import transaction
 from ecrf.auth.permissions import can, check, require
 from ecrf.auth.roles import Perm
 from ecrf.converters import bounded_int
@@ -16,6 +15,7 @@ from ecrf.db import utcnow
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
 from ecrf.forms_base import BaseForm
+from ecrf.records import fields
 from ecrf.records.loader import current_study
 from ecrf.records.models import INVESTIGATOR_DECISIONS, SUBJECT_TRANSITIONS, SubjectStatus
 from ecrf.records.sites import all_sites, get_site
@@ -59,7 +59,9 @@ def show_site(code: str):
 def manage_sites():
     """List the sites and add one."""
     form = SiteForm()
-    if form.submit(lambda: services.add_site(form.code.data, form.name.data, actor=current_user)):
+    if transaction.submit(
+        form, lambda: services.add_site(form.code.data, form.name.data, actor=current_user)
+    ):
         flash(f"Site {form.code.data.upper()} added.", "success")
         return redirect(url_for("study.manage_sites"))
     sites = all_sites()
@@ -134,8 +136,7 @@ def list_subjects():
     register.site.choices = [(s.code, f"{s.code} — {s.name}") for s in entry_sites]
     if register.validate_on_submit():
         site = get_site(register.site.data)
-        subject = subjects.register_subject(site, actor=current_user)
-        db.session.commit()
+        subject = transaction.perform(lambda: subjects.register_subject(site, actor=current_user))
         flash(f"Subject {subject.identifier} registered (screening).", "success")
         return redirect(url_for("study.show_subject", identifier=subject.identifier))
     site_code = request.args.get("site") or None
@@ -210,7 +211,7 @@ def change_subject_status(identifier: str):
         status = SubjectStatus(form.status.data)
         subjects.change_status(subject, status, actor=current_user, reason=form.reason.data)
 
-    if form.submit(change):
+    if transaction.submit(form, change):
         flash(f"{subject.identifier} is now {subject.status.label.lower()}.", "success")
         return redirect(url_for("study.show_subject", identifier=subject.identifier))
     return _subject_page(study, subject, status_form=form, status=422)
@@ -236,7 +237,7 @@ def set_visit_date(identifier: str, visit_oid: str, repeat_key: int):
             reason=form.reason.data,
         )
 
-    if form.submit(record):
+    if transaction.submit(form, record):
         flash("Visit date recorded.", "success")
         return redirect(url_for("study.show_subject", identifier=subject.identifier))
     return _subject_page(study, subject, date_forms={(visit_oid, repeat_key): form}, status=422)
@@ -256,7 +257,7 @@ def add_unscheduled_visit(identifier: str, visit_oid: str):
             raise RuleViolation("Give the date of the visit.", field="visit_date")
         subjects.add_unscheduled_visit(study, subject, visit_oid, day, actor=current_user)
 
-    if form.submit(add):
+    if transaction.submit(form, add):
         flash("Unscheduled visit added.", "success")
         return redirect(url_for("study.show_subject", identifier=subject.identifier))
     return _subject_page(study, subject, date_forms={(visit_oid, "new"): form}, status=422)
@@ -266,6 +267,6 @@ def _parse_day(text: str | None):
     if not text:
         return None
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise RuleViolation("Enter a real date as YYYY-MM-DD.", field="visit_date") from None
+        return fields.parse_day(text)
+    except fields.FieldError as exc:
+        raise RuleViolation(str(exc), field="visit_date") from None

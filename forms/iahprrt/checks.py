@@ -1,5 +1,8 @@
-"""Edit checks of the IAH-PRRT trial as pure functions: each returns the message to show
-when its rule is broken, None otherwise (and None when the data needed are missing).
+"""Edit checks of the IAH-PRRT trial that say more than a comparison or a uniqueness, as
+pure functions: each returns the message to show when its rule is broken, None otherwise
+(and None when the data needed are missing). Comparisons ("the end is not before the
+start") and uniqueness ("an identifier is used once") are declared in the form files with
+``forms.rules.compare`` and ``unique``.
 
 They are bound to forms in the form files (``common.check``), which also chooses REJECT
 (cannot be saved) or WARN (saved, stays open as a query until the data change).
@@ -16,16 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from forms.iahprrt.codelists import LABTERM
-from forms.iahprrt.common import (
-    dec,
-    definitely_before,
-    earliest,
-    latest,
-    moment,
-    rows_of,
-    same_id,
-)
-from forms.values import PartialDate
+from forms.iahprrt.common import dec, moment, rows_of
+from forms.values import PartialDate, definitely_before, earliest, latest, same_id
 
 Day = date | PartialDate | None
 
@@ -43,55 +38,7 @@ def birth_month_and_year(birth: PartialDate | None) -> str | None:
     return None
 
 
-def not_before(message: str, value: Day, reference: Day) -> str | None:
-    """``message`` when ``value`` is certainly earlier than ``reference``."""
-    return message if definitely_before(value, reference) else None
-
-
-def strictly_after(message: str, value: Day, reference: Day) -> str | None:
-    """``message`` when ``value`` is not certainly later than ``reference``: before it,
-    or the same complete day."""
-    if value is None or reference is None:
-        return None
-    if definitely_before(value, reference):
-        return message
-    same_day = earliest(value) == latest(value) == earliest(reference) == latest(reference)
-    return message if same_day else None
-
-
-def same_day(message: str, value: date | None, reference: date | None) -> str | None:
-    if value is None or reference is None or value == reference:
-        return None
-    return message
-
-
-def time_after(message: str, start: time | None, end: time | None) -> str | None:
-    """``message`` unless ``end`` is later than ``start`` (times of one day)."""
-    if start is None or end is None or end > start:
-        return None
-    return message
-
-
-def time_not_after(message: str, first: time | None, then: time | None) -> str | None:
-    """``message`` when ``first`` is later than ``then`` (times of one day)."""
-    if first is None or then is None or first <= then:
-        return None
-    return message
-
-
-def end_not_before_start(start: Day, end: Day) -> str | None:
-    if definitely_before(end, start):
-        return f"The end date ({end}) is before the start date ({start})."
-    return None
-
-
 # --- vital signs and labs ----------------------------------------------------------------
-
-
-def diastolic_below_systolic(systolic: int | None, diastolic: int | None) -> str | None:
-    if systolic is None or diastolic is None or diastolic < systolic:
-        return None
-    return f"Diastolic pressure ({diastolic} mmHg) must be below systolic ({systolic} mmHg)."
 
 
 #: Hard (plausible) and usual (normal) creatinine ranges per unit.
@@ -198,40 +145,6 @@ def ki67_matches_grade(grade: str | None, ki67: Decimal | None) -> str | None:
 # --- lesions and identifiers ---------------------------------------------------------------
 
 
-def unique_in(what: str, key: str, identifier: Any, rows: list[dict] | None) -> str | None:
-    """``identifier`` may appear in one row only of ``rows`` (compared on ``key``)."""
-    if identifier is None:
-        return None
-    count = sum(
-        1
-        for row in rows_of(rows)
-        if (
-            same_id(row.get(key), identifier)
-            if isinstance(identifier, str)
-            else row.get(key) == identifier
-        )
-    )
-    if count > 1:
-        return f"{what} {identifier} is used more than once."
-    return None
-
-
-def unique_across(
-    own_key: str,
-    other_key: str,
-    identifier: str | None,
-    own_rows: list[dict] | None,
-    other_rows: list[dict] | None,
-) -> str | None:
-    """A lesion identifier names one lesion: once in its table, never in the other one
-    (a lesion is target or non-target, liver index lesion or extra-hepatic, not both)."""
-    if identifier is None:
-        return None
-    if any(same_id(row.get(other_key), identifier) for row in rows_of(other_rows)):
-        return f"Lesion {identifier} is already listed in the other lesion table of this form."
-    return unique_in("Lesion", own_key, identifier, own_rows)
-
-
 def known_lesion(
     message: str, key: str, identifier: str | None, *row_lists: list[dict] | None
 ) -> str | None:
@@ -265,12 +178,6 @@ def lesions_declared(
     if answer == "Y" and not rows_of(targets):
         return "Lesions are declared: list the target lesions (at least one measurable lesion)."
     return None
-
-
-def suv_not_above_max(label: str, value: Decimal | None, suvmax: Decimal | None) -> str | None:
-    if value is None or suvmax is None or value <= suvmax:
-        return None
-    return f"{label} ({value}) cannot exceed SUVmax ({suvmax})."
 
 
 def differs_from_derived(label: str, answer: str | None, derived: str | None) -> str | None:

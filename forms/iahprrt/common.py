@@ -11,7 +11,6 @@ the definition's fingerprint covers the function's name and the references it re
 
 from __future__ import annotations
 
-from calendar import monthrange
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -27,7 +26,6 @@ from forms.language import (
     Range,
     Severity,
 )
-from forms.values import PartialDate
 
 # --- numbers and dates -----------------------------------------------------------------
 
@@ -50,45 +48,11 @@ def rounded(value: Decimal | None, places: str = "0.1") -> Decimal | None:
     return value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
-def earliest(value: date | PartialDate | None) -> date | None:
-    """First day a (possibly partial) date can mean."""
-    if value is None:
-        return None
-    if isinstance(value, PartialDate):
-        return value.earliest()
-    return value
-
-
-def latest(value: date | PartialDate | None) -> date | None:
-    """Last day a (possibly partial) date can mean (2024-02 → 2024-02-29)."""
-    if value is None:
-        return None
-    if isinstance(value, PartialDate):
-        if value.day is not None:
-            return date(value.year, value.month, value.day)
-        month = value.month or 12
-        return date(value.year, month, monthrange(value.year, month)[1])
-    return value
-
-
-def definitely_before(first: date | PartialDate | None, second: date | PartialDate | None) -> bool:
-    """True only when ``first`` lies before ``second`` whatever the missing parts are."""
-    end, start = latest(first), earliest(second)
-    return end is not None and start is not None and end < start
-
-
 def moment(day: date | None, clock: time | None) -> datetime | None:
     """A date and a time of day as one naive local datetime (None if either is missing)."""
     if day is None or clock is None:
         return None
     return datetime.combine(day, clock)
-
-
-def same_id(a: Any, b: Any) -> bool:
-    """Lesion identifiers compare without case or surrounding spaces ("l1 " is "L1")."""
-    return (
-        isinstance(a, str) and isinstance(b, str) and a.strip().upper() == b.strip().upper() != ""
-    )
 
 
 def rows_of(rows: Iterable[dict[str, Any]] | None) -> list[dict[str, Any]]:

@@ -10,8 +10,8 @@ from decimal import Decimal
 from statistics import median
 from typing import Any
 
-from forms.iahprrt.common import dec, moment, rounded, rows_of, same_id
-from forms.values import PartialDate
+from forms.iahprrt.common import dec, moment, rounded, rows_of
+from forms.values import PartialDate, same_id
 
 # --- constants -----------------------------------------------------------------------------
 

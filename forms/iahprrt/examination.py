@@ -3,10 +3,8 @@ left-ventricular ejection fraction (screening)."""
 
 from __future__ import annotations
 
-from forms.iahprrt import checks as ck
 from forms.iahprrt import derivations as dv
 from forms.iahprrt.common import (
-    check,
     choice,
     day,
     decimal,
@@ -16,6 +14,7 @@ from forms.iahprrt.common import (
     yes_no,
 )
 from forms.language import Form, ItemGroup, Severity
+from forms.rules import compare
 
 
 def _vs(testcd: str) -> dict[str, str]:
@@ -102,12 +101,12 @@ VS = Form(
         ),
     ),
     checks=(
-        check(
+        compare(
             "DIASTOLIC_BELOW_SYSTOLIC",
             "DIABP",
-            ck.diastolic_below_systolic,
+            "<",
             "SYSBP",
-            "DIABP",
+            message="Diastolic pressure ({left} mmHg) must be below systolic ({right} mmHg).",
             severity=Severity.REJECT,
         ),
     ),

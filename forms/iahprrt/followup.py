@@ -6,6 +6,7 @@ from __future__ import annotations
 from forms.iahprrt import checks as ck
 from forms.iahprrt.common import check, choice, day, yes_no
 from forms.language import Form, ItemGroup
+from forms.rules import compare
 
 AEREV = Form(
     "AEREV",
@@ -71,13 +72,12 @@ CALL = Form(
             "SCR.IC.THERAPY",
             "LOGS.EOS.EOSSTAT",
         ),
-        check(
+        compare(
             "AFTER_PETIAH",
             "CALLDAT",
-            ck.strictly_after,
-            "CALLDAT",
+            ">",
             "PETIAH.PETIAH.PETDAT",
-            constants=("The safety call follows the IAH procedure (D0).",),
+            message="The safety call follows the IAH procedure (D0).",
         ),
     ),
 )

@@ -39,6 +39,7 @@ from forms.language import (
     Severity,
     When,
 )
+from forms.rules import compare, unique
 
 # --- RECIST 1.1 baseline ----------------------------------------------------------------------
 
@@ -46,6 +47,10 @@ _LESID_HELP = (
     "Stable identifier, the same on every form and visit: L1–L5 for the liver index lesions,"
     " then L6…, N1… (nodes), B1… (bone), O1… (other)."
 )
+
+#: Messages of the lesion identifier checks ({value}: the identifier).
+LESION_TWICE = "Lesion {value} is used more than once."
+LESION_IN_OTHER_TABLE = "Lesion {value} is already listed in the other lesion table of this form."
 
 
 def _lesion_id(oid: str, **kw) -> Item:
@@ -160,24 +165,24 @@ TUBL = Form(
             "SCR.TUBL.TL[]",
             severity=Severity.REJECT,
         ),
-        check(
+        unique(
             "TARGET_ID_UNIQUE",
             "LESID",
-            ck.unique_across,
-            "LESID",
-            "SCR.TUBL.TL[]",
-            "SCR.TUBL.NTL[]",
-            constants=("LESID", "NTLID"),
+            among="SCR.TUBL.TL[]",
+            message=LESION_TWICE,
+            elsewhere="SCR.TUBL.NTL[]",
+            elsewhere_item="NTLID",
+            elsewhere_message=LESION_IN_OTHER_TABLE,
             severity=Severity.REJECT,
         ),
-        check(
+        unique(
             "NON_TARGET_ID_UNIQUE",
             "NTLID",
-            ck.unique_across,
-            "NTLID",
-            "SCR.TUBL.NTL[]",
-            "SCR.TUBL.TL[]",
-            constants=("NTLID", "LESID"),
+            among="SCR.TUBL.NTL[]",
+            message=LESION_TWICE,
+            elsewhere="SCR.TUBL.TL[]",
+            elsewhere_item="LESID",
+            elsewhere_message=LESION_IN_OTHER_TABLE,
             severity=Severity.REJECT,
         ),
         check(
@@ -188,21 +193,19 @@ TUBL = Form(
             "SCR.TUBL.TL[]",
             "SCR.TUBL.NTL[]",
         ),
-        check(
+        compare(
             "MRI_AFTER_LAST_CYCLE",
             "MRIDAT",
-            ck.not_before,
-            "MRIDAT",
+            ">=",
             "SCR.PRTX.LUTLAST",
-            constants=("The inclusion MRI must follow the last LUTATHERA cycle.",),
+            message="The inclusion MRI must follow the last LUTATHERA cycle.",
         ),
-        check(
+        compare(
             "CT_AFTER_LAST_CYCLE",
             "CTDAT",
-            ck.not_before,
-            "CTDAT",
+            ">=",
             "SCR.PRTX.LUTLAST",
-            constants=("The inclusion CT must follow the last LUTATHERA cycle.",),
+            message="The inclusion CT must follow the last LUTATHERA cycle.",
         ),
     ),
 )
@@ -410,22 +413,18 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                 constants=("Lesion {identifier} is not a baseline non-target lesion.", "NTLID"),
                 severity=Severity.REJECT,
             ),
-            check(
+            unique(
                 "TARGET_ONCE",
                 "LESID",
-                ck.unique_in,
-                "LESID",
-                own_tl,
-                constants=("Target lesion", "LESID"),
+                among=own_tl,
+                message="Target lesion {value} is used more than once.",
                 severity=Severity.REJECT,
             ),
-            check(
+            unique(
                 "NON_TARGET_ONCE",
                 "NTLID",
-                ck.unique_in,
-                "NTLID",
-                own_ntl,
-                constants=("Non-target lesion", "NTLID"),
+                among=own_ntl,
+                message="Non-target lesion {value} is used more than once.",
                 severity=Severity.REJECT,
             ),
             check(
@@ -436,17 +435,14 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                 "OVRLRESP",
                 constants=("Overall response",),
             ),
-            check(
+            compare(
                 "AFTER_PREVIOUS",
                 "TRDAT",
-                ck.strictly_after,
-                "TRDAT",
+                ">",
                 previous,
-                constants=(
-                    "This assessment must follow the previous one."
-                    if earlier
-                    else "This assessment must follow the 177Lu administration.",
-                ),
+                message="This assessment must follow the previous one."
+                if earlier
+                else "This assessment must follow the 177Lu administration.",
             ),
         ),
     )
@@ -558,36 +554,34 @@ def _lesion_checks(
     p: str, group: str, own_rows: str | None, other_rows: str | None, iv_rows: str | None
 ) -> list[Check]:
     result = [
-        check(
+        compare(
             f"{group}_SUVMEAN_LE_SUVMAX",
             f"{p}SUVMEAN",
-            ck.suv_not_above_max,
-            f"{p}SUVMEAN",
+            "<=",
             f"{p}SUVMAX",
-            constants=("SUVmean",),
+            message="SUVmean ({left}) cannot exceed SUVmax ({right}).",
             severity=Severity.REJECT,
         ),
-        check(
+        compare(
             f"{group}_SUVPEAK_LE_SUVMAX",
             f"{p}SUVPEAK",
-            ck.suv_not_above_max,
-            f"{p}SUVPEAK",
+            "<=",
             f"{p}SUVMAX",
-            constants=("SUVpeak",),
+            message="SUVpeak ({left}) cannot exceed SUVmax ({right}).",
             severity=Severity.REJECT,
         ),
     ]
     if own_rows and other_rows:
         other_key = "LESID" if p else "XLESID"
         result.append(
-            check(
+            unique(
                 f"{group}_ID_UNIQUE",
                 f"{p}LESID",
-                ck.unique_across,
-                f"{p}LESID",
-                own_rows,
-                other_rows,
-                constants=(f"{p}LESID", other_key),
+                among=own_rows,
+                message=LESION_TWICE,
+                elsewhere=other_rows,
+                elsewhere_item=other_key,
+                elsewhere_message=LESION_IN_OTHER_TABLE,
                 severity=Severity.REJECT,
             )
         )
@@ -778,41 +772,38 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
         ]
 
     checks: list[Check] = [
-        check(
+        compare(
             "ACQUISITION_AFTER_INJECTION",
             "ACQTIM",
-            ck.time_after,
+            ">",
             "INJTIM",
-            "ACQTIM",
-            constants=("The acquisition must start after the injection.",),
+            message="The acquisition must start after the injection.",
             severity=Severity.REJECT,
         ),
-        check(
+        compare(
             "SYRINGE_BEFORE_INJECTION",
             "ACTSYRTM",
-            ck.time_not_after,
-            "ACTSYRTM",
+            "<=",
             "INJTIM",
-            constants=("The syringe is measured before the injection.",),
+            message="The syringe is measured before the injection.",
         ),
-        check(
+        compare(
             "RESIDUAL_AFTER_INJECTION",
-            "ACTRESTM",
-            ck.time_not_after,
             "INJTIM",
+            "<=",
             "ACTRESTM",
-            constants=("The residual activity is measured after the injection.",),
+            message="The residual activity is measured after the injection.",
+            at="ACTRESTM",
         ),
     ]
     for prefix, label in PET_ORGANS:
         checks.append(
-            check(
+            compare(
                 f"{prefix}_SUVMEAN_LE_SUVMAX",
                 f"{prefix}SUVMEAN",
-                ck.suv_not_above_max,
-                f"{prefix}SUVMEAN",
+                "<=",
                 f"{prefix}SUVMAX",
-                constants=(f"{label}: SUVmean",),
+                message=f"{label}: SUVmean ({{left}}) cannot exceed SUVmax ({{right}}).",
                 severity=Severity.REJECT,
             )
         )
@@ -820,24 +811,22 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
     checks += _lesion_checks("X", "EXH", own("EXH"), own("IDX"), iv("EXH"))
     if visit == "PETIV":
         checks.append(
-            check(
+            compare(
                 "AFTER_CONSENT",
                 "PETDAT",
-                ck.not_before,
-                "PETDAT",
+                ">=",
                 "SCR.IC.ICDAT",
-                constants=("The PET-IV is before the informed consent.",),
+                message="The PET-IV is before the informed consent.",
             )
         )
     if iah:
         checks.append(
-            check(
+            compare(
                 "PETIAH_AFTER_PETIV",
                 "PETDAT",
-                ck.strictly_after,
-                "PETDAT",
+                ">",
                 "PETIV.PETIV.PETDAT",
-                constants=("The PET after IAH injection must follow the PET after IV injection.",),
+                message="The PET after IAH injection must follow the PET after IV injection.",
             )
         )
     return Form(oid, name, tuple(groups), derivations=tuple(derivations), checks=tuple(checks))
@@ -894,15 +883,12 @@ ANGIO = Form(
         ),
     ),
     checks=(
-        check(
+        compare(
             "SAME_DAY_AS_PET",
             "PRDAT",
-            ck.same_day,
-            "PRDAT",
+            "==",
             "PETIAH.PETIAH.PETDAT",
-            constants=(
-                "The arteriography and the PET after IAH injection are on D0, the same day.",
-            ),
+            message="The arteriography and the PET after IAH injection are on D0, the same day.",
         ),
     ),
 )

@@ -20,6 +20,7 @@ from forms.iahprrt.common import (
 )
 from forms.iahprrt.eligibility import CRITERIA, NotMet
 from forms.language import DataType, Derivation, Form, ItemGroup, Severity, Timing, When
+from forms.rules import compare, unique
 
 _SERIOUS = When("AESER", "eq", "Y")
 _SERIOUSNESS = (
@@ -122,21 +123,19 @@ AE = Form(
         ),
     ),
     checks=(
-        check(
+        compare(
             "AE_END_AFTER_START",
             "AEENDAT",
-            ck.end_not_before_start,
+            ">=",
             "AESTDAT",
-            "AEENDAT",
+            message="The end date ({left}) is before the start date ({right}).",
             severity=Severity.REJECT,
         ),
-        check(
+        unique(
             "AE_NUMBER_ONCE",
             "AESPID",
-            ck.unique_in,
-            "AESPID",
-            "LOGS.AE.AE[]",
-            constants=("AE number", "AESPID"),
+            among="LOGS.AE.AE[]",
+            message="AE number {value} is used more than once.",
             severity=Severity.REJECT,
         ),
         check(
@@ -214,12 +213,12 @@ CM = Form(
         ),
     ),
     checks=(
-        check(
+        compare(
             "CM_END_AFTER_START",
             "CMENDAT",
-            ck.end_not_before_start,
+            ">=",
             "CMSTDAT",
-            "CMENDAT",
+            message="The end date ({left}) is before the start date ({right}).",
             severity=Severity.REJECT,
         ),
     ),
@@ -330,21 +329,20 @@ EOS = Form(
             "CALL.CALL.CALLDAT",
             "M6.AEREV.REVDAT",
         ),
-        check(
+        compare(
             "AFTER_CONSENT",
             "EOSDAT",
-            ck.not_before,
-            "EOSDAT",
+            ">=",
             "SCR.IC.ICDAT",
-            constants=("The end of study is before the consent date.",),
+            message="The end of study is before the consent date.",
         ),
-        check(
+        compare(
             "LAST_CONTACT",
-            "LASTCONT",
-            ck.not_before,
             "EOSDAT",
+            ">=",
             "LASTCONT",
-            constants=("The end of study is before the last contact.",),
+            message="The end of study is before the last contact.",
+            at="LASTCONT",
         ),
     ),
 )
@@ -374,13 +372,12 @@ DD = Form(
     ),
     checks=(
         check("END_OF_STUDY", "DTHDAT", ck.death_forces_end_of_study, "DTHDAT", "LOGS.EOS.EOSSTAT"),
-        check(
+        compare(
             "AFTER_CONSENT",
             "DTHDAT",
-            ck.not_before,
-            "DTHDAT",
+            ">=",
             "SCR.IC.ICDAT",
-            constants=("The date of death is before the consent date.",),
+            message="The date of death is before the consent date.",
         ),
     ),
 )

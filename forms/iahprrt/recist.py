@@ -11,7 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from forms.iahprrt.common import dec, rounded, rows_of, same_id
+from forms.iahprrt.common import dec, rounded, rows_of
+from forms.values import same_id
 
 NODE = "NODE"
 MAX_TARGETS = 5

@@ -22,6 +22,7 @@ from forms.iahprrt.common import (
     yes_no,
 )
 from forms.language import AllOf, DataType, Form, ItemGroup, Severity, Timing, When
+from forms.rules import compare, unique
 
 IC = Form(
     "IC",
@@ -67,13 +68,12 @@ IC = Form(
         ),
     ),
     checks=(
-        check(
+        compare(
             "D0_AFTER_CONSENT",
             "D0PLAN",
-            ck.not_before,
-            "D0PLAN",
+            ">=",
             "ICDAT",
-            constants=("The IAH procedure is planned before the consent date.",),
+            message="The IAH procedure is planned before the consent date.",
         ),
     ),
 )
@@ -151,13 +151,12 @@ DM = Form(
             "BRTHYM",
             severity=Severity.REJECT,
         ),
-        check(
+        compare(
             "PREG_TEST_AFTER_CONSENT",
             "PREGDAT",
-            ck.not_before,
-            "PREGDAT",
+            ">=",
             "SCR.IC.ICDAT",
-            constants=("The pregnancy test predates consent: repeat it after consent.",),
+            message="The pregnancy test predates consent: repeat it after consent.",
         ),
     ),
 )
@@ -326,31 +325,28 @@ PRTX = Form(
         ),
     ),
     checks=(
-        check(
+        compare(
             "SSA_END_AFTER_START",
             "SSAENDAT",
-            ck.end_not_before_start,
+            ">=",
             "SSASTDAT",
-            "SSAENDAT",
+            message="The end date ({left}) is before the start date ({right}).",
             severity=Severity.REJECT,
         ),
-        check(
+        unique(
             "CYCLE_ONCE",
             "CYCLE",
-            ck.unique_in,
-            "CYCLE",
-            "SCR.PRTX.LUT[]",
-            constants=("Cycle",),
+            among="SCR.PRTX.LUT[]",
+            message="Cycle {value} is used more than once.",
             severity=Severity.REJECT,
         ),
         check("CYCLE_ORDER", "EXSTDAT", ck.cycles_in_order, "CYCLE", "EXSTDAT", "SCR.PRTX.LUT[]"),
-        check(
+        compare(
             "PROGRESSION_AFTER_DIAGNOSIS",
             "PROGDAT",
-            ck.not_before,
-            "PROGDAT",
+            ">=",
             "SCR.NETHX.DIAGDAT",
-            constants=("Progression dated before the diagnosis.",),
+            message="Progression dated before the diagnosis.",
         ),
     ),
 )
@@ -398,12 +394,12 @@ MH = Form(
         ),
     ),
     checks=(
-        check(
+        compare(
             "MH_END_AFTER_START",
             "MHENDAT",
-            ck.end_not_before_start,
+            ">=",
             "MHSTDAT",
-            "MHENDAT",
+            message="The end date ({left}) is before the start date ({right}).",
             severity=Severity.REJECT,
         ),
     ),

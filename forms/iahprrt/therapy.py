@@ -20,6 +20,7 @@ from forms.iahprrt.common import (
     yes_no,
 )
 from forms.language import DataType, Form, Item, ItemGroup, Severity, When
+from forms.rules import compare, unique
 
 #: Administered activity may differ from the prescribed one by at most this much.
 ACTIVITY_TOLERANCE_PERCENT = 10
@@ -176,30 +177,27 @@ LUADM = Form(
             "PRESACT",
             constants=(ACTIVITY_TOLERANCE_PERCENT,),
         ),
-        check(
+        compare(
             "END_AFTER_START",
             "EXENTIM",
-            ck.time_after,
+            ">",
             "EXSTTIM",
-            "EXENTIM",
-            constants=("The infusion ends after it starts.",),
+            message="The infusion ends after it starts.",
             severity=Severity.REJECT,
         ),
-        check(
+        compare(
             "RENAL_PROTECTION_FIRST",
             "RPSTTIM",
-            ck.time_not_after,
-            "RPSTTIM",
+            "<=",
             "EXSTTIM",
-            constants=("The amino-acid infusion starts before the 177Lu-dotatate (≥ 30 min).",),
+            message="The amino-acid infusion starts before the 177Lu-dotatate (≥ 30 min).",
         ),
-        check(
+        compare(
             "AFTER_PETIAH",
             "EXSTDAT",
-            ck.strictly_after,
-            "EXSTDAT",
+            ">",
             "PETIAH.PETIAH.PETDAT",
-            constants=("The 177Lu administration (T0) follows the PET after IAH injection (D0).",),
+            message="The 177Lu administration (T0) follows the PET after IAH injection (D0).",
         ),
         check(
             "PREGNANCY_TEST",
@@ -348,22 +346,18 @@ DOSI = Form(
     ),
     derivations=(*_dose_derivations(""), *_dose_derivations("O")),
     checks=(
-        check(
+        unique(
             "LESION_ONCE",
             "LESID",
-            ck.unique_in,
-            "LESID",
-            "THER.DOSI.LDOSE[]",
-            constants=("Lesion", "LESID"),
+            among="THER.DOSI.LDOSE[]",
+            message="Lesion {value} is used more than once.",
             severity=Severity.REJECT,
         ),
-        check(
+        unique(
             "ORGAN_ONCE",
             "ORGAN",
-            ck.unique_in,
-            "ORGAN",
-            "THER.DOSI.ODOSE[]",
-            constants=("Organ", "ORGAN"),
+            among="THER.DOSI.ODOSE[]",
+            message="Organ {value} is used more than once.",
             severity=Severity.REJECT,
         ),
         check(

@@ -6,19 +6,37 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ecrf.audit.services import record_event
+from ecrf.auth.models import User
+from ecrf.crf.evaluate import Found
 from ecrf.crf.save.write import field_path
 from ecrf.db import utcnow
 from ecrf.extensions import db
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FindingStatus, Subject
+from ecrf.records.rule_graph import EntryKey
 
 
-def sync_findings(study: LoadedStudy, subject: Subject, data: SubjectData, found, actor) -> None:
-    """Open findings the checks now raise; resolve open ones they no longer raise."""
+def sync_findings(
+    study: LoadedStudy,
+    subject: Subject,
+    data: SubjectData,
+    found: list[Found],
+    actor: User | None,
+    *,
+    checked: set[tuple[EntryKey, str]] | None = None,
+) -> None:
+    """Open findings the checks now raise; resolve open ones they no longer raise.
+
+    :param checked: the (entry, check name) pairs that ran (default: every check); open
+        findings of checks that did not run stay as they are.
+    """
     entry_ids = {
         (vo, vk, fo): e.entry.id for (vo, vk, fo), e in data.entries.items() if e.entry is not None
     }
+    ran = None
+    if checked is not None:
+        ran = {(entry_ids[key], name) for key, name in checked if key in entry_ids}
     current = {}
     for finding in found:
         k = finding.key
@@ -32,6 +50,8 @@ def sync_findings(study: LoadedStudy, subject: Subject, data: SubjectData, found
     ).all()
     now = utcnow()
     for row in open_rows:
+        if ran is not None and (row.entry_id, row.check_name) not in ran:
+            continue
         key = (row.entry_id, row.group_oid, row.repeat_key, row.item_oid, row.check_name)
         still = current.pop(key, None)
         if still is None:

@@ -15,8 +15,6 @@ from ecrf.records.loader import LoadedStudy
 from forms.language import ItemGroup, holds
 from forms.values import PartialDate
 
-CHOICE_TYPES = ("choice", "yes_no", "multi_choice")
-
 
 def parse_and_validate(
     save: FormSave, entry_data: EntryData, submitted: Submitted, *, require: bool
@@ -110,21 +108,6 @@ def _filled(raw: str | list[str] | None) -> bool:
     )
 
 
-def _missing_code(study: LoadedStudy, item, raw) -> str | None:
-    """The missing-data code typed for ``item``, or None. A code of the item's own list
-    ("NA": not applicable) is an answer, not a missing-data code."""
-    if item.type.value not in CHOICE_TYPES:
-        return fields.missing_code(raw)
-    codelist = study.codelist_for(item)
-    if (
-        isinstance(raw, str)
-        and raw in ("NA", "ND", "UNK", "NASK")
-        and not (codelist and raw in dict(codelist.codes))
-    ):
-        return raw
-    return None
-
-
 def _parse_row(
     study: LoadedStudy,
     group: ItemGroup,
@@ -147,7 +130,7 @@ def _parse_row(
                 row.values[item.oid] = None
             continue
         raw = raw_row[item.oid]
-        code = _missing_code(study, item, raw)
+        code = fields.missing_code(raw, item, study.codelist_for(item))
         if code and item.missing_allowed:
             row.values[item.oid] = None
             row.missing[item.oid] = code

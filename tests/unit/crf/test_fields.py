@@ -246,3 +246,15 @@ def test_a_value_replaces_a_missing_data_code_and_the_trail_shows_both(subject, 
         ("item_entered", "DM[1].WEIGHT", None, "[ND]", None),
         ("item_changed", "DM[1].WEIGHT", "[ND]", "72.0", None),
     ]
+
+
+@pytest.mark.parametrize(
+    "text", ["20240501", "2024-5-1", "2024-02-30", "01/05/2024", "2024-05-01T10:00"]
+)
+def test_one_date_reading_refuses_what_is_not_a_real_yyyy_mm_dd_day(text):
+    with pytest.raises(fields.FieldError, match="Enter a real date as YYYY-MM-DD"):
+        fields.parse_day(text)
+
+
+def test_one_date_reading_serves_items_and_visit_dates():
+    assert fields.parse_day(" 2024-05-01 ") == date(2024, 5, 1)

@@ -31,7 +31,8 @@ P = PartialDate.parse
     ],
 )
 def test_ae_end_not_before_start(start, end, broken):
-    assert (ck.end_not_before_start(start, end) is not None) is broken
+    check = check_named("AE", "AE_END_AFTER_START")
+    assert (check.function({"AESTDAT": start, "AEENDAT": end}) is not None) is broken
 
 
 def test_the_ae_end_date_check_rejects():
@@ -225,8 +226,11 @@ def test_creatinine_ranges_follow_the_unit(value, unit, plausible, usual):
 
 
 def test_diastolic_below_systolic():
-    assert ck.diastolic_below_systolic(120, 80) is None
-    assert ck.diastolic_below_systolic(80, 80)
+    check = check_named("VS", "DIASTOLIC_BELOW_SYSTOLIC")
+    assert check.function({"SYSBP": 120, "DIABP": 80}) is None
+    assert check.function({"SYSBP": 80, "DIABP": 80}) == (
+        "Diastolic pressure (80 mmHg) must be below systolic (80 mmHg)."
+    )
 
 
 def test_differential_within_the_leucocyte_count():
@@ -259,8 +263,10 @@ def test_lutathera_cycles_unique_and_in_order():
     rows = [{"CYCLE": 1, "EXSTDAT": date(2024, 6, 1)}, {"CYCLE": 2, "EXSTDAT": date(2024, 8, 1)}]
     assert ck.cycles_in_order(3, date(2024, 10, 1), rows) is None
     assert ck.cycles_in_order(3, date(2024, 7, 1), rows)
-    assert ck.unique_in("Cycle", "CYCLE", 2, [*rows, {"CYCLE": 2}])
-    assert ck.unique_in("Cycle", "CYCLE", 2, rows) is None
+    once = check_named("PRTX", "CYCLE_ONCE")
+    twice = once.function({"CYCLE": 2, "SCR.PRTX.LUT[]": [*rows, {"CYCLE": 2}]})
+    assert twice == "Cycle 2 is used more than once."
+    assert once.function({"CYCLE": 2, "SCR.PRTX.LUT[]": rows}) is None
 
 
 # --- RECIST ---------------------------------------------------------------------------------

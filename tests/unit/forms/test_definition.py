@@ -20,7 +20,7 @@ FORMS_DIR = Path(__file__).resolve().parents[3] / "forms"
 
 def test_the_definition_loads_without_a_problem():
     loaded = load_study(STUDY)
-    assert loaded.version == "1.1"
+    assert loaded.version == "1.2"
     assert len(loaded.digest) == 64
 
 
@@ -175,3 +175,13 @@ def test_forms_import_nothing_from_the_engine_or_the_reports():
     assert len(files) > 10
     for path in files:
         assert not _imports(path) & {"ecrf", "reports", "flask", "sqlalchemy"}, path
+
+
+def test_comparisons_and_uniqueness_are_declarations_the_engine_can_read():
+    from forms.rules import Comparison, Uniqueness
+
+    checks = [check for form in STUDY.forms for check in form.checks]
+    comparisons = [c for c in checks if isinstance(c.function, Comparison)]
+    uniqueness = [c for c in checks if isinstance(c.function, Uniqueness)]
+    assert len(comparisons) >= 55 and len(uniqueness) >= 14
+    assert {c.function.op for c in comparisons} == {"<", "<=", ">", ">=", "=="}

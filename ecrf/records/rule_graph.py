@@ -1,0 +1,185 @@
+"""Which derivation and edit check reads which item, built once when the definition loads.
+
+A derivation or check of form F reads its inputs in the same entry ("ITEM", or "GROUP[]"
+for the rows of a group: "local"), in another form of the same visit ("FORM.ITEM"), or at a
+named visit ("VISIT.FORM.ITEM", or "VISIT.FORM.GROUP[]": "remote"). From these the graph
+answers two questions:
+
+* at start-up, whether derivations feed each other in a cycle (refused, with its path);
+* at a save, which derivations and checks the changed items reach, directly or through
+  the derived values they change (``reach``), so that only those run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from forms.language import Check, Derivation, Study
+
+#: (visit OID, visit repeat key, form OID): one form entry of a subject.
+EntryKey = tuple[str, int, str]
+#: (visit OID, visit repeat key, form OID, item OID): one item of one entry.
+ItemKey = tuple[str, int, str, str]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A derivation (``name`` is its target) or an edit check (``name`` is the check's)."""
+
+    form_oid: str
+    name: str
+    derivation: Derivation | None = None
+    check: Check | None = None
+
+    @property
+    def target(self) -> str:
+        return self.derivation.target if self.derivation else self.check.target
+
+
+@dataclass
+class Scope:
+    """The derivations and checks to run, each on one entry."""
+
+    derivations: set[tuple[EntryKey, str]] = field(default_factory=set)  # (entry, target)
+    checks: set[tuple[EntryKey, str]] = field(default_factory=set)  # (entry, check name)
+
+
+class RuleGraph:
+    def __init__(self, study: Study, resolve) -> None:
+        """``resolve(form_oid, ref)`` interprets an input reference (``LoadedStudy.resolve``)."""
+        self._forms = {form.oid: form for form in study.forms}
+        self._visits_of: dict[str, list[str]] = defaultdict(list)
+        for visit in study.visits:
+            for form_oid in visit.forms:
+                self._visits_of[form_oid].append(visit.oid)
+        self.rules_of: dict[str, list[Rule]] = defaultdict(list)
+        #: (form OID, item OID) -> rules of that form reading the item in their own entry.
+        self.local_readers: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+        #: (form OID, item OID) -> rules of other forms reading it at their own visit.
+        self.visit_readers: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+        #: (visit OID, form OID, item OID) -> rules (of any form) reading it at that visit.
+        self.remote_readers: dict[tuple[str, str, str], list[Rule]] = defaultdict(list)
+        for form in study.forms:
+            for derivation in form.derivations:
+                self._add(
+                    form.oid, Rule(form.oid, derivation.target, derivation=derivation), resolve
+                )
+            for check in form.checks:
+                self._add(form.oid, Rule(form.oid, check.name, check=check), resolve)
+
+    def _add(self, form_oid: str, rule: Rule, resolve) -> None:
+        self.rules_of[form_oid].append(rule)
+        inputs = rule.derivation.inputs if rule.derivation else rule.check.inputs
+        for ref in inputs:
+            resolved = resolve(form_oid, ref)
+            if resolved.local and resolved.group is not None:  # the rows of this entry
+                for item in self._group(form_oid, resolved.group).items:
+                    self.local_readers[(form_oid, item.oid)].append(rule)
+            elif resolved.local:
+                self.local_readers[(form_oid, resolved.item)].append(rule)
+            elif resolved.same_visit:
+                self.visit_readers[(resolved.form, resolved.item)].append(rule)
+            elif resolved.group is not None:
+                for item in self._group(resolved.form, resolved.group).items:
+                    self.remote_readers[(resolved.visit, resolved.form, item.oid)].append(rule)
+            else:
+                self.remote_readers[(resolved.visit, resolved.form, resolved.item)].append(rule)
+
+    def _group(self, form_oid: str, group_oid: str):
+        return next(g for g in self._forms[form_oid].groups if g.oid == group_oid)
+
+    def cycles(self) -> list[list[str]]:
+        """Derivations that feed themselves, each as its path ``V.F.A → V.F.B → V.F.A``."""
+        feeds: dict[tuple[str, str, str], set[tuple[str, str, str]]] = defaultdict(set)
+        for form_oid, rules in self.rules_of.items():
+            for rule in rules:
+                if rule.derivation is None:
+                    continue
+                for visit_oid in self._visits_of[form_oid]:
+                    feeds[(visit_oid, form_oid, rule.target)]  # every derived item is a node
+        for (form_oid, item_oid), rules in self.local_readers.items():
+            for rule in rules:
+                if rule.derivation is not None:
+                    for visit_oid in self._visits_of[form_oid]:
+                        feeds[(visit_oid, form_oid, item_oid)].add(
+                            (visit_oid, form_oid, rule.target)
+                        )
+        for (form_oid, item_oid), rules in self.visit_readers.items():
+            for rule in rules:
+                if rule.derivation is not None:
+                    for visit_oid in self._visits_of[form_oid]:
+                        if visit_oid in self._visits_of[rule.form_oid]:
+                            feeds[(visit_oid, form_oid, item_oid)].add(
+                                (visit_oid, rule.form_oid, rule.target)
+                            )
+        for (visit_oid, form_oid, item_oid), rules in self.remote_readers.items():
+            for rule in rules:
+                if rule.derivation is not None:
+                    for reader_visit in self._visits_of[rule.form_oid]:
+                        feeds[(visit_oid, form_oid, item_oid)].add(
+                            (reader_visit, rule.form_oid, rule.target)
+                        )
+        found: list[list[str]] = []
+        state: dict[tuple, int] = {}  # 1: on the path, 2: done
+        path: list[tuple[str, str, str]] = []
+
+        def visit(node) -> None:
+            state[node] = 1
+            path.append(node)
+            for after in sorted(feeds.get(node, ())):
+                if state.get(after) == 1:
+                    loop = [*path[path.index(after) :], after]
+                    found.append([".".join(n) for n in loop])
+                elif after not in state:
+                    visit(after)
+            path.pop()
+            state[node] = 2
+
+        for node in sorted(feeds):
+            if node not in state:
+                visit(node)
+        return found
+
+    def reach(
+        self, entries: Iterable[EntryKey], changed: Iterable[ItemKey], saved: EntryKey
+    ) -> Scope:
+        """The derivations and checks that ``changed`` items reach among the subject's
+        ``entries``, through the derived values they change too; every rule of the ``saved``
+        entry runs as well (a new entry's derived values are computed at its first save)."""
+        by_form: dict[str, list[EntryKey]] = defaultdict(list)
+        present = set(entries)
+        for key in present:
+            by_form[key[2]].append(key)
+        scope = Scope()
+        work: list[ItemKey] = []
+        seen: set[ItemKey] = set()
+
+        def push(item: ItemKey) -> None:
+            if item not in seen:
+                seen.add(item)
+                work.append(item)
+
+        def run(entry: EntryKey, rule: Rule) -> None:
+            if rule.check is not None:
+                scope.checks.add((entry, rule.name))
+            elif (entry, rule.target) not in scope.derivations:
+                scope.derivations.add((entry, rule.target))
+                push((*entry, rule.target))
+
+        for item in changed:
+            push(item)
+        for rule in self.rules_of.get(saved[2], ()):
+            run(saved, rule)
+        while work:
+            visit_oid, repeat, form_oid, item_oid = work.pop()
+            for rule in self.local_readers.get((form_oid, item_oid), ()):
+                run((visit_oid, repeat, form_oid), rule)
+            for rule in self.visit_readers.get((form_oid, item_oid), ()):
+                if (visit_oid, repeat, rule.form_oid) in present:
+                    run((visit_oid, repeat, rule.form_oid), rule)
+            for rule in self.remote_readers.get((visit_oid, form_oid, item_oid), ()):
+                for entry in by_form.get(rule.form_oid, ()):
+                    run(entry, rule)
+        return scope

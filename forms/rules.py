@@ -1,0 +1,156 @@
+"""Declarative edit checks: comparisons between values and uniqueness within rows.
+
+What most edit checks say is "this must come before that", "this cannot exceed that" or
+"this identifier is used once". Written as declarations, a data manager reads them as
+such, the engine checks their references and types at start-up, and the annotated CRF can
+print them. Each returns a :class:`forms.language.Check`, so the engine runs it like any
+other; the message is a named argument, where ``{left}`` and ``{right}`` (comparisons) or
+``{value}`` (uniqueness) stand for the values concerned.
+
+    compare("AE_END_AFTER_START", "AEENDAT", ">=", "AESTDAT",
+            message="The end date ({left}) is before the start date ({right}).",
+            severity=Severity.REJECT)
+
+A partial date stands for every day it may mean: a comparison is broken only when it is
+broken for all of them (2024-05 ≥ 2024-05-20 holds, since the day may be the 31st). A rule
+with an empty value raises nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from forms.language import Check, Severity
+from forms.values import PartialDate, earliest, latest, same_id
+
+#: The comparisons a rule may require, in words (for people and the annotated CRF).
+OPERATORS = {
+    "<": "before / less than",
+    "<=": "on or before / at most",
+    ">": "after / greater than",
+    ">=": "on or after / at least",
+    "==": "the same as",
+}
+
+
+def _bounds(value: Any) -> tuple[Any, Any]:
+    if isinstance(value, PartialDate):
+        return earliest(value), latest(value)
+    return value, value
+
+
+def broken(left: Any, op: str, right: Any) -> bool:
+    """Whether ``left op right`` fails for every value the two may stand for."""
+    left_low, left_high = _bounds(left)
+    right_low, right_high = _bounds(right)
+    if op == "<":
+        return left_low >= right_high
+    if op == "<=":
+        return left_low > right_high
+    if op == ">":
+        return left_high <= right_low
+    if op == ">=":
+        return left_high < right_low
+    if op == "==":
+        return left_high < right_low or right_high < left_low
+    raise ValueError(f"unknown comparison {op!r}")
+
+
+def _shown(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``left op right`` must hold; called with the inputs, returns the message if not."""
+
+    left: str
+    op: str
+    right: str
+    message: str
+
+    def __call__(self, values: dict[str, Any]) -> str | None:
+        left, right = values.get(self.left), values.get(self.right)
+        if left is None or right is None or not broken(left, self.op, right):
+            return None
+        return self.message.format(left=_shown(left), right=_shown(right))
+
+    def describe(self) -> str:
+        return f"{self.left} {self.op} {self.right}"
+
+
+def compare(
+    name: str,
+    left: str,
+    op: str,
+    right: str,
+    *,
+    message: str,
+    severity: Severity = Severity.WARN,
+    at: str | None = None,
+) -> Check:
+    """A check that ``left op right`` holds (``op``: <, <=, >, >=, ==), shown at ``at``
+    (default: ``left``)."""
+    if op not in OPERATORS:
+        raise ValueError(f"{name}: unknown comparison {op!r} (use one of {', '.join(OPERATORS)})")
+    return Check(name, at or left, (left, right), Comparison(left, op, right, message), severity)
+
+
+@dataclass(frozen=True)
+class Uniqueness:
+    """The value of ``item`` is used in one row of ``among`` only (compared on the item's
+    name in the rows; identifiers without case or surrounding spaces), and, with
+    ``elsewhere``, in no row of that other table (compared on ``elsewhere_item``)."""
+
+    item: str
+    among: str
+    message: str
+    elsewhere: str | None = None
+    elsewhere_item: str | None = None
+    elsewhere_message: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.item.rsplit(".", 1)[-1]
+
+    def __call__(self, values: dict[str, Any]) -> str | None:
+        value = values.get(self.item)
+        if value is None:
+            return None
+        if self.elsewhere is not None and any(
+            same_id(row.get(self.elsewhere_item), value) for row in values.get(self.elsewhere) or []
+        ):
+            return self.elsewhere_message.format(value=_shown(value))
+        count = sum(1 for row in values.get(self.among) or [] if _same(row.get(self.key), value))
+        return self.message.format(value=_shown(value)) if count > 1 else None
+
+    def describe(self) -> str:
+        text = f"{self.item} unique among {self.among}"
+        return text + (f", not in {self.elsewhere}" if self.elsewhere else "")
+
+
+def _same(a: Any, b: Any) -> bool:
+    return same_id(a, b) if isinstance(b, str) else a == b
+
+
+def unique(
+    name: str,
+    item: str,
+    *,
+    among: str,
+    message: str,
+    severity: Severity = Severity.WARN,
+    elsewhere: str | None = None,
+    elsewhere_item: str | None = None,
+    elsewhere_message: str = "",
+) -> Check:
+    """A check that the value of ``item`` appears in one row of ``among`` (a rows
+    reference, "GROUP[]" for the rows of this entry) and, given ``elsewhere``, in none of
+    those rows (on ``elsewhere_item``)."""
+    if (elsewhere is None) != (elsewhere_item is None) or (elsewhere and not elsewhere_message):
+        raise ValueError(f"{name}: elsewhere, elsewhere_item and elsewhere_message go together")
+    inputs = (item, among) + ((elsewhere,) if elsewhere else ())
+    rule = Uniqueness(item, among, message, elsewhere, elsewhere_item, elsewhere_message)
+    return Check(name, item, inputs, rule, severity)

@@ -1,0 +1,103 @@
+"""Declarative edit checks (forms.rules): comparisons and uniqueness, as the engine runs
+them, with partial dates standing for every day they may mean."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from decimal import Decimal
+
+import pytest
+
+from forms.language import Severity
+from forms.rules import broken, compare, unique
+from forms.values import PartialDate
+
+
+@pytest.mark.parametrize(
+    ("left", "op", "right", "is_broken"),
+    [
+        (date(2024, 5, 1), ">=", date(2024, 5, 2), True),
+        (date(2024, 5, 2), ">=", date(2024, 5, 2), False),
+        (date(2024, 5, 2), ">", date(2024, 5, 2), True),
+        (date(2024, 5, 3), ">", date(2024, 5, 2), False),
+        (date(2024, 5, 2), "<", date(2024, 5, 2), True),
+        (date(2024, 5, 2), "<=", date(2024, 5, 2), False),
+        (date(2024, 5, 2), "==", date(2024, 5, 3), True),
+        # A partial date breaks a rule only when every day it may mean breaks it.
+        (PartialDate(2024, 5), ">=", date(2024, 5, 20), False),
+        (PartialDate(2024, 5), ">=", date(2024, 6, 1), True),
+        (PartialDate(2024), "<=", date(2024, 1, 1), False),
+        (PartialDate(2025), "<=", date(2024, 12, 31), True),
+        (PartialDate(2024, 5), "==", PartialDate(2024), False),
+        (time(10, 0), ">", time(9, 59), False),
+        (time(10, 0), "<=", time(9, 59), True),
+        (Decimal("12.5"), "<=", Decimal("12.5"), False),
+        (Decimal("12.51"), "<=", Decimal("12.5"), True),
+        (80, "<", 120, False),
+        (120, "<", 120, True),
+    ],
+)
+def test_a_comparison_is_broken_only_when_it_fails_for_every_value(left, op, right, is_broken):
+    assert broken(left, op, right) is is_broken
+
+
+def test_a_comparison_check_names_both_values_in_its_message():
+    check = compare(
+        "END_AFTER_START",
+        "ENDDAT",
+        ">=",
+        "STDAT",
+        message="The end date ({left}) is before the start date ({right}).",
+        severity=Severity.REJECT,
+    )
+    assert (check.name, check.target, check.inputs, check.severity) == (
+        "END_AFTER_START",
+        "ENDDAT",
+        ("ENDDAT", "STDAT"),
+        Severity.REJECT,
+    )
+    found = check.function({"ENDDAT": date(2024, 1, 1), "STDAT": PartialDate(2024, 2)})
+    assert found == "The end date (2024-01-01) is before the start date (2024-02)."
+    assert check.function({"ENDDAT": date(2024, 3, 1), "STDAT": date(2024, 2, 1)}) is None
+    assert check.function({"ENDDAT": None, "STDAT": date(2024, 2, 1)}) is None
+
+
+def test_a_comparison_may_show_its_finding_at_another_item():
+    check = compare("LAST", "EOSDAT", ">=", "LASTCONT", message="m", at="LASTCONT")
+    assert check.target == "LASTCONT"
+
+
+def test_an_unknown_comparison_is_refused_when_the_definition_is_written():
+    with pytest.raises(ValueError, match="unknown comparison '=<'"):
+        compare("X", "A", "=<", "B", message="m")
+
+
+def test_a_unique_check_counts_identifiers_without_case_or_spaces():
+    check = unique("ONCE", "LESID", among="TL[]", message="Lesion {value} is used more than once.")
+    rows = [{"LESID": "L1"}, {"LESID": " l1 "}, {"LESID": "L2"}]
+    assert check.function({"LESID": "L1", "TL[]": rows}) == "Lesion L1 is used more than once."
+    assert check.function({"LESID": "L2", "TL[]": rows}) is None
+    assert check.function({"LESID": None, "TL[]": rows}) is None
+    numbers = unique("AE_ONCE", "AESPID", among="AE[]", message="AE {value} twice.")
+    assert numbers.function({"AESPID": 3, "AE[]": [{"AESPID": 3}, {"AESPID": 3}]}) == "AE 3 twice."
+
+
+def test_a_unique_check_may_forbid_the_identifier_in_another_table():
+    check = unique(
+        "TARGET_ID",
+        "LESID",
+        among="TL[]",
+        message="Lesion {value} is used more than once.",
+        elsewhere="NTL[]",
+        elsewhere_item="NTLID",
+        elsewhere_message="Lesion {value} is already a non-target lesion.",
+    )
+    assert check.inputs == ("LESID", "TL[]", "NTL[]")
+    values = {"LESID": "L1", "TL[]": [{"LESID": "L1"}], "NTL[]": [{"NTLID": "l1"}]}
+    assert check.function(values) == "Lesion L1 is already a non-target lesion."
+    assert check.function({**values, "NTL[]": []}) is None
+
+
+def test_elsewhere_needs_its_item_and_message():
+    with pytest.raises(ValueError, match="go together"):
+        unique("X", "A", among="G[]", message="m", elsewhere="H[]")
