@@ -7,14 +7,9 @@ as plain data. The engine replays the steps through its one write path
 if it had been typed in the pages; nothing here computes what the engine derives, except
 to choose answers a careful investigator would give (the eligibility checklist).
 
-Steps (dates are ``datetime.date``; form values are the text a user would type):
-
-- ``("visit_date", visit, repeat, date, deviation_reason or None)``
-- ``("unscheduled", visit, repeat, date)``: open the next occurrence of an unscheduled
-  visit (``repeat`` is the occurrence the engine is expected to number it)
-- ``("form", visit, repeat, form, {(group, key): {item: text}}, complete, reason or None)``
-- ``("remove_row", visit, repeat, form, group, key, reason)``
-- ``("status", status, reason)``: a subject status, as its value ("included"...)
+Steps are small frozen dataclasses, one per service of the write path (dates are
+``datetime.date``; form values are the text a user would type): :class:`SetVisitDate`,
+:class:`AddUnscheduledVisit`, :class:`SaveForm`, :class:`RemoveRow`, :class:`ChangeStatus`.
 
 Every date lies on or before ``today``; everything else comes from the seed, so one seed
 on one day always gives the same patients.
@@ -24,11 +19,11 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from forms.iahprrt import ctcae, recist
 from forms.iahprrt import derivations as dv
@@ -37,14 +32,78 @@ from forms.iahprrt.eligibility import CRITERIA
 from forms.iahprrt.study import STUDY
 from forms.values import PartialDate
 
-Step = tuple[Any, ...]
+#: A form's rows as submitted: {(group OID, repeat key): {item OID: typed text}}.
+Rows = Mapping[tuple[str, int], Mapping[str, str | list[str]]]
 
 
-class Scenario(NamedTuple):
+@dataclass(frozen=True)
+class SetVisitDate:
+    """Date occurrence ``repeat`` of ``visit``; ``deviation_reason`` when the day lies
+    outside the visit's window."""
+
+    visit: str
+    repeat: int
+    day: date
+    deviation_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AddUnscheduledVisit:
+    """Open the next occurrence of the unscheduled ``visit`` on ``day``: ``repeat`` is the
+    occurrence the engine is expected to number it."""
+
+    visit: str
+    repeat: int
+    day: date
+
+
+@dataclass(frozen=True)
+class SaveForm:
+    """Save ``rows`` into ``form`` of occurrence ``repeat`` of ``visit``, marked complete or
+    not; ``reason`` for a change to values already saved."""
+
+    visit: str
+    repeat: int
+    form: str
+    rows: Rows
+    complete: bool = True
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoveRow:
+    """Remove row ``key`` of the repeating ``group`` of a form, for ``reason`` (flagged
+    removed, never deleted)."""
+
+    visit: str
+    repeat: int
+    form: str
+    group: str
+    key: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChangeStatus:
+    """The investigator's decision: the subject's new ``status``, as its value
+    ("included", "screen_failure"...), and why."""
+
+    status: str
+    reason: str
+
+
+Step = SetVisitDate | AddUnscheduledVisit | SaveForm | RemoveRow | ChangeStatus
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One patient: the site registering them, the profile they were drawn for, the day
+    they signed consent, and the steps the site takes for them, in order."""
+
     site: str
     profile: str
     consent: date
-    steps: list[Step]
+    steps: tuple[Step, ...]
 
 
 @dataclass(frozen=True)
@@ -531,7 +590,7 @@ class _Patient:
     def visit(self, oid: str, offset: int, repeat: int = 1) -> date:
         deviation = self.pick(_DEVIATION_REASONS) if oid == self.late else None
         day = self.day(offset)
-        self.steps.append(("visit_date", oid, repeat, day, deviation))
+        self.steps.append(SetVisitDate(oid, repeat, day, deviation))
         return day
 
     def form(
@@ -553,7 +612,7 @@ class _Patient:
                     raise AssertionError(f"{visit}.{form}.{group}: {value} after {self.horizon}")
             submitted[(group, key)] = {k: _text(v) for k, v in row.items() if v is not None}
             self._remember(visit, form, group, key, row)
-        self.steps.append(("form", visit, repeat, form, submitted, complete, reason))
+        self.steps.append(SaveForm(visit, repeat, form, submitted, complete, reason))
 
     def single(self, form: str, values: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
         """Items of a form's non-repeating groups, each placed in its group."""
@@ -578,7 +637,7 @@ class _Patient:
         return self.values.get(ref)
 
     def status(self, status: str, reason: str) -> None:
-        self.steps.append(("status", status, reason))
+        self.steps.append(ChangeStatus(status, reason))
 
     # --- the patient ------------------------------------------------------------------------
 
@@ -630,10 +689,10 @@ class _Patient:
 
     def _scenario(self) -> Scenario:
         for step in self.steps:
-            for value in step:
-                if isinstance(value, date) and value > self.horizon:  # a generator bug
-                    raise AssertionError(f"{step[:4]} is after {self.horizon}")
-        return Scenario(self.site, self.profile, self.consent, self.steps)
+            dated = isinstance(step, (SetVisitDate, AddUnscheduledVisit))
+            if dated and step.day > self.horizon:  # a generator bug
+                raise AssertionError(f"{step} is after {self.horizon}")
+        return Scenario(self.site, self.profile, self.consent, tuple(self.steps))
 
     def _ending(self) -> None:
         plan = self.plan
@@ -1068,14 +1127,8 @@ class _Patient:
             key = self.cm_add(duplicate)
             self._flush("CM")
             self.steps.append(
-                (
-                    "remove_row",
-                    "LOGS",
-                    1,
-                    "CM",
-                    "CM",
-                    key,
-                    "Entered twice: the same medication is row 1.",
+                RemoveRow(
+                    "LOGS", 1, "CM", "CM", key, "Entered twice: the same medication is row 1."
                 )
             )
             del self.values["LOGS.CM.CM[]"][key]
@@ -1837,7 +1890,7 @@ class _Patient:
             return
         day = since + timedelta(days=max(1, (until - since).days // 2))
         self.uns += 1
-        self.steps.append(("unscheduled", "UNS", self.uns, day))
+        self.steps.append(AddUnscheduledVisit("UNS", self.uns, day))
         keys = set(self.ae)
         self.labs("UNS", day, self.uns, chemistry=False)
         self.form(
