@@ -3,13 +3,13 @@
 A study definition may ship a demo generator beside its definition: for
 ``STUDY_DEFINITION = "forms.iahprrt:STUDY"``, the module ``forms.iahprrt.demo`` with
 ``cohort(seed, count, site_codes, today)`` yielding scenarios in the order to register
-them (each with ``.site`` and ``.steps``: typed plain data, the step types of
-``forms.iahprrt.demo.steps``). This module knows nothing of the trial: it registers each
-patient and replays their steps through the same services the pages call
-(``register_subject``, then one service per step type: ``set_visit_date``,
-``add_unscheduled_visit``, ``save_form``, ``remove_row``, ``change_status``), so every
-value is validated, derived, checked and audited. One commit per patient keeps memory
-flat and leaves whole patients only.
+them (each with ``.site`` and ``.steps``: frozen dataclasses of
+``forms.iahprrt.demo.steps``, a vocabulary that holds nothing of the trial). This module
+knows nothing of the trial either: it registers each patient and replays their steps
+through the same services the pages call (``register_subject``, then one service per
+step type: ``set_visit_date``, ``add_unscheduled_visit``, ``save_form``, ``remove_row``,
+``change_status``), so every value is validated, derived, checked and audited. One
+commit per patient keeps memory flat and leaves whole patients only.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ecrf.records.loader import LoadedStudy, current_study
 from ecrf.records.models import Site, Subject, SubjectStatus
 from ecrf.records.sites import all_sites
 from ecrf.study import subjects
-from forms.iahprrt.demo import (
+from forms.iahprrt.demo.steps import (
     AddUnscheduledVisit,
     ChangeStatus,
     RemoveRow,

@@ -1,4 +1,4 @@
-"""The demo patient generator (forms/iahprrt/demo.py): pure, deterministic, in the past,
+"""The demo patient generator (forms/iahprrt/demo/): pure, deterministic, in the past,
 and speaking the definition's language (its visits, forms, groups, items and codes)."""
 
 from __future__ import annotations
