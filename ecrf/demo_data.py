@@ -3,12 +3,13 @@
 A study definition may ship a demo generator beside its definition: for
 ``STUDY_DEFINITION = "forms.iahprrt:STUDY"``, the module ``forms.iahprrt.demo`` with
 ``cohort(seed, count, site_codes, today)`` yielding scenarios in the order to register
-them (each with ``.site`` and ``.steps``: plain data, see that module). This module knows
-nothing of the trial: it registers each patient and replays their steps through the same
-services the pages call (``register_subject``, ``set_visit_date``,
-``add_unscheduled_visit``, ``save_form``, ``remove_row``, ``change_status``), so every
-value is validated, derived, checked and audited. One commit per patient keeps memory
-flat and leaves whole patients only.
+them (each with ``.site`` and ``.steps``: frozen dataclasses of
+``forms.iahprrt.demo.steps``, a vocabulary that holds nothing of the trial). This module
+knows nothing of the trial either: it registers each patient and replays their steps
+through the same services the pages call (``register_subject``, then one service per
+step type: ``set_visit_date``, ``add_unscheduled_visit``, ``save_form``, ``remove_row``,
+``change_status``), so every value is validated, derived, checked and audited. One
+commit per patient keeps memory flat and leaves whole patients only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import ModuleType
-from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -33,6 +33,15 @@ from ecrf.records.loader import LoadedStudy, current_study
 from ecrf.records.models import Site, Subject, SubjectStatus
 from ecrf.records.sites import all_sites
 from ecrf.study import subjects
+from forms.iahprrt.demo.steps import (
+    AddUnscheduledVisit,
+    ChangeStatus,
+    RemoveRow,
+    SaveForm,
+    Scenario,
+    SetVisitDate,
+    Step,
+)
 
 
 class ScenarioFailed(Exception):
@@ -107,7 +116,7 @@ def seed_subjects(
 
 def replay_all(
     study: LoadedStudy,
-    scenarios: Iterable[Any],
+    scenarios: Iterable[Scenario],
     *,
     actor_for: Callable[[str], User | None] = lambda code: None,
     decider_for: Callable[[str], User | None] | None = None,
@@ -146,7 +155,7 @@ def _user(user_id: int | None) -> User | None:
 def replay(
     study: LoadedStudy,
     site: Site,
-    steps: Iterable[tuple],
+    steps: Iterable[Step],
     *,
     actor: User | None,
     decider: User | None = None,
@@ -157,68 +166,95 @@ def replay(
     versions: dict[tuple[str, int, str], int] = {}
     for number, step in enumerate(steps, start=1):
         try:
-            _apply(study, subject, step, versions, decider if step[0] == "status" else actor)
+            _apply(study, subject, step, versions, decider if _decision(step) else actor)
         except DomainError as exc:
             raise ScenarioFailed(_describe(subject, number, step, exc)) from exc
     return subject
 
 
-def _apply(study, subject, step, versions, actor) -> None:
-    kind = step[0]
-    if kind == "visit_date":
-        _, visit, repeat, day, deviation = step
-        subjects.set_visit_date(
-            study, subject, visit, day, actor=actor, repeat_key=repeat, deviation_reason=deviation
-        )
-    elif kind == "unscheduled":
-        _, visit, repeat, day = step
-        made = subjects.add_unscheduled_visit(study, subject, visit, day, actor=actor)
-        if made.repeat_key != repeat:
-            raise DomainError(f"expected occurrence {repeat}, got {made.repeat_key}")
-    elif kind == "form":
-        _, visit, repeat, form, rows, complete, reason = step
-        key = (visit, repeat, form)
-        result = crf_services.save_form(
-            study,
-            subject,
-            visit,
-            form,
-            rows,
-            actor=actor,
-            expected_version=versions.get(key, 0),
-            reason=reason,
-            complete=complete,
-            visit_repeat=repeat,
-        )
-        versions[key] = result.entry.version
-    elif kind == "remove_row":
-        _, visit, repeat, form, group, row_key, reason = step
-        key = (visit, repeat, form)
-        entry = crf_services.remove_row(
-            study,
-            subject,
-            visit,
-            form,
-            group,
-            row_key,
-            actor=actor,
-            reason=reason,
-            expected_version=versions.get(key, 0),
-            visit_repeat=repeat,
-        )
-        versions[key] = entry.version
-    elif kind == "status":
-        _, status, reason = step
-        subjects.change_status(
-            subject, SubjectStatus(status), actor=actor, reason=reason, study=study
-        )
-    else:
-        raise DomainError(f"unknown step {kind!r}")
+def _decision(step: Step) -> bool:
+    """Whether ``step`` is an investigator's decision (recorded by the site's decider)."""
+    return isinstance(step, ChangeStatus)
 
 
-def _describe(subject: Subject, number: int, step: tuple, exc: DomainError) -> str:
-    where = " ".join(str(part) for part in step[1:4] if not isinstance(part, dict))
-    text = f"{subject.identifier}, step {number} ({step[0]} {where}): {exc.message}"
+def _apply(
+    study: LoadedStudy,
+    subject: Subject,
+    step: Step,
+    versions: dict[tuple[str, int, str], int],
+    actor: User | None,
+) -> None:
+    """Apply one step through its service; ``versions`` holds the version of each form
+    entry saved so far, (visit, repeat, form) → version, for the stale-entry check."""
+    match step:
+        case SetVisitDate():
+            subjects.set_visit_date(
+                study,
+                subject,
+                step.visit,
+                step.day,
+                actor=actor,
+                repeat_key=step.repeat,
+                deviation_reason=step.deviation_reason,
+            )
+        case AddUnscheduledVisit():
+            made = subjects.add_unscheduled_visit(study, subject, step.visit, step.day, actor=actor)
+            if made.repeat_key != step.repeat:
+                raise DomainError(f"expected occurrence {step.repeat}, got {made.repeat_key}")
+        case SaveForm():
+            key = (step.visit, step.repeat, step.form)
+            result = crf_services.save_form(
+                study,
+                subject,
+                step.visit,
+                step.form,
+                {row: dict(values) for row, values in step.rows.items()},
+                actor=actor,
+                expected_version=versions.get(key, 0),
+                reason=step.reason,
+                complete=step.complete,
+                visit_repeat=step.repeat,
+            )
+            versions[key] = result.entry.version
+        case RemoveRow():
+            key = (step.visit, step.repeat, step.form)
+            entry = crf_services.remove_row(
+                study,
+                subject,
+                step.visit,
+                step.form,
+                step.group,
+                step.key,
+                actor=actor,
+                reason=step.reason,
+                expected_version=versions.get(key, 0),
+                visit_repeat=step.repeat,
+            )
+            versions[key] = entry.version
+        case ChangeStatus():
+            subjects.change_status(
+                subject, SubjectStatus(step.status), actor=actor, reason=step.reason, study=study
+            )
+        case _:
+            raise DomainError(f"unknown step {type(step).__name__}")
+
+
+def _where(step: Step) -> str:
+    """The step, named by its type and what it addresses, for an error message."""
+    match step:
+        case SaveForm() | RemoveRow():
+            where = f"{step.visit} {step.repeat} {step.form}"
+        case SetVisitDate() | AddUnscheduledVisit():
+            where = f"{step.visit} {step.repeat} {step.day}"
+        case ChangeStatus():
+            where = f"{step.status}: {step.reason}"
+        case _:
+            where = ""
+    return f"{type(step).__name__} {where}".strip()
+
+
+def _describe(subject: Subject, number: int, step: Step, exc: DomainError) -> str:
+    text = f"{subject.identifier}, step {number} ({_where(step)}): {exc.message}"
     issues = getattr(exc, "issues", None) or []
     details = [
         f"{i.group_oid}[{i.row_key}].{i.item_oid or '*'}: {i.message}"

@@ -1,4 +1,4 @@
-"""The demo patient generator (forms/iahprrt/demo.py): pure, deterministic, in the past,
+"""The demo patient generator (forms/iahprrt/demo/): pure, deterministic, in the past,
 and speaking the definition's language (its visits, forms, groups, items and codes)."""
 
 from __future__ import annotations
@@ -10,7 +10,17 @@ from datetime import date
 import pytest
 
 from forms.iahprrt import STUDY
-from forms.iahprrt.demo import PROFILES, allocate, cohort, patient
+from forms.iahprrt.demo import (
+    PROFILES,
+    AddUnscheduledVisit,
+    ChangeStatus,
+    RemoveRow,
+    SaveForm,
+    SetVisitDate,
+    allocate,
+    cohort,
+    patient,
+)
 from forms.language import MISSING_CODES, YES_NO, DataType
 
 TODAY = date(2025, 6, 30)
@@ -21,10 +31,13 @@ CODELISTS = {c.oid: c for c in STUDY.codelists} | {YES_NO.oid: YES_NO}
 STATUSES = {"screen_failure", "included", "in_follow_up", "completed", "withdrawn"}
 
 
+STEP_TYPES = (SetVisitDate, AddUnscheduledVisit, SaveForm, RemoveRow, ChangeStatus)
+
+
 def dates_of(step) -> list[date]:
-    found = [part for part in step if isinstance(part, date)]
-    if step[0] == "form":
-        for row in step[4].values():
+    found = [step.day] if isinstance(step, (SetVisitDate, AddUnscheduledVisit)) else []
+    if isinstance(step, SaveForm):
+        for row in step.rows.values():
             for item, text in row.items():
                 planned = item == "D0PLAN"  # a plan, not an event: may lie ahead
                 if not planned and isinstance(text, str) and len(text) == 10 and text[4] == "-":
@@ -64,22 +77,23 @@ def test_patients_come_in_consent_order_spread_over_the_sites():
 def test_nothing_happens_after_today(seed):
     for scenario in cohort(seed, 80, SITES, TODAY):
         for step in scenario.steps:
-            assert all(day <= TODAY for day in dates_of(step)), (scenario.profile, step[:4])
+            assert all(day <= TODAY for day in dates_of(step)), (scenario.profile, step)
 
 
 @pytest.mark.parametrize("profile", list(PROFILES))
 def test_every_step_speaks_the_definition(profile):
     for n in range(5):
         scenario = patient(random.Random(n), "TLS", TODAY, profile)
-        statuses = [step[1] for step in scenario.steps if step[0] == "status"]
+        statuses = [step.status for step in scenario.steps if isinstance(step, ChangeStatus)]
         assert set(statuses) <= STATUSES
         for step in scenario.steps:
-            if step[0] == "visit_date":
-                assert step[1] in VISITS
-            if step[0] != "form":
+            assert isinstance(step, STEP_TYPES), step
+            if isinstance(step, (SetVisitDate, AddUnscheduledVisit)):
+                assert step.visit in VISITS
+            if not isinstance(step, SaveForm):
                 continue
-            _, visit, _, form_oid, rows, _, _ = step
-            assert form_oid in VISITS[visit].forms
+            form_oid, rows = step.form, step.rows
+            assert form_oid in VISITS[step.visit].forms
             groups = {g.oid: g for g in FORMS[form_oid].groups}
             for (group_oid, key), row in rows.items():
                 group = groups[group_oid]
@@ -105,8 +119,8 @@ def test_screen_failures_fail_and_included_patients_pass_the_checklist():
 
 
 def _checklist(scenario) -> dict[str, str]:
-    step = next(s for s in scenario.steps if s[0] == "form" and s[3] == "IE")
-    return step[4][("INC", 1)] | step[4][("EXC", 1)]
+    step = next(s for s in scenario.steps if isinstance(s, SaveForm) and s.form == "IE")
+    return step.rows[("INC", 1)] | step.rows[("EXC", 1)]
 
 
 def test_an_unknown_profile_is_refused():
