@@ -15,7 +15,7 @@ from calendar import monthrange
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, getcontext
 from typing import Any
 
 from forms.language import (
@@ -44,10 +44,18 @@ def dec(value: Any) -> Decimal | None:
 
 
 def rounded(value: Decimal | None, places: str = "0.1") -> Decimal | None:
-    """Half-up rounding as clinicians round (2.25 → 2.3), to ``places`` (e.g. "0.01")."""
+    """Half-up rounding as clinicians round (2.25 → 2.3), to ``places`` (e.g. "0.01").
+
+    None when ``value`` has more digits before ``places`` than Decimal arithmetic keeps
+    (28): only inputs that cannot belong together give such a number (e.g. an activity
+    decay-corrected over years).
+    """
     if value is None:
         return None
-    return value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
+    context = getcontext().copy()
+    context.traps[InvalidOperation] = False
+    result = value.quantize(Decimal(places), rounding=ROUND_HALF_UP, context=context)
+    return None if result.is_nan() else result
 
 
 def earliest(value: date | PartialDate | None) -> date | None:
