@@ -118,22 +118,6 @@ class Call:
         return self.function(*self.constants, *(values.get(ref) for ref in self.inputs))
 
 
-@dataclass(frozen=True)
-class SafeCall(Call):
-    """As :class:`Call`, for edit checks: inputs that cannot be combined raise no finding.
-
-    The engine already treats a derivation that raises ArithmeticError, TypeError or
-    ValueError as "nothing to derive"; checks get the same rule here, so a value of an
-    unexpected type never stops a save.
-    """
-
-    def __call__(self, values: dict[str, Any]) -> Any:
-        try:
-            return super().__call__(values)
-        except (ArithmeticError, TypeError, ValueError):
-            return None
-
-
 def derive(
     target: str,
     function: Callable[..., Any],
@@ -152,9 +136,7 @@ def check(
     severity: Severity = Severity.WARN,
     constants: tuple[Any, ...] = (),
 ) -> Check:
-    return Check(
-        name, target, tuple(inputs), SafeCall(function, tuple(inputs), constants), severity
-    )
+    return Check(name, target, tuple(inputs), Call(function, tuple(inputs), constants), severity)
 
 
 # --- item shorthands ---------------------------------------------------------------------

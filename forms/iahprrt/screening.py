@@ -340,7 +340,7 @@ PRTX = Form(
             ck.unique_in,
             "CYCLE",
             "SCR.PRTX.LUT[]",
-            constants=("Cycle",),
+            constants=("Cycle", "CYCLE"),
             severity=Severity.REJECT,
         ),
         check("CYCLE_ORDER", "EXSTDAT", ck.cycles_in_order, "CYCLE", "EXSTDAT", "SCR.PRTX.LUT[]"),

@@ -95,7 +95,9 @@ STUDY = Study(
     name="IAH-PRRT (LUTARTERIAL)",
     # 1.1: dates bounded by when they may lie (Timing; consent and end of study); consent
     # and end-of-participation gates; graded lab values need their limits.
-    version="1.1",
+    # 1.2: the check that a prior LUTATHERA cycle number is given once (PRTX CYCLE_ONCE)
+    # compares cycle numbers; it lacked its key and never ran.
+    version="1.2",
     protocol="CHUBX 2017/47 · NCT04837885 · EudraCT 2019-003023-38",
     description=(
         "Intra-arterial hepatic infusion of radiolabelled somatostatin analogs in GEP-NET "
