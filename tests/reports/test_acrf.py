@@ -312,6 +312,7 @@ def mini_env(tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ECRF_", "FLASK_"))}
     env["ECRF_INSTANCE_PATH"] = str(tmp_path / "instance")
     env["ECRF_STUDY_DEFINITION"] = "tests.definitions.mini:STUDY"
+    env["ECRF_STRICT_RULES"] = "true"
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2]), env.get("PYTHONPATH", "")])
     return env
 
