@@ -39,6 +39,9 @@ class Defaults:
     PAGE_SIZE = 50
     #: The study definition to run, as "module:attribute".
     STUDY_DEFINITION = "forms.iahprrt:STUDY"
+    #: A derivation or edit check that raises (a bug of the definition) stops the save with
+    #: RuleFailed instead of being logged and skipped: on in the tests, off in production.
+    STRICT_RULES = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SQLALCHEMY_TRACK_MODIFICATIONS = False

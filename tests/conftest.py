@@ -66,6 +66,8 @@ def make_app(tmp_path, databases):
             "PASSWORD_HASH_PROFILE": "cheapest",
             "WTF_CSRF_ENABLED": False,
             "STUDY_DEFINITION": "tests.definitions.mini:STUDY",
+            # A derivation or edit check that raises fails the test (see ecrf.crf.evaluate).
+            "STRICT_RULES": True,
             **overrides,
         }
         app = create_app(config)

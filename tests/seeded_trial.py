@@ -3,6 +3,7 @@ extract and report tests of a module (seeding goes through the write path: secon
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ def trial_app(databases, url: str | None = None, **config) -> Flask:
             "PASSWORD_HASH_PROFILE": "cheapest",
             "STUDY_DEFINITION": "forms.iahprrt:STUDY",
             "WTF_CSRF_ENABLED": False,
+            "STRICT_RULES": True,
             **config,
         }
     )
@@ -95,6 +97,7 @@ def process_env(app: Flask, url: str, instance: Path, **extra: str) -> dict[str,
         ECRF_AUDIT_KEY=config["AUDIT_KEY"],
         ECRF_AUDIT_CHECKPOINT_FILE=config["AUDIT_CHECKPOINT_FILE"],
         ECRF_STUDY_DEFINITION=config["STUDY_DEFINITION"],
+        ECRF_STRICT_RULES=json.dumps(bool(config.get("STRICT_RULES"))),
         ECRF_INSTANCE_PATH=str(instance),
         **extra,
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, getcontext
 from typing import Any
 
 from forms.language import (
@@ -42,10 +42,18 @@ def dec(value: Any) -> Decimal | None:
 
 
 def rounded(value: Decimal | None, places: str = "0.1") -> Decimal | None:
-    """Half-up rounding as clinicians round (2.25 → 2.3), to ``places`` (e.g. "0.01")."""
+    """Half-up rounding as clinicians round (2.25 → 2.3), to ``places`` (e.g. "0.01").
+
+    None when ``value`` has more digits before ``places`` than Decimal arithmetic keeps
+    (28): only inputs that cannot belong together give such a number (e.g. an activity
+    decay-corrected over years).
+    """
     if value is None:
         return None
-    return value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
+    context = getcontext().copy()
+    context.traps[InvalidOperation] = False
+    result = value.quantize(Decimal(places), rounding=ROUND_HALF_UP, context=context)
+    return None if result.is_nan() else result
 
 
 def moment(day: date | None, clock: time | None) -> datetime | None:
@@ -74,22 +82,6 @@ class Call:
         return self.function(*self.constants, *(values.get(ref) for ref in self.inputs))
 
 
-@dataclass(frozen=True)
-class SafeCall(Call):
-    """As :class:`Call`, for edit checks: inputs that cannot be combined raise no finding.
-
-    The engine already treats a derivation that raises ArithmeticError, TypeError or
-    ValueError as "nothing to derive"; checks get the same rule here, so a value of an
-    unexpected type never stops a save.
-    """
-
-    def __call__(self, values: dict[str, Any]) -> Any:
-        try:
-            return super().__call__(values)
-        except (ArithmeticError, TypeError, ValueError):
-            return None
-
-
 def derive(
     target: str,
     function: Callable[..., Any],
@@ -108,9 +100,7 @@ def check(
     severity: Severity = Severity.WARN,
     constants: tuple[Any, ...] = (),
 ) -> Check:
-    return Check(
-        name, target, tuple(inputs), SafeCall(function, tuple(inputs), constants), severity
-    )
+    return Check(name, target, tuple(inputs), Call(function, tuple(inputs), constants), severity)
 
 
 # --- item shorthands ---------------------------------------------------------------------

@@ -421,6 +421,14 @@ BY_ID: dict[str, Criterion] = {c.id: c for c in CRITERIA}
 # --- the checklist form ------------------------------------------------------------------
 
 
+def computed_result(criterion: Criterion, values: Values) -> bool | None:
+    """The criterion's computed result, as :meth:`Criterion.evaluate` but letting an
+    exception through: in an edit check or a derivation, a criterion that raises is a bug
+    of the definition the engine reports (the functions above return None for data that
+    cannot decide)."""
+    return criterion.function(values) if criterion.function is not None else None
+
+
 @dataclass(frozen=True)
 class Contradiction:
     """Edit check: the computed result of ``criterion`` contradicts the answer."""
@@ -428,7 +436,7 @@ class Contradiction:
     criterion: Criterion
 
     def __call__(self, values: Values) -> str | None:
-        computed = self.criterion.evaluate(values)
+        computed = computed_result(self.criterion, values)
         answer = values.get(self.criterion.id)
         if computed is None or answer not in ("Y", "N") or (answer == "Y") == computed:
             return None
@@ -478,7 +486,7 @@ class NotMet:
     def __call__(self, values: Mapping[str, Any]) -> str | None:
         names = []
         for criterion in self.criteria:
-            answer, computed = values.get(criterion.item), criterion.evaluate(values)
+            answer, computed = values.get(criterion.item), computed_result(criterion, values)
             needed = criterion.eligible_answer
             against = answer in ("Y", "N") and answer != needed
             if against or (computed is not None and computed is not (needed == "Y")):

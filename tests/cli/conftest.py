@@ -68,10 +68,11 @@ def audit_actions(app):
 
 @pytest.fixture
 def script_env(tmp_path) -> dict[str, str]:
-    """Environment for the real `ecrf`: a fresh instance folder and no other ECRF_* setting,
-    so the database is the embedded SQLite default."""
+    """Environment for the real `ecrf`: a fresh instance folder and, apart from strict rules,
+    no other ECRF_* setting, so the database is the embedded SQLite default."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ECRF_", "FLASK_"))}
     env["ECRF_INSTANCE_PATH"] = str(tmp_path / "instance")
+    env["ECRF_STRICT_RULES"] = "true"  # a derivation or edit check that raises fails the test
     return env
 
 

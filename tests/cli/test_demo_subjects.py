@@ -51,6 +51,7 @@ def iahprrt_app(databases) -> Flask:
             "SQLALCHEMY_DATABASE_URI": url,
             "PASSWORD_HASH_PROFILE": "cheapest",
             "STUDY_DEFINITION": "forms.iahprrt:STUDY",
+            "STRICT_RULES": True,
         }
     )
 

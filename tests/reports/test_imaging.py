@@ -330,6 +330,7 @@ def test_the_installed_command_writes_the_report(trial, tmp_path):
         "ECRF_SECRET_KEY": "test secret key",
         "ECRF_AUDIT_KEY": "test audit key",
         "ECRF_STUDY_DEFINITION": "forms.iahprrt:STUDY",
+        "ECRF_STRICT_RULES": "true",
     }
     out = tmp_path / "subject.pdf"
     done = subprocess.run(

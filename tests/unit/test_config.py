@@ -70,3 +70,11 @@ def test_the_audit_key_is_generated_once_in_the_instance_folder_unless_given(tmp
     assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["AUDIT_KEY"] == (
         "kept in a vault"
     )
+
+
+def test_strict_rules_are_off_unless_the_environment_turns_them_on(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECRF_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("ECRF_STRICT_RULES", raising=False)
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["STRICT_RULES"] is False
+    monkeypatch.setenv("ECRF_STRICT_RULES", "true")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["STRICT_RULES"] is True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from decimal import Decimal as D
+from decimal import InvalidOperation
 
 import pytest
 
@@ -269,6 +270,15 @@ def test_lutathera_cycles_unique_and_in_order():
     assert once.function({"CYCLE": 2, "SCR.PRTX.LUT[]": rows}) is None
 
 
+def test_a_prior_cycle_number_is_given_once():
+    check = check_named("PRTX", "CYCLE_ONCE")
+    assert check.severity is Severity.REJECT
+    rows = [{"CYCLE": 1}, {"CYCLE": 2}]
+    assert check.function({"CYCLE": 2, "SCR.PRTX.LUT[]": rows}) is None
+    found = check.function({"CYCLE": 2, "SCR.PRTX.LUT[]": [*rows, {"CYCLE": 2}]})
+    assert found == "Cycle 2 is used more than once."
+
+
 # --- RECIST ---------------------------------------------------------------------------------
 
 
@@ -362,6 +372,9 @@ def test_adverse_events_before_consent_are_queried():
     assert ck.ae_before_consent(P("2025-03"), date(2025, 3, 3)) is None
 
 
-def test_checks_never_raise_on_inputs_of_an_unexpected_type():
+def test_a_check_given_values_it_cannot_combine_raises_for_the_engine_to_report():
+    # Typed values never do this: only a bug of the definition (the engine logs it, or stops
+    # the save under STRICT_RULES) instead of silently raising no query.
     check = check_named("LUADM", "ACTIVITY_WITHIN_10PCT")
-    assert check.function({"ADMACT": "lots", "PRESACT": D("7400")}) is None
+    with pytest.raises(InvalidOperation):
+        check.function({"ADMACT": "lots", "PRESACT": D("7400")})

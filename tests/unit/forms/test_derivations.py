@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from forms.iahprrt import derivations as dv
+from forms.iahprrt.common import rounded
 from forms.values import PartialDate
 from tests.unit.forms.conftest import derivation
 
@@ -242,6 +243,27 @@ def test_ga68_uptake_delay(injection, acquisition, minutes):
 )
 def test_lu177_administered_activity(args, administered):
     assert dv.lu177_administered(*args) == administered
+
+
+def test_an_activity_corrected_over_years_is_not_derived():
+    # A measurement dated 2 years after the start (a typo in the year) multiplies the
+    # activity by 2^110: more digits than Decimal keeps, so nothing is derived (None), as
+    # when the engine took the rounding's error for "nothing to derive".
+    start = (date(2025, 5, 5), time(9, 0))
+    syringe_later = (D(7400), date(2027, 5, 5), time(9, 0), None, None, None, *start)
+    residual_later = (D(7400), None, time(9, 0), D(74), date(2027, 5, 5), time(11, 0), *start)
+    assert dv.lu177_administered(*syringe_later) is None
+    assert dv.lu177_administered(*residual_later) is None
+    # Measured 2 years before: 2^-110 of it is left, which rounds to 0.0 as it always did.
+    syringe_earlier = (D(7400), date(2023, 5, 5), time(9, 0), None, None, None, *start)
+    assert dv.lu177_administered(*syringe_earlier) == D("0.0")
+
+
+def test_rounding_keeps_every_value_decimal_arithmetic_can_hold():
+    assert rounded(D("1E25"), "0.01") == D("10000000000000000000000000.00")  # 28 digits
+    assert rounded(D("1E26"), "0.01") is None  # 29
+    assert rounded(D("2.25")) == D("2.3")
+    assert rounded(None) is None
 
 
 @pytest.mark.parametrize(

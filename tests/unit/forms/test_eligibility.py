@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal as D
+from decimal import InvalidOperation
 
 import pytest
 
@@ -294,6 +295,16 @@ def test_exc11_mri_done_shows_it_is_not_contraindicated():
 def test_a_criterion_whose_inputs_cannot_be_combined_is_undecided():
     assert computed("INC06", SCR__LBCHEM__CRCL="fifty") is None
     assert BY_ID["INC10"].evaluate({}) is None
+
+
+def test_in_a_check_or_derivation_a_criterion_that_raises_is_reported_not_undecided():
+    # Typed values never do this: a bug of the definition, which the engine logs (or, under
+    # STRICT_RULES, stops the save with) instead of taking it for "cannot tell".
+    values = {"SCR.LBCHEM.CRCL": "fifty", "INC06": "Y"}
+    with pytest.raises(InvalidOperation):
+        check_named("IE", "INC06_COMPUTED").function(values)
+    with pytest.raises(InvalidOperation):
+        derivation("EOS", "SFCRIT").function({**values, "EOSSTAT": "SCREENFAIL"})
 
 
 def test_eligible_answers_are_yes_for_inclusion_and_no_for_exclusion():
