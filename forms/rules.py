@@ -1,11 +1,13 @@
-"""Declarative edit checks: comparisons between values and uniqueness within rows.
+"""Declarative edit checks: comparisons between values, uniqueness within rows, and
+identifiers that must name a row of another table.
 
-What most edit checks say is "this must come before that", "this cannot exceed that" or
-"this identifier is used once". Written as declarations, a data manager reads them as
-such, the engine checks their references and types at start-up, and the annotated CRF can
-print them. Each returns a :class:`forms.language.Check`, so the engine runs it like any
-other; the message is a named argument, where ``{left}`` and ``{right}`` (comparisons) or
-``{value}`` (uniqueness) stand for the values concerned.
+What most edit checks say is "this must come before that", "this cannot exceed that",
+"this identifier is used once" or "this lesion was declared at baseline". Written as
+declarations, a data manager reads them as such, the engine checks their references and
+types at start-up, and the annotated CRF can print them. Each returns a
+:class:`forms.language.Check`, so the engine runs it like any other; the message is a named
+argument, where ``{left}`` and ``{right}`` (comparisons) or ``{value}`` (the others) stand
+for the values concerned.
 
     compare("AE_END_AFTER_START", "AEENDAT", ">=", "AESTDAT",
             message="The end date ({left}) is before the start date ({right}).",
@@ -154,3 +156,42 @@ def unique(
     inputs = (item, among) + ((elsewhere,) if elsewhere else ())
     rule = Uniqueness(item, among, message, elsewhere, elsewhere_item, elsewhere_message)
     return Check(name, item, inputs, rule, severity)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The value of ``item`` names a row of ``among`` (on ``key``, identifiers without case
+    or surrounding spaces); called with the inputs, returns the message if it names none."""
+
+    item: str
+    among: tuple[str, ...]
+    key: str
+    message: str
+
+    def __call__(self, values: dict[str, Any]) -> str | None:
+        value = values.get(self.item)
+        if value is None:
+            return None
+        for rows in self.among:
+            if any(_same(row.get(self.key), value) for row in values.get(rows) or []):
+                return None
+        return self.message.format(value=_shown(value))
+
+    def describe(self) -> str:
+        return f"{self.item} names a row of {' or '.join(self.among)}"
+
+
+def listed(
+    name: str,
+    item: str,
+    *,
+    among: str | tuple[str, ...],
+    key: str | None = None,
+    message: str,
+    severity: Severity = Severity.WARN,
+) -> Check:
+    """A check that the value of ``item`` names a row of ``among`` (one rows reference, or
+    several: a row of any of them), compared on ``key`` (default: the item's name)."""
+    tables = (among,) if isinstance(among, str) else tuple(among)
+    rule = Listing(item, tables, key or item.rsplit(".", 1)[-1], message)
+    return Check(name, item, (item, *tables), rule, severity)

@@ -26,7 +26,7 @@ from forms.language import (
     Timing,
     When,
 )
-from forms.rules import Comparison, Uniqueness
+from forms.rules import Comparison, Listing, Uniqueness
 
 # --- conditions ---------------------------------------------------------------------------
 
@@ -109,6 +109,7 @@ COMPARISON_RULE = "{left} {op} {right}"
 COMPARISON_SIGNS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "="}
 UNIQUE_RULE = "{item} is used once among {among}"
 UNIQUE_ELSEWHERE = ", and never in {elsewhere}"
+LISTED_RULE = "{item} names a row of {among}"
 INPUT_ROWS_HERE = "every row of {group} (this form)"
 INPUT_SAME_VISIT = "{label} ({form}, same visit)"
 
@@ -292,6 +293,9 @@ def _declared(function: Any) -> tuple[str, str]:
         rule = COMPARISON_RULE.format(
             left=function.left, op=COMPARISON_SIGNS[function.op], right=function.right
         )
+        return rule, re.sub(r"\{[^}]*\}", "…", function.message)
+    if isinstance(function, Listing):
+        rule = LISTED_RULE.format(item=function.item, among=" or ".join(function.among))
         return rule, re.sub(r"\{[^}]*\}", "…", function.message)
     if isinstance(function, Uniqueness):
         rule = UNIQUE_RULE.format(item=function.item, among=function.among)

@@ -145,17 +145,6 @@ def ki67_matches_grade(grade: str | None, ki67: Decimal | None) -> str | None:
 # --- lesions and identifiers ---------------------------------------------------------------
 
 
-def known_lesion(
-    message: str, key: str, identifier: str | None, *row_lists: list[dict] | None
-) -> str | None:
-    """``message`` when ``identifier`` is found (on ``key``) in none of ``row_lists``."""
-    if identifier is None:
-        return None
-    if any(same_id(row.get(key), identifier) for rows in row_lists for row in rows_of(rows)):
-        return None
-    return message.format(identifier=identifier)
-
-
 def lesion_on_pet(
     identifier: str | None, index_rows: list[dict] | None, extra_rows: list[dict] | None
 ) -> str | None:

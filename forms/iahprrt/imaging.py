@@ -39,7 +39,7 @@ from forms.language import (
     Severity,
     When,
 )
-from forms.rules import compare, unique
+from forms.rules import compare, listed, unique
 
 # --- RECIST 1.1 baseline ----------------------------------------------------------------------
 
@@ -395,22 +395,18 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
             ),
         ),
         checks=(
-            check(
+            listed(
                 "TARGET_FROM_BASELINE",
                 "LESID",
-                ck.known_lesion,
-                "LESID",
-                "SCR.TUBL.TL[]",
-                constants=("Lesion {identifier} is not a baseline target lesion.", "LESID"),
+                among="SCR.TUBL.TL[]",
+                message="Lesion {value} is not a baseline target lesion.",
                 severity=Severity.REJECT,
             ),
-            check(
+            listed(
                 "NON_TARGET_FROM_BASELINE",
                 "NTLID",
-                ck.known_lesion,
-                "NTLID",
-                "SCR.TUBL.NTL[]",
-                constants=("Lesion {identifier} is not a baseline non-target lesion.", "NTLID"),
+                among="SCR.TUBL.NTL[]",
+                message="Lesion {value} is not a baseline non-target lesion.",
                 severity=Severity.REJECT,
             ),
             unique(
@@ -587,16 +583,11 @@ def _lesion_checks(
         )
     if iv_rows:
         result.append(
-            check(
+            listed(
                 f"{group}_ON_PETIV",
                 f"{p}LESID",
-                ck.known_lesion,
-                f"{p}LESID",
-                iv_rows,
-                constants=(
-                    "Lesion {identifier} is not in this table on the PET-IV: no IAH/IV ratio.",
-                    f"{p}LESID",
-                ),
+                among=iv_rows,
+                message="Lesion {value} is not in this table on the PET-IV: no IAH/IV ratio.",
             )
         )
     return result

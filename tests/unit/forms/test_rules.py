@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from forms.language import Severity
-from forms.rules import broken, compare, unique
+from forms.rules import broken, compare, listed, unique
 from forms.values import PartialDate
 
 
@@ -101,3 +101,19 @@ def test_a_unique_check_may_forbid_the_identifier_in_another_table():
 def test_elsewhere_needs_its_item_and_message():
     with pytest.raises(ValueError, match="go together"):
         unique("X", "A", among="G[]", message="m", elsewhere="H[]")
+
+
+def test_a_listed_check_wants_the_identifier_among_the_rows_of_one_of_its_tables():
+    check = listed(
+        "FROM_BASELINE",
+        "LESID",
+        among=("SCR.TUBL.TL[]", "SCR.TUBL.NTL[]"),
+        key="LESID",
+        message="Lesion {value} is not a baseline lesion.",
+    )
+    assert check.inputs == ("LESID", "SCR.TUBL.TL[]", "SCR.TUBL.NTL[]")
+    values = {"SCR.TUBL.TL[]": [{"LESID": "L1"}], "SCR.TUBL.NTL[]": [{"LESID": "N1"}]}
+    assert check.function({**values, "LESID": " l1"}) is None
+    assert check.function({**values, "LESID": "N1"}) is None
+    assert check.function({**values, "LESID": "L7"}) == "Lesion L7 is not a baseline lesion."
+    assert check.function({**values, "LESID": None}) is None
