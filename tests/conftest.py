@@ -11,6 +11,7 @@ postgresql://postgres@127.0.0.1:5432/postgres) to run everything on PostgreSQL.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import nullcontext
 
 import pytest
@@ -26,6 +27,7 @@ from ecrf.records.models import Site
 from ecrf.records.sites import get_site
 from ecrf.study import services as study_services
 from tests.databases import DatabaseFactory
+from tests.seeded_trial import Seeded, seeded_trial
 
 pytest_plugins = ["tests.browser_fixtures"]
 
@@ -47,6 +49,13 @@ def databases(tmp_path_factory) -> DatabaseFactory:
 @pytest.fixture
 def database_url(databases) -> str:
     return databases.new_database()
+
+
+@pytest.fixture(scope="module")
+def seeded(databases) -> Iterator[Seeded]:
+    """A trial seeded with demo patients at every stage, shared by a module's tests (the
+    extract and report tests): seeding goes through the write path and takes seconds."""
+    yield from seeded_trial(databases)
 
 
 @pytest.fixture

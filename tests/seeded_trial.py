@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from flask import Flask
 
 from ecrf import create_app
@@ -75,9 +74,9 @@ def seed(app: Flask, count: int = SUBJECTS, seed_value: int = SEED) -> dict[str,
     return passwords
 
 
-@pytest.fixture(scope="module")
-def seeded(databases) -> Iterator[Seeded]:
-    """A migrated database with the demo sites and accounts and SUBJECTS patients."""
+def seeded_trial(databases) -> Iterator[Seeded]:
+    """A migrated database with the demo sites and accounts and SUBJECTS patients (the
+    ``seeded`` fixture of tests/conftest.py: one per test module)."""
     app = trial_app(databases)
     passwords = seed(app)
     yield Seeded(

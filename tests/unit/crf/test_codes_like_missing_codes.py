@@ -13,8 +13,8 @@ from ecrf.crf import services
 from ecrf.crf.forms import build_entry_form
 from ecrf.extensions import db
 from ecrf.records.models import Finding, FindingStatus
+from tests.capture import value
 from tests.iahprrt_patient import save_screening
-from tests.unit.crf.conftest import value
 
 CONSENT = date(2025, 1, 6)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.unit.crf.conftest import changes, events, rows, value
+from tests.capture import changes, events, rows, value
 
 
 def derived(entry_id) -> list[tuple]:

@@ -9,7 +9,7 @@ from ecrf.audit.models import AuditEvent
 from ecrf.crf import services
 from ecrf.extensions import db
 from ecrf.records.models import Finding, FindingStatus, ItemGroupRow, ItemValue
-from tests.unit.crf.conftest import count, entry_of, events, last_seq
+from tests.capture import count, entry_of, events, last_seq
 
 
 def findings() -> list[Finding]:

@@ -14,8 +14,8 @@ from ecrf.records import fields
 from ecrf.records.loader import load_study
 from ecrf.records.models import ItemValue
 from forms.values import PartialDate
+from tests.capture import changes, count, entry_of, events, last_seq, rows, value
 from tests.definitions.mini import STUDY
-from tests.unit.crf.conftest import changes, count, entry_of, events, last_seq, rows, value
 
 MINI = load_study(STUDY)
 

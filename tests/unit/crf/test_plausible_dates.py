@@ -12,9 +12,8 @@ from ecrf.records import dates, fields
 from ecrf.records.loader import load_study
 from forms.language import Timing
 from forms.values import PartialDate
+from tests.capture import entry_of, refused, rows, snapshot, value, where
 from tests.definitions.mini import STUDY
-from tests.unit.crf.conftest import entry_of, rows, value
-from tests.unit.crf.test_save_form import refused, snapshot, where
 
 MINI = load_study(STUDY)
 TODAY = date(2026, 3, 15)

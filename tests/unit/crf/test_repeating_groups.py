@@ -8,7 +8,7 @@ from ecrf.crf import services
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
 from ecrf.records.models import ItemGroupRow, ItemValue
-from tests.unit.crf.conftest import changes, count, entry_of, events, last_seq, rows
+from tests.capture import changes, count, entry_of, events, last_seq, rows
 
 
 def lesion(n: int, suvmax: str = "10") -> dict:

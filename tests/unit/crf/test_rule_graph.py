@@ -8,8 +8,8 @@ import pytest
 from ecrf.records.loader import DefinitionError, load_study
 from forms.language import DataType, Derivation, Item
 from forms.rules import compare
+from tests.definitions.edit import add_item, replace_form
 from tests.definitions.mini import STUDY
-from tests.unit.crf.test_loader import add_item, replace_form
 
 
 def _with_derivations(study, form_oid, *derivations):

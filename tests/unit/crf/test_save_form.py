@@ -21,40 +21,25 @@ from ecrf.records.models import (
     DefinitionVersion,
     EntryStatus,
     FormEntry,
-    ItemGroupRow,
-    ItemValue,
     Subject,
     Visit,
 )
 from ecrf.study import subjects
-from tests.definitions.mini import STUDY
-from tests.unit.crf.conftest import (
+from tests.capture import (
     changes,
     count,
     entry_of,
     events,
     last_seq,
     race,
+    refused,
+    snapshot,
     value,
+    where,
 )
+from tests.definitions.mini import STUDY
 
 DM_ROW = {"BRTHYM": "1960-08", "SEX": "M", "WEIGHT": "70", "HEIGHT": "175"}
-
-
-def snapshot() -> tuple[int, int, int, int]:
-    """What a refused save must leave untouched."""
-    return last_seq(), count(ItemValue), count(ItemGroupRow), count(FormEntry)
-
-
-def refused(call, *args, **kwargs) -> services.ValidationFailed:
-    with pytest.raises(services.ValidationFailed) as caught:
-        call(*args, **kwargs)
-    db.session.rollback()
-    return caught.value
-
-
-def where(issues) -> list[tuple]:
-    return [(i.group_oid, i.row_key, i.item_oid, i.severity) for i in issues]
 
 
 # --- drafts and completion ---------------------------------------------------------------

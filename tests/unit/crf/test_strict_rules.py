@@ -13,8 +13,8 @@ from ecrf.crf.evaluate import RuleFailed, shortened_repr, strict_rules
 from ecrf.extensions import db
 from ecrf.records.loader import LoadedStudy, load_study
 from forms.language import Check, Derivation
+from tests.capture import entry_of, rows
 from tests.definitions.mini import STUDY
-from tests.unit.crf.conftest import entry_of, rows
 
 
 def unguarded_ratio(values):

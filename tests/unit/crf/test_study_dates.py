@@ -18,8 +18,7 @@ from ecrf.records.models import Visit
 from ecrf.study import subjects
 from ecrf.study.schedule import build_schedule
 from forms.values import PartialDate
-from tests.unit.crf.conftest import rows, value
-from tests.unit.crf.test_save_form import refused, snapshot, where
+from tests.capture import refused, rows, snapshot, value, where
 
 D = date.fromisoformat
 CONSENT = D("2025-01-06")

@@ -12,7 +12,7 @@ import pytest
 from forms.iahprrt import checks as ck
 from forms.language import Severity
 from forms.values import PartialDate
-from tests.unit.forms.conftest import check_named, form
+from tests.trial_definition import check_named, form
 
 P = PartialDate.parse
 

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from forms.iahprrt import ctcae
-from tests.unit.forms.conftest import derivation
+from tests.trial_definition import derivation
 
 # term, LLN, [(value, grade)]: "<LLN – x" means LLN > value ≥ x.
 DECREASED = [

@@ -13,7 +13,7 @@ from ecrf.records.loader import load_study
 from forms.iahprrt import STUDY
 from forms.iahprrt.eligibility import CRITERIA, EXCLUSION, INCLUSION
 from forms.language import DataType, VisitKind
-from tests.unit.forms.conftest import form
+from tests.trial_definition import form
 
 FORMS_DIR = Path(__file__).resolve().parents[3] / "forms"
 

@@ -10,7 +10,7 @@ import pytest
 from forms.iahprrt import derivations as dv
 from forms.iahprrt.common import rounded
 from forms.values import PartialDate
-from tests.unit.forms.conftest import derivation
+from tests.trial_definition import derivation
 
 # --- age, BMI ----------------------------------------------------------------------------
 

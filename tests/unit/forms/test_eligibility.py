@@ -10,7 +10,7 @@ import pytest
 
 from forms.iahprrt.eligibility import BY_ID, CRITERIA, eligible, failed
 from forms.values import PartialDate
-from tests.unit.forms.conftest import check_named, derivation
+from tests.trial_definition import check_named, derivation
 
 
 def computed(criterion_id: str, **values) -> bool | None:

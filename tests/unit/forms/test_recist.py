@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 
 from forms.iahprrt import recist
-from tests.unit.forms.conftest import derivation
+from tests.trial_definition import derivation
 
 BASELINE = [
     {"LESID": "L1", "ORGAN": "LIVER", "DIAM": 40},

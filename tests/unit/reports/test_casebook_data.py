@@ -10,7 +10,7 @@ from ecrf.crf import services
 from ecrf.extensions import db
 from ecrf.reporting.casebook import COLUMNS_PER_TABLE, NOT_ASKED, _table, build_casebook
 from forms.language import DataType, Item, ItemGroup
-from tests.unit.crf.conftest import entry_of
+from tests.capture import entry_of
 
 
 def lesion(n: int, suvmax: str) -> dict:

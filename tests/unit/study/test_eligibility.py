@@ -20,6 +20,7 @@ from ecrf.records.models import Finding, FindingStatus, SubjectStatus
 from ecrf.study import subjects
 from ecrf.study.eligibility import Assessment, assess
 from forms.iahprrt.eligibility import CRITERIA
+from tests.capture import entry_of, events, value
 from tests.iahprrt_patient import (
     AGE,
     FORMS,
@@ -28,7 +29,6 @@ from tests.iahprrt_patient import (
     save_screening,
     screening,
 )
-from tests.unit.crf.conftest import entry_of, events, value
 
 CONSENT = date(2025, 1, 6)
 COMPUTABLE = [c.id for c in CRITERIA if c.computable]

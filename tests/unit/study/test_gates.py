@@ -14,8 +14,8 @@ from ecrf.errors import RuleViolation
 from ecrf.extensions import db
 from ecrf.records.models import FormEntry, SubjectStatus, Visit
 from ecrf.study import subjects
+from tests.capture import count, entry_of, events, last_seq
 from tests.iahprrt_patient import save_screening
-from tests.unit.crf.conftest import count, entry_of, events, last_seq
 
 CONSENT = date(2025, 1, 6)
 NO_CONSENT = (

@@ -13,8 +13,8 @@ from ecrf.crf.services import ValidationFailed
 from ecrf.extensions import db
 from ecrf.records.models import FormEntry
 from forms.iahprrt.labs import LBCHEM, LBHEM
+from tests.capture import count, entry_of, last_seq, value
 from tests.iahprrt_patient import save_screening, screening
-from tests.unit.crf.conftest import count, entry_of, last_seq, value
 
 CONSENT = date(2025, 1, 6)
 

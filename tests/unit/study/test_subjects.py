@@ -12,7 +12,7 @@ from ecrf.errors import PermissionDenied, RuleViolation
 from ecrf.extensions import db
 from ecrf.records.models import Site, Subject, SubjectStatus
 from ecrf.study import subjects
-from tests.unit.crf.conftest import count, events, last_seq, race
+from tests.capture import count, events, last_seq, race
 
 S = SubjectStatus
 

@@ -15,7 +15,7 @@ from ecrf.records.data import SubjectData
 from ecrf.records.models import Subject, Visit
 from ecrf.study import subjects
 from ecrf.study.schedule import build_schedule
-from tests.unit.crf.conftest import count, events, last_seq, race
+from tests.capture import count, events, last_seq, race
 
 D = date.fromisoformat
 

@@ -1,4 +1,4 @@
-"""Helpers for the tests of the IAH-PRRT definition (pure data and functions: no app)."""
+"""Look-ups in the IAH-PRRT definition for its tests: a form, a derivation, a check."""
 
 from __future__ import annotations
 

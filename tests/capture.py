@@ -1,9 +1,9 @@
-"""Fixtures for service tests of the capture engine, on the mini study (tests/definitions)."""
+"""Helpers for tests of captured data: entries, audit events, stored values, racing
+threads. Plain functions, imported by name (the fixtures live in conftest files)."""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,58 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from ecrf.audit.models import AuditEvent
-from ecrf.auth.models import User
-from ecrf.auth.roles import Role
 from ecrf.crf import services
 from ecrf.extensions import db
 from ecrf.records.data import SubjectData
-from ecrf.records.loader import LoadedStudy, current_study
-from ecrf.records.models import FormEntry, Site, Subject, Visit
-from ecrf.study import subjects
-
-
-@pytest.fixture
-def study(app_ctx) -> LoadedStudy:
-    return current_study()
-
-
-@pytest.fixture
-def sites(create_site, app_ctx) -> dict[str, Site]:
-    create_site("BDX")
-    create_site("TLS")
-    return {s.code: s for s in db.session.scalars(sa.select(Site))}
-
-
-@pytest.fixture
-def staff(sites, create_user) -> User:
-    """Site staff at BDX: may enter data there."""
-    return db.session.get(User, create_user("bdx.nurse", Role.SITE_STAFF, "BDX"))
-
-
-@pytest.fixture
-def other_staff(sites, create_user) -> User:
-    """Site staff at TLS: may enter data there only."""
-    return db.session.get(User, create_user("tls.nurse", Role.SITE_STAFF, "TLS"))
-
-
-@pytest.fixture
-def investigator(sites, create_user) -> User:
-    """The investigator at BDX: enters data and decides inclusion and withdrawal there."""
-    return db.session.get(User, create_user("bdx.investigator", Role.INVESTIGATOR, "BDX"))
-
-
-@pytest.fixture
-def monitor(sites, create_user) -> User:
-    """A monitor at BDX: sees the data but may not enter it."""
-    return db.session.get(User, create_user("bdx.monitor", Role.MONITOR, "BDX"))
-
-
-@pytest.fixture
-def subject(sites, staff) -> Subject:
-    """BDX-001, registered and committed."""
-    registered = subjects.register_subject(sites["BDX"], actor=staff)
-    db.session.commit()
-    return registered
+from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, Visit
 
 
 def entry_of(subject: Subject, visit_oid: str, form_oid: str, repeat: int = 1) -> FormEntry | None:
@@ -76,41 +29,6 @@ def entry_of(subject: Subject, visit_oid: str, form_oid: str, repeat: int = 1) -
             FormEntry.form_oid == form_oid,
         )
     )
-
-
-@pytest.fixture
-def save(study, staff) -> Callable[..., services.SaveResult]:
-    """save_form as a view calls it (from the entry's current version), then commit."""
-
-    def do(
-        subject: Subject,
-        visit_oid: str,
-        form_oid: str,
-        rows: services.Submitted,
-        *,
-        actor: User | None = staff,
-        version: int | None = None,
-        visit_repeat: int = 1,
-        **options: Any,
-    ) -> services.SaveResult:
-        if version is None:
-            entry = entry_of(subject, visit_oid, form_oid, visit_repeat)
-            version = entry.version if entry else 0
-        result = services.save_form(
-            study,
-            subject,
-            visit_oid,
-            form_oid,
-            rows,
-            actor=actor,
-            expected_version=version,
-            visit_repeat=visit_repeat,
-            **options,
-        )
-        db.session.commit()
-        return result
-
-    return do
 
 
 def events(
@@ -155,19 +73,6 @@ def rows(study: LoadedStudy, subject: Subject, visit_oid: str, form_oid: str, gr
     return SubjectData.load(study, subject).rows(visit_oid, form_oid, group_oid)
 
 
-@pytest.fixture
-def slow_reads(monkeypatch):
-    """Pause after each read of a subject's data, so that racing writers overlap for sure."""
-    load = SubjectData.load.__func__
-
-    def slow_load(cls, study, subject):
-        data = load(cls, study, subject)
-        time.sleep(0.2)
-        return data
-
-    monkeypatch.setattr(SubjectData, "load", classmethod(slow_load))
-
-
 def race(app, count_: int, work: Callable[[int], Any]) -> list[Any]:
     """Run ``work(n)`` in ``count_`` threads, each in its own app context and session, all
     released at once; return what each returned or raised, in thread order."""
@@ -192,3 +97,19 @@ def race(app, count_: int, work: Callable[[int], Any]) -> list[Any]:
     for thread in threads:
         thread.join(timeout=60)
     return outcomes
+
+
+def snapshot() -> tuple[int, int, int, int]:
+    """What a refused save must leave untouched."""
+    return last_seq(), count(ItemValue), count(ItemGroupRow), count(FormEntry)
+
+
+def refused(call, *args, **kwargs) -> services.ValidationFailed:
+    with pytest.raises(services.ValidationFailed) as caught:
+        call(*args, **kwargs)
+    db.session.rollback()
+    return caught.value
+
+
+def where(issues) -> list[tuple]:
+    return [(i.group_oid, i.row_key, i.item_oid, i.severity) for i in issues]
