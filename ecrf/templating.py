@@ -31,7 +31,7 @@ def condition_json(condition) -> str:
             if isinstance(value, Decimal):
                 value = float(value)
             elif isinstance(value, (tuple, list)):
-                value = [str(v) for v in value]
+                value = [float(v) if isinstance(v, Decimal) else v for v in value]
             return {"item": c.item, "op": c.op, "value": value}
         key = "all" if isinstance(c, AllOf) else "any"
         return {key: [plain(x) for x in c.conditions]}

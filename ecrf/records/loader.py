@@ -340,6 +340,40 @@ def _check_item(problems, loaded: LoadedStudy, form: Form, group: ItemGroup, ite
                 if other_group.repeating and other_group is not group:
                     problems.append(f"{where}: {name} refers to {ref} in another repeating group")
         _check_condition_ops(problems, where, condition)
+        _check_condition_values(problems, loaded, form, where, condition)
+
+
+#: The Python type a condition's value has for each type of item (codes are text).
+CONDITION_VALUE_TYPES = {
+    DataType.TEXT: (str,),
+    DataType.CHOICE: (str,),
+    DataType.MULTI_CHOICE: (str,),
+    DataType.YES_NO: (str,),
+    DataType.INTEGER: (int,),
+    DataType.DECIMAL: (int, Decimal),
+}
+
+
+def _check_condition_values(problems, loaded: LoadedStudy, form: Form, where, condition) -> None:
+    """A condition's value has the type of its item's values, so that the page and the
+    server compare alike (a code as text, a number as a number)."""
+    if isinstance(condition, (AllOf, AnyOf)):
+        for c in condition.conditions:
+            _check_condition_values(problems, loaded, form, where, c)
+        return
+    if condition.op in ("filled", "empty") or not loaded.has_item(form.oid, condition.item):
+        return
+    item = loaded.item(form.oid, condition.item)[1]
+    allowed = CONDITION_VALUE_TYPES.get(item.type)
+    values = condition.value if condition.op == "in" else (condition.value,)
+    if allowed is None or not isinstance(values, (tuple, list)):
+        problems.append(f"{where}: a condition on {condition.item} cannot use {condition.op!r}")
+        return
+    if any(isinstance(v, bool) or not isinstance(v, allowed) for v in values):
+        problems.append(
+            f"{where}: the condition on {condition.item} ({item.type.value}) compares it with "
+            f"{condition.value!r}"
+        )
 
 
 def _check_condition_ops(problems, where, condition) -> None:

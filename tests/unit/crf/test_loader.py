@@ -137,6 +137,16 @@ BROKEN = [
         id="unknown item in a condition",
     ),
     pytest.param(
+        lambda s: replace_item(s, "DM", "PREG", shown_when=When("SEX", "eq", 1)),
+        "form DM, item PREG: the condition on SEX (choice) compares it with 1",
+        id="condition value of another type",
+    ),
+    pytest.param(
+        lambda s: replace_item(s, "DM", "PREG", shown_when=When("WEIGHT", "in", ("70",))),
+        "form DM, item PREG: the condition on WEIGHT (decimal) compares it with ('70',)",
+        id="condition list of another type",
+    ),
+    pytest.param(
         lambda s: replace_item(s, "DM", "PREG", required_when=When("SEX", "equals", "F")),
         "form DM, item PREG: unknown condition operator 'equals'",
         id="unknown condition operator",
