@@ -77,17 +77,32 @@ class DatabaseFactory:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 conn.execute("PRAGMA journal_mode=DELETE")
 
-    def new_database(self) -> str:
+    def new_database(self, template: str | None = None) -> str:
+        """A copy of ``template`` (a database made by this factory and frozen; default the
+        migrated, empty one)."""
+        template = template or self.template
         name = f"{self.prefix}_{len(self.created)}"
         if self.server_url:
             with self._admin_engine().connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+                conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
         else:
-            shutil.copyfile(
-                self.workdir / f"{self.template}.sqlite", self.workdir / f"{name}.sqlite"
-            )
+            shutil.copyfile(self.workdir / f"{template}.sqlite", self.workdir / f"{name}.sqlite")
         self.created.append(name)
         return self.url_for(name)
+
+    @staticmethod
+    def name_of(url: str) -> str:
+        return url.rsplit("/", 1)[-1].removesuffix(".sqlite")
+
+    def freeze(self, url: str) -> str:
+        """Make the database at ``url`` a template for ``new_database`` (its connections
+        closed by the caller); returns its name."""
+        name = self.name_of(url)
+        if not self.server_url:
+            with sqlite3.connect(self.workdir / f"{name}.sqlite") as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.execute("PRAGMA journal_mode=DELETE")
+        return name
 
     def drop_all(self) -> None:
         if not self.server_url:

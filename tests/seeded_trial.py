@@ -1,10 +1,17 @@
 """A trial database seeded with synthetic IAH-PRRT patients at every stage, shared by the
-extract and report tests of a module (seeding goes through the write path: seconds)."""
+extract and report tests of a module.
+
+Seeding goes through the write path and takes seconds, so each test process seeds once
+(``seeded_copy``: the first call seeds a database and freezes it as a template) and every
+module gets its own copy of it, with its own audit checkpoint file: the same patients, and
+a module's writes never reach another's.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +37,10 @@ class Seeded:
     passwords: dict[str, str]
 
 
+def checkpoint_file(databases, url: str) -> Path:
+    return databases.workdir / f"audit_checkpoints_{url.rsplit('/', 1)[-1]}"
+
+
 def trial_app(databases, url: str | None = None, **config) -> Flask:
     url = url or databases.new_database()
     return create_app(
@@ -37,9 +48,7 @@ def trial_app(databases, url: str | None = None, **config) -> Flask:
             "TESTING": True,
             "SECRET_KEY": "test secret key",
             "AUDIT_KEY": "test audit key",
-            "AUDIT_CHECKPOINT_FILE": str(
-                databases.workdir / f"audit_checkpoints_{url.rsplit('/', 1)[-1]}"
-            ),
+            "AUDIT_CHECKPOINT_FILE": str(checkpoint_file(databases, url)),
             "SQLALCHEMY_DATABASE_URI": url,
             "PASSWORD_HASH_PROFILE": "cheapest",
             "STUDY_DEFINITION": "forms.iahprrt:STUDY",
@@ -74,11 +83,32 @@ def seed(app: Flask, count: int = SUBJECTS, seed_value: int = SEED) -> dict[str,
     return passwords
 
 
+#: The seeded template of this test process: (its name, the accounts' passwords).
+_TEMPLATE: dict[int, tuple[str, str, dict[str, str]]] = {}
+
+
+def seeded_copy(databases, **config) -> tuple[Flask, dict[str, str]]:
+    """An app on a copy of the seeded trial (demo sites, accounts, SUBJECTS patients) and
+    the accounts' passwords; the first call of the process seeds the template."""
+    key = id(databases)
+    if key not in _TEMPLATE:
+        app = trial_app(databases)
+        passwords = seed(app)
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        dispose(app)
+        _TEMPLATE[key] = (databases.freeze(url), url, passwords)
+    name, template_url, passwords = _TEMPLATE[key]
+    url = databases.new_database(name)
+    checkpoints = checkpoint_file(databases, template_url)
+    if checkpoints.exists():
+        shutil.copyfile(checkpoints, checkpoint_file(databases, url))
+    return trial_app(databases, url, **config), dict(passwords)
+
+
 def seeded_trial(databases) -> Iterator[Seeded]:
-    """A migrated database with the demo sites and accounts and SUBJECTS patients (the
-    ``seeded`` fixture of tests/conftest.py: one per test module)."""
-    app = trial_app(databases)
-    passwords = seed(app)
+    """A copy of the seeded trial (the ``seeded`` fixture of tests/conftest.py: one per
+    test module)."""
+    app, passwords = seeded_copy(databases)
     yield Seeded(
         app, app.config["SQLALCHEMY_DATABASE_URI"], tuple(c for c, _ in DEMO_SITES), passwords
     )

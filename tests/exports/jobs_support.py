@@ -15,7 +15,7 @@ from ecrf.auth.roles import Role
 from ecrf.extensions import db
 from ecrf.jobs.models import Job
 from ecrf.records.sites import get_site
-from tests.seeded_trial import dispose, seed, trial_app
+from tests.seeded_trial import dispose, seeded_copy
 
 #: A data manager of BDX only (the demo's data manager holds every site).
 BDX_MANAGER, BDX_MANAGER_PASSWORD = "dm.bdx", "a long password for dm bdx"
@@ -53,8 +53,7 @@ class JobsTrial:
 
 def jobs_trial(databases, tmp_path: Path, **config) -> JobsTrial:
     export_dir = tmp_path / "exports"
-    app = trial_app(databases, EXPORT_DIR=str(export_dir), **config)
-    passwords = seed(app)
+    app, passwords = seeded_copy(databases, EXPORT_DIR=str(export_dir), **config)
     with app.app_context():
         auth_services.create_user(
             BDX_MANAGER,
