@@ -233,7 +233,7 @@ def _apply(
             versions[key] = entry.version
         case ChangeStatus():
             subjects.change_status(
-                subject, SubjectStatus(step.status), actor=actor, reason=step.reason, study=study
+                study, subject, SubjectStatus(step.status), actor=actor, reason=step.reason
             )
         case _:
             raise DomainError(f"unknown step {type(step).__name__}")

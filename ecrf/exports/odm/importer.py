@@ -464,11 +464,11 @@ def _replay(study: LoadedStudy, plan: SubjectPlan, actor: User | None, report) -
                 # change_status appends the criteria it finds not met: not twice.
                 reason = CRITERIA_NOTE.sub("", reason)
             subjects.change_status(
+                study,
                 subject,
                 status,
                 actor=actor,
                 reason=reason or MESSAGES["status_reason"],
-                study=study,
             )
     except DomainError as exc:
         raise DomainError(
