@@ -46,7 +46,9 @@ def render_casebook(
     """
     study = current_study()
     context = build_casebook(study, subject, actor=actor, checkpoint=checkpoint)
-    odm = subject_odm(subject.identifier, subject.site_id, withhold=withholds_free_text(actor))
+    odm = subject_odm(
+        study, subject.identifier, subject.site_id, withhold=withholds_free_text(actor)
+    )
     odm_sha256 = hashlib.sha256(odm).hexdigest()
     pdf = render_pdf(
         "casebook.html",
