@@ -53,8 +53,9 @@ def import_odm_command(file: Path) -> None:
     The command-line operator enters the data and takes the investigator's decisions
     (inclusion, screen failure, withdrawal) the file records.
     """
+    study = current_study()
     try:
-        report = transaction.perform(lambda: import_odm(file))
+        report = transaction.perform(lambda: import_odm(study, file))
     except ImportRefused as exc:
         lines = "\n".join(f"  {problem}" for problem in exc.problems)
         raise click.ClickException(f"{exc.message}\n{lines}") from None
