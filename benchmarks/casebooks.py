@@ -73,7 +73,7 @@ def measure_one(runs: int) -> None:
     data_s, context = median_time(lambda: build_casebook(study, subject, actor=None), runs)
     html_s, html = median_time(lambda: render_html("casebook.html", context), runs)
     floor_s, floor_pdf = median_time(lambda: html_to_pdf(html, variant=ARCHIVAL), runs)
-    whole_s, rendered = median_time(lambda: render_casebook(subject, actor=None), runs)
+    whole_s, rendered = median_time(lambda: render_casebook(study, subject, actor=None), runs)
     db.session.commit()
     pages = count_pages(floor_pdf)
     print(
