@@ -114,7 +114,9 @@ def run(subjects: int, seed: int, runs: int, url: str, workdir: Path) -> None:
         seed_demo()
         db.session.commit()
         started = time.perf_counter()
-        seed_subjects(subjects, seed, [SITE], actor_for=demo_actor, decider_for=demo_decider)
+        seed_subjects(
+            current_study(), subjects, seed, [SITE], actor_for=demo_actor, decider_for=demo_decider
+        )
         print(f"seeded {subjects} subjects at {SITE} in {time.perf_counter() - started:.0f} s")
         measure_one(runs)
         measure_batch(workdir)

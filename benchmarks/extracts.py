@@ -356,6 +356,7 @@ def run(
         db.session.commit()
         started = time.perf_counter()
         seed_subjects(
+            current_study(),
             seeded,
             seed,
             [code for code, _ in DEMO_SITES],
