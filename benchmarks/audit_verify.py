@@ -37,6 +37,7 @@ from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import count_subjects, seed_subjects
 from ecrf.extensions import db
 from ecrf.integrity import verify_trail
+from ecrf.records.loader import current_study
 
 
 def timed(action) -> tuple[float, object]:
@@ -85,7 +86,12 @@ def run(sizes: list[int], seed: int, url: str, workdir: Path) -> None:
             if missing > 0:
                 started = time.perf_counter()
                 seed_subjects(
-                    missing, seed + step, sites, actor_for=demo_actor, decider_for=demo_decider
+                    current_study(),
+                    missing,
+                    seed + step,
+                    sites,
+                    actor_for=demo_actor,
+                    decider_for=demo_decider,
                 )
                 print(
                     f"        seeded {missing} subjects in {time.perf_counter() - started:.0f} s",

@@ -73,7 +73,7 @@ def measure_one(runs: int) -> None:
     data_s, context = median_time(lambda: build_casebook(study, subject, actor=None), runs)
     html_s, html = median_time(lambda: render_html("casebook.html", context), runs)
     floor_s, floor_pdf = median_time(lambda: html_to_pdf(html, variant=ARCHIVAL), runs)
-    whole_s, rendered = median_time(lambda: render_casebook(subject, actor=None), runs)
+    whole_s, rendered = median_time(lambda: render_casebook(study, subject, actor=None), runs)
     db.session.commit()
     pages = count_pages(floor_pdf)
     print(
@@ -114,7 +114,9 @@ def run(subjects: int, seed: int, runs: int, url: str, workdir: Path) -> None:
         seed_demo()
         db.session.commit()
         started = time.perf_counter()
-        seed_subjects(subjects, seed, [SITE], actor_for=demo_actor, decider_for=demo_decider)
+        seed_subjects(
+            current_study(), subjects, seed, [SITE], actor_for=demo_actor, decider_for=demo_decider
+        )
         print(f"seeded {subjects} subjects at {SITE} in {time.perf_counter() - started:.0f} s")
         measure_one(runs)
         measure_batch(workdir)

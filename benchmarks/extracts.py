@@ -51,6 +51,7 @@ from benchmarks.support import bench_app, bench_database, reset_peak_rss, status
 from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import seed_subjects
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
 from ecrf.records.models import Finding, FormEntry, ItemGroupRow, ItemValue, Subject, Visit
 
 #: The floor's query: the extract's rows (non-removed, with their keys), in the same order.
@@ -158,20 +159,20 @@ def run_bundle(out: Path) -> int:
     from ecrf.exports.csv_bundle import write_csv_bundle
     from ecrf.exports.manifest import read_manifest
 
-    path = write_csv_bundle(out, site_ids=None, actor=None)
+    path = write_csv_bundle(current_study(), out, site_ids=None, actor=None)
     return next(f["rows"] for f in read_manifest(path)["files"] if f["name"] == "long.csv")
 
 
 def run_odm(out: Path) -> int:
     from ecrf.exports.odm.writer import write_odm
 
-    return write_odm(out / "study.xml", site_ids=None, actor=None).stat().st_size
+    return write_odm(current_study(), out / "study.xml", site_ids=None, actor=None).stat().st_size
 
 
 def run_sdtm(out: Path) -> int:
     from ecrf.exports.sdtm.service import write_sdtm
 
-    return write_sdtm(out / "sdtm", site_ids=None, actor=None).stat().st_size
+    return write_sdtm(current_study(), out / "sdtm", site_ids=None, actor=None).stat().st_size
 
 
 def run_floor(out: Path) -> int:
@@ -355,6 +356,7 @@ def run(
         db.session.commit()
         started = time.perf_counter()
         seed_subjects(
+            current_study(),
             seeded,
             seed,
             [code for code, _ in DEMO_SITES],

@@ -85,12 +85,17 @@ def run(patients: int, saves: int, url: str, workdir: Path) -> None:
         upgrade()
         seed_demo()
         db.session.commit()
+        study = current_study()
         started = time.perf_counter()
         seed_subjects(
-            patients, 7, [c for c, _ in DEMO_SITES], actor_for=demo_actor, decider_for=demo_decider
+            study,
+            patients,
+            7,
+            [c for c, _ in DEMO_SITES],
+            actor_for=demo_actor,
+            decider_for=demo_decider,
         )
         print(f"seeded {patients} patients in {time.perf_counter() - started:.0f} s")
-        study = current_study()
         subject, entries, key, group_oid, item, value = pick(study)
         step = Decimal(1).scaleb(-(item.precision or 2))
         print(

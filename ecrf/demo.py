@@ -20,6 +20,7 @@ from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.demo_data import ScenarioFailed, count_subjects, demo_generator, seed_subjects
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
 from ecrf.records.sites import get_site
 from ecrf.study import services as study_services
 
@@ -129,6 +130,7 @@ def seed_demo_subjects(count: int, seed: int) -> str:
             click.echo(f"\rSeeding demo subjects: {done}/{count}", err=True, nl=done == count)
 
     report = seed_subjects(
+        current_study(),
         count,
         seed,
         [code for code, _ in DEMO_SITES],

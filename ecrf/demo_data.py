@@ -29,7 +29,7 @@ from ecrf.crf import services as crf_services
 from ecrf.db import utcnow
 from ecrf.errors import DomainError
 from ecrf.extensions import db
-from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Site, Subject, SubjectStatus
 from ecrf.records.sites import all_sites
 from ecrf.study import subjects
@@ -82,6 +82,7 @@ def demo_generator(study_path: str | None = None) -> ModuleType | None:
 
 
 def seed_subjects(
+    study: LoadedStudy,
     count: int,
     seed: int,
     site_codes: Sequence[str],
@@ -89,12 +90,11 @@ def seed_subjects(
     actor_for: Callable[[str], User | None] = lambda code: None,
     decider_for: Callable[[str], User | None] | None = None,
     today: date | None = None,
-    study: LoadedStudy | None = None,
     generator: ModuleType | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> SeedReport:
-    """Generate ``count`` patients with ``seed`` at ``site_codes`` and replay them, one
-    commit per patient.
+    """Generate ``count`` patients with ``seed`` at ``site_codes`` and replay them through
+    the write path of ``study``, one commit per patient.
 
     :param actor_for: who enters a site's data (None: the command-line operator).
     :param decider_for: who records a site's investigator decisions (inclusion, screen
@@ -103,7 +103,6 @@ def seed_subjects(
     :raises ScenarioFailed: a step was refused (that patient is rolled back).
     :raises LookupError: the running definition ships no demo generator.
     """
-    study = study or current_study()
     generator = generator or demo_generator()
     if generator is None:
         raise LookupError("the study definition ships no demo data generator")
@@ -233,7 +232,7 @@ def _apply(
             versions[key] = entry.version
         case ChangeStatus():
             subjects.change_status(
-                subject, SubjectStatus(step.status), actor=actor, reason=step.reason, study=study
+                study, subject, SubjectStatus(step.status), actor=actor, reason=step.reason
             )
         case _:
             raise DomainError(f"unknown step {type(step).__name__}")

@@ -22,6 +22,7 @@ from ecrf import create_app
 from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import seed_subjects
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
 
 #: Patients seeded per module: enough for every stage (screen failures, PET pairs, AEs,
 #: follow-up) at all three demo sites; the same seed gives the same patients.
@@ -74,6 +75,7 @@ def seed(app: Flask, count: int = SUBJECTS, seed_value: int = SEED) -> dict[str,
         passwords = {account.username: account.password for account in seed_demo()}
         db.session.commit()
         seed_subjects(
+            current_study(),
             count,
             seed_value,
             [code for code, _ in DEMO_SITES],

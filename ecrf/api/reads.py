@@ -21,7 +21,7 @@ from ecrf.errors import NotFound, RuleViolation
 from ecrf.exports.privacy import is_free_text, withholds_free_text
 from ecrf.exports.stream import iter_values
 from ecrf.extensions import db
-from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import (
     SITE_CODE_PATTERN,
     Finding,
@@ -162,10 +162,9 @@ def list_subjects(
     return Page(items, page, per_page, total)
 
 
-def get_subject(reader: User, identifier: str) -> dict:
-    """A subject with its visits and the forms opened in each."""
+def get_subject(study: LoadedStudy, reader: User, identifier: str) -> dict:
+    """A subject with its visits and the forms opened in each, named as in ``study``."""
     subject = _in_scope(reader, identifier)
-    study = current_study()
     withhold = withholds_free_text(reader)
     entries = db.session.execute(
         sa.select(FormEntry.visit_id, FormEntry.form_oid, FormEntry.status, FormEntry.updated_at)
@@ -232,8 +231,10 @@ def _value(study: LoadedStudy, record, withhold: bool) -> dict:
     }
 
 
-def get_visit(reader: User, identifier: str, visit_oid: str, repeat_key: int) -> dict:
-    """A visit's forms with their item group rows and values."""
+def get_visit(
+    study: LoadedStudy, reader: User, identifier: str, visit_oid: str, repeat_key: int
+) -> dict:
+    """A visit's forms with their item group rows and values, read by ``study``."""
     subject = _in_scope(reader, identifier)
     visit = db.session.scalar(
         sa.select(Visit).where(
@@ -244,7 +245,6 @@ def get_visit(reader: User, identifier: str, visit_oid: str, repeat_key: int) ->
     )
     if visit is None:
         raise NotFound(NO_VISIT)
-    study = current_study()
     withhold = withholds_free_text(reader)
     forms: dict[str, dict] = {}
     for entry in db.session.scalars(

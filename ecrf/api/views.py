@@ -22,6 +22,7 @@ from ecrf.auth.models import User
 from ecrf.errors import DomainError, json_error
 from ecrf.extensions import csrf, db
 from ecrf.jobs.backends import QueueUnavailable, submit
+from ecrf.records.loader import current_study
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Tokens, not cookies, authenticate here: there is no browser form to forge.
@@ -123,7 +124,8 @@ def _page(result: reads.Page, page_link: Callable[[int], str]) -> Response:
 @bp.get("/subjects/<identifier>")
 def get_subject(identifier: str):
     """A subject with its visits and their forms."""
-    subject = transaction.perform(lambda: reads.get_subject(reader(), identifier))
+    study = current_study()
+    subject = transaction.perform(lambda: reads.get_subject(study, reader(), identifier))
     subject["links"] = {
         "self": _link("api.get_subject", identifier=subject["identifier"]),
         "findings": _link("api.list_findings", identifier=subject["identifier"]),
@@ -143,8 +145,9 @@ def get_subject(identifier: str):
 @bp.get("/subjects/<identifier>/visits/<visit_oid>/<int:repeat_key>")
 def get_visit(identifier: str, visit_oid: str, repeat_key: int):
     """A visit's forms with their values."""
+    study = current_study()
     visit = transaction.perform(
-        lambda: reads.get_visit(reader(), identifier, visit_oid, repeat_key)
+        lambda: reads.get_visit(study, reader(), identifier, visit_oid, repeat_key)
     )
     return jsonify(visit)
 

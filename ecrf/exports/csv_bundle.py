@@ -34,7 +34,7 @@ from ecrf.exports.manifest import Manifest
 from ecrf.exports.privacy import is_free_text, withholds_free_text
 from ecrf.exports.stream import RowRecord, count_rows, iter_rows
 from ecrf.extensions import db
-from ecrf.records.loader import current_study
+from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Site
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ STRAY_MISSING = "{file}: {item} holds a missing-data code its definition does no
 
 
 def write_csv_bundle(
+    study: LoadedStudy,
     out_dir: Path,
     *,
     site_ids: Collection[int] | None,
@@ -76,8 +77,6 @@ def write_csv_bundle(
     """
     _check_scope(actor, site_ids)
     withhold = withholds_free_text(actor) if withhold_free_text is None else withhold_free_text
-    loaded = current_study()
-    study = loaded.study
     site_codes = _site_codes(site_ids)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -85,36 +84,36 @@ def write_csv_bundle(
     checkpoint = write_checkpoint()
     generated_at = utcnow()
     generated_by = actor.username if actor is not None else cli_actor()
-    name = f"{study.oid}-csv-{generated_at.strftime('%Y%m%dT%H%M%SZ')}"
+    name = f"{study.study.oid}-csv-{generated_at.strftime('%Y%m%dT%H%M%SZ')}"
     manifest = Manifest(
         kind=KIND,
-        study=study.oid,
-        definition_version=loaded.version,
+        study=study.study.oid,
+        definition_version=study.version,
         generated_at=generated_at,
         generated_by=generated_by,
         sites=site_codes,
         free_text_withheld=withhold,
         checkpoint=checkpoint,
     )
-    forms = list(study_tables(study, withhold=lambda item: withhold and is_free_text(item)))
+    forms = list(study_tables(study.study, withhold=lambda item: withhold and is_free_text(item)))
     ticker = _Ticker(progress, count_rows(site_ids))
 
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".csv-") as tmp:
         folder = Path(tmp) / name
         folder.mkdir()
-        counts = _write_tables(folder, study.oid, forms, site_ids, ticker, withhold)
+        counts = _write_tables(folder, study.study.oid, forms, site_ids, ticker, withhold)
         ticker.finish()
         for _, tables in forms:
             for table in tables:
                 manifest.add(folder / table.file, counts[table.file])
         manifest.add(folder / LONG_FILE, counts[LONG_FILE])
         all_tables = [table for _, tables in forms for table in tables]
-        manifest.add(_write_dictionary(folder, loaded, all_tables), None)
+        manifest.add(_write_dictionary(folder, study, all_tables), None)
         readme = folder / README_FILE
         readme.write_text(
             README_TEXT.format(
-                study=study.name,
-                version=loaded.version,
+                study=study.study.name,
+                version=study.version,
                 generated_at=manifest.generated_at.isoformat(timespec="seconds"),
                 generated_by=generated_by,
                 sites=", ".join(site_codes) if site_codes is not None else ALL_SITES_LABEL,
@@ -142,7 +141,7 @@ def write_csv_bundle(
             },
             sort_keys=True,
         ),
-        definition_version=loaded.version,
+        definition_version=study.version,
     )
     db.session.commit()
     return zip_path

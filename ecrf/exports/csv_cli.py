@@ -11,6 +11,7 @@ from ecrf import transaction
 from ecrf.exports.csv_bundle import write_csv_bundle
 from ecrf.exports.csv_layout import LONG_FILE
 from ecrf.exports.manifest import read_manifest
+from ecrf.records.loader import current_study
 from ecrf.records.sites import get_site
 
 NO_SITE = "No site with code {code!r} (see `ecrf sites list`)."
@@ -55,10 +56,11 @@ def export_csv(out_dir: Path, site_codes: tuple[str, ...], for_sponsor: bool) ->
             site_ids.append(site.id)
     if out_dir.exists() and not out_dir.is_dir():
         raise click.ClickException(OUT_NOT_DIR.format(path=out_dir))
+    study = current_study()
     try:
         path = transaction.perform(
             lambda: write_csv_bundle(
-                out_dir, site_ids=site_ids, actor=None, withhold_free_text=for_sponsor
+                study, out_dir, site_ids=site_ids, actor=None, withhold_free_text=for_sponsor
             )
         )
     except OSError as error:

@@ -11,6 +11,7 @@ from ecrf import transaction
 from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.exports.odm.importer import ImportRefused, import_odm
 from ecrf.exports.odm.writer import write_odm
+from ecrf.records.loader import current_study
 from ecrf.records.sites import get_site
 
 
@@ -33,8 +34,9 @@ def export_odm(out: Path, site_code: str | None) -> None:
         if site is None:
             raise click.ClickException(f"No site with code {site_code!r}.")
         site_ids = [site.id]
+    study = current_study()
     try:
-        path = transaction.perform(lambda: write_odm(out, site_ids=site_ids, actor=None))
+        path = transaction.perform(lambda: write_odm(study, out, site_ids=site_ids, actor=None))
     except OSError as exc:
         raise click.ClickException(f"Cannot write {out}: {exc.strerror or exc}.") from None
     click.echo(f"Wrote {path}.")
@@ -51,8 +53,9 @@ def import_odm_command(file: Path) -> None:
     The command-line operator enters the data and takes the investigator's decisions
     (inclusion, screen failure, withdrawal) the file records.
     """
+    study = current_study()
     try:
-        report = transaction.perform(lambda: import_odm(file))
+        report = transaction.perform(lambda: import_odm(study, file))
     except ImportRefused as exc:
         lines = "\n".join(f"  {problem}" for problem in exc.problems)
         raise click.ClickException(f"{exc.message}\n{lines}") from None

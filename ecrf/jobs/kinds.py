@@ -6,9 +6,11 @@ Registering an extract is one line at the bottom of this module::
                      "ecrf.exports.csv:write_csv", filename="extract-csv.zip"))
 
 ``run`` is the extract's function (or its "module:function" path, imported when first
-run), with the signature ``run(out, *, site_ids, actor, progress) -> Path``: it writes
-under ``out`` (the file ``filename`` when given, else an empty folder), reports progress,
-records and commits its audit event, and returns the result's path (a folder is zipped).
+run), with the signature ``run(out, *, site_ids, actor, progress) -> Path``, or
+``run(study, out, *, site_ids, actor, progress) -> Path`` for a kind that ``takes_study``
+(the runner passes the running study): it writes under ``out`` (the file ``filename`` when
+given, else an empty folder), reports progress, records and commits its audit event, and
+returns the result's path (a folder is zipped).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class JobKind:
     #: About one subject (started from its page, not from "New extract"): ``run`` also
     #: takes ``subject=`` (its identifier), and the job's site is the subject's.
     per_subject: bool = False
+    #: ``run`` takes the study it works on first: the runner passes the running one.
+    takes_study: bool = False
 
     def function(self) -> Run:
         if callable(self.run):
@@ -80,6 +84,7 @@ register(
         "CSV bundle (one tidy file per form, long file, dictionary, manifest; zipped)",
         (Perm.EXPORT_DATA,),
         "ecrf.exports.csv_bundle:write_csv_bundle",
+        takes_study=True,
     )
 )
 register(
@@ -89,6 +94,7 @@ register(
         (Perm.EXPORT_DATA,),
         "ecrf.exports.odm.writer:write_odm",
         filename="study-odm.xml",
+        takes_study=True,
     )
 )
 register(
@@ -97,6 +103,7 @@ register(
         "SDTM datasets (CSV, SAS transport, Dataset-JSON, define.xml; zipped)",
         (Perm.EXPORT_DATA,),
         "ecrf.exports.sdtm.service:write_sdtm",
+        takes_study=True,
     )
 )
 

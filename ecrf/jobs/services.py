@@ -27,6 +27,7 @@ from ecrf.errors import DomainError, NotFound, PermissionDenied, RuleViolation
 from ecrf.extensions import db
 from ecrf.jobs.kinds import KINDS, JobKind, get_kind
 from ecrf.jobs.models import Job, JobState
+from ecrf.records.loader import current_study
 from ecrf.records.models import Site, Subject
 
 if TYPE_CHECKING:
@@ -226,7 +227,10 @@ def run_job(job_id: int) -> JobState | None:
         out = folder / name
         reporter = _ProgressReporter(job_id)
         extra = {"subject": job.subject} if kind.per_subject else {}
-        result = kind.function()(out, site_ids=site_ids, actor=actor, progress=reporter, **extra)
+        study = (current_study(),) if kind.takes_study else ()
+        result = kind.function()(
+            *study, out, site_ids=site_ids, actor=actor, progress=reporter, **extra
+        )
         result = _single_file(Path(result))
     except DomainError as exc:
         db.session.rollback()

@@ -23,7 +23,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from ecrf.db import utcnow
-from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.loader import LoadedStudy
 from ecrf.reporting.acrf import acrf_data
 from ecrf.reporting.plans import report_plan
 from reports.pages import count_pages
@@ -72,15 +72,15 @@ def layout_key(study: LoadedStudy) -> str:
     return keys[study.digest]
 
 
-def render_acrf(study: LoadedStudy | None = None) -> bytes:
-    """The aCRF of ``study`` (default: the running one) as PDF/A-3b bytes."""
-    study = study or current_study()
+def render_acrf(study: LoadedStudy) -> bytes:
+    """The aCRF of ``study`` as PDF/A-3b bytes."""
     html = render_html(TEMPLATE, _context(study, utcnow()))
     return html_to_pdf(html, identifier=layout_key(study)[:32].encode())
 
 
-def write_acrf(path: Path, study: LoadedStudy | None = None) -> int:
-    """Render the aCRF into ``path`` (replaced whole, never left half written); its pages.
+def write_acrf(study: LoadedStudy, path: Path) -> int:
+    """Render the aCRF of ``study`` into ``path`` (replaced whole, never left half
+    written); its pages.
 
     :raises OSError: ``path`` cannot be written (checked before rendering, too).
     """
@@ -107,10 +107,9 @@ class SharedAcrf:
     failed: bool = False
 
 
-def shared_acrf(study: LoadedStudy | None = None) -> SharedAcrf:
-    """The aCRF of the running definition in the instance folder; when it is not there, its
-    rendering is started in the background unless one is running already on this host."""
-    study = study or current_study()
+def shared_acrf(study: LoadedStudy) -> SharedAcrf:
+    """The aCRF of ``study`` in the instance folder; when it is not there, its rendering is
+    started in the background unless one is running already on this host."""
     folder = Path(current_app.instance_path) / CACHE_FOLDER
     path = folder / f"acrf-{study.digest[:12]}-{layout_key(study)[:16]}.pdf"
     if path.is_file():

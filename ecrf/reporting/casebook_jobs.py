@@ -65,7 +65,7 @@ def write_casebook(
         raise NotFound(SUBJECT_GONE)
     if progress is not None:
         progress(0, 1)
-    rendered = render_casebook(found, actor=actor)
+    rendered = render_casebook(current_study(), found, actor=actor)
     out.write_bytes(rendered.pdf)
     db.session.commit()
     if progress is not None:
@@ -91,6 +91,7 @@ def write_site_casebooks(
     if site_ids is not None:
         query = query.where(Subject.site_id.in_(list(site_ids)))
     subjects = db.session.execute(query).all()
+    study = current_study()
     checkpoint = write_checkpoint()
     out.mkdir(parents=True, exist_ok=True)
     files = []
@@ -98,7 +99,7 @@ def write_site_casebooks(
         progress(0, len(subjects))
     for done, (subject_id, site_code) in enumerate(subjects, start=1):
         subject = db.session.get(Subject, subject_id)
-        rendered = render_casebook(subject, actor=actor, audit=False, checkpoint=checkpoint)
+        rendered = render_casebook(study, subject, actor=actor, audit=False, checkpoint=checkpoint)
         path = out / site_code / rendered.filename
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(rendered.pdf)

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from ecrf.audit.services import record_event
 from ecrf.exports.odm.writer import subject_odm
 from ecrf.exports.privacy import withholds_free_text
-from ecrf.records.loader import current_study
 from ecrf.reporting.casebook import build_casebook
 from reports.render import Attachment, render_pdf
 
 if TYPE_CHECKING:
     from ecrf.audit.checkpoints import Checkpoint
     from ecrf.auth.models import User
+    from ecrf.records.loader import LoadedStudy
     from ecrf.records.models import Subject
 
 ODM_DESCRIPTION = "CDISC ODM 1.3.2: the subject's data and their audit records"
@@ -33,6 +33,7 @@ def casebook_filename(subject: Subject) -> str:
 
 
 def render_casebook(
+    study: LoadedStudy,
     subject: Subject,
     *,
     actor: User | None,
@@ -44,9 +45,10 @@ def render_casebook(
 
     Callers check that ``actor`` may read the subject's reports.
     """
-    study = current_study()
     context = build_casebook(study, subject, actor=actor, checkpoint=checkpoint)
-    odm = subject_odm(subject.identifier, subject.site_id, withhold=withholds_free_text(actor))
+    odm = subject_odm(
+        study, subject.identifier, subject.site_id, withhold=withholds_free_text(actor)
+    )
     odm_sha256 = hashlib.sha256(odm).hexdigest()
     pdf = render_pdf(
         "casebook.html",

@@ -55,7 +55,7 @@ def casebook_command(subject: str, out: str) -> None:
         found = subject_for_report(subject.strip().upper(), None)
     except NotFound:
         raise click.ClickException(f"There is no subject {subject}.") from None
-    rendered = render_casebook(found, actor=None)
+    rendered = render_casebook(current_study(), found, actor=None)
     transaction.perform(lambda: write_file(Path(out), rendered.pdf))
     click.echo(f"Casebook of {found.identifier} written to {out} ({len(rendered.pdf):,} bytes).")
 
@@ -140,7 +140,7 @@ def report_safety(site_code: str | None, out: Path) -> None:
         raise click.ClickException(NOT_A_FOLDER.format(path=out))
     try:
         site_ids = scoped_site_ids(None, site_code)
-        report = safety_pdf(plan, site_ids, actor=None)
+        report = safety_pdf(current_study(), plan, site_ids, actor=None)
     except DomainError as error:
         raise click.ClickException(error.message) from None
     transaction.perform(lambda: write_file(out, report.data))
@@ -186,7 +186,9 @@ def imaging_report(subject: str | None, site: str | None, out: Path) -> None:
     if not out.resolve().parent.is_dir():
         raise click.ClickException(OUT_NO_PARENT.format(path=out.resolve().parent))
     try:
-        report = build_imaging_report(plan, actor=None, site_code=site, subject=subject)
+        report = build_imaging_report(
+            current_study(), plan, actor=None, site_code=site, subject=subject
+        )
         pdf = imaging_pdf(report, actor=None)
     except NotFound:
         raise click.ClickException(NO_SUBJECT.format(subject=(subject or "").strip())) from None
@@ -220,7 +222,7 @@ def report_acrf(out: Path) -> None:
     study = current_study()
     started = time.monotonic()
     try:
-        pages = write_acrf(out, study)
+        pages = write_acrf(study, out)
     except OSError as exc:
         raise click.ClickException(f"Cannot write {out}: {exc.strerror or exc}.") from None
     click.echo(

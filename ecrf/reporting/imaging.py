@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ecrf.errors import RuleViolation
 from ecrf.exports.stream import RowRecord, iter_rows
 from ecrf.records import fields
-from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import EntryStatus
 from ecrf.reporting.scope import report_sites, scoped_site_ids, subject_for_report
 from forms.reports import ImagingPlan, LesionTable, Metric, Scan
@@ -370,6 +370,7 @@ def read_subjects(
 
 
 def build_imaging_report(
+    study: LoadedStudy,
     plan: ImagingPlan,
     *,
     actor: User | None,
@@ -383,7 +384,6 @@ def build_imaging_report(
     :raises RuleViolation: no such site, or the subject is not of that site.
     :raises PermissionDenied: the reader may not download reports at that site or subject.
     """
-    study = current_study()
     site_code = (site_code or "").strip() or None
     subject = (subject or "").strip() or None
     site_ids = scoped_site_ids(actor, site_code)

@@ -130,7 +130,7 @@ def safety():
     site_ids = scoped_site_ids(current_user, site_code)
     return render_template(
         "reporting/safety.html",
-        report=build_safety(plan, site_ids, now=utcnow()),
+        report=build_safety(current_study(), plan, site_ids, now=utcnow()),
         sites=report_sites(current_user),
         site_code=site_code.strip().upper(),
     )
@@ -143,7 +143,8 @@ def safety_download():
     audited."""
     plan = safety_plan()
     site_ids = scoped_site_ids(current_user, request.args.get("site") or "")
-    pdf = transaction.perform(lambda: safety_pdf(plan, site_ids, actor=current_user))
+    study = current_study()
+    pdf = transaction.perform(lambda: safety_pdf(study, plan, site_ids, actor=current_user))
     return send_file(
         io.BytesIO(pdf.data),
         mimetype="application/pdf",
@@ -163,7 +164,11 @@ def _imaging_report() -> tuple[ImagingReport, dict[str, str]]:
         abort(404)
     site = (request.args.get("site") or "").strip().upper()
     report = build_imaging_report(
-        plan, actor=current_user, site_code=site, subject=request.args.get("subject")
+        current_study(),
+        plan,
+        actor=current_user,
+        site_code=site,
+        subject=request.args.get("subject"),
     )
     filters = {"site": site, "subject": report.subject or ""}
     return report, {name: value for name, value in filters.items() if value}

@@ -20,7 +20,7 @@ from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
 from ecrf.records import dates
 from ecrf.records.data import SubjectData
-from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import (
     INVESTIGATOR_DECISIONS,
     SUBJECT_TRANSITIONS,
@@ -89,26 +89,25 @@ def status_permission(status: SubjectStatus) -> Perm:
 
 
 def change_status(
+    study: LoadedStudy,
     subject: Subject,
     status: SubjectStatus,
     *,
     actor: User | None,
     reason: str,
-    study: LoadedStudy | None = None,
 ) -> None:
     """Move a subject to another status along the allowed transitions.
 
-    Inclusion is refused while any eligibility criterion of the study (the running one
-    unless ``study`` is given) fails, is unanswered or contradicts the data (R6: operational
-    checks enforce the protocol's sequence). Inclusion, screen failure and withdrawal are
-    the investigator's decisions (``Perm.DECIDE_STATUS``); a screen failure records every
-    criterion the eligibility engine finds not met or contradicted.
+    Inclusion is refused while any eligibility criterion of ``study`` fails, is unanswered
+    or contradicts the data (R6: operational checks enforce the protocol's sequence).
+    Inclusion, screen failure and withdrawal are the investigator's decisions
+    (``Perm.DECIDE_STATUS``); a screen failure records every criterion the eligibility
+    engine finds not met or contradicted.
 
     :raises PermissionDenied: the actor may not make this change at the subject's site.
     :raises RuleViolation: a transition the protocol does not allow, no reason, or a
         subject not eligible.
     """
-    study = study or current_study()
     if actor is not None:
         check(actor, status_permission(status), subject.site_id)
     lock_subject(subject)  # two changes at once: the second sees the first's status

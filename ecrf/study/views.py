@@ -209,7 +209,7 @@ def change_subject_status(identifier: str):
 
     def change() -> None:
         status = SubjectStatus(form.status.data)
-        subjects.change_status(subject, status, actor=current_user, reason=form.reason.data)
+        subjects.change_status(study, subject, status, actor=current_user, reason=form.reason.data)
 
     if transaction.submit(form, change):
         flash(f"{subject.identifier} is now {subject.status.label.lower()}.", "success")

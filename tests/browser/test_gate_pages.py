@@ -48,7 +48,7 @@ def register(app, *, withdrawn: bool = False) -> str:
             save_screening(current_study(), subject, nurse, CONSENT)
             for status in (SubjectStatus.INCLUDED, SubjectStatus.WITHDRAWN):
                 subjects.change_status(
-                    subject, status, actor=investigator, reason="Consent withdrawn"
+                    current_study(), subject, status, actor=investigator, reason="Consent withdrawn"
                 )
             db.session.commit()
         return subject.identifier

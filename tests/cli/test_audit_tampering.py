@@ -95,7 +95,7 @@ def clinic(app, create_site, create_user):
         db.session.commit()
         save(second, "SCR", "LB", {("LB", 1): {"HGB": "7.5"}})  # a finding left open
         subjects.change_status(
-            second, SubjectStatus.WITHDRAWN, actor=None, reason="Consent withdrawn."
+            study, second, SubjectStatus.WITHDRAWN, actor=None, reason="Consent withdrawn."
         )
         db.session.commit()
 

@@ -15,6 +15,7 @@ from ecrf.db import utcnow
 from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import seed_subjects
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
 from ecrf.records.models import (
     Finding,
     FindingStatus,
@@ -239,7 +240,13 @@ def test_the_same_seed_gives_the_same_data(databases):
             db.session.commit()
             codes = [site.code for site in db.session.scalars(sa.select(Site).order_by(Site.id))]
             report = seed_subjects(
-                COUNT, SEED, codes, actor_for=demo_actor, decider_for=demo_decider, today=today
+                current_study(),
+                COUNT,
+                SEED,
+                codes,
+                actor_for=demo_actor,
+                decider_for=demo_decider,
+                today=today,
             )
             assert report.subjects == COUNT
             exports.append(export())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
 from ecrf.records.models import SubjectStatus
 from ecrf.records.sites import get_site
 from ecrf.study import subjects
@@ -23,6 +24,7 @@ def test_lists_every_subject_identifier_first_then_status(app, runner, create_si
     register(app, "TLS", 1)
     with app.app_context():
         subjects.change_status(
+            current_study(),
             subjects.get_subject("BDX-002"),
             SubjectStatus.SCREEN_FAILURE,
             actor=None,

@@ -80,6 +80,7 @@ def full(seeded, tmp_path_factory) -> Bundle:
     with seeded.app.app_context():
         calls: list[tuple[int, int]] = []
         path = write_csv_bundle(
+            current_study(),
             tmp_path_factory.mktemp("full"),
             site_ids=None,
             actor=None,
@@ -94,7 +95,11 @@ def full(seeded, tmp_path_factory) -> Bundle:
 def sponsor_bundle(seeded, tmp_path_factory) -> Bundle:
     with seeded.app.app_context():
         sponsor = auth_services.get_user("sponsor")
-        return Bundle(write_csv_bundle(tmp_path_factory.mktemp("sp"), site_ids=None, actor=sponsor))
+        return Bundle(
+            write_csv_bundle(
+                current_study(), tmp_path_factory.mktemp("sp"), site_ids=None, actor=sponsor
+            )
+        )
 
 
 def item_types(bundle: Bundle) -> dict[tuple[str, str], str]:
@@ -303,7 +308,7 @@ def test_the_sponsor_bundle_has_no_free_text_column(seeded, full, sponsor_bundle
 def test_the_site_filter_keeps_only_that_site(seeded, tmp_path):
     with seeded.app.app_context():
         bdx = db.session.scalar(sa.select(Site).where(Site.code == "BDX"))
-        bundle = Bundle(write_csv_bundle(tmp_path, site_ids=[bdx.id], actor=None))
+        bundle = Bundle(write_csv_bundle(current_study(), tmp_path, site_ids=[bdx.id], actor=None))
         at_bdx = sum(1 for r in iter_values([bdx.id]))
     assert bundle.manifest["site_scope"] == ["BDX"]
     long = bundle.rows("long.csv")
@@ -318,7 +323,7 @@ def test_an_account_without_the_export_right_writes_nothing(seeded, tmp_path):
         staff = auth_services.get_user("staff.bdx")
         events = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
         with pytest.raises(PermissionDenied):
-            write_csv_bundle(tmp_path / "out", site_ids=None, actor=staff)
+            write_csv_bundle(current_study(), tmp_path / "out", site_ids=None, actor=staff)
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == events
     assert not (tmp_path / "out").exists()
 
@@ -329,7 +334,7 @@ def test_each_extract_leaves_one_export_event_and_the_trail_verifies(seeded, tmp
         before = db.session.scalar(
             sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "export")
         )
-        path = write_csv_bundle(tmp_path, site_ids=None, actor=datamanager)
+        path = write_csv_bundle(current_study(), tmp_path, site_ids=None, actor=datamanager)
         events = db.session.scalars(
             sa.select(AuditEvent).where(AuditEvent.action == "export").order_by(AuditEvent.seq)
         ).all()

@@ -31,6 +31,7 @@ def test_operator_export_is_valid_read_by_odmlib_and_holds_every_value(seeded, t
         before = _events("export")
         calls = []
         path = write_odm(
+            current_study(),
             tmp_path / "all.xml",
             site_ids=None,
             actor=None,
@@ -53,7 +54,9 @@ def test_operator_export_is_valid_read_by_odmlib_and_holds_every_value(seeded, t
 
 def test_data_types_aliases_units_and_ranges_follow_the_definition(seeded, tmp_path):
     with seeded.app.app_context():
-        tree = checked_tree(write_odm(tmp_path / "m.xml", site_ids=None, actor=None))
+        tree = checked_tree(
+            write_odm(current_study(), tmp_path / "m.xml", site_ids=None, actor=None)
+        )
         study = current_study()
         defs = {d.get("OID"): d for d in tree.findall(".//odm:ItemDef", NS)}
         expected = {
@@ -93,7 +96,9 @@ def test_data_types_aliases_units_and_ranges_follow_the_definition(seeded, tmp_p
 
 def test_clinical_data_carries_audit_records_visit_dates_and_statuses(seeded, tmp_path):
     with seeded.app.app_context():
-        tree = checked_tree(write_odm(tmp_path / "c.xml", site_ids=None, actor=None))
+        tree = checked_tree(
+            write_odm(current_study(), tmp_path / "c.xml", site_ids=None, actor=None)
+        )
         records = tree.findall(".//odm:ItemData/odm:AuditRecord", NS)
         assert records
         users = {u.get("OID") for u in tree.findall(".//odm:AdminData/odm:User", NS)}
@@ -108,7 +113,9 @@ def test_clinical_data_carries_audit_records_visit_dates_and_statuses(seeded, tm
 def test_one_site_and_the_sponsor_without_free_text(seeded, tmp_path):
     with seeded.app.app_context():
         bdx = db.session.scalar(sa.select(Site).where(Site.code == "BDX"))
-        path = write_odm(tmp_path / "bdx.xml", site_ids=[bdx.id], actor=get_user("sponsor"))
+        path = write_odm(
+            current_study(), tmp_path / "bdx.xml", site_ids=[bdx.id], actor=get_user("sponsor")
+        )
         check_odm(path)
         tree = etree.parse(str(path))
         keys = {s.get("SubjectKey")[:3] for s in tree.findall(".//odm:SubjectData", NS)}
@@ -130,7 +137,9 @@ def test_one_site_and_the_sponsor_without_free_text(seeded, tmp_path):
         assert tree.find(".//odm:ReasonForChange", NS) is None
         assert tree.find(".//odm:Comment", NS) is None
         # The operator's file of the same site does carry the free text.
-        full = checked_tree(write_odm(tmp_path / "op.xml", site_ids=[bdx.id], actor=None))
+        full = checked_tree(
+            write_odm(current_study(), tmp_path / "op.xml", site_ids=[bdx.id], actor=None)
+        )
         assert {d.get("ItemOID") for d in full.findall(".//odm:ItemData", NS)} & free
 
 
@@ -169,10 +178,19 @@ def test_an_account_exports_only_where_it_may(seeded, tmp_path):
         bdx = db.session.scalar(sa.select(Site).where(Site.code == "BDX"))
         for username, site_ids in (("staff.bdx", [bdx.id]), ("monitor", None)):
             with pytest.raises(PermissionDenied):
-                write_odm(tmp_path / f"{username}.xml", site_ids=site_ids, actor=get_user(username))
+                write_odm(
+                    current_study(),
+                    tmp_path / f"{username}.xml",
+                    site_ids=site_ids,
+                    actor=get_user(username),
+                )
             assert not (tmp_path / f"{username}.xml").exists()
         assert _events("export") == before
-        check_odm(write_odm(tmp_path / "dm.xml", site_ids=None, actor=get_user("datamanager")))
+        check_odm(
+            write_odm(
+                current_study(), tmp_path / "dm.xml", site_ids=None, actor=get_user("datamanager")
+            )
+        )
 
 
 def test_the_file_is_written_subject_by_subject_not_built_whole(seeded, tmp_path):
@@ -185,7 +203,7 @@ def test_the_file_is_written_subject_by_subject_not_built_whole(seeded, tmp_path
             sizes.append(partial.stat().st_size)
 
     with seeded.app.app_context():
-        write_odm(out, site_ids=None, actor=None, progress=progress)
+        write_odm(current_study(), out, site_ids=None, actor=None, progress=progress)
     assert not partial.exists()
     check_odm(out)
     final = out.stat().st_size

@@ -25,7 +25,9 @@ from tests.seeded_trial import dispose, trial_app
 def source(seeded, tmp_path_factory) -> Path:
     """An operator's export of the seeded trial."""
     with seeded.app.app_context():
-        path = write_odm(tmp_path_factory.mktemp("odm") / "trial.xml", site_ids=None, actor=None)
+        path = write_odm(
+            current_study(), tmp_path_factory.mktemp("odm") / "trial.xml", site_ids=None, actor=None
+        )
     check_odm(path)
     return path
 

@@ -21,6 +21,7 @@ from ecrf.demo import seed_demo
 from ecrf.exports.odm.writer import write_odm
 from ecrf.extensions import db
 from ecrf.integrity import verify_trail
+from ecrf.records.loader import current_study
 from ecrf.records.models import Subject
 from tests.exports.odm_checks import NS, check_odm
 from tests.seeded_trial import dispose, trial_app
@@ -39,7 +40,7 @@ def comparable(path: Path) -> bytes:
 
 def test_export_import_export_is_identical(seeded, databases, tmp_path):
     with seeded.app.app_context():
-        first = write_odm(tmp_path / "first.xml", site_ids=None, actor=None)
+        first = write_odm(current_study(), tmp_path / "first.xml", site_ids=None, actor=None)
         subjects = db.session.scalar(sa.select(sa.func.count()).select_from(Subject))
     check_odm(first)
     keys = [s.get("SubjectKey") for s in etree.parse(str(first)).iterfind(".//odm:SubjectData", NS)]
@@ -64,7 +65,7 @@ def test_export_import_export_is_identical(seeded, databases, tmp_path):
                 == 1
             )
             assert verify_trail().intact
-            second = write_odm(tmp_path / "second.xml", site_ids=None, actor=None)
+            second = write_odm(current_study(), tmp_path / "second.xml", site_ids=None, actor=None)
         check_odm(second)
         assert comparable(second) == comparable(first)
         # Not vacuous: the compared part holds the values, statuses and visit dates.

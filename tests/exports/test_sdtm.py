@@ -27,6 +27,7 @@ from ecrf.exports.sdtm.define_xml import DEF_NS, ODM_NS
 from ecrf.exports.sdtm.metadata import DATASETS, SUPPLEMENTAL, supp
 from ecrf.exports.stream import iter_rows
 from ecrf.extensions import db
+from ecrf.records.loader import current_study
 from ecrf.records.models import Subject
 
 STUDYID = "IAHPRRT"
@@ -59,7 +60,9 @@ def operator(seeded, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("sdtm") / "all"
     calls: list[tuple[int, int]] = []
     with seeded.app.app_context():
-        archive = write_sdtm(folder, site_ids=None, actor=None, progress=lambda *a: calls.append(a))
+        archive = write_sdtm(
+            current_study(), folder, site_ids=None, actor=None, progress=lambda *a: calls.append(a)
+        )
     assert archive == folder / "sdtm.zip"
     assert calls[-1] == (len(DATASETS), len(DATASETS))
     assert [done for done, _ in calls] == list(range(1, len(DATASETS) + 1))
@@ -71,7 +74,7 @@ def sponsor(seeded, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("sdtm") / "sponsor"
     with seeded.app.app_context():
         user = auth_services.get_user("sponsor")
-        write_sdtm(folder, site_ids=sites_with(user, Perm.EXPORT_DATA), actor=user)
+        write_sdtm(current_study(), folder, site_ids=sites_with(user, Perm.EXPORT_DATA), actor=user)
     return folder
 
 

@@ -127,7 +127,7 @@ def login(trial, username: str):
 
 def report(trial, **scope):
     with trial.app.app_context():
-        return build_imaging_report(report_plan("IMAGING"), actor=None, **scope)
+        return build_imaging_report(current_study(), report_plan("IMAGING"), actor=None, **scope)
 
 
 # --- the numbers ------------------------------------------------------------------------------

@@ -164,7 +164,7 @@ def report_of(trial, sites: set[str] | None = None, now: datetime | None = None)
         site_ids = None
         if sites is not None:
             site_ids = {get_site(code).id for code in sites}
-        return build_safety(safety_plan(), site_ids, now=now or utcnow())
+        return build_safety(current_study(), safety_plan(), site_ids, now=now or utcnow())
 
 
 def words(text: str) -> str:

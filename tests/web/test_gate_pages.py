@@ -115,7 +115,9 @@ def test_after_withdrawal_the_page_says_so_and_a_draft_change_needs_its_reason(
         subject = subjects.get_subject(identifier)
         investigator = db.session.scalar(sa.select(User).where(User.username == "binv"))
         for status in (SubjectStatus.INCLUDED, SubjectStatus.WITHDRAWN):
-            subjects.change_status(subject, status, actor=investigator, reason="Decided")
+            subjects.change_status(
+                current_study(), subject, status, actor=investigator, reason="Decided"
+            )
         db.session.commit()
 
     page = text(client.get(f"/subjects/{identifier}"))

@@ -35,6 +35,7 @@ def test_visits_of_a_screen_failure_are_not_overdue(app, client, auth, create_si
     assert client.get("/subjects").get_data(as_text=True).count("cell-overdue") > legend
     with app.app_context():
         subjects.change_status(
+            current_study(),
             subjects.get_subject("BDX-001"),
             SubjectStatus.SCREEN_FAILURE,
             actor=None,

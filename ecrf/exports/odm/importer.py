@@ -36,7 +36,7 @@ from ecrf.errors import DomainError
 from ecrf.exports.odm import oids
 from ecrf.exports.odm.schema import schema_errors
 from ecrf.extensions import db
-from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Site, Subject, SubjectStatus
 from ecrf.study import subjects
 from forms.language import MISSING_CODES, DataType, VisitKind, condition_items
@@ -125,8 +125,9 @@ class ImportReport:
         )
 
 
-def import_odm(path: Path, *, actor: User | None = None) -> ImportReport:
-    """Import every subject of the ODM file ``path`` through the write path (not committed).
+def import_odm(study: LoadedStudy, path: Path, *, actor: User | None = None) -> ImportReport:
+    """Import every subject of the ODM file ``path`` of ``study`` through the write path
+    (not committed).
 
     :param actor: who enters the data and takes the decisions (None: the operator).
     :raises ImportRefused: with every problem found; the caller must roll back.
@@ -140,7 +141,6 @@ def import_odm(path: Path, *, actor: User | None = None) -> ImportReport:
     errors = schema_errors(tree)
     if errors:
         raise ImportRefused(MESSAGES["invalid"], errors)
-    study = current_study()
     problems: list[str] = []
     plans = _Reader(study, problems).read(tree.getroot())
     if problems:
@@ -464,11 +464,11 @@ def _replay(study: LoadedStudy, plan: SubjectPlan, actor: User | None, report) -
                 # change_status appends the criteria it finds not met: not twice.
                 reason = CRITERIA_NOTE.sub("", reason)
             subjects.change_status(
+                study,
                 subject,
                 status,
                 actor=actor,
                 reason=reason or MESSAGES["status_reason"],
-                study=study,
             )
     except DomainError as exc:
         raise DomainError(

@@ -26,7 +26,7 @@ from ecrf.exports.odm.metadata import _e, study_element
 from ecrf.exports.privacy import is_free_text, withholds_free_text
 from ecrf.exports.stream import RowRecord, iter_rows
 from ecrf.extensions import db
-from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import FormEntry, Site, Subject, Visit
 from forms.language import DataType
 
@@ -41,13 +41,15 @@ ALL_SITES_REFUSED = "You are not allowed to export the data of every site."
 
 
 def write_odm(
+    study: LoadedStudy,
     out: Path,
     *,
     site_ids: Collection[int] | None,
     actor: User | None,
     progress: Progress | None = None,
 ) -> Path:
-    """Write an ODM 1.3.2 snapshot of the sites ``site_ids`` (None: all) to the file ``out``.
+    """Write an ODM 1.3.2 snapshot of ``study`` and the data of the sites ``site_ids``
+    (None: all) to the file ``out``.
 
     Free text is withheld from readers who may not see it (``withholds_free_text``), and
     with it every free-text reason (for a change, a status, a deviation). Records the
@@ -59,14 +61,17 @@ def write_odm(
         (checked here too, before anything is written, whoever the caller is).
     """
     _check_scope(actor, site_ids)
-    study = current_study()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Written aside and renamed when whole: a failure never leaves half a file as the result.
     partial = out.with_name(out.name + ".part")
     try:
         total, written = write_snapshot(
-            str(partial), site_ids=site_ids, withhold=withholds_free_text(actor), progress=progress
+            study,
+            str(partial),
+            site_ids=site_ids,
+            withhold=withholds_free_text(actor),
+            progress=progress,
         )
         partial.replace(out)
     finally:
@@ -86,6 +91,7 @@ def write_odm(
 
 
 def write_snapshot(
+    study: LoadedStudy,
     target: str | BinaryIO,
     *,
     site_ids: Collection[int] | None,
@@ -93,12 +99,12 @@ def write_snapshot(
     subject: str | None = None,
     progress: Progress | None = None,
 ) -> tuple[int, int]:
-    """Write the ODM snapshot (all subjects of ``site_ids``, or the one ``subject``) to a
-    file name or a binary stream; no permission check and no audit event (callers do both).
+    """Write the ODM snapshot of ``study`` (all subjects of ``site_ids``, or the one
+    ``subject``) to a file name or a binary stream; no permission check and no audit event
+    (callers do both).
 
     :returns: (subjects in scope, subjects written).
     """
-    study = current_study()
     context = _Context(study, site_ids, withhold=withhold)
     count = _scoped(sa.select(sa.func.count(Subject.id)), site_ids)
     if subject is not None:
@@ -138,12 +144,12 @@ def write_snapshot(
     return total, written
 
 
-def subject_odm(identifier: str, site_id: int, *, withhold: bool) -> bytes:
-    """One subject's ODM 1.3.2 file (metadata, its site and the people who recorded its
-    data, its clinical data and their audit records), e.g. to attach to its casebook. No
-    permission check, no audit event."""
+def subject_odm(study: LoadedStudy, identifier: str, site_id: int, *, withhold: bool) -> bytes:
+    """One subject's ODM 1.3.2 file (the metadata of ``study``, its site and the people who
+    recorded its data, its clinical data and their audit records), e.g. to attach to its
+    casebook. No permission check, no audit event."""
     buffer = BytesIO()
-    write_snapshot(buffer, site_ids=[site_id], withhold=withhold, subject=identifier)
+    write_snapshot(study, buffer, site_ids=[site_id], withhold=withhold, subject=identifier)
     return buffer.getvalue()
 
 

@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from ecrf.exports.sdtm.service import write_sdtm
+from ecrf.records.loader import current_study
 from ecrf.records.sites import get_site
 
 NO_SITE = "No site with code {code!r}."
@@ -39,5 +40,5 @@ def export_sdtm(out: Path, site_code: str | None) -> None:
         raise click.ClickException(NOT_A_FOLDER.format(path=out))
     if out.is_dir() and any(out.iterdir()):
         raise click.ClickException(NOT_EMPTY.format(path=out))
-    archive = write_sdtm(out, site_ids=site_ids, actor=None)
+    archive = write_sdtm(current_study(), out, site_ids=site_ids, actor=None)
     click.echo(WRITTEN.format(folder=out, archive=archive))

@@ -36,7 +36,7 @@ from ecrf.exports.sdtm.writers import (
 )
 from ecrf.exports.stream import iter_rows
 from ecrf.extensions import db
-from ecrf.records.loader import current_study
+from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Site
 
 if TYPE_CHECKING:
@@ -133,13 +133,14 @@ def _site_codes(site_ids: Collection[int] | None) -> str:
 
 
 def write_sdtm(
+    study: LoadedStudy,
     out: Path,
     *,
     site_ids: Collection[int] | None,
     actor: User | None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Write the SDTM extract under the folder ``out`` and return its zip.
+    """Write the SDTM extract of ``study`` under the folder ``out`` and return its zip.
 
     ``out`` receives csv/, xpt/ and json/ (one file per dataset, e.g. csv/dm.csv,
     xpt/dm.xpt, json/dm.json), define.xml (Define-XML 2.0) and define.csv (the same
@@ -153,7 +154,6 @@ def write_sdtm(
     :param progress: called with (datasets done, datasets in all) after each dataset.
     """
     out = Path(out)
-    study = current_study()
     ctx = Context(study, withhold_free_text=withholds_free_text(actor))
     created = datetime.now(UTC)
     for name in FOLDERS:

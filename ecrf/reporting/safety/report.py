@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from ecrf.audit.services import record_event
 from ecrf.errors import NotFound
 from ecrf.extensions import db
-from ecrf.records.loader import LoadedStudy, current_study
+from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Site, Subject
 from ecrf.reporting.page import page_context
 from ecrf.reporting.plans import report_plan
@@ -70,15 +70,14 @@ def _subject_count(site_ids: Collection[int] | None) -> int:
 
 
 def build_safety(
+    study: LoadedStudy,
     plan: SafetyPlan,
     site_ids: Collection[int] | None,
     *,
     now: datetime,
-    study: LoadedStudy | None = None,
 ) -> dict[str, Any]:
     """The report's data for the subjects of ``site_ids`` (None: every site), as plain
     dicts and lists; ``now`` (aware, UTC) is when the clock of unsent reports stops."""
-    study = study or current_study()
     log = plan.adverse_events
     events = read_events(study, log, site_ids)
     sites = _sites(site_ids)
@@ -114,7 +113,7 @@ class SafetyPdf:
 
 
 def safety_pdf(
-    plan: SafetyPlan, site_ids: Collection[int] | None, *, actor: User | None
+    study: LoadedStudy, plan: SafetyPlan, site_ids: Collection[int] | None, *, actor: User | None
 ) -> SafetyPdf:
     """Render the report to PDF/A-3b and record it in the audit trail (not committed).
 
@@ -122,9 +121,8 @@ def safety_pdf(
     clock of unsent reports stops at the generation time printed beside it.
     :raises OSError: the audit checkpoint file cannot be written.
     """
-    study = current_study()
     page = page_context(TITLE, actor=actor)
-    report = build_safety(plan, site_ids, now=page["generated_at"], study=study)
+    report = build_safety(study, plan, site_ids, now=page["generated_at"])
     codes = [site["code"] for site in report["scope"]["sites"]]
     page["header_right"] = f"{TITLE} · {report['scope']['label']}"
     html = render_html(TEMPLATE, {"page": page, "report": report})

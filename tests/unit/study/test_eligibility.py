@@ -60,15 +60,17 @@ def by_id(result: Assessment) -> dict:
     return {r.criterion.id: r for r in result.results}
 
 
-def include(subject, investigator):
-    subjects.change_status(subject, SubjectStatus.INCLUDED, actor=investigator, reason="Eligible")
+def include(study, subject, investigator):
+    subjects.change_status(
+        study, subject, SubjectStatus.INCLUDED, actor=investigator, reason="Eligible"
+    )
     db.session.commit()
 
 
-def refused_inclusion(subject, investigator) -> RuleViolation:
+def refused_inclusion(study, subject, investigator) -> RuleViolation:
     with pytest.raises(RuleViolation) as refused:
         subjects.change_status(
-            subject, SubjectStatus.INCLUDED, actor=investigator, reason="Eligible"
+            study, subject, SubjectStatus.INCLUDED, actor=investigator, reason="Eligible"
         )
     db.session.rollback()
     db.session.expire_all()
@@ -112,7 +114,7 @@ def test_a_patient_meeting_all_24_criteria_is_included(screen, study, subject, s
     assert value(study, subject, "SCR.IE.ELIGIBLE") == "Y"
     assert value(study, subject, "SCR.IE.IEFAIL") == "none"
 
-    include(subject, investigator)
+    include(study, subject, investigator)
 
     assert subject.status is SubjectStatus.INCLUDED
     (changed,) = events(subject.identifier, "subject_status_changed", entity="subject")
@@ -248,12 +250,12 @@ def test_a_criterion_at_its_boundary(
     if eligible:
         assert r.state == "satisfied"
         assert result.eligible, result.summary(result.blocking)
-        include(subject, investigator)
+        include(study, subject, investigator)
         assert subject.status is SubjectStatus.INCLUDED
     else:
         assert r.state == "contradiction" and r.fails
         assert [b.criterion.id for b in result.blocking] == [criterion]
-        refusal = refused_inclusion(subject, investigator)
+        refusal = refused_inclusion(study, subject, investigator)
         assert f"{criterion} (answer contradicts the data)" in refusal.message
 
 
@@ -283,7 +285,7 @@ def test_the_derived_clearance_lands_on_the_boundary_and_follows_a_correction(
 
     assert str(value(study, subject, "SCR.LBCHEM.CRCL")) == "50.0"
     assert by_id(assessment(study, subject))["INC06"].state == "satisfied"
-    include(subject, investigator)
+    include(study, subject, investigator)
 
 
 #: Every criterion the data can show failing, made to fail by the data alone.
@@ -348,7 +350,7 @@ def test_a_criterion_failing_by_the_data_blocks_inclusion_though_ticked_as_met(
     assert [f.item_oid for f in flagged] == [criterion]
     assert flagged[0].message.startswith(f"{criterion}: the data say the criterion is")
 
-    refusal = refused_inclusion(subject, investigator)
+    refusal = refused_inclusion(study, subject, investigator)
     assert refusal.message == (
         "Inclusion is not possible while eligibility criteria are not all satisfied: "
         f"{criterion} (answer contradicts the data)."
@@ -366,21 +368,24 @@ def subject_findings(subject):
 
 
 def test_an_answer_against_inclusion_the_data_contradict_also_blocks(
-    screen, subject, staff, investigator
+    screen, study, subject, staff, investigator
 ):
     result = by_id(screen({"IE": {"INC06": "N"}}))  # clearance 70.0 mL/min
 
     assert (result["INC06"].computed, result["INC06"].state) == (True, "contradiction")
-    assert "INC06 (answer contradicts the data)" in refused_inclusion(subject, investigator).message
+    assert (
+        "INC06 (answer contradicts the data)"
+        in refused_inclusion(study, subject, investigator).message
+    )
 
 
 def test_an_answer_against_inclusion_the_data_confirm_is_not_met(
-    screen, subject, staff, investigator
+    screen, study, subject, staff, investigator
 ):
     result = by_id(screen({"IE": {"EXC03": "Y"}, "LVEF": {"LVEF": "35"}}))
 
     assert (result["EXC03"].computed, result["EXC03"].state) == (True, "fails")
-    assert "EXC03 (not met)" in refused_inclusion(subject, investigator).message
+    assert "EXC03 (not met)" in refused_inclusion(study, subject, investigator).message
 
 
 # --- unanswered criteria, the refusal, the screen failure -----------------------------------
@@ -403,7 +408,7 @@ def test_an_unanswered_criterion_blocks_inclusion(study, subject, staff, investi
     assert [(r.criterion.id, r.answer, r.state) for r in result.blocking] == [
         ("INC12", None, "unanswered")
     ]
-    assert refused_inclusion(subject, investigator).message == (
+    assert refused_inclusion(study, subject, investigator).message == (
         "Inclusion is not possible while eligibility criteria are not all satisfied: "
         "INC12 (not answered)."
     )
@@ -413,11 +418,11 @@ def test_a_missing_data_code_is_no_answer(screen, study, subject, staff, investi
     result = by_id(screen({"IE": {"EXC10": "UNK"}}))
 
     assert (result["EXC10"].answer, result["EXC10"].state) == ("UNK", "unanswered")
-    assert "EXC10 (not answered)" in refused_inclusion(subject, investigator).message
+    assert "EXC10 (not answered)" in refused_inclusion(study, subject, investigator).message
 
 
 def test_the_refusal_names_every_blocking_criterion_in_protocol_order(
-    screen, subject, staff, investigator
+    screen, study, subject, staff, investigator
 ):
     result = screen(
         {
@@ -433,7 +438,7 @@ def test_the_refusal_names_every_blocking_criterion_in_protocol_order(
         ("EXC03", "contradiction"),
         ("EXC08", "fails"),
     ]
-    assert refused_inclusion(subject, investigator).message == (
+    assert refused_inclusion(study, subject, investigator).message == (
         "Inclusion is not possible while eligibility criteria are not all satisfied: "
         "INC06 (answer contradicts the data); INC12 (not answered); "
         "EXC03 (answer contradicts the data); EXC08 (not met)."
@@ -457,6 +462,7 @@ def test_a_screen_failure_records_the_failing_criteria_in_the_reason_and_the_tra
     assert value(study, subject, "SCR.IE.IEFAIL") == "EXC03"  # the checklist's answers only
 
     subjects.change_status(
+        study,
         subject,
         SubjectStatus.SCREEN_FAILURE,
         actor=investigator,
@@ -490,7 +496,7 @@ def test_the_end_of_study_record_of_a_screen_failure_names_every_criterion_not_m
     assert value(study, subject, "SCR.IE.IEFAIL") == "EXC03, EXC05"  # the checklist's only
     failing = [r.criterion.id for r in assessment(study, subject).failing]
     subjects.change_status(
-        subject, SubjectStatus.SCREEN_FAILURE, actor=investigator, reason="Not eligible"
+        study, subject, SubjectStatus.SCREEN_FAILURE, actor=investigator, reason="Not eligible"
     )
     eos = {("EOS", 1): {"EOSDAT": "2025-01-20", "EOSSTAT": "SCREENFAIL", "LASTCONT": "2025-01-20"}}
     services.save_form(
@@ -514,11 +520,15 @@ def test_the_end_of_study_record_names_no_criterion_for_other_endings(
 
 
 def test_a_screen_failure_of_an_eligible_patient_keeps_the_reason_as_given(
-    screen, subject, staff, investigator
+    screen, study, subject, staff, investigator
 ):
     screen()
     subjects.change_status(
-        subject, SubjectStatus.SCREEN_FAILURE, actor=investigator, reason="Withdrew before D0"
+        study,
+        subject,
+        SubjectStatus.SCREEN_FAILURE,
+        actor=investigator,
+        reason="Withdrew before D0",
     )
     db.session.commit()
     assert subject.status_reason == "Withdrew before D0"

@@ -125,20 +125,24 @@ def included(study, subject, staff, investigator):
     """BDX-001 screened (consent recorded), included by the investigator, with a draft
     concomitant medication log and the PET-IV visit dated."""
     save_screening(study, subject, staff, CONSENT)
-    subjects.change_status(subject, SubjectStatus.INCLUDED, actor=investigator, reason="Eligible")
+    subjects.change_status(
+        study, subject, SubjectStatus.INCLUDED, actor=investigator, reason="Eligible"
+    )
     save(study, subject, staff, "LOGS", "CM", CM_ROW)
     subjects.set_visit_date(study, subject, "PETIV", CONSENT + timedelta(days=20), actor=staff)
     db.session.commit()
     return subject
 
 
-def withdraw(subject, investigator):
-    subjects.change_status(subject, SubjectStatus.WITHDRAWN, actor=investigator, reason="Consent")
+def withdraw(study, subject, investigator):
+    subjects.change_status(
+        study, subject, SubjectStatus.WITHDRAWN, actor=investigator, reason="Consent"
+    )
     db.session.commit()
 
 
 def test_after_withdrawal_no_new_visit_is_started(study, included, staff, investigator):
-    withdraw(included, investigator)
+    withdraw(study, included, investigator)
     left = "BDX-001 has left the study (withdrawn): no new visit can be started."
 
     refusal = refused_save(study, included, staff, "W2", "VS", {("VS", 1): {"WEIGHT": "70.0"}})
@@ -154,7 +158,7 @@ def test_after_withdrawal_no_new_visit_is_started(study, included, staff, invest
 def test_after_withdrawal_a_change_needs_its_reason_even_on_a_draft(
     study, subject, included, staff, investigator
 ):
-    withdraw(included, investigator)
+    withdraw(study, included, investigator)
     version = entry_of(included, "LOGS", "CM").version
     change = {("CM", 1): {"CMDSTXT": "1 g"}}
     with pytest.raises(ValidationFailed) as refused:
@@ -175,7 +179,7 @@ def test_after_withdrawal_a_change_needs_its_reason_even_on_a_draft(
 def test_a_visit_started_before_withdrawal_keeps_its_data_with_a_reason(
     study, included, staff, investigator
 ):
-    withdraw(included, investigator)
+    withdraw(study, included, investigator)
     pet = {("PET", 1): {"PETDAT": (CONSENT + timedelta(days=20)).isoformat()}}
     with pytest.raises(ValidationFailed) as refused:
         services.save_form(study, included, "PETIV", "PETIV", pet, actor=staff, expected_version=0)
@@ -190,7 +194,7 @@ def test_a_visit_started_before_withdrawal_keeps_its_data_with_a_reason(
 
 
 def test_the_end_of_study_form_stays_open_without_a_reason(study, included, staff, investigator):
-    withdraw(included, investigator)
+    withdraw(study, included, investigator)
     eos = {
         ("EOS", 1): {
             "EOSDAT": "2025-02-01",
@@ -225,7 +229,9 @@ def test_a_recorded_death_ends_participation_before_any_change_of_status(study, 
 
 def test_after_a_screen_failure_no_new_visit_either(study, subject, staff, investigator):
     save_screening(study, subject, staff, CONSENT)
-    subjects.change_status(subject, SubjectStatus.SCREEN_FAILURE, actor=investigator, reason="X")
+    subjects.change_status(
+        study, subject, SubjectStatus.SCREEN_FAILURE, actor=investigator, reason="X"
+    )
     db.session.commit()
     refusal = refused_save(study, subject, staff, "PETIV", "PETIV", {("PET", 1): {"TRACER": "X"}})
     assert refusal.form_errors == [

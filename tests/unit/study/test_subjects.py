@@ -67,7 +67,7 @@ def test_only_staff_of_the_site_may_register_its_subjects(request, sites, who):
 
 
 def test_a_subject_goes_through_the_allowed_statuses_each_change_audited(
-    subject, staff, investigator
+    study, subject, staff, investigator
 ):
     # The investigator decides the inclusion; site staff record the follow-up and the end.
     path = [
@@ -76,7 +76,7 @@ def test_a_subject_goes_through_the_allowed_statuses_each_change_audited(
         (S.COMPLETED, "Last visit done", staff),
     ]
     for status, reason, actor in path:
-        subjects.change_status(subject, status, actor=actor, reason=f" {reason} ")
+        subjects.change_status(study, subject, status, actor=actor, reason=f" {reason} ")
         db.session.commit()
     assert (subject.status, subject.status_reason) == (S.COMPLETED, "Last visit done")
     changed = events("BDX-001", "subject_status_changed", entity="subject")
@@ -98,23 +98,25 @@ def test_a_subject_goes_through_the_allowed_statuses_each_change_audited(
         ([S.INCLUDED], S.SCREENING),
     ],
 )
-def test_a_transition_the_protocol_does_not_allow_is_refused(subject, investigator, path, refused):
+def test_a_transition_the_protocol_does_not_allow_is_refused(
+    study, subject, investigator, path, refused
+):
     for status in path:
-        subjects.change_status(subject, status, actor=investigator, reason="step")
+        subjects.change_status(study, subject, status, actor=investigator, reason="step")
     db.session.commit()
     current, before = subject.status, last_seq()
     with pytest.raises(RuleViolation) as caught:
-        subjects.change_status(subject, refused, actor=investigator, reason="Because")
+        subjects.change_status(study, subject, refused, actor=investigator, reason="Because")
     db.session.rollback()
     assert caught.value.field == "status"
     assert f"cannot become {refused.label.lower()}" in caught.value.message
     assert subject.status is current and last_seq() == before
 
 
-def test_a_change_of_status_needs_a_reason(subject, investigator):
+def test_a_change_of_status_needs_a_reason(study, subject, investigator):
     before = last_seq()
     with pytest.raises(RuleViolation) as caught:
-        subjects.change_status(subject, S.INCLUDED, actor=investigator, reason="  ")
+        subjects.change_status(study, subject, S.INCLUDED, actor=investigator, reason="  ")
     db.session.rollback()
     assert caught.value.field == "reason"
     assert subject.status is S.SCREENING and last_seq() == before
@@ -122,43 +124,45 @@ def test_a_change_of_status_needs_a_reason(subject, investigator):
 
 @pytest.mark.parametrize("decision", [S.INCLUDED, S.SCREEN_FAILURE, S.WITHDRAWN])
 def test_inclusion_screen_failure_and_withdrawal_are_the_investigators_decisions(
-    subject, staff, investigator, decision
+    study, subject, staff, investigator, decision
 ):
     before = last_seq()
     with pytest.raises(PermissionDenied):
-        subjects.change_status(subject, decision, actor=staff, reason="Prepared by the nurse")
+        subjects.change_status(
+            study, subject, decision, actor=staff, reason="Prepared by the nurse"
+        )
     db.session.rollback()
     db.session.expire_all()
     assert subject.status is S.SCREENING and last_seq() == before
 
-    subjects.change_status(subject, decision, actor=investigator, reason="Decided")
+    subjects.change_status(study, subject, decision, actor=investigator, reason="Decided")
     db.session.commit()
     assert subject.status is decision
     (changed,) = events("BDX-001", "subject_status_changed", entity="subject")
     assert (changed.new, changed.actor_id) == (decision.value, investigator.id)
 
 
-def test_site_staff_record_the_follow_up_and_the_completion(subject, staff, investigator):
-    subjects.change_status(subject, S.INCLUDED, actor=investigator, reason="Eligible")
-    subjects.change_status(subject, S.IN_FOLLOW_UP, actor=staff, reason="D0 done")
+def test_site_staff_record_the_follow_up_and_the_completion(study, subject, staff, investigator):
+    subjects.change_status(study, subject, S.INCLUDED, actor=investigator, reason="Eligible")
+    subjects.change_status(study, subject, S.IN_FOLLOW_UP, actor=staff, reason="D0 done")
     db.session.commit()
     with pytest.raises(PermissionDenied):  # still the investigator's decision
-        subjects.change_status(subject, S.WITHDRAWN, actor=staff, reason="Lost")
+        subjects.change_status(study, subject, S.WITHDRAWN, actor=staff, reason="Lost")
     db.session.rollback()
-    subjects.change_status(subject, S.COMPLETED, actor=staff, reason="M6 done")
+    subjects.change_status(study, subject, S.COMPLETED, actor=staff, reason="M6 done")
     db.session.commit()
     assert subject.status is S.COMPLETED
 
 
-def test_an_investigator_of_another_site_may_not_decide(subject, create_user):
+def test_an_investigator_of_another_site_may_not_decide(study, subject, create_user):
     elsewhere = db.session.get(User, create_user("tls.investigator", Role.INVESTIGATOR, "TLS"))
     with pytest.raises(PermissionDenied):
-        subjects.change_status(subject, S.INCLUDED, actor=elsewhere, reason="Eligible")
+        subjects.change_status(study, subject, S.INCLUDED, actor=elsewhere, reason="Eligible")
 
 
-def test_staff_of_another_site_may_not_change_a_status(subject, other_staff):
+def test_staff_of_another_site_may_not_change_a_status(study, subject, other_staff):
     with pytest.raises(PermissionDenied):
-        subjects.change_status(subject, S.INCLUDED, actor=other_staff, reason="Eligible")
+        subjects.change_status(study, subject, S.INCLUDED, actor=other_staff, reason="Eligible")
 
 
 def test_people_see_the_subjects_of_their_sites_only(sites, staff, other_staff, monitor):
