@@ -35,7 +35,7 @@ from ecrf.demo import demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import seed_subjects
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
-from ecrf.records.models import FormEntry, Site, Subject, Visit
+from ecrf.records.models import FormEntry, Site, Subject, SubjectVisit
 from ecrf.reporting.casebook import build_casebook
 from ecrf.reporting.casebook_jobs import write_site_casebooks
 from ecrf.reporting.casebook_pdf import render_casebook
@@ -58,8 +58,8 @@ def most_documented() -> Subject:
     forms = sa.func.count(FormEntry.id)
     identifier = db.session.scalar(
         sa.select(Subject.identifier)
-        .join(Visit, Visit.subject_id == Subject.id)
-        .join(FormEntry, FormEntry.visit_id == Visit.id)
+        .join(SubjectVisit, SubjectVisit.subject_id == Subject.id)
+        .join(FormEntry, FormEntry.visit_id == SubjectVisit.id)
         .group_by(Subject.identifier)
         .order_by(forms.desc(), Subject.identifier)
         .limit(1)

@@ -52,7 +52,7 @@ from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import seed_subjects
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
-from ecrf.records.models import Finding, FormEntry, ItemGroupRow, ItemValue, Subject, Visit
+from ecrf.records.models import Finding, FormEntry, ItemGroupRow, ItemValue, Subject, SubjectVisit
 
 #: The floor's query: the extract's rows (non-removed, with their keys), in the same order.
 FLOOR_SQL = """
@@ -77,7 +77,7 @@ ORDER BY s.code, su.number, v.id, fe.form_oid, r.group_oid, r.repeat_key, iv.id
 #: The captured data's tables, parents first, with the column pointing at the parent.
 CHAIN = (
     (Subject.__table__, None),
-    (Visit.__table__, "subject_id"),
+    (SubjectVisit.__table__, "subject_id"),
     (FormEntry.__table__, "visit_id"),
     (ItemGroupRow.__table__, "entry_id"),
     (ItemValue.__table__, "row_id"),
@@ -120,24 +120,24 @@ def keep_richest(count: int) -> list[int]:
     """Keep the ``count`` subjects with the most values; drop the others' captured data
     (a throwaway benchmark database: the extract then reads only templates and clones)."""
     per_subject = (
-        sa.select(Visit.subject_id, sa.func.count(ItemValue.id).label("values"))
-        .join(FormEntry, FormEntry.visit_id == Visit.id)
+        sa.select(SubjectVisit.subject_id, sa.func.count(ItemValue.id).label("values"))
+        .join(FormEntry, FormEntry.visit_id == SubjectVisit.id)
         .join(ItemGroupRow, ItemGroupRow.entry_id == FormEntry.id)
         .join(ItemValue, ItemValue.row_id == ItemGroupRow.id)
-        .group_by(Visit.subject_id)
-        .order_by(sa.desc("values"), Visit.subject_id)
+        .group_by(SubjectVisit.subject_id)
+        .order_by(sa.desc("values"), SubjectVisit.subject_id)
         .limit(count)
     )
     kept = sorted(row.subject_id for row in db.session.execute(per_subject))
     conn = db.session.connection()
-    visits = sa.select(Visit.id).where(Visit.subject_id.not_in(kept))
+    visits = sa.select(SubjectVisit.id).where(SubjectVisit.subject_id.not_in(kept))
     entries = sa.select(FormEntry.id).where(FormEntry.visit_id.in_(visits))
     rows = sa.select(ItemGroupRow.id).where(ItemGroupRow.entry_id.in_(entries))
     conn.execute(sa.delete(Finding).where(Finding.subject_id.not_in(kept)))
     conn.execute(sa.delete(ItemValue).where(ItemValue.row_id.in_(rows)))
     conn.execute(sa.delete(ItemGroupRow).where(ItemGroupRow.entry_id.in_(entries)))
     conn.execute(sa.delete(FormEntry).where(FormEntry.visit_id.in_(visits)))
-    conn.execute(sa.delete(Visit).where(Visit.subject_id.not_in(kept)))
+    conn.execute(sa.delete(SubjectVisit).where(SubjectVisit.subject_id.not_in(kept)))
     conn.execute(sa.delete(Subject).where(Subject.id.not_in(kept)))
     db.session.commit()
     return kept

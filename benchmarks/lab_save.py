@@ -31,7 +31,7 @@ from flask_migrate import upgrade
 
 from benchmarks.support import bench_app, bench_database
 from ecrf.crf import services
-from ecrf.crf.evaluate import derive, run_checks
+from ecrf.crf.evaluate import run_checks, run_derivations
 from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import seed_subjects
 from ecrf.extensions import db
@@ -166,7 +166,7 @@ def run(patients: int, saves: int, url: str, workdir: Path) -> None:
         for mode, chosen in (("before", full_scope(study, data)), ("after", scope)):
             begun = time.perf_counter()
             for _ in range(20):
-                derive(study, data, chosen)
+                run_derivations(study, data, chosen)
                 run_checks(study, data, chosen)
             print(f"evaluation {mode:6}: {1000 * (time.perf_counter() - begun) / 20:6.2f} ms")
         db.session.remove()

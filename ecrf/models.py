@@ -12,7 +12,7 @@ from ecrf.records.models import (
     ItemValue,
     Site,
     Subject,
-    Visit,
+    SubjectVisit,
 )
 from ecrf.resume.models import PendingSubmission
 
@@ -31,6 +31,6 @@ __all__ = [
     "RoleAssignment",
     "Site",
     "Subject",
+    "SubjectVisit",
     "User",
-    "Visit",
 ]

@@ -16,7 +16,7 @@ import click
 
 from ecrf.errors import DomainError, NotFound, PermissionDenied
 from ecrf.extensions import db
-from ecrf.forms_base import BaseForm
+from ecrf.web_forms import BaseForm
 
 T = TypeVar("T")
 

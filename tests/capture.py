@@ -15,17 +15,17 @@ from ecrf.crf import services
 from ecrf.extensions import db
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
-from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, Visit
+from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, SubjectVisit
 
 
 def entry_of(subject: Subject, visit_oid: str, form_oid: str, repeat: int = 1) -> FormEntry | None:
     return db.session.scalar(
         sa.select(FormEntry)
-        .join(Visit)
+        .join(SubjectVisit)
         .where(
-            Visit.subject_id == subject.id,
-            Visit.visit_oid == visit_oid,
-            Visit.repeat_key == repeat,
+            SubjectVisit.subject_id == subject.id,
+            SubjectVisit.visit_oid == visit_oid,
+            SubjectVisit.repeat_key == repeat,
             FormEntry.form_oid == form_oid,
         )
     )

@@ -7,8 +7,8 @@ from flask_login import current_user
 
 from ecrf import transaction
 from ecrf.api import tokens
-from ecrf.api.forms import TokenCreateForm
 from ecrf.api.models import ApiToken
+from ecrf.api.web_forms import TokenCreateForm
 from ecrf.auth.models import User
 from ecrf.auth.permissions import require
 from ecrf.auth.roles import Perm

@@ -14,7 +14,7 @@ from typing import Any
 
 from ecrf.api.reads import BadQuery, Page, parse_site
 from ecrf.auth.models import User
-from ecrf.auth.permissions import check
+from ecrf.auth.permissions import require_permission
 from ecrf.auth.roles import Perm
 from ecrf.errors import Conflict, DomainError, PermissionDenied, RuleViolation
 from ecrf.jobs import services
@@ -45,7 +45,7 @@ class QueueDown(DomainError):
 
 
 def _require_export(reader: User) -> None:
-    check(reader, Perm.EXPORT_DATA)
+    require_permission(reader, Perm.EXPORT_DATA)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ecrf.audit.services import record_event
 from ecrf.auth.models import User
-from ecrf.auth.permissions import check, sites_with
+from ecrf.auth.permissions import require_permission, sites_with
 from ecrf.auth.roles import Perm
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.exports.privacy import is_free_text, withholds_free_text
@@ -30,7 +30,7 @@ from ecrf.records.models import (
     Site,
     Subject,
     SubjectStatus,
-    Visit,
+    SubjectVisit,
 )
 
 MAX_PER_PAGE = 100
@@ -68,7 +68,7 @@ def _iso(value: date | datetime | None) -> str | None:
 
 
 def _scope(reader: User) -> set[int] | None:
-    check(reader, Perm.VIEW_SUBJECTS)
+    require_permission(reader, Perm.VIEW_SUBJECTS)
     return sites_with(reader, Perm.VIEW_SUBJECTS)
 
 
@@ -168,8 +168,8 @@ def get_subject(study: LoadedStudy, reader: User, identifier: str) -> dict:
     withhold = withholds_free_text(reader)
     entries = db.session.execute(
         sa.select(FormEntry.visit_id, FormEntry.form_oid, FormEntry.status, FormEntry.updated_at)
-        .join(Visit, FormEntry.visit_id == Visit.id)
-        .where(Visit.subject_id == subject.id)
+        .join(SubjectVisit, FormEntry.visit_id == SubjectVisit.id)
+        .where(SubjectVisit.subject_id == subject.id)
         .order_by(FormEntry.id)
     ).all()
     forms_by_visit: dict[int, list[dict]] = {}
@@ -237,10 +237,10 @@ def get_visit(
     """A visit's forms with their item group rows and values, read by ``study``."""
     subject = _in_scope(reader, identifier)
     visit = db.session.scalar(
-        sa.select(Visit).where(
-            Visit.subject_id == subject.id,
-            Visit.visit_oid == visit_oid,
-            Visit.repeat_key == repeat_key,
+        sa.select(SubjectVisit).where(
+            SubjectVisit.subject_id == subject.id,
+            SubjectVisit.visit_oid == visit_oid,
+            SubjectVisit.repeat_key == repeat_key,
         )
     )
     if visit is None:
@@ -303,9 +303,9 @@ def list_findings(
     """The edit-check findings of a subject (bounded by its data), oldest first."""
     subject = _in_scope(reader, identifier)
     query = (
-        sa.select(Finding, Visit.visit_oid, Visit.repeat_key, FormEntry.form_oid)
+        sa.select(Finding, SubjectVisit.visit_oid, SubjectVisit.repeat_key, FormEntry.form_oid)
         .join(FormEntry, Finding.entry_id == FormEntry.id)
-        .join(Visit, FormEntry.visit_id == Visit.id)
+        .join(SubjectVisit, FormEntry.visit_id == SubjectVisit.id)
         .where(Finding.subject_id == subject.id)
         .order_by(Finding.id)
     )

@@ -42,7 +42,7 @@ def can_everywhere(user: User | None, perm: Perm) -> bool:
     return any(a.site_id is None for a in _grants(user, perm))
 
 
-def check(user: User | None, perm: Perm, site_id: int | None = None) -> None:
+def require_permission(user: User | None, perm: Perm, site_id: int | None = None) -> None:
     """Raise :class:`PermissionDenied` unless :func:`can` allows it."""
     if not can(user, perm, site_id):
         raise PermissionDenied(f"You are not allowed to {perm.label.lower()} here.")
@@ -75,7 +75,7 @@ def require(perm: Perm, *alternatives: Perm) -> Callable[[F], F]:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if not any(can(current_user, p) for p in alternatives):
-                check(current_user, perm)
+                require_permission(current_user, perm)
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

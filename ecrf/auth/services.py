@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 from ecrf.audit.services import record_event
 from ecrf.auth import passwords
 from ecrf.auth.models import ANY, LoginThrottle, RoleAssignment, User, new_session_token
-from ecrf.auth.permissions import can, can_everywhere, check
+from ecrf.auth.permissions import can, can_everywhere, require_permission
 from ecrf.auth.roles import ALL_SITES_ONLY, DATA_ENTRY_ROLES, OVERSIGHT_ROLES, Perm, Role
 from ecrf.db import utcnow
 from ecrf.errors import PermissionDenied, RuleViolation
@@ -77,7 +77,7 @@ def get_user(username: str) -> User | None:
 def _require_manager(actor: User | None, site_id: int | None = None) -> None:
     if actor is None:
         return
-    check(actor, Perm.MANAGE_USERS, site_id)
+    require_permission(actor, Perm.MANAGE_USERS, site_id)
 
 
 def _require_global_manager(actor: User | None) -> None:

@@ -14,7 +14,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ecrf import transaction
 from ecrf.audit.models import AuditEvent
 from ecrf.auth import services
-from ecrf.auth.forms import (
+from ecrf.auth.models import RoleAssignment, User
+from ecrf.auth.permissions import can, can_everywhere, require, sites_with
+from ecrf.auth.roles import Perm, Role
+from ecrf.auth.sessions import EXPIRED_KEY, SEEN_KEY, safe_next
+from ecrf.auth.web_forms import (
     ALL_SITES_CHOICE,
     DeactivateForm,
     LoginForm,
@@ -25,10 +29,6 @@ from ecrf.auth.forms import (
     role_choices,
     site_choices,
 )
-from ecrf.auth.models import RoleAssignment, User
-from ecrf.auth.permissions import can, can_everywhere, require, sites_with
-from ecrf.auth.roles import Perm, Role
-from ecrf.auth.sessions import EXPIRED_KEY, SEEN_KEY, safe_next
 from ecrf.errors import DomainError
 from ecrf.extensions import db
 from ecrf.records.sites import all_sites, get_site

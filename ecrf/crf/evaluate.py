@@ -74,7 +74,9 @@ def _target_rows(study: LoadedStudy, form: Form, entry: EntryData, target: str) 
     return [entry.single(group.oid)]
 
 
-def derive(study: LoadedStudy, data: SubjectData, scope: Scope | None = None) -> dict[tuple, Any]:
+def run_derivations(
+    study: LoadedStudy, data: SubjectData, scope: Scope | None = None
+) -> dict[tuple, Any]:
     """Recompute the derived items in ``scope`` (default: every one of every entry), in place
     in ``data``.
 
@@ -252,7 +254,7 @@ def rule_failed(
 
 
 #: The failures already logged, by the SubjectData they were found on (a WeakKeyDictionary,
-#: made at first use): derive() runs every rule again at each pass over the same data.
+#: made at first use): run_derivations() runs every rule again at each pass over the same data.
 _reported: Any = None
 
 

@@ -19,7 +19,7 @@ from ecrf.records.models import (
     ItemGroupRow,
     ItemValue,
     Subject,
-    Visit,
+    SubjectVisit,
 )
 
 #: Item-level events: their ``new`` is the item's value from then on.
@@ -96,13 +96,13 @@ class CapturedDataReconciler:
             sa.select(
                 FormEntry.id,
                 Subject.identifier,
-                Visit.visit_oid,
-                Visit.repeat_key,
+                SubjectVisit.visit_oid,
+                SubjectVisit.repeat_key,
                 FormEntry.form_oid,
                 FormEntry.status,
             )
-            .join(Visit, FormEntry.visit_id == Visit.id)
-            .join(Subject, Visit.subject_id == Subject.id)
+            .join(SubjectVisit, FormEntry.visit_id == SubjectVisit.id)
+            .join(Subject, SubjectVisit.subject_id == Subject.id)
         )
         for entry_id, identifier, visit_oid, key, form_oid, status in db.session.execute(stored):
             place = f"{identifier}/{visit_oid}/{key}/{form_oid}"

@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from ecrf.audit.models import AuditEvent
 from ecrf.converters import MAX_INTEGER, bounded_int
-from ecrf.crf import forms as entry_forms
+from ecrf.crf import web_forms as entry_forms
 from ecrf.crf.evaluate import gather_inputs
 from ecrf.crf.services import FieldIssue, StaleEntry, field_path
 from ecrf.extensions import db

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from ecrf.audit.services import record_event
 from ecrf.auth.models import User
-from ecrf.crf.evaluate import derive, run_checks
+from ecrf.crf.evaluate import run_checks, run_derivations
 from ecrf.crf.save.authorize import authorize
 from ecrf.crf.save.changes import encode, plan_changes
 from ecrf.crf.save.entry import (
@@ -43,7 +43,7 @@ from ecrf.errors import RuleViolation
 from ecrf.extensions import db
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
-from ecrf.records.models import EntryStatus, FormEntry, Subject, Visit
+from ecrf.records.models import EntryStatus, FormEntry, Subject, SubjectVisit
 from ecrf.study.subjects import lock_subject
 
 __all__ = [
@@ -162,10 +162,10 @@ def remove_row(
         raise RuleViolation("Give the reason for removing this row.", field="reason")
     lock_subject(subject)
     visit = db.session.scalar(
-        sa.select(Visit).where(
-            Visit.subject_id == subject.id,
-            Visit.visit_oid == visit_oid,
-            Visit.repeat_key == visit_repeat,
+        sa.select(SubjectVisit).where(
+            SubjectVisit.subject_id == subject.id,
+            SubjectVisit.visit_oid == visit_oid,
+            SubjectVisit.repeat_key == visit_repeat,
         )
     )
     entry = find_entry(visit, form_oid) if visit else None
@@ -194,7 +194,7 @@ def remove_row(
         definition_version=study.version,
     )
     data = SubjectData.load(study, subject)
-    write_derived(study, data, derive(study, data), actor, subject.site_id)
+    write_derived(study, data, run_derivations(study, data), actor, subject.site_id)
     record_saved(study, entry, actor, subject.site_id)
     sync_findings(study, subject, data, run_checks(study, data), actor)
     return entry

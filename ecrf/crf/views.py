@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from ecrf import transaction
-from ecrf.auth.permissions import can, check, require
+from ecrf.auth.permissions import can, require, require_permission
 from ecrf.auth.roles import Perm
 from ecrf.converters import bounded_int
 from ecrf.crf import services
@@ -60,7 +60,7 @@ def edit_entry(identifier: str, visit_oid: str, repeat: int, form_oid: str):
             page.bind(kept)
             flash(RESUME_MESSAGES["restored"], "warning")
         return page.render()
-    check(current_user, Perm.ENTER_DATA, subject.site_id)
+    require_permission(current_user, Perm.ENTER_DATA, subject.site_id)
     action = request.form.get("action", "save")
     page.bind(request.form)
     if action.startswith("add_row:"):

@@ -24,7 +24,7 @@ from ecrf.records.models import (
     ItemValue,
     Site,
     Subject,
-    Visit,
+    SubjectVisit,
 )
 
 #: Rows fetched per round trip.
@@ -78,9 +78,9 @@ def _query(site_ids: Collection[int] | None, form_oid: FormFilter, subject: str 
         sa.select(
             Site.code,
             Subject.identifier,
-            Visit.visit_oid,
-            Visit.repeat_key,
-            Visit.visit_date,
+            SubjectVisit.visit_oid,
+            SubjectVisit.repeat_key,
+            SubjectVisit.visit_date,
             FormEntry.form_oid,
             FormEntry.status,
             DefinitionVersion.version,
@@ -92,8 +92,8 @@ def _query(site_ids: Collection[int] | None, form_oid: FormFilter, subject: str 
             ItemValue.derived,
         )
         .join(Subject, Subject.site_id == Site.id)
-        .join(Visit, Visit.subject_id == Subject.id)
-        .join(FormEntry, FormEntry.visit_id == Visit.id)
+        .join(SubjectVisit, SubjectVisit.subject_id == Subject.id)
+        .join(FormEntry, FormEntry.visit_id == SubjectVisit.id)
         .join(DefinitionVersion, DefinitionVersion.id == FormEntry.definition_version_id)
         .join(ItemGroupRow, ItemGroupRow.entry_id == FormEntry.id)
         .join(ItemValue, ItemValue.row_id == ItemGroupRow.id)
@@ -101,7 +101,7 @@ def _query(site_ids: Collection[int] | None, form_oid: FormFilter, subject: str 
         .order_by(
             Site.code,
             Subject.number,
-            Visit.id,
+            SubjectVisit.id,
             FormEntry.form_oid,
             ItemGroupRow.group_oid,
             ItemGroupRow.repeat_key,
@@ -194,8 +194,8 @@ def count_rows(site_ids: Collection[int] | None = None, *, form_oid: str | None 
     query = (
         sa.select(sa.func.count(sa.distinct(ItemGroupRow.id)))
         .join(FormEntry, FormEntry.id == ItemGroupRow.entry_id)
-        .join(Visit, Visit.id == FormEntry.visit_id)
-        .join(Subject, Subject.id == Visit.subject_id)
+        .join(SubjectVisit, SubjectVisit.id == FormEntry.visit_id)
+        .join(Subject, Subject.id == SubjectVisit.subject_id)
         .join(ItemValue, ItemValue.row_id == ItemGroupRow.id)
         .where(ItemGroupRow.removed.is_(False))
     )

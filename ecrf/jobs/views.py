@@ -9,9 +9,9 @@ from wtforms import SelectField
 from ecrf import transaction
 from ecrf.auth.permissions import require
 from ecrf.auth.roles import Perm
-from ecrf.forms_base import BaseForm
 from ecrf.jobs import services
 from ecrf.jobs.backends import QueueUnavailable, submit
+from ecrf.web_forms import BaseForm
 
 bp = Blueprint("jobs", __name__)
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from ecrf.extensions import db
 from ecrf.records import fields
 from ecrf.records.loader import LoadedStudy
-from ecrf.records.models import FormEntry, ItemGroupRow, Subject, Visit
+from ecrf.records.models import FormEntry, ItemGroupRow, Subject, SubjectVisit
 
 
 @dataclass
@@ -45,13 +45,15 @@ class SubjectData:
     def __init__(self, study: LoadedStudy, subject: Subject) -> None:
         self.study = study
         self.subject = subject
-        self.visits: dict[tuple[str, int], Visit] = {}
+        self.visits: dict[tuple[str, int], SubjectVisit] = {}
         self.entries: dict[tuple[str, int, str], EntryData] = {}
 
     @classmethod
     def load(cls, study: LoadedStudy, subject: Subject) -> SubjectData:
         data = cls(study, subject)
-        visits = db.session.scalars(sa.select(Visit).where(Visit.subject_id == subject.id)).all()
+        visits = db.session.scalars(
+            sa.select(SubjectVisit).where(SubjectVisit.subject_id == subject.id)
+        ).all()
         data.visits = {(v.visit_oid, v.repeat_key): v for v in visits}
         by_id = {v.id: v for v in visits}
         if not by_id:

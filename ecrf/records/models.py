@@ -92,12 +92,12 @@ class Subject(Base):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     site: Mapped[Site] = relationship()
-    visits: Mapped[list[Visit]] = relationship(
-        back_populates="subject", order_by="Visit.id", cascade="save-update, merge"
+    visits: Mapped[list[SubjectVisit]] = relationship(
+        back_populates="subject", order_by="SubjectVisit.id", cascade="save-update, merge"
     )
 
 
-class Visit(Base):
+class SubjectVisit(Base):
     """A visit (ODM StudyEvent) of a subject; unscheduled visits repeat with a repeat key."""
 
     __tablename__ = "visit"
@@ -156,7 +156,7 @@ class FormEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
-    visit: Mapped[Visit] = relationship()
+    visit: Mapped[SubjectVisit] = relationship()
     definition_version: Mapped[DefinitionVersion] = relationship()
     rows: Mapped[list[ItemGroupRow]] = relationship(
         back_populates="entry", order_by="(ItemGroupRow.group_oid, ItemGroupRow.repeat_key)"

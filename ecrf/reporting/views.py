@@ -22,7 +22,6 @@ from ecrf import transaction
 from ecrf.auth.permissions import can, require
 from ecrf.auth.roles import Perm
 from ecrf.db import utcnow
-from ecrf.forms_base import BaseForm
 from ecrf.jobs import services as jobs
 from ecrf.jobs.backends import QueueUnavailable, submit
 from ecrf.jobs.kinds import get_kind
@@ -39,6 +38,7 @@ from ecrf.reporting.imaging_page import (
 from ecrf.reporting.plans import report_plan
 from ecrf.reporting.safety import build_safety, safety_pdf, safety_plan
 from ecrf.reporting.scope import report_sites, scoped_site_ids
+from ecrf.web_forms import BaseForm
 
 bp = Blueprint("reporting", __name__, url_prefix="/reports")
 

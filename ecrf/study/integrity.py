@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from ecrf.audit.chain import Problems
 from ecrf.audit.reconcile import Event
 from ecrf.extensions import db
-from ecrf.records.models import Site, Subject, Visit
+from ecrf.records.models import Site, Subject, SubjectVisit
 
 
 class StudyReconciler:
@@ -82,8 +82,11 @@ class StudyReconciler:
             )
 
         visits = sa.select(
-            Subject.identifier, Visit.visit_oid, Visit.repeat_key, Visit.visit_date
-        ).join(Subject, Visit.subject_id == Subject.id)
+            Subject.identifier,
+            SubjectVisit.visit_oid,
+            SubjectVisit.repeat_key,
+            SubjectVisit.visit_date,
+        ).join(Subject, SubjectVisit.subject_id == Subject.id)
         unknown = object()
         for identifier, visit_oid, key, visit_date in db.session.execute(visits):
             name = f"{identifier}/{visit_oid}/{key}"

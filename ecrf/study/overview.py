@@ -18,7 +18,7 @@ from ecrf.records.models import (
     FormEntry,
     Subject,
     SubjectStatus,
-    Visit,
+    SubjectVisit,
 )
 from ecrf.study.schedule import VisitSlot, build_schedule, reference_dates
 from forms.language import VisitKind
@@ -85,9 +85,11 @@ class Cell:
 
 def _entry_states(subject_ids: list[int]):
     rows = db.session.execute(
-        sa.select(Visit.subject_id, Visit.visit_oid, Visit.repeat_key, FormEntry)
-        .join(FormEntry, FormEntry.visit_id == Visit.id)
-        .where(Visit.subject_id.in_(subject_ids))
+        sa.select(
+            SubjectVisit.subject_id, SubjectVisit.visit_oid, SubjectVisit.repeat_key, FormEntry
+        )
+        .join(FormEntry, FormEntry.visit_id == SubjectVisit.id)
+        .where(SubjectVisit.subject_id.in_(subject_ids))
     ).all()
     entries = {(s, v, r, e.form_oid): e for s, v, r, e in rows}
     counts = dict(

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
-from ecrf.records.models import Visit
+from ecrf.records.models import SubjectVisit
 from forms.language import Visit as VisitDef
 from forms.language import VisitKind
 
@@ -18,7 +18,7 @@ class VisitSlot:
 
     definition: VisitDef
     repeat_key: int
-    record: Visit | None
+    record: SubjectVisit | None
     applicable: bool
     due: date | None = None
     earliest: date | None = None

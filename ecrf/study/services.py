@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from ecrf.audit.services import record_event
 from ecrf.auth.models import User
-from ecrf.auth.permissions import check, sites_with
+from ecrf.auth.permissions import require_permission, sites_with
 from ecrf.auth.roles import Perm
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
@@ -31,7 +31,7 @@ def add_site(code: str, name: str, *, actor: User | None) -> Site:
     :raises RuleViolation: malformed or already used code, or empty name.
     """
     if actor is not None:
-        check(actor, Perm.MANAGE_SITES)
+        require_permission(actor, Perm.MANAGE_SITES)
     code = code.strip().upper()
     name = name.strip()
     if not re.match(SITE_CODE_PATTERN, code):

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from ecrf.audit.services import record_event
 from ecrf.auth.models import User
-from ecrf.auth.permissions import check, sites_with
+from ecrf.auth.permissions import require_permission, sites_with
 from ecrf.auth.roles import Perm
 from ecrf.db import utcnow
 from ecrf.errors import NotFound, RuleViolation
@@ -27,7 +27,7 @@ from ecrf.records.models import (
     Site,
     Subject,
     SubjectStatus,
-    Visit,
+    SubjectVisit,
 )
 from ecrf.study import gates
 from ecrf.study.eligibility import assess
@@ -44,7 +44,7 @@ def register_subject(site: Site, *, actor: User | None, number: int | None = Non
     number already taken fails on the unique constraint, like any double registration.
     """
     if actor is not None:
-        check(actor, Perm.ENTER_DATA, site.id)
+        require_permission(actor, Perm.ENTER_DATA, site.id)
     if number is None:
         next_number = Site.last_subject_number + 1
     else:
@@ -109,7 +109,7 @@ def change_status(
         subject not eligible.
     """
     if actor is not None:
-        check(actor, status_permission(status), subject.site_id)
+        require_permission(actor, status_permission(status), subject.site_id)
     lock_subject(subject)  # two changes at once: the second sees the first's status
     db.session.refresh(subject, ["status"])
     if status not in SUBJECT_TRANSITIONS[subject.status]:
@@ -152,7 +152,7 @@ def change_status(
 
 @dataclass(frozen=True)
 class VisitDateResult:
-    visit: Visit
+    visit: SubjectVisit
     out_of_window: bool
     window: tuple[date, date, date] | None
 
@@ -174,16 +174,16 @@ def lock_subject(subject: Subject) -> None:
     )
 
 
-def ensure_visit(subject: Subject, visit_oid: str, repeat_key: int = 1) -> Visit:
+def ensure_visit(subject: Subject, visit_oid: str, repeat_key: int = 1) -> SubjectVisit:
     visit = db.session.scalar(
-        sa.select(Visit).where(
-            Visit.subject_id == subject.id,
-            Visit.visit_oid == visit_oid,
-            Visit.repeat_key == repeat_key,
+        sa.select(SubjectVisit).where(
+            SubjectVisit.subject_id == subject.id,
+            SubjectVisit.visit_oid == visit_oid,
+            SubjectVisit.repeat_key == repeat_key,
         )
     )
     if visit is None:
-        visit = Visit(subject_id=subject.id, visit_oid=visit_oid, repeat_key=repeat_key)
+        visit = SubjectVisit(subject_id=subject.id, visit_oid=visit_oid, repeat_key=repeat_key)
         db.session.add(visit)
         db.session.flush()
     return visit
@@ -216,7 +216,7 @@ def set_visit_date(
         computed from, missing reasons, visit not for this subject, a date the gates refuse.
     """
     if actor is not None:
-        check(actor, Perm.ENTER_DATA, subject.site_id)
+        require_permission(actor, Perm.ENTER_DATA, subject.site_id)
     definition = study.visits.get(visit_oid)
     if definition is None or definition.kind is VisitKind.LOG:
         raise NotFound("No such visit in the study.")
@@ -310,17 +310,17 @@ def _check_visit_date(study, data: SubjectData, definition, visit_date: date, to
 
 def add_unscheduled_visit(
     study: LoadedStudy, subject: Subject, visit_oid: str, visit_date: date, *, actor: User | None
-) -> Visit:
+) -> SubjectVisit:
     """Open a new occurrence of an unscheduled visit."""
     if actor is not None:
-        check(actor, Perm.ENTER_DATA, subject.site_id)
+        require_permission(actor, Perm.ENTER_DATA, subject.site_id)
     definition = study.visits.get(visit_oid)
     if definition is None or definition.kind is not VisitKind.UNSCHEDULED:
         raise RuleViolation("Only unscheduled visits can be added.")
     lock_subject(subject)  # two additions at once get different repeat keys
     last = db.session.scalar(
-        sa.select(sa.func.max(Visit.repeat_key)).where(
-            Visit.subject_id == subject.id, Visit.visit_oid == visit_oid
+        sa.select(sa.func.max(SubjectVisit.repeat_key)).where(
+            SubjectVisit.subject_id == subject.id, SubjectVisit.visit_oid == visit_oid
         )
     )
     repeat_key = (last or 0) + 1

@@ -8,19 +8,19 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ecrf import transaction
-from ecrf.auth.permissions import can, check, require
+from ecrf.auth.permissions import can, require, require_permission
 from ecrf.auth.roles import Perm
 from ecrf.converters import bounded_int
 from ecrf.db import utcnow
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
-from ecrf.forms_base import BaseForm
 from ecrf.records import fields
 from ecrf.records.loader import current_study
 from ecrf.records.models import INVESTIGATOR_DECISIONS, SUBJECT_TRANSITIONS, SubjectStatus
 from ecrf.records.sites import all_sites, get_site
 from ecrf.study import gates, overview, services, subjects
 from ecrf.study.eligibility import assess
+from ecrf.web_forms import BaseForm
 
 bp = Blueprint("study", __name__)
 
@@ -49,7 +49,7 @@ def show_site(code: str):
     site = get_site(code)
     if site is None:
         abort(404)
-    check(current_user, Perm.VIEW_SUBJECTS, site.id)
+    require_permission(current_user, Perm.VIEW_SUBJECTS, site.id)
     team = services.site_team(site)
     return render_template("study/site.html", site=site, team=team)
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from ecrf.auth.roles import Role
 from ecrf.extensions import db
-from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, Visit
+from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, SubjectVisit
 
 pytestmark = pytest.mark.browser
 
@@ -66,11 +66,11 @@ def stored_values(app, identifier: str, visit_oid: str, form_oid: str):
     with app.app_context():
         entry = db.session.scalar(
             sa.select(FormEntry)
-            .join(Visit)
+            .join(SubjectVisit)
             .join(Subject)
             .where(
                 Subject.identifier == identifier,
-                Visit.visit_oid == visit_oid,
+                SubjectVisit.visit_oid == visit_oid,
                 FormEntry.form_oid == form_oid,
             )
         )

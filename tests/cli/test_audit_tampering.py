@@ -20,7 +20,7 @@ from ecrf.crf.services import remove_row, save_form
 from ecrf.db import utcnow
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
-from ecrf.records.models import Finding, FormEntry, Subject, SubjectStatus, Visit
+from ecrf.records.models import Finding, FormEntry, Subject, SubjectStatus, SubjectVisit
 from ecrf.records.sites import get_site
 from ecrf.study import subjects
 from tests.conftest import AUDIT_KEY
@@ -29,8 +29,8 @@ from tests.conftest import AUDIT_KEY
 def entry_version(subject: Subject, visit_oid: str, form_oid: str) -> int:
     entry = db.session.scalar(
         sa.select(FormEntry)
-        .join(Visit)
-        .where(Visit.subject_id == subject.id, Visit.visit_oid == visit_oid)
+        .join(SubjectVisit)
+        .where(SubjectVisit.subject_id == subject.id, SubjectVisit.visit_oid == visit_oid)
         .where(FormEntry.form_oid == form_oid)
     )
     return entry.version if entry else 0
@@ -128,7 +128,7 @@ def entry_id(app, identifier: str, form_oid: str) -> int:
     with app.app_context():
         return db.session.scalar(
             sa.select(FormEntry.id)
-            .join(Visit)
+            .join(SubjectVisit)
             .join(Subject)
             .where(Subject.identifier == identifier, FormEntry.form_oid == form_oid)
         )

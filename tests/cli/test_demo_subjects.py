@@ -25,7 +25,7 @@ from ecrf.records.models import (
     Site,
     Subject,
     SubjectStatus,
-    Visit,
+    SubjectVisit,
 )
 from forms.iahprrt import STUDY
 from forms.language import DataType
@@ -81,8 +81,8 @@ def export() -> list[tuple]:
     values = db.session.execute(
         sa.select(
             Subject.identifier,
-            Visit.visit_oid,
-            Visit.repeat_key,
+            SubjectVisit.visit_oid,
+            SubjectVisit.repeat_key,
             FormEntry.form_oid,
             FormEntry.status,
             FormEntry.version,
@@ -95,19 +95,19 @@ def export() -> list[tuple]:
             ItemValue.missing_code,
             ItemValue.derived,
         )
-        .join(Visit, Visit.subject_id == Subject.id)
-        .join(FormEntry, FormEntry.visit_id == Visit.id)
+        .join(SubjectVisit, SubjectVisit.subject_id == Subject.id)
+        .join(FormEntry, FormEntry.visit_id == SubjectVisit.id)
         .join(ItemGroupRow, ItemGroupRow.entry_id == FormEntry.id)
         .join(ItemValue, ItemValue.row_id == ItemGroupRow.id)
     ).all()
     visits = db.session.execute(
         sa.select(
             Subject.identifier,
-            Visit.visit_oid,
-            Visit.repeat_key,
-            Visit.visit_date,
-            Visit.out_of_window,
-            Visit.deviation_reason,
+            SubjectVisit.visit_oid,
+            SubjectVisit.repeat_key,
+            SubjectVisit.visit_date,
+            SubjectVisit.out_of_window,
+            SubjectVisit.deviation_reason,
         ).join(Subject)
     ).all()
     subjects = db.session.execute(
@@ -116,7 +116,7 @@ def export() -> list[tuple]:
     findings = db.session.execute(
         sa.select(
             Subject.identifier,
-            Visit.visit_oid,
+            SubjectVisit.visit_oid,
             FormEntry.form_oid,
             Finding.group_oid,
             Finding.repeat_key,
@@ -127,7 +127,7 @@ def export() -> list[tuple]:
         )
         .join(Subject, Subject.id == Finding.subject_id)
         .join(FormEntry, FormEntry.id == Finding.entry_id)
-        .join(Visit, Visit.id == FormEntry.visit_id)
+        .join(SubjectVisit, SubjectVisit.id == FormEntry.visit_id)
     ).all()
     return [sorted(map(tuple, rows), key=repr) for rows in (values, visits, subjects, findings)]
 
@@ -151,7 +151,7 @@ def test_every_stage_of_the_trial_is_seeded_at_the_demo_sites(seeded):
         assert {s.status for s in subjects} == set(SubjectStatus)
         assert {s.site.code for s in subjects} == {code for code, _ in DEMO_SITES}
         # Forms were entered at every stage: screening to M6, the logs, unscheduled visits.
-        visits = set(db.session.scalars(sa.select(Visit.visit_oid)))
+        visits = set(db.session.scalars(sa.select(SubjectVisit.visit_oid)))
         assert {"SCR", "PETIV", "PETIAH", "CALL", "THER", "W2", "M3", "M6", "LOGS"} <= visits
         forms = set(db.session.scalars(sa.select(FormEntry.form_oid)))
         assert {"IE", "PETIAH", "LUADM", "DOSI", "TRM6", "AE", "SAE", "EOS", "DD"} <= forms
@@ -188,7 +188,9 @@ def test_the_data_hold_queries_deviations_missing_codes_and_partial_dates(seeded
             sa.select(Finding).where(Finding.status == FindingStatus.OPEN)
         ).all()
         assert any(f.check_name.endswith("_GRADE3_AE") for f in open_findings)
-        late = db.session.scalars(sa.select(Visit).where(Visit.out_of_window.is_(True))).all()
+        late = db.session.scalars(
+            sa.select(SubjectVisit).where(SubjectVisit.out_of_window.is_(True))
+        ).all()
         assert late and all(v.deviation_reason for v in late)
         assert stored("DVCAT", "DV")  # ... and logged as protocol deviations
         codes = set(

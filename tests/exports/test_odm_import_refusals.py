@@ -16,7 +16,7 @@ from ecrf.demo import seed_demo
 from ecrf.exports.odm.writer import write_odm
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
-from ecrf.records.models import FormEntry, ItemValue, Subject, Visit
+from ecrf.records.models import FormEntry, ItemValue, Subject, SubjectVisit
 from tests.exports.odm_checks import NS, check_odm
 from tests.seeded_trial import dispose, trial_app
 
@@ -48,7 +48,7 @@ def counts(app) -> dict[str, int]:
     with app.app_context():
         return {
             model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
-            for model in (Subject, Visit, FormEntry, ItemValue, AuditEvent)
+            for model in (Subject, SubjectVisit, FormEntry, ItemValue, AuditEvent)
         }
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from ecrf.extensions import db
-from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, Visit
+from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
 
 PARIS = ZoneInfo("Europe/Paris")
 RELATED = {"POSSIBLE", "PROBABLE", "RELATED"}
@@ -58,9 +58,9 @@ def stored(form_oids: tuple[str, ...], sites: set[str] | None = None) -> list[Ro
         sa.select(
             Site.code,
             Subject.identifier,
-            Visit.visit_oid,
-            Visit.visit_date,
-            Visit.id,
+            SubjectVisit.visit_oid,
+            SubjectVisit.visit_date,
+            SubjectVisit.id,
             ItemGroupRow.id,
             ItemValue.item_oid,
             ItemValue.value_text,
@@ -69,8 +69,8 @@ def stored(form_oids: tuple[str, ...], sites: set[str] | None = None) -> list[Ro
         .select_from(ItemValue)
         .join(ItemGroupRow, ItemGroupRow.id == ItemValue.row_id)
         .join(FormEntry, FormEntry.id == ItemGroupRow.entry_id)
-        .join(Visit, Visit.id == FormEntry.visit_id)
-        .join(Subject, Subject.id == Visit.subject_id)
+        .join(SubjectVisit, SubjectVisit.id == FormEntry.visit_id)
+        .join(Subject, Subject.id == SubjectVisit.subject_id)
         .join(Site, Site.id == Subject.site_id)
         .where(FormEntry.form_oid.in_(form_oids), ItemGroupRow.removed.is_(False))
     )

@@ -16,7 +16,7 @@ from ecrf.audit.models import AuditEvent
 from ecrf.extensions import db
 from ecrf.jobs.backends import shutdown_threads
 from ecrf.jobs.models import Job, JobState
-from ecrf.records.models import FormEntry, Site, Subject, Visit
+from ecrf.records.models import FormEntry, Site, Subject, SubjectVisit
 from tests.exports.jobs_support import dispose, jobs_trial
 from tests.pages import masked
 
@@ -54,8 +54,8 @@ def _least_documented(trial, site: str) -> str:
     with trial.app.app_context():
         forms = (
             sa.select(sa.func.count(FormEntry.id))
-            .join(Visit, Visit.id == FormEntry.visit_id)
-            .where(Visit.subject_id == Subject.id)
+            .join(SubjectVisit, SubjectVisit.id == FormEntry.visit_id)
+            .where(SubjectVisit.subject_id == Subject.id)
             .scalar_subquery()
         )
         return db.session.scalars(

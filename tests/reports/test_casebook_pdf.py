@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from ecrf.audit.models import AuditEvent
 from ecrf.extensions import db
 from ecrf.integrity import verify_trail
-from ecrf.records.models import EntryStatus, FormEntry, Subject, Visit
+from ecrf.records.models import EntryStatus, FormEntry, Subject, SubjectVisit
 from tests.exports.odm_checks import NS, checked_tree
 
 
@@ -27,8 +27,8 @@ def _most_documented(app, least: bool = False) -> str:
     with app.app_context():
         counts = db.session.execute(
             sa.select(Subject.identifier, sa.func.count(FormEntry.id))
-            .join(Visit, Visit.subject_id == Subject.id)
-            .join(FormEntry, FormEntry.visit_id == Visit.id)
+            .join(SubjectVisit, SubjectVisit.subject_id == Subject.id)
+            .join(FormEntry, FormEntry.visit_id == SubjectVisit.id)
             .where(FormEntry.status == EntryStatus.COMPLETE)
             .group_by(Subject.identifier)
             .order_by(order if least else order.desc(), Subject.identifier)
@@ -95,9 +95,9 @@ def test_every_visit_and_form_with_data_is_in_the_casebook(seeded, casebook):
 
         study = current_study()
         rows = db.session.execute(
-            sa.select(Visit.visit_oid, FormEntry.form_oid, Visit.visit_date)
-            .join(FormEntry, FormEntry.visit_id == Visit.id)
-            .join(Subject, Subject.id == Visit.subject_id)
+            sa.select(SubjectVisit.visit_oid, FormEntry.form_oid, SubjectVisit.visit_date)
+            .join(FormEntry, FormEntry.visit_id == SubjectVisit.id)
+            .join(Subject, Subject.id == SubjectVisit.subject_id)
             .where(Subject.identifier == identifier)
         ).all()
         assert len(rows) > 20

@@ -22,7 +22,7 @@ from ecrf.audit.models import AuditEvent
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
-from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, Visit
+from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
 from ecrf.reporting.imaging import build_imaging_report
 from ecrf.reporting.imaging_page import imaging_context
 from ecrf.reporting.plans import report_plan
@@ -46,13 +46,13 @@ def stored_rows(form_oid: str, group_oid: str) -> dict[str, dict[int, dict[str, 
         sa.select(
             Subject.identifier, ItemGroupRow.repeat_key, ItemValue.item_oid, ItemValue.value_text
         )
-        .join(Visit, Visit.subject_id == Subject.id)
-        .join(FormEntry, FormEntry.visit_id == Visit.id)
+        .join(SubjectVisit, SubjectVisit.subject_id == Subject.id)
+        .join(FormEntry, FormEntry.visit_id == SubjectVisit.id)
         .join(ItemGroupRow, ItemGroupRow.entry_id == FormEntry.id)
         .join(ItemValue, ItemValue.row_id == ItemGroupRow.id)
         .where(
             FormEntry.form_oid == form_oid,
-            Visit.visit_oid == form_oid,
+            SubjectVisit.visit_oid == form_oid,
             ItemGroupRow.group_oid == group_oid,
             ItemGroupRow.removed.is_(False),
         )
@@ -82,8 +82,8 @@ def _save_lesion_id(subject_id: str, key: int, identifier: str) -> None:
     subject = get_subject(subject_id)
     entry = db.session.scalar(
         sa.select(FormEntry)
-        .join(Visit, Visit.id == FormEntry.visit_id)
-        .where(Visit.subject_id == subject.id, FormEntry.form_oid == "PETIAH")
+        .join(SubjectVisit, SubjectVisit.id == FormEntry.visit_id)
+        .where(SubjectVisit.subject_id == subject.id, FormEntry.form_oid == "PETIAH")
     )
     save_form(
         current_study(),

@@ -14,8 +14,8 @@ from wtforms import StringField
 from ecrf import transaction
 from ecrf.errors import NotFound, PermissionDenied, RuleViolation
 from ecrf.extensions import db
-from ecrf.forms_base import BaseForm
 from ecrf.records.models import Site
+from ecrf.web_forms import BaseForm
 
 ECRF = Path(__file__).resolve().parents[2] / "ecrf"
 

@@ -145,12 +145,12 @@ HUGE = ["2147483648", "9223372036854775808", "1" + "0" * 40]
 def trail_and_rows(app) -> tuple[int, ...]:
     """What a refusal must leave as it was: the audit trail and every clinical table."""
     from ecrf.audit.models import AuditEvent
-    from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, Visit
+    from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, SubjectVisit
 
     with app.app_context():
         return tuple(
             db.session.scalar(sa.select(sa.func.count()).select_from(model))
-            for model in (AuditEvent, Subject, Visit, FormEntry, ItemGroupRow, ItemValue)
+            for model in (AuditEvent, Subject, SubjectVisit, FormEntry, ItemGroupRow, ItemValue)
         )
 
 

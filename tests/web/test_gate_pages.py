@@ -14,7 +14,7 @@ from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
-from ecrf.records.models import FormEntry, Site, SubjectStatus, Visit
+from ecrf.records.models import FormEntry, Site, SubjectStatus, SubjectVisit
 from ecrf.study import subjects
 from tests.iahprrt_patient import save_screening
 
@@ -90,7 +90,7 @@ def test_before_consent_a_form_of_another_visit_is_refused_at_the_form(app, clie
     )
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(FormEntry)) == 0
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Visit)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SubjectVisit)) == 0
 
 
 def test_a_visit_date_before_consent_is_refused_at_its_field(app, client, nurse):
@@ -102,7 +102,7 @@ def test_a_visit_date_before_consent_is_refused_at_its_field(app, client, nurse)
     assert response.status_code == 422
     assert "No consent date is recorded for BDX-001 yet" in text(response)
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Visit)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SubjectVisit)) == 0
 
 
 def test_after_withdrawal_the_page_says_so_and_a_draft_change_needs_its_reason(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from ecrf.auth.models import User
-from ecrf.auth.permissions import check
+from ecrf.auth.permissions import require_permission
 from ecrf.auth.roles import Perm
 from ecrf.crf.save.plan import FormSave
 from ecrf.db import utcnow
@@ -31,7 +31,7 @@ def authorize(
     :raises NotFound: the form is not part of the visit.
     """
     if actor is not None:
-        check(actor, Perm.ENTER_DATA, subject.site_id)
+        require_permission(actor, Perm.ENTER_DATA, subject.site_id)
     visit_def = study.visits.get(visit_oid)
     if visit_def is None or form_oid not in visit_def.forms:
         raise NotFound("This form is not part of this visit.")

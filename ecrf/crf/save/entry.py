@@ -13,7 +13,7 @@ from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
 from ecrf.records.data import EntryData, SubjectData
 from ecrf.records.loader import LoadedStudy
-from ecrf.records.models import DefinitionVersion, FormEntry, Visit
+from ecrf.records.models import DefinitionVersion, FormEntry, SubjectVisit
 from ecrf.study import gates
 from ecrf.study.schedule import applicable
 from ecrf.study.subjects import ensure_visit, lock_subject
@@ -83,7 +83,7 @@ def publish_definition(study: LoadedStudy) -> DefinitionVersion:
     return record
 
 
-def find_entry(visit: Visit, form_oid: str) -> FormEntry | None:
+def find_entry(visit: SubjectVisit, form_oid: str) -> FormEntry | None:
     return db.session.scalar(
         sa.select(FormEntry).where(FormEntry.visit_id == visit.id, FormEntry.form_oid == form_oid)
     )

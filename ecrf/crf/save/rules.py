@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecrf.crf.evaluate import Found, derive, run_checks
+from ecrf.crf.evaluate import Found, run_checks, run_derivations
 from ecrf.crf.save.outcome import FieldIssue
 from ecrf.crf.save.plan import FormSave, ValueChange
 from ecrf.records.data import SubjectData
@@ -26,7 +26,7 @@ def derive_and_check(
 ) -> tuple[dict[tuple, Any], list[Found], list[FieldIssue]]:
     """The derived values and findings of the rules in ``scope``, and the rejections on
     this form as field issues."""
-    derived = derive(save.study, data, scope)
+    derived = run_derivations(save.study, data, scope)
     found = run_checks(save.study, data, scope)
     here = (save.visit_oid, save.visit_repeat, save.form_oid)
     rejected = [

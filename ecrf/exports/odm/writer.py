@@ -17,7 +17,7 @@ from lxml import etree
 from ecrf.audit.models import AuditEvent
 from ecrf.audit.services import record_event
 from ecrf.auth.models import User
-from ecrf.auth.permissions import can_everywhere, check
+from ecrf.auth.permissions import can_everywhere, require_permission
 from ecrf.auth.roles import Perm
 from ecrf.db import utcnow
 from ecrf.errors import PermissionDenied
@@ -27,7 +27,7 @@ from ecrf.exports.privacy import is_free_text, withholds_free_text
 from ecrf.exports.stream import RowRecord, iter_rows
 from ecrf.extensions import db
 from ecrf.records.loader import LoadedStudy
-from ecrf.records.models import FormEntry, Site, Subject, Visit
+from ecrf.records.models import FormEntry, Site, Subject, SubjectVisit
 from forms.language import DataType
 
 Progress = Callable[[int, int], None]
@@ -161,7 +161,7 @@ def _check_scope(actor: User | None, site_ids: Collection[int] | None) -> None:
             raise PermissionDenied(ALL_SITES_REFUSED)
         return
     for site_id in site_ids:
-        check(actor, Perm.EXPORT_DATA, site_id)
+        require_permission(actor, Perm.EXPORT_DATA, site_id)
 
 
 def _version() -> str:
@@ -232,14 +232,21 @@ class _Context:
         subject = db.session.scalar(sa.select(Subject).where(Subject.identifier == identifier))
         visits = {
             (v.visit_oid, v.repeat_key): v
-            for v in db.session.scalars(sa.select(Visit).where(Visit.subject_id == subject.id))
+            for v in db.session.scalars(
+                sa.select(SubjectVisit).where(SubjectVisit.subject_id == subject.id)
+            )
         }
         entries = {
             (visit_oid, repeat, form): entry_id
             for entry_id, visit_oid, repeat, form in db.session.execute(
-                sa.select(FormEntry.id, Visit.visit_oid, Visit.repeat_key, FormEntry.form_oid)
-                .join(Visit, Visit.id == FormEntry.visit_id)
-                .where(Visit.subject_id == subject.id)
+                sa.select(
+                    FormEntry.id,
+                    SubjectVisit.visit_oid,
+                    SubjectVisit.repeat_key,
+                    FormEntry.form_oid,
+                )
+                .join(SubjectVisit, SubjectVisit.id == FormEntry.visit_id)
+                .where(SubjectVisit.subject_id == subject.id)
             )
         }
         audit = self._value_audit(entries.values())
@@ -288,7 +295,7 @@ class _Context:
         _e("FlagValue", {"CodeListOID": codelist}, parent=flag, text=value)
         _e("FlagType", {"CodeListOID": oids.FLAG_TYPES}, parent=flag, text=flag_type)
 
-    def _event(self, parent, visit: Visit, rows, entries, audit) -> None:
+    def _event(self, parent, visit: SubjectVisit, rows, entries, audit) -> None:
         definition = self.study.visits[visit.visit_oid]
         attrs = {"StudyEventOID": oids.event_oid(visit.visit_oid)}
         if definition.kind.value == "unscheduled":

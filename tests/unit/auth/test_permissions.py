@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecrf.auth.models import User
-from ecrf.auth.permissions import can, can_everywhere, check, sites_with
+from ecrf.auth.permissions import can, can_everywhere, require_permission, sites_with
 from ecrf.auth.roles import ROLE_PERMISSIONS, Perm, Role
 from ecrf.errors import PermissionDenied
 from ecrf.extensions import db
@@ -69,7 +69,7 @@ def test_check_raises_permission_denied_with_a_readable_message(sites, create_us
     _, tls = sites
     user = user_with(create_user, Role.SITE_STAFF, "BDX")
     with pytest.raises(PermissionDenied, match="not allowed to register subjects"):
-        check(user, Perm.ENTER_DATA, tls)
+        require_permission(user, Perm.ENTER_DATA, tls)
 
 
 def test_nobody_signed_in_can_do_nothing(sites, app_ctx):

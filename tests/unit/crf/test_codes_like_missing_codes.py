@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from ecrf.crf import services
-from ecrf.crf.forms import build_entry_form
+from ecrf.crf.web_forms import build_entry_form
 from ecrf.extensions import db
 from ecrf.records.models import Finding, FindingStatus
 from tests.capture import value

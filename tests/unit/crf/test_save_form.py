@@ -22,7 +22,7 @@ from ecrf.records.models import (
     EntryStatus,
     FormEntry,
     Subject,
-    Visit,
+    SubjectVisit,
 )
 from ecrf.study import subjects
 from tests.capture import (
@@ -305,7 +305,7 @@ def test_of_two_first_saves_of_a_new_visit_racing_exactly_one_wins(
     outcomes = race(app, 2, work)
     assert sorted(type(o).__name__ for o in outcomes) == ["StaleEntry", "int"], outcomes
     db.session.expire_all()
-    assert count(Visit) == 1 and count(FormEntry) == 1
+    assert count(SubjectVisit) == 1 and count(FormEntry) == 1
     assert count(DefinitionVersion) == 1
     entry = entry_of(subject, "SCR", "DM")
     assert [e.new for e in events(entry.id, "form_saved")] == ["1"]
@@ -347,7 +347,7 @@ def test_staff_of_another_site_may_not_enter_data_and_nothing_is_written(
     with pytest.raises(PermissionDenied):
         save(subject, "SCR", "DM", {("DM", 1): DM_ROW}, actor=other_staff)
     db.session.rollback()
-    assert snapshot() == before and count(Visit) == 0
+    assert snapshot() == before and count(SubjectVisit) == 0
 
 
 def test_a_monitor_may_not_enter_data(subject, save, monitor):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from ecrf.crf.evaluate import derive, run_checks
+from ecrf.crf.evaluate import run_checks, run_derivations
 from ecrf.extensions import db
 from ecrf.records import fields
 from ecrf.records.data import SubjectData
@@ -38,7 +38,7 @@ def test_scoped_saves_leave_every_derived_value_and_finding_as_a_full_run_would(
                 for (g, k), row in entry.rows.items()
                 for item in row.values
             }
-            for key, value in derive(study, data).items():
+            for key, value in run_derivations(study, data).items():
                 visit_oid, visit_key, form_oid, group_oid, row_key, item_oid = key
                 entry = data.entry(visit_oid, visit_key, form_oid)
                 row = entry.entry and next(

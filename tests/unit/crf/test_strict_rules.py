@@ -69,7 +69,7 @@ def test_a_derivation_that_raises_is_logged_with_where_and_on_what(
     study, subject, save, lenient, caplog
 ):
     save(subject, "BASE", "LES", NO_SUVMAX)
-    (record,) = failures(caplog)  # once, though derive() makes several passes
+    (record,) = failures(caplog)  # once, though run_derivations() makes several passes
     assert record.levelno == logging.ERROR
     assert isinstance(record.exc_info[1], TypeError)
     message = record.getMessage()

@@ -14,7 +14,7 @@ from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
 from ecrf.records import dates
 from ecrf.records.data import SubjectData
-from ecrf.records.models import Visit
+from ecrf.records.models import SubjectVisit
 from ecrf.study import subjects
 from ecrf.study.schedule import build_schedule
 from forms.values import PartialDate
@@ -170,7 +170,9 @@ def test_a_schedule_stored_off_the_calendar_still_builds(study, subject, save):
     # A date stored before dates were bounded must not break the subject's pages.
     save(subject, "SCR", "IC", {("IC", 1): {"THERAPY": "Y"}}, today=TODAY)
     db.session.add(
-        Visit(subject_id=subject.id, visit_oid="PETIAH", repeat_key=1, visit_date=D("9999-12-20"))
+        SubjectVisit(
+            subject_id=subject.id, visit_oid="PETIAH", repeat_key=1, visit_date=D("9999-12-20")
+        )
     )
     db.session.commit()
     slots = {s.definition.oid: s for s in build_schedule(study, SubjectData.load(study, subject))}

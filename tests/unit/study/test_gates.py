@@ -12,7 +12,7 @@ from ecrf.crf import services
 from ecrf.crf.services import ValidationFailed
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
-from ecrf.records.models import FormEntry, SubjectStatus, Visit
+from ecrf.records.models import FormEntry, SubjectStatus, SubjectVisit
 from ecrf.study import subjects
 from tests.capture import count, entry_of, events, last_seq
 from tests.iahprrt_patient import save_screening
@@ -49,22 +49,22 @@ def save(study, subject, actor, visit, form, entries, *, version=0, **kwargs):
 
 def refused_save(study, subject, actor, visit, form, entries, **kwargs) -> ValidationFailed:
     """The save is refused with nothing written: no visit, entry, value or audit event."""
-    before = (last_seq(), count(Visit), count(FormEntry))
+    before = (last_seq(), count(SubjectVisit), count(FormEntry))
     with pytest.raises(ValidationFailed) as refused:
         services.save_form(
             study, subject, visit, form, entries, actor=actor, expected_version=0, **kwargs
         )
     db.session.rollback()
-    assert (last_seq(), count(Visit), count(FormEntry)) == before
+    assert (last_seq(), count(SubjectVisit), count(FormEntry)) == before
     return refused.value
 
 
 def refused_date(study, subject, actor, visit, day, **kwargs) -> RuleViolation:
-    before = (last_seq(), count(Visit))
+    before = (last_seq(), count(SubjectVisit))
     with pytest.raises(RuleViolation) as refused:
         subjects.set_visit_date(study, subject, visit, day, actor=actor, **kwargs)
     db.session.rollback()
-    assert (last_seq(), count(Visit)) == before
+    assert (last_seq(), count(SubjectVisit)) == before
     assert refused.value.field == "visit_date"
     return refused.value
 
@@ -109,12 +109,12 @@ def test_once_the_consent_date_is_recorded_the_other_visits_open(study, subject,
 def test_no_visit_date_nor_unscheduled_visit_before_the_consent_date(study, subject, staff):
     refusal = refused_date(study, subject, staff, "PETIV", CONSENT)
     assert refusal.message == NO_CONSENT.format(visit="68ga pet after iv injection")
-    before = (last_seq(), count(Visit))
+    before = (last_seq(), count(SubjectVisit))
     with pytest.raises(RuleViolation) as refused:
         subjects.add_unscheduled_visit(study, subject, "UNS", CONSENT, actor=staff)
     db.session.rollback()
     assert refused.value.message == NO_CONSENT.format(visit="unscheduled")
-    assert (last_seq(), count(Visit)) == before
+    assert (last_seq(), count(SubjectVisit)) == before
 
 
 # --- after the end of participation --------------------------------------------------------

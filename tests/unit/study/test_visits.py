@@ -12,7 +12,7 @@ from ecrf.db import utcnow
 from ecrf.errors import NotFound, PermissionDenied, RuleViolation
 from ecrf.extensions import db
 from ecrf.records.data import SubjectData
-from ecrf.records.models import Subject, Visit
+from ecrf.records.models import Subject, SubjectVisit
 from ecrf.study import subjects
 from ecrf.study.schedule import build_schedule
 from tests.capture import count, events, last_seq, race
@@ -110,7 +110,7 @@ def test_therapy_visits_do_not_apply_outside_the_sub_group(study, subject, save,
     with pytest.raises(RuleViolation, match="Follow-up does not apply"):
         save(subject, "FU", "LB", {("LB", 1): {"HGB": "13"}})
     db.session.rollback()
-    assert last_seq() == before and count(Visit) == 1  # SCR only
+    assert last_seq() == before and count(SubjectVisit) == 1  # SCR only
 
 
 def test_therapy_visits_apply_in_the_sub_group(study, subject, save):
@@ -200,7 +200,7 @@ def test_a_visit_date_in_the_future_is_refused(study, subject):
         subjects.set_visit_date(study, subject, "SCR", tomorrow, actor=None)
     db.session.rollback()
     assert caught.value.field == "visit_date"
-    assert count(Visit) == 0
+    assert count(SubjectVisit) == 0
     assert visit_events(subject, "SCR") == []
     set_date(study, subject, "SCR", utcnow().date())  # today is fine
     assert [e.new for e in visit_events(subject, "SCR")] == [utcnow().date().isoformat()]
@@ -225,7 +225,7 @@ def test_staff_of_another_site_may_not_date_a_visit(study, subject, other_staff)
     with pytest.raises(PermissionDenied):
         subjects.set_visit_date(study, subject, "SCR", D("2024-05-20"), actor=other_staff)
     db.session.rollback()
-    assert count(Visit) == 0
+    assert count(SubjectVisit) == 0
 
 
 def test_a_log_is_not_a_visit_with_a_date(study, subject):
@@ -283,6 +283,6 @@ def test_unscheduled_visits_added_at_once_get_distinct_numbers(
 def test_a_visit_dated_by_another_save_path_keeps_one_record(study, subject, save):
     save(subject, "SCR", "DM", {("DM", 1): {"SEX": "M"}})
     set_date(study, subject, "SCR", D("2024-05-20"))
-    assert count(Visit) == 1
+    assert count(SubjectVisit) == 1
     assert [e.new for e in visit_events(subject, "SCR")] == ["2024-05-20"]
     assert services.find_entry(schedule(study, subject)[("SCR", 1)].record, "DM") is not None

@@ -1,4 +1,4 @@
-"""Base class of the hand-written web forms."""
+"""Base class of the hand-written web forms (WTForms)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The form that creates a personal access token on a user's page."""
+"""The web form that creates a personal access token on a user's page."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from ecrf.api.tokens import DEFAULT_DAYS, MAX_DAYS, NAME_MAX
-from ecrf.forms_base import BaseForm
+from ecrf.web_forms import BaseForm
 
 
 class TokenCreateForm(BaseForm):

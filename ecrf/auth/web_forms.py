@@ -1,4 +1,4 @@
-"""Sign-in, password and user-management forms."""
+"""Sign-in, password and user-management web forms (WTForms)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ecrf.auth.roles import Role
-from ecrf.forms_base import BaseForm
+from ecrf.web_forms import BaseForm
 
 ALL_SITES_CHOICE = ""
 
