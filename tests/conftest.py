@@ -21,11 +21,14 @@ from ecrf import create_app
 from ecrf.auth import services as auth_services
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
+from ecrf.crf.services import save_form
 from ecrf.extensions import db
 from ecrf.jobs.backends import shutdown_threads
+from ecrf.records.loader import current_study
 from ecrf.records.models import Site
 from ecrf.records.sites import get_site
 from ecrf.study import services as study_services
+from ecrf.study import subjects
 from tests.databases import DatabaseFactory
 from tests.seeded_trial import Seeded, seeded_trial
 
@@ -154,6 +157,38 @@ def create_user(app):
             )
             db.session.commit()
             return user.id
+
+    return create
+
+
+@pytest.fixture
+def create_subject(app):
+    """Register a subject at ``site`` and save ``forms`` through the write path, then commit:
+    ``{(visit OID, form OID): {(group OID, repeat key): {item OID: text}}}``, each saved as a
+    draft from nothing (``complete=True`` marks them complete). Returns the identifier."""
+
+    def create(
+        site: str = "BDX",
+        forms: dict[tuple[str, str], dict] | None = None,
+        *,
+        complete: bool = False,
+        actor: User | None = None,
+    ) -> str:
+        with in_app(app):
+            subject = subjects.register_subject(get_site(site), actor=actor)
+            for (visit_oid, form_oid), rows in (forms or {}).items():
+                save_form(
+                    current_study(),
+                    subject,
+                    visit_oid,
+                    form_oid,
+                    rows,
+                    actor=actor,
+                    expected_version=0,
+                    complete=complete,
+                )
+            db.session.commit()
+            return subject.identifier
 
     return create
 

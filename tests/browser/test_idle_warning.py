@@ -16,8 +16,6 @@ from playwright.sync_api import Page, expect
 from ecrf.auth.roles import Role
 from ecrf.extensions import db
 from ecrf.records.models import FormEntry, ItemValue
-from ecrf.records.sites import get_site
-from ecrf.study import subjects
 from tests.browser_fixtures import LiveServer
 from tests.conftest import PASSWORD
 
@@ -42,11 +40,9 @@ def live_server(make_app):
 
 
 @pytest.fixture
-def ward(app, create_site, create_user):
+def ward(app, create_site, create_user, create_subject):
     create_site("BDX", "CHU de Bordeaux")
-    with app.app_context():
-        subjects.register_subject(get_site("BDX"), actor=None)
-        db.session.commit()
+    create_subject("BDX")
     create_user("anurse", Role.SITE_STAFF, "BDX")
 
 

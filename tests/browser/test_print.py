@@ -10,11 +10,6 @@ import pytest
 from playwright.sync_api import Page
 
 from ecrf.auth.roles import Role
-from ecrf.crf.services import save_form
-from ecrf.extensions import db
-from ecrf.records.loader import current_study
-from ecrf.records.sites import get_site
-from ecrf.study import subjects
 
 pytestmark = pytest.mark.browser
 
@@ -22,22 +17,11 @@ PRINTS = Path("test-artifacts") / "prints"
 
 
 @pytest.fixture
-def subject(app, create_site, create_user):
+def subject(app, create_site, create_user, create_subject):
     create_site("BDX")
     create_user("mon", Role.MONITOR, "BDX")
-    with app.app_context():
-        registered = subjects.register_subject(get_site("BDX"), actor=None)
-        save_form(
-            current_study(),
-            registered,
-            "SCR",
-            "DM",
-            {("DM", 1): {"SEX": "F", "BRTHYM": "1961-03", "WEIGHT": "61.5", "HEIGHT": "164"}},
-            actor=None,
-            expected_version=0,
-        )
-        db.session.commit()
-        return registered.identifier
+    dm = {"SEX": "F", "BRTHYM": "1961-03", "WEIGHT": "61.5", "HEIGHT": "164"}
+    return create_subject("BDX", {("SCR", "DM"): {("DM", 1): dm}})
 
 
 def _print(page: Page, name: str) -> str:

@@ -9,9 +9,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from ecrf.auth.roles import Role
-from ecrf.extensions import db
-from ecrf.records.sites import get_site
-from ecrf.study import subjects
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +24,9 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 @pytest.fixture
-def ward(app, create_site, create_user):
+def ward(app, create_site, create_user, create_subject):
     create_site("BDX", "CHU de Bordeaux")
-    with app.app_context():
-        subjects.register_subject(get_site("BDX"), actor=None)
-        db.session.commit()
+    create_subject("BDX")
     create_user("anurse", Role.SITE_STAFF, "BDX")
 
 

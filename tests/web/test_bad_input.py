@@ -8,11 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from ecrf.auth.roles import Role
-from ecrf.crf.services import save_form
 from ecrf.extensions import db
-from ecrf.records.loader import current_study
-from ecrf.records.sites import get_site
-from ecrf.study import subjects
 
 JUNK_VALUES = [
     "",
@@ -57,22 +53,11 @@ def concrete_paths(app) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def world(app, create_site, create_user):
+def world(app, create_site, create_user, create_subject):
     create_site("BDX")
     create_user("alice", Role.SITE_STAFF, "BDX")
     create_user("boss", Role.ADMIN)
-    with app.app_context():
-        subject = subjects.register_subject(get_site("BDX"), actor=None)
-        save_form(
-            current_study(),
-            subject,
-            "SCR",
-            "DM",
-            {("DM", 1): {"SEX": "M"}},
-            actor=None,
-            expected_version=0,
-        )
-        db.session.commit()
+    create_subject("BDX", {("SCR", "DM"): {("DM", 1): {"SEX": "M"}}})
 
 
 @pytest.mark.parametrize("username", ["alice", "boss"])

@@ -21,7 +21,6 @@ from ecrf.db import utcnow
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
 from ecrf.records.models import FormEntry
-from ecrf.records.sites import get_site
 from ecrf.resume.models import PendingSubmission
 from ecrf.resume.services import stash_submission
 from ecrf.resume.web import COOKIE
@@ -47,13 +46,11 @@ def app(make_app):
 
 
 @pytest.fixture
-def ward(app, create_site, create_user):
+def ward(app, create_site, create_user, create_subject):
     """Site BDX with subject BDX-001 and two nurses; a nurse at TLS."""
     create_site("BDX")
     create_site("TLS")
-    with app.app_context():
-        subjects.register_subject(get_site("BDX"), actor=None)
-        db.session.commit()
+    create_subject("BDX")
     create_user("anna", Role.SITE_STAFF, "BDX")
     create_user("bruno", Role.SITE_STAFF, "BDX")
     create_user("tom", Role.SITE_STAFF, "TLS")

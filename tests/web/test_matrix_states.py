@@ -5,31 +5,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ecrf.auth.roles import Role
-from ecrf.crf.services import save_form
 from ecrf.db import utcnow
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
 from ecrf.records.models import SubjectStatus
-from ecrf.records.sites import get_site
 from ecrf.study import subjects
 
 
-def test_visits_of_a_screen_failure_are_not_overdue(app, client, auth, create_site, create_user):
+def test_visits_of_a_screen_failure_are_not_overdue(
+    app, client, auth, create_site, create_user, create_subject
+):
     create_site("BDX")
     create_user("alice", Role.SITE_STAFF, "BDX")
-    with app.app_context():
-        subject = subjects.register_subject(get_site("BDX"), actor=None)
-        d0 = (utcnow().date() - timedelta(days=60)).isoformat()
-        save_form(
-            current_study(),
-            subject,
-            "SCR",
-            "ENR",
-            {("ENR", 1): {"D0PLAN": d0}},
-            actor=None,
-            expected_version=0,
-        )
-        db.session.commit()
+    d0 = (utcnow().date() - timedelta(days=60)).isoformat()
+    create_subject("BDX", {("SCR", "ENR"): {("ENR", 1): {"D0PLAN": d0}}})
     auth.login("alice")
     legend = 1  # the legend shows each state once
     assert client.get("/subjects").get_data(as_text=True).count("cell-overdue") > legend

@@ -5,12 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecrf.auth.roles import Role
-from ecrf.crf.services import save_form
-from ecrf.extensions import db
-from ecrf.records.loader import current_study
-from ecrf.records.sites import get_site
 from ecrf.security import CONTENT_SECURITY_POLICY
-from ecrf.study import subjects
 
 #: A value for every URL parameter of the app's routes; a new parameter fails the walk.
 SAMPLE_ARGS = {
@@ -60,21 +55,10 @@ def every_request(app):
 
 
 @pytest.fixture
-def walk(app, create_site, create_user):
+def walk(app, create_site, create_user, create_subject):
     create_site("BDX")
     create_site("TLS")
-    with app.app_context():
-        subject = subjects.register_subject(get_site("BDX"), actor=None)
-        save_form(
-            current_study(),
-            subject,
-            "SCR",
-            "DM",
-            {("DM", 1): {"SEX": "M"}},
-            actor=None,
-            expected_version=0,
-        )
-        db.session.commit()
+    create_subject("BDX", {("SCR", "DM"): {("DM", 1): {"SEX": "M"}}})
     create_user("admin", Role.ADMIN)
     create_user("staff.tls", Role.SITE_STAFF, "TLS")
     return list(every_request(app))
