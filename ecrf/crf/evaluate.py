@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
+from ecrf.crf.rule_failures import rule_failed
 from ecrf.records.data import EntryData, RowData, SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.rule_graph import Scope
 from forms.language import Form, Severity
-
-log = logging.getLogger(__name__)
 
 #: Derivations feeding derivations settle within this many passes (chains are short).
 MAX_PASSES = 5
@@ -177,95 +175,3 @@ def run_checks(study: LoadedStudy, data: SubjectData, scope: Scope | None = None
                     )
                     found.append(Found(key, check.severity, message))
     return found
-
-
-# --- rules that raise ------------------------------------------------------------------------
-
-#: Characters of the inputs' repr kept in a log line or an error (a repeating group can be long).
-INPUTS_REPR_LIMIT = 2000
-
-
-class RuleFailed(RuntimeError):
-    """A derivation or an edit check raised (``STRICT_RULES`` on): a bug of the definition.
-
-    Names where: the subject, the visit, the form, the row, the rule and its inputs; the
-    exception the rule raised is the ``__cause__``.
-    """
-
-    def __init__(
-        self,
-        kind: str,
-        rule: str,
-        subject: str | None,
-        visit: tuple[str, int, str],
-        row: tuple[str, int],
-        inputs: str,
-        error: BaseException,
-    ) -> None:
-        self.kind, self.rule, self.subject = kind, rule, subject
-        self.visit_oid, self.visit_repeat, self.form_oid = visit
-        self.group_oid, self.row_key = row
-        self.inputs = inputs
-        super().__init__(
-            f"{kind} {rule} raised {type(error).__name__}: {error} (subject {subject},"
-            f" visit {self.visit_oid}[{self.visit_repeat}], form {self.form_oid},"
-            f" row {self.group_oid}[{self.row_key}]; inputs {inputs})"
-        )
-
-
-def strict_rules() -> bool:
-    """``STRICT_RULES`` of the running app (off outside an app context)."""
-    from flask import current_app, has_app_context
-
-    return has_app_context() and bool(current_app.config.get("STRICT_RULES", False))
-
-
-def shortened_repr(value: Any, limit: int = INPUTS_REPR_LIMIT) -> str:
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text)} characters)"
-
-
-def rule_failed(
-    kind: str,
-    rule: str,
-    data: SubjectData,
-    where: tuple[str, int, str],
-    row: RowData,
-    inputs: dict[str, Any],
-    error: Exception,
-) -> None:
-    """A derivation (``kind`` "derivation", ``rule`` its target) or an edit check (``rule``
-    its name) raised on ``inputs``: raise :class:`RuleFailed` in strict mode; otherwise log
-    it (ERROR, with the traceback) and let the caller go on (no value, no finding), for a
-    definition bug must not block data entry.
-
-    Rules express "cannot be computed" by returning None: raising is always a bug.
-    """
-    subject = getattr(getattr(data, "subject", None), "identifier", None)
-    failure = RuleFailed(
-        kind, rule, subject, where, (row.group_oid, row.repeat_key), shortened_repr(inputs), error
-    )
-    if strict_rules():
-        raise failure from error
-    if _first_report(data, str(failure)):
-        log.error("%s", failure, exc_info=error)
-
-
-#: The failures already logged, by the SubjectData they were found on (a WeakKeyDictionary,
-#: made at first use): run_derivations() runs every rule again at each pass over the same data.
-_reported: Any = None
-
-
-def _first_report(data: SubjectData, text: str) -> bool:
-    global _reported
-    if _reported is None:
-        import weakref  # local, like flask's in strict_rules(): the module's head is unchanged
-
-        _reported = weakref.WeakKeyDictionary()
-    seen = _reported.setdefault(data, set())
-    if text in seen:
-        return False
-    seen.add(text)
-    return True

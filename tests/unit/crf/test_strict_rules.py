@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from ecrf.crf.evaluate import RuleFailed, shortened_repr, strict_rules
+from ecrf.crf.rule_failures import RuleFailed, shortened_repr, strict_rules
 from ecrf.extensions import db
 from ecrf.records.loader import LoadedStudy, load_study
 from forms.language import Check, Derivation
