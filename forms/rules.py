@@ -79,9 +79,6 @@ class Comparison:
             return None
         return self.message.format(left=_shown(left), right=_shown(right))
 
-    def describe(self) -> str:
-        return f"{self.left} {self.op} {self.right}"
-
 
 def compare(
     name: str,
@@ -128,10 +125,6 @@ class Uniqueness:
         count = sum(1 for row in values.get(self.among) or [] if _same(row.get(self.key), value))
         return self.message.format(value=_shown(value)) if count > 1 else None
 
-    def describe(self) -> str:
-        text = f"{self.item} unique among {self.among}"
-        return text + (f", not in {self.elsewhere}" if self.elsewhere else "")
-
 
 def _same(a: Any, b: Any) -> bool:
     return same_id(a, b) if isinstance(b, str) else a == b
@@ -176,9 +169,6 @@ class Listing:
             if any(_same(row.get(self.key), value) for row in values.get(rows) or []):
                 return None
         return self.message.format(value=_shown(value))
-
-    def describe(self) -> str:
-        return f"{self.item} names a row of {' or '.join(self.among)}"
 
 
 def listed(

@@ -290,26 +290,29 @@ def check_words(
 def _declared(function: Any) -> tuple[str, str]:
     """(rule, message) of a declarative check (``forms.rules``), else empty."""
     if isinstance(function, Comparison):
-        rule = COMPARISON_RULE.format(
-            left=function.left, op=COMPARISON_SIGNS[function.op], right=function.right
-        )
-        return rule, re.sub(r"\{[^}]*\}", "…", function.message)
-    if isinstance(function, Listing):
+        sign = COMPARISON_SIGNS[function.op]
+        rule = COMPARISON_RULE.format(left=function.left, op=sign, right=function.right)
+    elif isinstance(function, Listing):
         rule = LISTED_RULE.format(item=function.item, among=" or ".join(function.among))
-        return rule, re.sub(r"\{[^}]*\}", "…", function.message)
-    if isinstance(function, Uniqueness):
+    elif isinstance(function, Uniqueness):
         rule = UNIQUE_RULE.format(item=function.item, among=function.among)
         if function.elsewhere:
             rule += UNIQUE_ELSEWHERE.format(elsewhere=function.elsewhere)
-        return rule, re.sub(r"\{[^}]*\}", "…", function.message)
-    return "", ""
+    else:
+        return "", ""
+    return rule, _without_placeholders(function.message)
+
+
+def _without_placeholders(message: str) -> str:
+    """A message as the definition writes it, its values ("{value}") shown as "…"."""
+    return re.sub(r"\{[^}]*\}", "…", message)
 
 
 def _message_constant(function: Any) -> str:
     """A sentence the definition binds to a generic check function (``Call`` constants)."""
     for constant in getattr(function, "constants", ()) or ():
         if isinstance(constant, str) and " " in constant and constant.rstrip().endswith("."):
-            return re.sub(r"\{[^}]*\}", "…", constant)
+            return _without_placeholders(constant)
     return ""
 
 
