@@ -26,6 +26,7 @@ from flask import current_app
 
 from ecrf.auth.models import User
 from ecrf.crf import services as crf_services
+from ecrf.crf import visits
 from ecrf.db import utcnow
 from ecrf.errors import DomainError
 from ecrf.extensions import db
@@ -187,7 +188,7 @@ def _apply(
     entry saved so far, (visit, repeat, form) → version, for the stale-entry check."""
     match step:
         case SetVisitDate():
-            subjects.set_visit_date(
+            visits.set_visit_date(
                 study,
                 subject,
                 step.visit,
@@ -197,7 +198,7 @@ def _apply(
                 deviation_reason=step.deviation_reason,
             )
         case AddUnscheduledVisit():
-            made = subjects.add_unscheduled_visit(study, subject, step.visit, step.day, actor=actor)
+            made = visits.add_unscheduled_visit(study, subject, step.visit, step.day, actor=actor)
             if made.repeat_key != step.repeat:
                 raise DomainError(f"expected occurrence {step.repeat}, got {made.repeat_key}")
         case SaveForm():

@@ -7,6 +7,13 @@ References between items are strings:
 - ``"ITEM"``: an item of the same form (the same row when both sit in one repeating group);
 - ``"VISIT.FORM.ITEM"``: an item of a non-repeating group of another form;
 - ``"VISIT.FORM.GROUP[]"``: every (non-removed) row of a repeating group, as a list of dicts.
+
+Derivations and checks may also read the context of the entry, as dates (``CONTEXT``):
+- ``"@VISIT_DATE"``: the date of the visit the entry belongs to;
+- ``"@TODAY"``: the day of the save;
+- ``"@D0"``, ``"@T0"``: a reference event of the schedule (``Reference``), by its name;
+- ``"@WINDOW_START"``, ``"@WINDOW_END"``: the first and last day of the visit's window.
+Conditions (``When``) read items only: the page evaluates them as the user types.
 """
 
 from __future__ import annotations
@@ -37,6 +44,23 @@ MISSING_CODES: dict[str, str] = {
     "UNK": "Unknown",
     "NASK": "Not asked",
 }
+
+
+#: What a derivation or check may read besides items, by name ("@" + name in an input).
+CONTEXT: dict[str, str] = {
+    "VISIT_DATE": "the date of the visit",
+    "TODAY": "the day of the save",
+    "WINDOW_START": "the first day of the visit's window",
+    "WINDOW_END": "the last day of the visit's window",
+}
+VISIT_DATE, TODAY, WINDOW_START, WINDOW_END = (f"@{name}" for name in CONTEXT)
+#: What "@D0" reads, in words.
+REFERENCE_DATE = "the date of {name}"
+
+
+def reference_date(name: str) -> str:
+    """The input reference to a reference event's date (``"@D0"``)."""
+    return f"@{name}"
 
 
 class Severity(StrEnum):

@@ -1,5 +1,5 @@
-"""Declarative edit checks: comparisons between values, uniqueness within rows, and
-identifiers that must name a row of another table.
+"""Declarative edit checks: comparisons between values, dates within days of another,
+uniqueness within rows, and identifiers that must name a row of another table.
 
 What most edit checks say is "this must come before that", "this cannot exceed that",
 "this identifier is used once" or "this lesion was declared at baseline". Written as
@@ -13,6 +13,12 @@ for the values concerned.
             message="The end date ({left}) is before the start date ({right}).",
             severity=Severity.REJECT)
 
+Either side may be the entry's context ("@VISIT_DATE", "@D0", "@TODAY": see
+``forms.language.CONTEXT``):
+
+    within("LAB_NEAR_VISIT", "LBDAT", of="@VISIT_DATE", days=(-3, 0),
+           message="The sample ({value}) is not within 3 days before the visit ({reference}).")
+
 A partial date stands for every day it may mean: a comparison is broken only when it is
 broken for all of them (2024-05 ≥ 2024-05-20 holds, since the day may be the 31st). A rule
 with an empty value raises nothing.
@@ -21,7 +27,7 @@ with an empty value raises nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from forms.language import Check, Severity
@@ -95,6 +101,54 @@ def compare(
     if op not in OPERATORS:
         raise ValueError(f"{name}: unknown comparison {op!r} (use one of {', '.join(OPERATORS)})")
     return Check(name, at or left, (left, right), Comparison(left, op, right, message), severity)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The date ``item`` lies from ``low`` to ``high`` days (inclusive) after the date ``of``
+    (negative: before); called with the inputs, returns the message if it does not."""
+
+    item: str
+    of: str
+    low: int
+    high: int
+    message: str
+
+    def __call__(self, values: dict[str, Any]) -> str | None:
+        value, base = values.get(self.item), values.get(self.of)
+        if value is None or base is None:
+            return None
+        try:
+            first = earliest(base) + timedelta(days=self.low)
+            last = latest(base) + timedelta(days=self.high)
+        except OverflowError:  # a window off the calendar holds no date to compare
+            return None
+        if not (broken(value, "<", first) or broken(value, ">", last)):
+            return None
+        return self.message.format(
+            value=_shown(value),
+            reference=_shown(base),
+            earliest=first.isoformat(),
+            latest=last.isoformat(),
+        )
+
+
+def within(
+    name: str,
+    item: str,
+    *,
+    of: str,
+    days: tuple[int, int],
+    message: str,
+    severity: Severity = Severity.WARN,
+) -> Check:
+    """A check that the date ``item`` lies ``days`` = (from, to) days after the date ``of``
+    (an item or the context: "@VISIT_DATE", "@D0"...); ``{value}``, ``{reference}``,
+    ``{earliest}`` and ``{latest}`` in the message stand for the dates concerned."""
+    low, high = days
+    if low > high:
+        raise ValueError(f"{name}: days=({low}, {high}) is an empty window")
+    return Check(name, item, (item, of), Window(item, of, low, high, message), severity)
 
 
 @dataclass(frozen=True)

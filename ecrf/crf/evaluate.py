@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from ecrf.crf.rule_failures import rule_failed
+from ecrf.db import utcnow
 from ecrf.records.data import EntryData, RowData, SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.rule_graph import Scope
+from ecrf.study.schedule import reference_dates, visit_window
 from forms.language import Form, Severity
 
 #: Derivations feeding derivations settle within this many passes (chains are short).
@@ -33,6 +36,32 @@ class Found:
     message: str
 
 
+class RuleContext:
+    """The context of the entries a run of rules reads ("@VISIT_DATE", "@D0", "@TODAY"...:
+    ``forms.language.CONTEXT``), the reference dates computed once, when first read."""
+
+    def __init__(self, study: LoadedStudy, data: SubjectData, today: date | None = None) -> None:
+        self.study = study
+        self.data = data
+        self.today = today or utcnow().date()
+        self._references: dict[str, date | None] | None = None
+
+    def value(self, name: str, visit: tuple[str, int] | None) -> date | None:
+        """The date ``name`` stands for at ``visit`` (visit OID, repeat key)."""
+        if name == "TODAY":
+            return self.today
+        if name == "VISIT_DATE":
+            record = self.data.visits.get(visit) if visit else None
+            return record.visit_date if record else None
+        if self._references is None:
+            self._references = reference_dates(self.study, self.data)
+        if name in ("WINDOW_START", "WINDOW_END"):
+            definition = self.study.visits.get(visit[0]) if visit else None
+            window = visit_window(definition, self._references) if definition else None
+            return None if window is None else window[1 if name == "WINDOW_START" else 2]
+        return self._references.get(name)
+
+
 def gather_inputs(
     study: LoadedStudy,
     data: SubjectData,
@@ -41,13 +70,18 @@ def gather_inputs(
     entry: EntryData,
     refs,
     visit: tuple[str, int] | None = None,
+    context: RuleContext | None = None,
 ) -> dict[str, Any]:
     """The typed value of each reference, read where it points from ``row`` of ``entry``
-    (at ``visit``, the entry's visit OID and repeat key, for "FORM.ITEM" references)."""
+    (at ``visit``, the entry's visit OID and repeat key, for "FORM.ITEM" references and
+    the visit context, read from ``context``: default, as of today)."""
     inputs: dict[str, Any] = {}
     for ref in refs:
         resolved = study.resolve(form.oid, ref)
-        if resolved.local and resolved.group is not None:
+        if resolved.context is not None:
+            context = context or RuleContext(study, data)
+            inputs[ref] = context.value(resolved.context, visit)
+        elif resolved.local and resolved.group is not None:
             inputs[ref] = [dict(r.values) for r in entry.group_rows(resolved.group)]
         elif resolved.local:
             group, _ = study.item(form.oid, ref)
@@ -73,14 +107,15 @@ def _target_rows(study: LoadedStudy, form: Form, entry: EntryData, target: str) 
 
 
 def run_derivations(
-    study: LoadedStudy, data: SubjectData, scope: Scope | None = None
+    study: LoadedStudy, data: SubjectData, scope: Scope | None = None, today: date | None = None
 ) -> dict[tuple, Any]:
     """Recompute the derived items in ``scope`` (default: every one of every entry), in place
-    in ``data``.
+    in ``data``; ``today`` is the day of the save (default: the UTC date).
 
     Returns {(visit_oid, visit_repeat, form_oid, group_oid, row_key, item_oid): value}.
     """
     results: dict[tuple, Any] = {}
+    context = RuleContext(study, data, today)
     for _ in range(MAX_PASSES):
         changed = False
         for (visit_oid, visit_key, form_oid), entry in data.entries.items():
@@ -99,7 +134,14 @@ def run_derivations(
                     continue
                 for row in _target_rows(study, form, entry, derivation.target):
                     inputs = gather_inputs(
-                        study, data, form, row, entry, derivation.inputs, (visit_oid, visit_key)
+                        study,
+                        data,
+                        form,
+                        row,
+                        entry,
+                        derivation.inputs,
+                        (visit_oid, visit_key),
+                        context,
                     )
                     try:
                         value = derivation.function(inputs)
@@ -131,10 +173,13 @@ def run_derivations(
     return results
 
 
-def run_checks(study: LoadedStudy, data: SubjectData, scope: Scope | None = None) -> list[Found]:
+def run_checks(
+    study: LoadedStudy, data: SubjectData, scope: Scope | None = None, today: date | None = None
+) -> list[Found]:
     """Every finding the edit checks in ``scope`` (default: all) raise on the subject's
-    current data."""
+    current data; ``today`` is the day of the save (default: the UTC date)."""
     found: list[Found] = []
+    context = RuleContext(study, data, today)
     for (visit_oid, visit_key, form_oid), entry in data.entries.items():
         form = study.forms.get(form_oid)
         if form is None:
@@ -148,7 +193,7 @@ def run_checks(study: LoadedStudy, data: SubjectData, scope: Scope | None = None
                 if not row.values and row.row is None:
                     continue
                 inputs = gather_inputs(
-                    study, data, form, row, entry, check.inputs, (visit_oid, visit_key)
+                    study, data, form, row, entry, check.inputs, (visit_oid, visit_key), context
                 )
                 try:
                     message = check.function(inputs)

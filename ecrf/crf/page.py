@@ -20,7 +20,7 @@ from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FindingStatus, FormEntry, Subject
 from ecrf.study import gates
-from forms.language import DataType, Form, Visit
+from forms.language import CONTEXT, REFERENCE_DATE, DataType, Form, Visit
 
 ROWS_EXHAUSTED = "No more rows can be added to this group."
 
@@ -258,6 +258,9 @@ def describe_input(study: LoadedStudy, form_oid: str, ref: str, value) -> tuple[
     """(label, value as people read it) of a derivation's input written in ``form_oid``; an
     input from another form names its visit, as the eligibility evidence does."""
     resolved = study.resolve(form_oid, ref)
+    if resolved.context is not None:
+        label = CONTEXT.get(resolved.context) or REFERENCE_DATE.format(name=resolved.context)
+        return label[0].upper() + label[1:], value.isoformat() if value else "—"
     if resolved.group is not None:
         group = study.group(resolved.form, resolved.group)
         form_name = study.forms[resolved.form].name

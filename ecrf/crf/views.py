@@ -1,4 +1,5 @@
-"""Form pages: enter, correct and complete one form of one visit; item history."""
+"""Form pages: enter, correct and complete one form of one visit; item history; visit
+dates (recorded from the subject's page)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from ecrf import transaction
 from ecrf.auth.permissions import can, require, require_permission
 from ecrf.auth.roles import Perm
 from ecrf.converters import bounded_int
-from ecrf.crf import services
+from ecrf.crf import services, visits
 from ecrf.crf.page import FormPage, history_events, merge_stale
-from ecrf.errors import DomainError
+from ecrf.errors import DomainError, RuleViolation
+from ecrf.records import fields
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import current_study
 from ecrf.resume.web import MESSAGES as RESUME_MESSAGES
 from ecrf.resume.web import take_posted_form
 from ecrf.study import subjects
+from ecrf.study.views import VisitDateForm, subject_or_404, subject_page
 from forms.language import VisitKind
 
 bp = Blueprint("crf", __name__)
@@ -168,3 +171,58 @@ def item_history(identifier: str, visit_oid: str, repeat: int, form_oid: str):
         field=field,
         events=history_events(entry.entry, field),
     )
+
+
+@bp.post("/subjects/<identifier>/visits/<visit_oid>/<int:repeat_key>/date")
+@require(Perm.ENTER_DATA)
+def set_visit_date(identifier: str, visit_oid: str, repeat_key: int):
+    """Record the day a visit took place (a deviation reason when outside its window)."""
+    subject = subject_or_404(identifier)
+    study = current_study()
+    form = VisitDateForm(prefix=f"date-{visit_oid}-{repeat_key}")
+
+    def record() -> None:
+        visits.set_visit_date(
+            study,
+            subject,
+            visit_oid,
+            _parse_day(form.visit_date.data),
+            actor=current_user,
+            repeat_key=repeat_key,
+            deviation_reason=form.deviation_reason.data,
+            reason=form.reason.data,
+        )
+
+    if transaction.submit(form, record):
+        flash("Visit date recorded.", "success")
+        return redirect(url_for("study.show_subject", identifier=subject.identifier))
+    return subject_page(study, subject, date_forms={(visit_oid, repeat_key): form}, status=422)
+
+
+@bp.post("/subjects/<identifier>/visits/<visit_oid>/new")
+@require(Perm.ENTER_DATA)
+def add_unscheduled_visit(identifier: str, visit_oid: str):
+    """Open a new unscheduled visit on the given date."""
+    subject = subject_or_404(identifier)
+    study = current_study()
+    form = VisitDateForm(prefix=f"date-{visit_oid}-new")
+
+    def add() -> None:
+        day = _parse_day(form.visit_date.data)
+        if day is None:
+            raise RuleViolation("Give the date of the visit.", field="visit_date")
+        visits.add_unscheduled_visit(study, subject, visit_oid, day, actor=current_user)
+
+    if transaction.submit(form, add):
+        flash("Unscheduled visit added.", "success")
+        return redirect(url_for("study.show_subject", identifier=subject.identifier))
+    return subject_page(study, subject, date_forms={(visit_oid, "new"): form}, status=422)
+
+
+def _parse_day(text: str | None):
+    if not text:
+        return None
+    try:
+        return fields.parse_day(text)
+    except fields.FieldError as exc:
+        raise RuleViolation(str(exc), field="visit_date") from None

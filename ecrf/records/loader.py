@@ -16,6 +16,8 @@ from flask import current_app
 from ecrf.records.rule_graph import RuleGraph
 from forms.language import (
     CONDITION_OPS,
+    CONTEXT,
+    TODAY,
     YES_NO,
     AllOf,
     AnyOf,
@@ -30,7 +32,7 @@ from forms.language import (
     When,
     condition_items,
 )
-from forms.rules import Comparison, Uniqueness
+from forms.rules import Comparison, Uniqueness, Window
 
 NUMERIC = frozenset({DataType.INTEGER, DataType.DECIMAL})
 CODED = frozenset({DataType.CHOICE, DataType.MULTI_CHOICE})
@@ -55,6 +57,8 @@ class ResolvedRef:
     group: str | None  # set for "[]" references (every row)
     local: bool  # in the entry where the reference is used ("ITEM", "GROUP[]")
     same_visit: bool = False  # another form of the same visit ("FORM.ITEM")
+    #: The entry's context ("@VISIT_DATE", "@D0"...), by name: a date, not an item.
+    context: str | None = None
 
 
 class LoadedStudy:
@@ -99,6 +103,11 @@ class LoadedStudy:
         return resolved
 
     def _resolve(self, form_oid: str, ref: str) -> ResolvedRef:
+        if ref.startswith("@"):
+            name = ref[1:]
+            if name not in CONTEXT and name not in self.references:
+                raise KeyError(ref)
+            return ResolvedRef(ref, None, None, None, None, False, context=name)
         parts = ref.split(".")
         if len(parts) == 1 and ref.endswith("[]"):  # the rows of this entry
             group = self.group(form_oid, ref[:-2])
@@ -223,6 +232,8 @@ def _check_form(problems: list[str], loaded: LoadedStudy, form: Form) -> None:
             problems.append(f"{label}: item derived twice")
         derived_targets.add(derivation.target)
         _check_inputs(problems, loaded, form, label, derivation.target, derivation.inputs)
+        if TODAY in derivation.inputs:
+            problems.append(f"{label}: a derived value cannot depend on the day it is computed")
     for _, item in form.items():
         if item.derived and item.oid not in derived_targets:
             problems.append(f"{where}, item {item.oid}: derived=True but no derivation computes it")
@@ -251,17 +262,18 @@ def _check_declared(problems, loaded: LoadedStudy, form: Form, label: str, check
     """A comparison sets two items of comparable types side by side (an order: not texts
     nor choices); a uniqueness reads an item and rows."""
     rule = check.function
-    if isinstance(rule, Comparison):
+    if isinstance(rule, Window):
+        for ref in (rule.item, rule.of):
+            kind = _value_type(problems, loaded, form, label, ref)
+            if kind is not None and kind not in (DataType.DATE, DataType.PARTIAL_DATE):
+                problems.append(f"{label}: {ref} ({kind.value}) is not a date")
+    elif isinstance(rule, Comparison):
         types = []
         for ref in (rule.left, rule.right):
-            try:
-                resolved = loaded.resolve(form.oid, ref)
-            except KeyError:
-                return  # reported as an unknown input
-            if resolved.item is None:
-                problems.append(f"{label}: {ref} is rows, not an item to compare")
+            kind = _value_type(problems, loaded, form, label, ref)
+            if kind is None:
                 return
-            types.append(loaded.item(resolved.form, resolved.item)[1].type)
+            types.append(kind)
         ordered = rule.op != "=="
         if not any(set(types) <= kinds for kinds in COMPARABLE) or (
             ordered and types[0] in (DataType.TEXT, DataType.CHOICE, DataType.YES_NO)
@@ -276,6 +288,37 @@ def _check_declared(problems, loaded: LoadedStudy, form: Form, label: str, check
                 problems.append(f"{label}: {ref} must name rows (GROUP[] or VISIT.FORM.GROUP[])")
 
 
+def _value_type(problems, loaded: LoadedStudy, form: Form, label: str, ref: str):
+    """The type of the value ``ref`` gives a declared rule (context: a date), or None when
+    it gives none (an unknown input, reported with the inputs; rows: reported here)."""
+    try:
+        resolved = loaded.resolve(form.oid, ref)
+    except KeyError:
+        return None
+    if resolved.context is not None:
+        return DataType.DATE
+    if resolved.item is None:
+        problems.append(f"{label}: {ref} is rows, not an item to compare")
+        return None
+    return loaded.item(resolved.form, resolved.item)[1].type
+
+
+#: Context that only the entries of a dated visit have, and only of a scheduled one.
+DATED_CONTEXT = frozenset({"VISIT_DATE", "WINDOW_START", "WINDOW_END"})
+WINDOW_CONTEXT = frozenset({"WINDOW_START", "WINDOW_END"})
+
+
+def _check_context(problems, loaded: LoadedStudy, form: Form, label: str, name: str) -> None:
+    """The visit context a form reads exists at every visit the form belongs to."""
+    for visit in loaded.study.visits:
+        if form.oid not in visit.forms:
+            continue
+        if name in DATED_CONTEXT and visit.kind is VisitKind.LOG:
+            problems.append(f"{label}: @{name} is read in the log {visit.oid}, which has no date")
+        elif name in WINDOW_CONTEXT and visit.kind is not VisitKind.SCHEDULED:
+            problems.append(f"{label}: @{name} is read at {visit.oid}, which has no window")
+
+
 def _check_inputs(problems, loaded, form, label, target, inputs) -> None:
     target_group = loaded.item(form.oid, target)[0] if loaded.has_item(form.oid, target) else None
     for ref in inputs:
@@ -283,6 +326,9 @@ def _check_inputs(problems, loaded, form, label, target, inputs) -> None:
             resolved = loaded.resolve(form.oid, ref)
         except KeyError:
             problems.append(f"{label}: unknown input {ref}")
+            continue
+        if resolved.context is not None:
+            _check_context(problems, loaded, form, label, resolved.context)
             continue
         if resolved.local and resolved.item is not None and target_group is not None:
             group = loaded.item(form.oid, ref)[0]
@@ -406,6 +452,8 @@ def _check_schedule(problems: list[str], loaded: LoadedStudy) -> None:
             problems.append(f"{where}: unknown sub-group {visit.subgroup}")
     for reference in study.references:
         where = f"reference {reference.name}"
+        if reference.name in CONTEXT:
+            problems.append(f"{where}: the name is taken by the visit context (@{reference.name})")
         for source in reference.sources:
             if source.startswith("visit:"):
                 if source[6:] not in loaded.visits:

@@ -2,12 +2,16 @@
 
 A derivation or check of form F reads its inputs in the same entry ("ITEM", or "GROUP[]"
 for the rows of a group: "local"), in another form of the same visit ("FORM.ITEM"), or at a
-named visit ("VISIT.FORM.ITEM", or "VISIT.FORM.GROUP[]": "remote"). From these the graph
-answers two questions:
+named visit ("VISIT.FORM.ITEM", or "VISIT.FORM.GROUP[]": "remote"), or in the entry's
+context: its visit's date ("@VISIT_DATE"), a reference date ("@D0", which reads the visit
+dates and items the reference is dated by), the visit's window (from its reference) or
+the day of the save ("@TODAY", read when the rule runs). From these the graph answers two
+questions:
 
 * at start-up, whether derivations feed each other in a cycle (refused, with its path);
-* at a save, which derivations and checks the changed items reach, directly or through
-  the derived values they change (``reach``), so that only those run.
+* at a save, or when a visit is dated, which derivations and checks the changed items
+  and dates reach, directly or through the derived values they change (``reach``), so
+  that only those run.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from forms.language import Check, Derivation, Study
+from forms.language import Check, Derivation, Study, VisitKind
 
 #: (visit OID, visit repeat key, form OID): one form entry of a subject.
 EntryKey = tuple[str, int, str]
@@ -61,6 +65,13 @@ class RuleGraph:
         self.visit_readers: dict[tuple[str, str], list[Rule]] = defaultdict(list)
         #: (visit OID, form OID, item OID) -> rules (of any form) reading it at that visit.
         self.remote_readers: dict[tuple[str, str, str], list[Rule]] = defaultdict(list)
+        #: form OID -> rules of that form reading the date of their own visit.
+        self.own_date_readers: dict[str, list[Rule]] = defaultdict(list)
+        #: visit OID -> rules (of any form, in every entry) reading a date computed from
+        #: that visit's date (a reference event, a window).
+        self.dated_visit_readers: dict[str, list[Rule]] = defaultdict(list)
+        self._references = {r.name: r for r in study.references}
+        self._study_visits = {v.oid: v for v in study.visits}
         for form in study.forms:
             for derivation in form.derivations:
                 self._add(
@@ -74,7 +85,9 @@ class RuleGraph:
         inputs = rule.derivation.inputs if rule.derivation else rule.check.inputs
         for ref in inputs:
             resolved = resolve(form_oid, ref)
-            if resolved.local and resolved.group is not None:  # the rows of this entry
+            if resolved.context is not None:
+                self._add_context(form_oid, rule, resolved.context)
+            elif resolved.local and resolved.group is not None:  # the rows of this entry
                 for item in self._group(form_oid, resolved.group).items:
                     self.local_readers[(form_oid, item.oid)].append(rule)
             elif resolved.local:
@@ -86,6 +99,30 @@ class RuleGraph:
                     self.remote_readers[(resolved.visit, resolved.form, item.oid)].append(rule)
             else:
                 self.remote_readers[(resolved.visit, resolved.form, resolved.item)].append(rule)
+
+    def _add_context(self, form_oid: str, rule: Rule, name: str) -> None:
+        if name == "VISIT_DATE":
+            self.own_date_readers[form_oid].append(rule)
+        elif name in ("WINDOW_START", "WINDOW_END"):
+            for visit_oid in self._visits_of[form_oid]:
+                visit = self._study_visits[visit_oid]
+                if visit.kind is VisitKind.SCHEDULED and visit.reference:
+                    self._reads_reference(rule, visit.reference)
+        elif name in self._references:
+            self._reads_reference(rule, name)
+        # "TODAY" depends on no data: it is read whenever the rule runs.
+
+    def _reads_reference(self, rule: Rule, name: str, depth: int = 0) -> None:
+        """``rule`` reads the reference date ``name``: it depends on what dates it."""
+        reference = self._references[name]
+        for source in reference.sources:
+            if source.startswith("visit:"):
+                self.dated_visit_readers[source[6:]].append(rule)
+            else:
+                visit_oid, form_oid, item_oid = source.split(".")
+                self.remote_readers[(visit_oid, form_oid, item_oid)].append(rule)
+        if reference.offset_from and depth < 5:
+            self._reads_reference(rule, reference.offset_from[0], depth + 1)
 
     def _group(self, form_oid: str, group_oid: str):
         return next(g for g in self._forms[form_oid].groups if g.oid == group_oid)
@@ -143,11 +180,16 @@ class RuleGraph:
         return found
 
     def reach(
-        self, entries: Iterable[EntryKey], changed: Iterable[ItemKey], saved: EntryKey
+        self,
+        entries: Iterable[EntryKey],
+        changed: Iterable[ItemKey],
+        saved: EntryKey | None,
+        dated: Iterable[tuple[str, int]] = (),
     ) -> Scope:
-        """The derivations and checks that ``changed`` items reach among the subject's
-        ``entries``, through the derived values they change too; every rule of the ``saved``
-        entry runs as well (a new entry's derived values are computed at its first save)."""
+        """The derivations and checks that ``changed`` items and the dates of the ``dated``
+        visits (visit OID, repeat key) reach among the subject's ``entries``, through the
+        derived values they change too; every rule of the ``saved`` entry runs as well (a
+        new entry's derived values are computed at its first save)."""
         by_form: dict[str, list[EntryKey]] = defaultdict(list)
         present = set(entries)
         for key in present:
@@ -170,8 +212,17 @@ class RuleGraph:
 
         for item in changed:
             push(item)
-        for rule in self.rules_of.get(saved[2], ()):
-            run(saved, rule)
+        if saved is not None:
+            for rule in self.rules_of.get(saved[2], ()):
+                run(saved, rule)
+        for visit in dated:
+            for entry in present:
+                if entry[:2] == visit:
+                    for rule in self.own_date_readers.get(entry[2], ()):
+                        run(entry, rule)
+            for rule in self.dated_visit_readers.get(visit[0], ()):
+                for entry in by_form.get(rule.form_oid, ()):
+                    run(entry, rule)
         while work:
             visit_oid, repeat, form_oid, item_oid = work.pop()
             for rule in self.local_readers.get((form_oid, item_oid), ()):

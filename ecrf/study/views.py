@@ -12,9 +12,7 @@ from ecrf.auth.permissions import can, require, require_permission
 from ecrf.auth.roles import Perm
 from ecrf.converters import bounded_int
 from ecrf.db import utcnow
-from ecrf.errors import RuleViolation
 from ecrf.extensions import db
-from ecrf.records import fields
 from ecrf.records.loader import current_study
 from ecrf.records.models import INVESTIGATOR_DECISIONS, SUBJECT_TRANSITIONS, SubjectStatus
 from ecrf.records.sites import all_sites, get_site
@@ -118,7 +116,7 @@ def investigator_decisions(subject, user) -> list[str]:
     ]
 
 
-def _subject_or_404(identifier: str):
+def subject_or_404(identifier: str):
     subject = subjects.get_subject(identifier)
     # Another site's subject answers like a missing one: nobody learns what exists elsewhere.
     if subject is None or not can(current_user, Perm.VIEW_SUBJECTS, subject.site_id):
@@ -171,12 +169,12 @@ def list_subjects():
 @require(Perm.VIEW_SUBJECTS)
 def show_subject(identifier: str):
     """One subject: schedule with due dates and windows, forms, open findings."""
-    subject = _subject_or_404(identifier)
+    subject = subject_or_404(identifier)
     study = current_study()
-    return _subject_page(study, subject)
+    return subject_page(study, subject)
 
 
-def _subject_page(study, subject, status_form=None, date_forms=None, status=200):
+def subject_page(study, subject, status_form=None, date_forms=None, status=200):
     status_form = status_form or StatusForm(prefix="status")
     status_form.status.choices = status_choices(subject, current_user)
     view = overview.subject_overview(study, subject)
@@ -202,7 +200,7 @@ def _subject_page(study, subject, status_form=None, date_forms=None, status=200)
 @require(Perm.ENTER_DATA)
 def change_subject_status(identifier: str):
     """Move the subject to another status, with a reason."""
-    subject = _subject_or_404(identifier)
+    subject = subject_or_404(identifier)
     study = current_study()
     form = StatusForm(prefix="status")
     form.status.choices = status_choices(subject, current_user)
@@ -214,59 +212,4 @@ def change_subject_status(identifier: str):
     if transaction.submit(form, change):
         flash(f"{subject.identifier} is now {subject.status.label.lower()}.", "success")
         return redirect(url_for("study.show_subject", identifier=subject.identifier))
-    return _subject_page(study, subject, status_form=form, status=422)
-
-
-@bp.post("/subjects/<identifier>/visits/<visit_oid>/<int:repeat_key>/date")
-@require(Perm.ENTER_DATA)
-def set_visit_date(identifier: str, visit_oid: str, repeat_key: int):
-    """Record the day a visit took place (a deviation reason when outside its window)."""
-    subject = _subject_or_404(identifier)
-    study = current_study()
-    form = VisitDateForm(prefix=f"date-{visit_oid}-{repeat_key}")
-
-    def record() -> None:
-        subjects.set_visit_date(
-            study,
-            subject,
-            visit_oid,
-            _parse_day(form.visit_date.data),
-            actor=current_user,
-            repeat_key=repeat_key,
-            deviation_reason=form.deviation_reason.data,
-            reason=form.reason.data,
-        )
-
-    if transaction.submit(form, record):
-        flash("Visit date recorded.", "success")
-        return redirect(url_for("study.show_subject", identifier=subject.identifier))
-    return _subject_page(study, subject, date_forms={(visit_oid, repeat_key): form}, status=422)
-
-
-@bp.post("/subjects/<identifier>/visits/<visit_oid>/new")
-@require(Perm.ENTER_DATA)
-def add_unscheduled_visit(identifier: str, visit_oid: str):
-    """Open a new unscheduled visit on the given date."""
-    subject = _subject_or_404(identifier)
-    study = current_study()
-    form = VisitDateForm(prefix=f"date-{visit_oid}-new")
-
-    def add() -> None:
-        day = _parse_day(form.visit_date.data)
-        if day is None:
-            raise RuleViolation("Give the date of the visit.", field="visit_date")
-        subjects.add_unscheduled_visit(study, subject, visit_oid, day, actor=current_user)
-
-    if transaction.submit(form, add):
-        flash("Unscheduled visit added.", "success")
-        return redirect(url_for("study.show_subject", identifier=subject.identifier))
-    return _subject_page(study, subject, date_forms={(visit_oid, "new"): form}, status=422)
-
-
-def _parse_day(text: str | None):
-    if not text:
-        return None
-    try:
-        return fields.parse_day(text)
-    except fields.FieldError as exc:
-        raise RuleViolation(str(exc), field="visit_date") from None
+    return subject_page(study, subject, status_form=form, status=422)

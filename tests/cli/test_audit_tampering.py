@@ -16,6 +16,7 @@ from ecrf.audit.services import HASHED_FIELDS, canonical_payload, event_hash
 from ecrf.auth import services as accounts
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
+from ecrf.crf import visits
 from ecrf.crf.services import remove_row, save_form
 from ecrf.db import utcnow
 from ecrf.extensions import db
@@ -89,7 +90,7 @@ def clinic(app, create_site, create_user):
             reason="Entered in error",
             expected_version=entry_version(first, "LOGS", "AE"),
         )
-        subjects.add_unscheduled_visit(
+        visits.add_unscheduled_visit(
             study, first, "UNS", utcnow().date() - timedelta(days=3), actor=None
         )
         db.session.commit()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from ecrf.crf import visits
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
@@ -80,7 +81,7 @@ def test_a_visit_date_changed_in_the_database_is_caught(app, captured, runner):
 
     with app.app_context():
         subject = subjects.get_subject("BDX-001")
-        subjects.add_unscheduled_visit(
+        visits.add_unscheduled_visit(
             current_study(), subject, "UNS", utcnow().date() - timedelta(days=3), actor=None
         )
         db.session.commit()

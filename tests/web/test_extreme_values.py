@@ -14,7 +14,7 @@ from ecrf.auth.models import User
 from ecrf.auth.permissions import can
 from ecrf.auth.roles import Perm, Role
 from ecrf.converters import MAX_INTEGER
-from ecrf.crf import services
+from ecrf.crf import services, visits
 from ecrf.db import utcnow
 from ecrf.extensions import db
 from ecrf.records import dates
@@ -81,7 +81,7 @@ def seed(study: LoadedStudy, subject: Subject, *, high: bool, today: date) -> di
     for visit in order:
         repeat = 1
         if visit.kind is VisitKind.UNSCHEDULED:  # opens once consent is recorded
-            subjects.add_unscheduled_visit(study, subject, visit.oid, today, actor=None)
+            visits.add_unscheduled_visit(study, subject, visit.oid, today, actor=None)
             db.session.commit()
         for form_oid in visit.forms:
             form = study.forms[form_oid]
@@ -157,7 +157,7 @@ def date_visits(study: LoadedStudy, subject: Subject, *, high: bool, today: date
         if visit.kind is not VisitKind.SCHEDULED:
             continue
         try:
-            subjects.set_visit_date(
+            visits.set_visit_date(
                 study,
                 subject,
                 visit.oid,

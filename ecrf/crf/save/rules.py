@@ -26,8 +26,8 @@ def derive_and_check(
 ) -> tuple[dict[tuple, Any], list[Found], list[FieldIssue]]:
     """The derived values and findings of the rules in ``scope``, and the rejections on
     this form as field issues."""
-    derived = run_derivations(save.study, data, scope)
-    found = run_checks(save.study, data, scope)
+    derived = run_derivations(save.study, data, scope, save.today)
+    found = run_checks(save.study, data, scope, save.today)
     here = (save.visit_oid, save.visit_repeat, save.form_oid)
     rejected = [
         FieldIssue(f.key.group_oid, f.key.row_key, f.key.item_oid, f.message)

@@ -12,7 +12,7 @@ How what ODM 1.3.2 has no element for travels (see ``oids``):
   flag ``MISSING_CODE``.
 
 The file is read and checked whole first (schema, study, OIDs, keys), then each subject is
-replayed through ``register_subject``, ``set_visit_date``/``add_unscheduled_visit``,
+replayed through ``register_subject``, ``visits.set_visit_date``/``add_unscheduled_visit``,
 ``save_form`` and ``change_status`` as the command-line operator, who also takes the
 investigator's decisions the file records (as ``ecrf demo`` does). Derived items are not
 read: the write path derives them again. Every problem is collected; the caller commits
@@ -32,6 +32,7 @@ from lxml import etree
 from ecrf.audit.services import record_event
 from ecrf.auth.models import User
 from ecrf.crf import services as crf_services
+from ecrf.crf import visits
 from ecrf.errors import DomainError
 from ecrf.exports.odm import oids
 from ecrf.exports.odm.schema import schema_errors
@@ -429,7 +430,7 @@ def _replay(study: LoadedStudy, plan: SubjectPlan, actor: User | None, report) -
             where = f"{oids.event_oid(visit.oid)}[{visit.repeat}]"
             kind = study.visits[visit.oid].kind
             if kind is VisitKind.UNSCHEDULED:
-                made = subjects.add_unscheduled_visit(
+                made = visits.add_unscheduled_visit(
                     study, subject, visit.oid, visit.date, actor=actor
                 )
                 if made.repeat_key != visit.repeat:
@@ -439,7 +440,7 @@ def _replay(study: LoadedStudy, plan: SubjectPlan, actor: User | None, report) -
                         )
                     )
             elif visit.date is not None:
-                subjects.set_visit_date(
+                visits.set_visit_date(
                     study,
                     subject,
                     visit.oid,

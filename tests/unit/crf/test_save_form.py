@@ -13,7 +13,7 @@ from ecrf.audit.chain import verify_chain
 from ecrf.audit.models import AuditEvent
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
-from ecrf.crf import services
+from ecrf.crf import services, visits
 from ecrf.errors import NotFound, PermissionDenied, RuleViolation
 from ecrf.extensions import db
 from ecrf.records.loader import load_study
@@ -144,7 +144,7 @@ def test_a_value_outside_the_hard_range_is_refused_and_nothing_is_written(study,
 
 def test_a_refused_first_save_leaves_no_entry_behind(study, subject, save):
     # The visit exists already (its date was recorded): the entry is the first row written.
-    subjects.set_visit_date(study, subject, "SCR", date(2024, 5, 1), actor=None)
+    visits.set_visit_date(study, subject, "SCR", date(2024, 5, 1), actor=None)
     services.publish_definition(study)
     db.session.commit()
     before = snapshot()

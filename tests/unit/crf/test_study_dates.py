@@ -10,12 +10,12 @@ from datetime import date
 
 import pytest
 
+from ecrf.crf import visits
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
 from ecrf.records import dates
 from ecrf.records.data import SubjectData
 from ecrf.records.models import SubjectVisit
-from ecrf.study import subjects
 from ecrf.study.schedule import build_schedule
 from forms.values import PartialDate
 from tests.capture import refused, rows, snapshot, value, where
@@ -121,13 +121,13 @@ def test_the_end_of_study_itself_cannot_precede_the_consent(consented, save):
 def test_a_visit_of_the_study_cannot_be_dated_before_the_consent(study, consented):
     before = snapshot()
     with pytest.raises(RuleViolation) as caught:
-        subjects.set_visit_date(study, consented, "PETIV", D("2025-01-05"), actor=None, today=TODAY)
+        visits.set_visit_date(study, consented, "PETIV", D("2025-01-05"), actor=None, today=TODAY)
     assert caught.value.field == "visit_date"
     assert "before the informed consent (2025-01-06)" in caught.value.message
     db.session.rollback()
     assert snapshot() == before
     # The screening visit may (its exams are accepted from before the consent).
-    subjects.set_visit_date(study, consented, "SCR", D("2025-01-05"), actor=None, today=TODAY)
+    visits.set_visit_date(study, consented, "SCR", D("2025-01-05"), actor=None, today=TODAY)
 
 
 @pytest.mark.parametrize(
@@ -135,14 +135,14 @@ def test_a_visit_of_the_study_cannot_be_dated_before_the_consent(study, consente
     [
         (D("1899-12-31"), dates.TOO_EARLY),
         (D("0001-01-02"), dates.TOO_EARLY),
-        (D("2025-09-02"), subjects.VISIT_DATE_FUTURE),
-        (D("9999-12-20"), subjects.VISIT_DATE_FUTURE),
+        (D("2025-09-02"), visits.VISIT_DATE_FUTURE),
+        (D("9999-12-20"), visits.VISIT_DATE_FUTURE),
     ],
 )
 def test_implausible_visit_dates_are_refused_at_the_visit_date(study, subject, day, message):
     before = snapshot()
     with pytest.raises(RuleViolation) as caught:
-        subjects.set_visit_date(study, subject, "SCR", day, actor=None, today=TODAY)
+        visits.set_visit_date(study, subject, "SCR", day, actor=None, today=TODAY)
     assert (caught.value.field, caught.value.message) == ("visit_date", message)
     db.session.rollback()
     assert snapshot() == before
@@ -159,11 +159,11 @@ def test_a_day_0_that_puts_the_schedule_off_the_calendar_is_refused(study, subje
         today=D("9999-12-31"),
     )
     with pytest.raises(RuleViolation) as caught:
-        subjects.set_visit_date(
+        visits.set_visit_date(
             study, subject, "PETIAH", D("9999-12-20"), actor=None, today=D("9999-12-31")
         )
     assert caught.value.field == "visit_date"
-    assert caught.value.message == subjects.VISIT_DATE_OFF_CALENDAR
+    assert caught.value.message == visits.VISIT_DATE_OFF_CALENDAR
 
 
 def test_a_schedule_stored_off_the_calendar_still_builds(study, subject, save):
@@ -182,4 +182,4 @@ def test_a_schedule_stored_off_the_calendar_still_builds(study, subject, save):
 
 def test_a_scheduled_visit_has_one_occurrence(study, subject):
     with pytest.raises(NotFound):
-        subjects.set_visit_date(study, subject, "SCR", D("2025-01-05"), actor=None, repeat_key=2)
+        visits.set_visit_date(study, subject, "SCR", D("2025-01-05"), actor=None, repeat_key=2)

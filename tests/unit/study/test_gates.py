@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from ecrf.crf import services
+from ecrf.crf import services, visits
 from ecrf.crf.services import ValidationFailed
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
@@ -62,7 +62,7 @@ def refused_save(study, subject, actor, visit, form, entries, **kwargs) -> Valid
 def refused_date(study, subject, actor, visit, day, **kwargs) -> RuleViolation:
     before = (last_seq(), count(SubjectVisit))
     with pytest.raises(RuleViolation) as refused:
-        subjects.set_visit_date(study, subject, visit, day, actor=actor, **kwargs)
+        visits.set_visit_date(study, subject, visit, day, actor=actor, **kwargs)
     db.session.rollback()
     assert (last_seq(), count(SubjectVisit)) == before
     assert refused.value.field == "visit_date"
@@ -89,7 +89,7 @@ def test_no_data_of_a_visit_other_than_screening_before_the_consent_date(
 
 def test_screening_data_may_be_entered_before_the_consent_date(study, subject, staff):
     save(study, subject, staff, "SCR", "DM", {("DM", 1): {"SEX": "F"}})
-    subjects.set_visit_date(study, subject, "SCR", CONSENT, actor=staff)
+    visits.set_visit_date(study, subject, "SCR", CONSENT, actor=staff)
     db.session.commit()
     assert entry_of(subject, "SCR", "DM") is not None
 
@@ -111,7 +111,7 @@ def test_no_visit_date_nor_unscheduled_visit_before_the_consent_date(study, subj
     assert refusal.message == NO_CONSENT.format(visit="68ga pet after iv injection")
     before = (last_seq(), count(SubjectVisit))
     with pytest.raises(RuleViolation) as refused:
-        subjects.add_unscheduled_visit(study, subject, "UNS", CONSENT, actor=staff)
+        visits.add_unscheduled_visit(study, subject, "UNS", CONSENT, actor=staff)
     db.session.rollback()
     assert refused.value.message == NO_CONSENT.format(visit="unscheduled")
     assert (last_seq(), count(SubjectVisit)) == before
@@ -129,7 +129,7 @@ def included(study, subject, staff, investigator):
         study, subject, SubjectStatus.INCLUDED, actor=investigator, reason="Eligible"
     )
     save(study, subject, staff, "LOGS", "CM", CM_ROW)
-    subjects.set_visit_date(study, subject, "PETIV", CONSENT + timedelta(days=20), actor=staff)
+    visits.set_visit_date(study, subject, "PETIV", CONSENT + timedelta(days=20), actor=staff)
     db.session.commit()
     return subject
 
@@ -150,7 +150,7 @@ def test_after_withdrawal_no_new_visit_is_started(study, included, staff, invest
     assert refused_date(study, included, staff, "PETIAH", date(2025, 2, 3)).message == left
     before = last_seq()
     with pytest.raises(RuleViolation) as refused:
-        subjects.add_unscheduled_visit(study, included, "UNS", date(2025, 2, 3), actor=staff)
+        visits.add_unscheduled_visit(study, included, "UNS", date(2025, 2, 3), actor=staff)
     db.session.rollback()
     assert refused.value.message == left and last_seq() == before
 
@@ -187,7 +187,7 @@ def test_a_visit_started_before_withdrawal_keeps_its_data_with_a_reason(
     assert "give the reason" in refused.value.form_errors[0]
     save(study, included, staff, "PETIV", "PETIV", pet, reason="Late entry of the PET-IV")
     # Its date too may be corrected, with the reason any change of date needs.
-    subjects.set_visit_date(
+    visits.set_visit_date(
         study, included, "PETIV", CONSENT + timedelta(days=21), actor=staff, reason="Typo"
     )
     db.session.commit()

@@ -7,13 +7,12 @@ from datetime import date, timedelta
 import pytest
 
 from ecrf.auth.models import User
-from ecrf.crf import services
+from ecrf.crf import services, visits
 from ecrf.db import utcnow
 from ecrf.errors import NotFound, PermissionDenied, RuleViolation
 from ecrf.extensions import db
 from ecrf.records.data import SubjectData
 from ecrf.records.models import Subject, SubjectVisit
-from ecrf.study import subjects
 from ecrf.study.schedule import build_schedule
 from tests.capture import count, events, last_seq, race
 
@@ -38,7 +37,7 @@ def enrol(save, subject, **items) -> None:
 
 
 def set_date(study, subject, visit_oid, day, actor=None, **options):
-    result = subjects.set_visit_date(study, subject, visit_oid, day, actor=actor, **options)
+    result = visits.set_visit_date(study, subject, visit_oid, day, actor=actor, **options)
     db.session.commit()
     return result
 
@@ -105,7 +104,7 @@ def test_therapy_visits_do_not_apply_outside_the_sub_group(study, subject, save,
     assert (slots[("TX", 1)].applicable, slots[("FU", 1)].applicable) == (False, False)
     before = last_seq()
     with pytest.raises(RuleViolation, match="Treatment does not apply"):
-        subjects.set_visit_date(study, subject, "TX", D("2024-06-29"), actor=None)
+        visits.set_visit_date(study, subject, "TX", D("2024-06-29"), actor=None)
     db.session.rollback()
     with pytest.raises(RuleViolation, match="Follow-up does not apply"):
         save(subject, "FU", "LB", {("LB", 1): {"HGB": "13"}})
@@ -128,7 +127,7 @@ def test_a_date_outside_the_window_needs_a_deviation_reason(study, subject, save
     enrol(save, subject, D0PLAN="2024-06-01")
     before = last_seq()
     with pytest.raises(RuleViolation) as caught:
-        subjects.set_visit_date(study, subject, "SCR", D("2024-05-01"), actor=staff)
+        visits.set_visit_date(study, subject, "SCR", D("2024-05-01"), actor=staff)
     db.session.rollback()
     assert caught.value.field == "deviation_reason"
     assert "2024-05-01 is outside the window of Screening (2024-05-11 to 2024-05-25)" in (
@@ -169,7 +168,7 @@ def test_a_date_outside_the_window_needs_a_deviation_reason(study, subject, save
 def test_a_date_inside_the_window_is_no_deviation(study, subject, save):
     enrol(save, subject, D0PLAN="2024-06-01")
     for day in ("2024-05-11", "2024-05-25"):
-        subjects.set_visit_date(study, subject, "SCR", D(day), actor=None, reason="moved")
+        visits.set_visit_date(study, subject, "SCR", D(day), actor=None, reason="moved")
         db.session.commit()
     assert not schedule(study, subject)[("SCR", 1)].out_of_window
     assert [e.new for e in visit_events(subject, "SCR")] == ["2024-05-11", "2024-05-25"]
@@ -197,7 +196,7 @@ def test_a_visit_without_a_known_day_0_has_no_window_to_check(study, subject):
 def test_a_visit_date_in_the_future_is_refused(study, subject):
     tomorrow = utcnow().date() + timedelta(days=1)
     with pytest.raises(RuleViolation) as caught:
-        subjects.set_visit_date(study, subject, "SCR", tomorrow, actor=None)
+        visits.set_visit_date(study, subject, "SCR", tomorrow, actor=None)
     db.session.rollback()
     assert caught.value.field == "visit_date"
     assert count(SubjectVisit) == 0
@@ -210,7 +209,7 @@ def test_changing_a_visit_date_needs_a_reason(study, subject, staff):
     set_date(study, subject, "SCR", D("2024-05-20"), actor=staff)
     before = last_seq()
     with pytest.raises(RuleViolation) as caught:
-        subjects.set_visit_date(study, subject, "SCR", D("2024-05-21"), actor=staff, reason=" ")
+        visits.set_visit_date(study, subject, "SCR", D("2024-05-21"), actor=staff, reason=" ")
     db.session.rollback()
     assert caught.value.field == "reason" and last_seq() == before
     set_date(study, subject, "SCR", D("2024-05-21"), actor=staff, reason=" Typo ")
@@ -223,14 +222,14 @@ def test_changing_a_visit_date_needs_a_reason(study, subject, staff):
 
 def test_staff_of_another_site_may_not_date_a_visit(study, subject, other_staff):
     with pytest.raises(PermissionDenied):
-        subjects.set_visit_date(study, subject, "SCR", D("2024-05-20"), actor=other_staff)
+        visits.set_visit_date(study, subject, "SCR", D("2024-05-20"), actor=other_staff)
     db.session.rollback()
     assert count(SubjectVisit) == 0
 
 
 def test_a_log_is_not_a_visit_with_a_date(study, subject):
     with pytest.raises(NotFound):
-        subjects.set_visit_date(study, subject, "LOGS", D("2024-05-20"), actor=None)
+        visits.set_visit_date(study, subject, "LOGS", D("2024-05-20"), actor=None)
 
 
 def test_an_overdue_visit_is_one_past_its_window_without_a_date(study, subject, save):
@@ -242,8 +241,8 @@ def test_an_overdue_visit_is_one_past_its_window_without_a_date(study, subject, 
 
 
 def test_unscheduled_visits_are_numbered_1_2_and_hold_their_forms(study, subject, save, staff):
-    first = subjects.add_unscheduled_visit(study, subject, "UNS", D("2024-07-01"), actor=staff)
-    second = subjects.add_unscheduled_visit(study, subject, "UNS", D("2024-07-09"), actor=staff)
+    first = visits.add_unscheduled_visit(study, subject, "UNS", D("2024-07-01"), actor=staff)
+    second = visits.add_unscheduled_visit(study, subject, "UNS", D("2024-07-09"), actor=staff)
     db.session.commit()
     assert [(v.repeat_key, v.visit_date) for v in (first, second)] == [
         (1, D("2024-07-01")),
@@ -259,7 +258,7 @@ def test_unscheduled_visits_are_numbered_1_2_and_hold_their_forms(study, subject
         save(subject, "UNS", "LB", {("LB", 1): {"HGB": "13"}}, visit_repeat=3)
     db.session.rollback()
     with pytest.raises(RuleViolation, match="Only unscheduled visits"):
-        subjects.add_unscheduled_visit(study, subject, "SCR", D("2024-07-01"), actor=staff)
+        visits.add_unscheduled_visit(study, subject, "SCR", D("2024-07-01"), actor=staff)
 
 
 def test_unscheduled_visits_added_at_once_get_distinct_numbers(
@@ -268,7 +267,7 @@ def test_unscheduled_visits_added_at_once_get_distinct_numbers(
     subject_id, staff_id = subject.id, staff.id
 
     def work(n: int) -> int:
-        return subjects.add_unscheduled_visit(
+        return visits.add_unscheduled_visit(
             study,
             db.session.get(Subject, subject_id),
             "UNS",
