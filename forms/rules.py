@@ -1,5 +1,6 @@
-"""Declarative edit checks: comparisons between values, dates within days of another,
-uniqueness within rows, and identifiers that must name a row of another table.
+"""Declarative edit checks: comparisons between values, values between two others, dates
+within days of another, uniqueness within rows, and identifiers that must name a row of
+another table.
 
 What most edit checks say is "this must come before that", "this cannot exceed that",
 "this identifier is used once" or "this lesion was declared at baseline". Written as
@@ -104,6 +105,45 @@ def compare(
 
 
 @dataclass(frozen=True)
+class Between:
+    """``low <= item <= high``; called with the inputs, returns the message if not (an
+    empty bound leaves that side open)."""
+
+    item: str
+    low: str
+    high: str
+    message: str
+
+    def __call__(self, values: dict[str, Any]) -> str | None:
+        value, low, high = values.get(self.item), values.get(self.low), values.get(self.high)
+        if value is None or (low is None and high is None):
+            return None
+        if (low is None or not broken(value, ">=", low)) and (
+            high is None or not broken(value, "<=", high)
+        ):
+            return None
+        return self.message.format(
+            value=_shown(value),
+            low=_shown(low) if low is not None else "",
+            high=_shown(high) if high is not None else "",
+        )
+
+
+def between(
+    name: str,
+    item: str,
+    low: str,
+    high: str,
+    *,
+    message: str,
+    severity: Severity = Severity.WARN,
+) -> Check:
+    """A check that ``low <= item <= high`` (items or the context: "@WINDOW_START");
+    ``{value}``, ``{low}`` and ``{high}`` in the message stand for the values concerned."""
+    return Check(name, item, (item, low, high), Between(item, low, high, message), severity)
+
+
+@dataclass(frozen=True)
 class Window:
     """The date ``item`` lies from ``low`` to ``high`` days (inclusive) after the date ``of``
     (negative: before); called with the inputs, returns the message if it does not."""
@@ -123,7 +163,7 @@ class Window:
             last = latest(base) + timedelta(days=self.high)
         except OverflowError:  # a window off the calendar holds no date to compare
             return None
-        if not (broken(value, "<", first) or broken(value, ">", last)):
+        if not (broken(value, ">=", first) or broken(value, "<=", last)):
             return None
         return self.message.format(
             value=_shown(value),

@@ -32,7 +32,7 @@ from forms.language import (
     When,
     condition_items,
 )
-from forms.rules import Comparison, Uniqueness, Window
+from forms.rules import Between, Comparison, Uniqueness, Window
 
 NUMERIC = frozenset({DataType.INTEGER, DataType.DECIMAL})
 CODED = frozenset({DataType.CHOICE, DataType.MULTI_CHOICE})
@@ -268,24 +268,31 @@ def _check_declared(problems, loaded: LoadedStudy, form: Form, label: str, check
             if kind is not None and kind not in (DataType.DATE, DataType.PARTIAL_DATE):
                 problems.append(f"{label}: {ref} ({kind.value}) is not a date")
     elif isinstance(rule, Comparison):
-        types = []
-        for ref in (rule.left, rule.right):
-            kind = _value_type(problems, loaded, form, label, ref)
-            if kind is None:
-                return
-            types.append(kind)
-        ordered = rule.op != "=="
-        if not any(set(types) <= kinds for kinds in COMPARABLE) or (
-            ordered and types[0] in (DataType.TEXT, DataType.CHOICE, DataType.YES_NO)
-        ):
-            problems.append(
-                f"{label}: cannot compare {rule.left} ({types[0].value}) {rule.op} "
-                f"{rule.right} ({types[1].value})"
-            )
+        _check_comparable(problems, loaded, form, label, rule.left, rule.op, rule.right)
+    elif isinstance(rule, Between):  # the item and each bound, as by "<="
+        _check_comparable(problems, loaded, form, label, rule.low, "<=", rule.item)
+        _check_comparable(problems, loaded, form, label, rule.item, "<=", rule.high)
     elif isinstance(rule, Uniqueness):
         for ref in (rule.among, rule.elsewhere):
             if ref is not None and not ref.endswith("[]"):
                 problems.append(f"{label}: {ref} must name rows (GROUP[] or VISIT.FORM.GROUP[])")
+
+
+def _check_comparable(problems, loaded, form: Form, label: str, left, op, right) -> None:
+    """Two values of comparable types (an order: not texts nor choices)."""
+    types = []
+    for ref in (left, right):
+        kind = _value_type(problems, loaded, form, label, ref)
+        if kind is None:
+            return
+        types.append(kind)
+    ordered = op != "=="
+    if not any(set(types) <= kinds for kinds in COMPARABLE) or (
+        ordered and types[0] in (DataType.TEXT, DataType.CHOICE, DataType.YES_NO)
+    ):
+        problems.append(
+            f"{label}: cannot compare {left} ({types[0].value}) {op} {right} ({types[1].value})"
+        )
 
 
 def _value_type(problems, loaded: LoadedStudy, form: Form, label: str, ref: str):

@@ -11,7 +11,9 @@ from ecrf.records.dates import timing_of
 from ecrf.records.loader import LoadedStudy
 from ecrf.reporting import acrf_words as words
 from forms.language import (
+    CONTEXT,
     MISSING_CODES,
+    REFERENCE_DATE,
     YES_NO,
     CodeList,
     Criterion,
@@ -363,6 +365,9 @@ class _Builder:
 
     def _input_words(self, form: Form, ref: str) -> str:
         resolved = self.study.resolve(form.oid, ref)
+        if resolved.context is not None:
+            said = CONTEXT.get(resolved.context) or REFERENCE_DATE.format(name=resolved.context)
+            return words.INPUT_CONTEXT.format(words=said)
         if resolved.local and resolved.group is not None:
             group = self.study.group(resolved.form, resolved.group)
             return words.INPUT_ROWS_HERE.format(group=group.label)

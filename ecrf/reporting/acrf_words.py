@@ -26,7 +26,7 @@ from forms.language import (
     Timing,
     When,
 )
-from forms.rules import Comparison, Listing, Uniqueness
+from forms.rules import Between, Comparison, Listing, Uniqueness, Window
 
 # --- conditions ---------------------------------------------------------------------------
 
@@ -110,6 +110,9 @@ COMPARISON_SIGNS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "="}
 UNIQUE_RULE = "{item} is used once among {among}"
 UNIQUE_ELSEWHERE = ", and never in {elsewhere}"
 LISTED_RULE = "{item} names a row of {among}"
+BETWEEN_RULE = "{low} ≤ {item} ≤ {high}"
+WINDOW_RULE = "{item} from {low} to {high} days after {of}"
+INPUT_CONTEXT = "{words} (context)"
 INPUT_ROWS_HERE = "every row of {group} (this form)"
 INPUT_SAME_VISIT = "{label} ({form}, same visit)"
 
@@ -294,6 +297,12 @@ def _declared(function: Any) -> tuple[str, str]:
         rule = COMPARISON_RULE.format(left=function.left, op=sign, right=function.right)
     elif isinstance(function, Listing):
         rule = LISTED_RULE.format(item=function.item, among=" or ".join(function.among))
+    elif isinstance(function, Between):
+        rule = BETWEEN_RULE.format(item=function.item, low=function.low, high=function.high)
+    elif isinstance(function, Window):
+        rule = WINDOW_RULE.format(
+            item=function.item, low=function.low, high=function.high, of=function.of
+        )
     elif isinstance(function, Uniqueness):
         rule = UNIQUE_RULE.format(item=function.item, among=function.among)
         if function.elsewhere:

@@ -13,6 +13,7 @@ from forms.iahprrt.common import (
     integer,
     yes_no,
 )
+from forms.iahprrt.visit_dates import measured_at_visit
 from forms.language import Form, ItemGroup, Severity
 from forms.rules import compare
 
@@ -109,6 +110,7 @@ VS = Form(
             message="Diastolic pressure ({left} mmHg) must be below systolic ({right} mmHg).",
             severity=Severity.REJECT,
         ),
+        measured_at_visit("VSDAT"),
     ),
 )
 

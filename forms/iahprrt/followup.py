@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from forms.iahprrt import checks as ck
 from forms.iahprrt.common import check, choice, day, yes_no
+from forms.iahprrt.visit_dates import on_visit_date
 from forms.language import Form, ItemGroup
 from forms.rules import compare
 
@@ -79,5 +80,6 @@ CALL = Form(
             "PETIAH.PETIAH.PETDAT",
             message="The safety call follows the IAH procedure (D0).",
         ),
+        on_visit_date("CALLDAT", "The call date ({left}) is not the date of this visit ({right})."),
     ),
 )

@@ -29,6 +29,7 @@ from forms.iahprrt.common import (
     text,
     yes_no,
 )
+from forms.iahprrt.visit_dates import in_visit_window, on_visit_date
 from forms.language import (
     Check,
     DataType,
@@ -440,6 +441,10 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                 if earlier
                 else "This assessment must follow the 177Lu administration.",
             ),
+            in_visit_window(
+                "TRDAT",
+                "The CT / MRI ({value}) lies outside the window of this visit ({low} to {high}).",
+            ),
         ),
     )
 
@@ -800,6 +805,19 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
         )
     checks += _lesion_checks("", "IDX", own("IDX"), own("EXH"), iv("IDX"))
     checks += _lesion_checks("X", "EXH", own("EXH"), own("IDX"), iv("EXH"))
+    if visit is not None:  # the PET is the visit
+        checks.append(
+            on_visit_date(
+                "PETDAT", "The PET/CT date ({left}) is not the date of this visit ({right})."
+            )
+        )
+    else:  # a follow-up PET counts for the visit whose window it lies in
+        checks.append(
+            in_visit_window(
+                "PETDAT",
+                "The PET/CT ({value}) lies outside the window of this visit ({low} to {high}).",
+            )
+        )
     if visit == "PETIV":
         checks.append(
             compare(

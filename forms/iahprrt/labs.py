@@ -18,6 +18,7 @@ from forms.iahprrt import checks as ck
 from forms.iahprrt import ctcae
 from forms.iahprrt import derivations as dv
 from forms.iahprrt.common import check, choice, clock, day, decimal, derive, derived, integer
+from forms.iahprrt.visit_dates import sample_near_visit
 from forms.language import Check, DataType, Derivation, Form, Item, ItemGroup, Severity, When
 
 AE_LOG = "LOGS.AE.AE[]"
@@ -193,6 +194,7 @@ LBHEM = Form(
             "WBC",
         ),
         check("AFTER_LAST_CYCLE", "LBDAT", ck.sample_after_last_cycle, "LBDAT", "SCR.PRTX.LUT[]"),
+        sample_near_visit(),
     ),
 )
 
@@ -399,6 +401,7 @@ LBCHEM = Form(
         ),
         _ae_check("ALB_GRADE3_AE", "ALB", "HYPOALB", "ALBGR", "LBCHEM"),
         check("AFTER_LAST_CYCLE", "LBDAT", ck.sample_after_last_cycle, "LBDAT", "SCR.PRTX.LUT[]"),
+        sample_near_visit(),
     ),
 )
 
@@ -456,4 +459,5 @@ COAG = Form(
             formula="Yes when the prothrombin time is at most the laboratory's upper limit.",
         ),
     ),
+    checks=(sample_near_visit(),),
 )

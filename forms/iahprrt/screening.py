@@ -21,6 +21,7 @@ from forms.iahprrt.common import (
     text,
     yes_no,
 )
+from forms.iahprrt.visit_dates import d0_planned_in_window
 from forms.language import AllOf, DataType, Form, ItemGroup, Severity, Timing, When
 from forms.rules import compare, unique
 
@@ -75,6 +76,7 @@ IC = Form(
             "ICDAT",
             message="The IAH procedure is planned before the consent date.",
         ),
+        d0_planned_in_window(),
     ),
 )
 

@@ -98,7 +98,7 @@ STUDY = Study(
     # 1.2: comparisons and uniqueness checks written as declarations (forms.rules); the
     # check that a prior LUTATHERA cycle number is given once (PRTX CYCLE_ONCE) compares
     # cycle numbers (it lacked its key and never ran).
-    version="1.2",
+    version="1.3",
     protocol="CHUBX 2017/47 · NCT04837885 · EudraCT 2019-003023-38",
     description=(
         "Intra-arterial hepatic infusion of radiolabelled somatostatin analogs in GEP-NET "

@@ -19,6 +19,7 @@ from forms.iahprrt.common import (
     text,
     yes_no,
 )
+from forms.iahprrt.visit_dates import on_visit_date
 from forms.language import DataType, Form, Item, ItemGroup, Severity, When
 from forms.rules import compare, unique
 
@@ -198,6 +199,11 @@ LUADM = Form(
             ">",
             "PETIAH.PETIAH.PETDAT",
             message="The 177Lu administration (T0) follows the PET after IAH injection (D0).",
+        ),
+        on_visit_date(
+            "EXSTDAT",
+            "The administration date ({left}) is not the date of this visit ({right}), "
+            "which dates T0.",
         ),
         check(
             "PREGNANCY_TEST",

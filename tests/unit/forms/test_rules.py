@@ -1,5 +1,6 @@
-"""Declarative edit checks (forms.rules): comparisons and uniqueness, as the engine runs
-them, with partial dates standing for every day they may mean."""
+"""Declarative edit checks (forms.rules): comparisons, bounds, windows of days and
+uniqueness, as the engine runs them, with partial dates standing for every day they may
+mean."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from forms.language import Severity
-from forms.rules import broken, compare, listed, unique
+from forms.rules import between, broken, compare, listed, unique, within
 from forms.values import PartialDate
 
 
@@ -117,3 +118,76 @@ def test_a_listed_check_wants_the_identifier_among_the_rows_of_one_of_its_tables
     assert check.function({**values, "LESID": "N1"}) is None
     assert check.function({**values, "LESID": "L7"}) == "Lesion L7 is not a baseline lesion."
     assert check.function({**values, "LESID": None}) is None
+
+
+VISIT = date(2024, 5, 10)
+NEAR = "The sample ({value}) is not from {earliest} to {latest} ({reference})."
+
+
+@pytest.mark.parametrize(
+    ("sample", "message"),
+    [
+        (date(2024, 4, 26), None),  # 14 days before: the first day allowed
+        (
+            date(2024, 4, 25),
+            "The sample (2024-04-25) is not from 2024-04-26 to 2024-05-13 (2024-05-10).",
+        ),
+        (date(2024, 5, 13), None),
+        (
+            date(2024, 5, 14),
+            "The sample (2024-05-14) is not from 2024-04-26 to 2024-05-13 (2024-05-10).",
+        ),
+        (PartialDate(2024, 4), None),  # may mean the 26th to the 30th
+        (
+            PartialDate(2024, 3),
+            "The sample (2024-03) is not from 2024-04-26 to 2024-05-13 (2024-05-10).",
+        ),
+        (None, None),
+    ],
+)
+def test_a_window_of_days_holds_from_its_first_to_its_last_day(sample, message):
+    rule = within("NEAR", "LBDAT", of="@VISIT_DATE", days=(-14, 3), message=NEAR)
+    assert rule.inputs == ("LBDAT", "@VISIT_DATE")
+    assert rule.function({"LBDAT": sample, "@VISIT_DATE": VISIT}) == message
+
+
+def test_a_window_around_an_unknown_date_raises_nothing():
+    rule = within("NEAR", "LBDAT", of="@VISIT_DATE", days=(-14, 3), message=NEAR)
+    assert rule.function({"LBDAT": date(2000, 1, 1), "@VISIT_DATE": None}) is None
+
+
+def test_an_empty_window_is_refused_when_the_definition_is_written():
+    with pytest.raises(ValueError, match=r"NEAR: days=\(3, -14\) is an empty window"):
+        within("NEAR", "LBDAT", of="@VISIT_DATE", days=(3, -14), message=NEAR)
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "message"),
+    [
+        (date(2024, 5, 1), date(2024, 5, 1), date(2024, 5, 3), None),
+        (date(2024, 5, 3), date(2024, 5, 1), date(2024, 5, 3), None),
+        (
+            date(2024, 4, 30),
+            date(2024, 5, 1),
+            date(2024, 5, 3),
+            "2024-04-30 not in 2024-05-01..2024-05-03",
+        ),
+        (
+            date(2024, 5, 4),
+            date(2024, 5, 1),
+            date(2024, 5, 3),
+            "2024-05-04 not in 2024-05-01..2024-05-03",
+        ),
+        (date(2024, 5, 4), date(2024, 5, 1), None, None),  # no upper bound yet
+        (date(2024, 4, 4), date(2024, 5, 1), None, "2024-04-04 not in 2024-05-01.."),
+        (PartialDate(2024, 4), date(2024, 4, 30), date(2024, 5, 3), None),
+        (Decimal("7.5"), Decimal("7.5"), Decimal("8"), None),
+        (Decimal("8.01"), Decimal("7.5"), Decimal("8"), "8.01 not in 7.5..8"),
+    ],
+)
+def test_a_value_between_two_others_may_equal_either(value, low, high, message):
+    rule = between(
+        "IN", "X", "@WINDOW_START", "@WINDOW_END", message="{value} not in {low}..{high}"
+    )
+    inputs = {"X": value, "@WINDOW_START": low, "@WINDOW_END": high}
+    assert rule.function(inputs) == message
