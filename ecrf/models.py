@@ -4,6 +4,7 @@ from ecrf.api.models import ApiToken
 from ecrf.audit.models import AuditEvent, AuditHead
 from ecrf.auth.models import LoginThrottle, RoleAssignment, User
 from ecrf.jobs.models import Job
+from ecrf.queries.models import Query, QueryMessage
 from ecrf.records.models import (
     DefinitionVersion,
     Finding,
@@ -28,6 +29,8 @@ __all__ = [
     "Job",
     "LoginThrottle",
     "PendingSubmission",
+    "Query",
+    "QueryMessage",
     "RoleAssignment",
     "Site",
     "Subject",

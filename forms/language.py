@@ -403,3 +403,5 @@ class Study:
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: "VISIT.FORM.ITEM" of the end-of-study date: the upper bound of Timing.STUDY dates.
     end_of_study: str | None = None
+    #: Findings of these severities open a query each, closed when the data resolve them.
+    query_severities: tuple[Severity, ...] = ()

@@ -132,7 +132,7 @@ def save_form(
         mark_complete(save, entry)
     record_saved(study, entry, actor, save.site_id, definition)
     sync_findings(study, subject, data, found, actor, checked=scope.checks)
-    # Monitoring hooks in here: open and close queries from the findings.
+    # Automatic queries open and close with the findings (sync_findings).
     return SaveResult(entry, len(changes), warnings)
 
 

@@ -1,5 +1,6 @@
 """Step 9: the findings of the edit checks kept in step with the data: new ones opened,
-those no longer raised resolved, each with its audit event."""
+those no longer raised resolved, each with its audit event, and with them the automatic
+queries of the severities the definition names (``Study.query_severities``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ecrf.crf.evaluate import Found
 from ecrf.crf.save.write import field_path
 from ecrf.db import utcnow
 from ecrf.extensions import db
+from ecrf.queries.services import open_from_finding, resolve_from_finding
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FindingStatus, Subject
@@ -43,6 +45,7 @@ def sync_findings(
         entry_id = entry_ids.get((k.visit_oid, k.repeat_key, k.form_oid))
         if entry_id is not None:
             current[(entry_id, k.group_oid, k.row_key, k.item_oid, k.check)] = finding
+    queried = {severity.value for severity in study.study.query_severities}
     open_rows = db.session.scalars(
         sa.select(Finding).where(
             Finding.subject_id == subject.id, Finding.status == FindingStatus.OPEN
@@ -66,6 +69,8 @@ def sync_findings(
                 field=field_path(row.group_oid, row.repeat_key, row.item_oid),
                 old=row.message,
             )
+            if row.severity in queried:
+                resolve_from_finding(row, actor=actor)
         elif still.message != row.message:
             row.message = still.message
     for (entry_id, group_oid, key, item_oid, name), finding in current.items():
@@ -90,4 +95,6 @@ def sync_findings(
             field=field_path(group_oid, key, item_oid),
             new=finding.message,
         )
+        if row.severity in queried:
+            open_from_finding(row, actor=actor)
     db.session.flush()
