@@ -15,11 +15,18 @@ from ecrf.audit.cli import audit_cli
 from ecrf.audit.reconcile import Reconciler
 from ecrf.auth.integrity import AccountReconciler
 from ecrf.crf.integrity import CapturedDataReconciler
+from ecrf.queries.integrity import QueryReconciler
 from ecrf.study.integrity import StudyReconciler
 
 
 def reconcilers() -> list[Reconciler]:
-    return [StudyReconciler(), CapturedDataReconciler(), AccountReconciler(), TokenReconciler()]
+    return [
+        StudyReconciler(),
+        CapturedDataReconciler(),
+        QueryReconciler(),
+        AccountReconciler(),
+        TokenReconciler(),
+    ]
 
 
 def verify_trail(limit: int = 20) -> chain_verify.Verification:

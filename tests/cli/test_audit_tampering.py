@@ -20,6 +20,8 @@ from ecrf.crf import visits
 from ecrf.crf.services import remove_row, save_form
 from ecrf.db import utcnow
 from ecrf.extensions import db
+from ecrf.queries import services as queries
+from ecrf.queries.services import QueryTarget
 from ecrf.records.loader import current_study
 from ecrf.records.models import Finding, FormEntry, Subject, SubjectStatus, SubjectVisit
 from ecrf.records.sites import get_site
@@ -40,7 +42,8 @@ def entry_version(subject: Subject, visit_oid: str, form_oid: str) -> int:
 @pytest.fixture
 def clinic(app, create_site, create_user):
     """Real work through the services: saves, a completion, a removed row, findings opened
-    and resolved, visit dates, a status change, roles granted and revoked, a deactivation."""
+    and resolved, visit dates, queries (one closed, one open), a status change, roles granted
+    and revoked, a deactivation."""
     create_site("BDX")
     create_site("TLS")
     create_user("alice", Role.SITE_STAFF, "BDX")
@@ -93,6 +96,12 @@ def clinic(app, create_site, create_user):
         visits.add_unscheduled_visit(
             study, first, "UNS", utcnow().date() - timedelta(days=3), actor=None
         )
+        db.session.commit()
+        weight = QueryTarget("SCR", 1, "DM", item_oid="WEIGHT")
+        asked = queries.open_query(study, first, weight, "Weight on the source?", actor=None)
+        queries.answer_query(asked, "70.5 kg, as measured.", actor=None)
+        queries.close_query(asked, actor=None)
+        queries.open_query(study, first, QueryTarget("SCR", 1), "Visit letter?", actor=None)
         db.session.commit()
         save(second, "SCR", "LB", {("LB", 1): {"HGB": "7.5"}})  # a finding left open
         subjects.change_status(
@@ -417,6 +426,36 @@ def test_a_forged_checkpoint_line_is_reported(app, clinic, runner):
             ],
             "form entry {DM} is at BDX-002 SCR DM but the trail created it at BDX-001 SCR DM",
             id="form moved to another subject",
+        ),
+        pytest.param(
+            ["UPDATE data_query SET state = 'closed' WHERE state = 'open'"],
+            "query 2 is closed but the trail left it open",
+            id="query closed",
+        ),
+        pytest.param(
+            ["UPDATE query_message SET text = 'No answer needed.' WHERE kind = 'answered'"],
+            "query 1: its messages are not those of the trail",
+            id="query answer rewritten",
+        ),
+        pytest.param(
+            ["UPDATE data_query SET item_oid = 'HEIGHT' WHERE id = 1"],
+            "query 1 is on SCR[1]/DM/DM[1].HEIGHT but the trail opened it on "
+            "SCR[1]/DM/DM[1].WEIGHT",
+            id="query moved to another item",
+        ),
+        pytest.param(
+            ["DELETE FROM query_message WHERE query_id = 2", "DELETE FROM data_query WHERE id = 2"],
+            "query 2 is missing from the data but the trail opened it",
+            id="query deleted",
+        ),
+        pytest.param(
+            [
+                "INSERT INTO data_query (subject_id, visit_id, level, state, opened_at) "
+                "SELECT subject_id, id, 'visit', 'closed', CURRENT_TIMESTAMP FROM visit "
+                "WHERE visit_oid = 'UNS'"
+            ],
+            "query 3 has no opening in the trail",
+            id="query planted",
         ),
     ],
 )
