@@ -70,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.jobs.cli import jobs_cli, worker_command
     from ecrf.jobs.views import bp as jobs_bp
     from ecrf.main.views import bp as main_bp
+    from ecrf.queries.views import bp as queries_bp
     from ecrf.reporting.cli import report_cli
     from ecrf.reporting.views import bp as reporting_bp
     from ecrf.resume.views import bp as resume_bp
@@ -80,6 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(study_bp)
     app.register_blueprint(crf_bp)
+    app.register_blueprint(queries_bp)
     app.register_blueprint(resume_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(reporting_bp)

@@ -8,6 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ecrf.auth.models import User
 from ecrf.db import Base, utcnow
 from ecrf.records.models import Finding, FormEntry, Subject, SubjectVisit, str_enum
 
@@ -100,3 +101,4 @@ class QueryMessage(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     query: Mapped[Query] = relationship(back_populates="messages")
+    author: Mapped[User | None] = relationship()

@@ -83,8 +83,19 @@ def _text(text: str | None, needed: str) -> str:
     return text
 
 
-def _resolve(study: LoadedStudy, subject: Subject, target: QueryTarget) -> dict:
-    """The query's columns for ``target``, which must exist in the definition and the data."""
+def resolve_target(study: LoadedStudy, subject: Subject, target: QueryTarget) -> dict:
+    """The query's columns for ``target``, which must exist in the definition and the data.
+
+    :raises NotFound: it does not (no data yet at that visit, form or row; no such item).
+    """
+    # The definition first: a name it does not know never reaches the database.
+    definition = study.visits.get(target.visit_oid)
+    if definition is None:
+        raise NotFound(NO_VISIT)
+    if target.form_oid is not None and target.form_oid not in definition.forms:
+        raise NotFound(NO_FORM)
+    if target.group_oid is not None and study.group(target.form_oid, target.group_oid) is None:
+        raise NotFound(NO_ROW)
     visit = db.session.scalar(
         sa.select(SubjectVisit).where(
             SubjectVisit.subject_id == subject.id,
@@ -97,14 +108,11 @@ def _resolve(study: LoadedStudy, subject: Subject, target: QueryTarget) -> dict:
     columns: dict = {"visit_id": visit.id, "level": target.level}
     if target.form_oid is None:
         return columns
-    definition = study.visits.get(target.visit_oid)
-    entry = None
-    if definition is not None and target.form_oid in definition.forms:
-        entry = db.session.scalar(
-            sa.select(FormEntry).where(
-                FormEntry.visit_id == visit.id, FormEntry.form_oid == target.form_oid
-            )
+    entry = db.session.scalar(
+        sa.select(FormEntry).where(
+            FormEntry.visit_id == visit.id, FormEntry.form_oid == target.form_oid
         )
+    )
     if entry is None:
         raise NotFound(NO_FORM)
     columns["entry_id"] = entry.id
@@ -120,6 +128,7 @@ def _resolve(study: LoadedStudy, subject: Subject, target: QueryTarget) -> dict:
     if group_oid is None:
         return columns
     repeat_key = target.repeat_key or 1
+    group = study.group(target.form_oid, group_oid)
     row = db.session.scalar(
         sa.select(ItemGroupRow).where(
             ItemGroupRow.entry_id == entry.id,
@@ -127,8 +136,7 @@ def _resolve(study: LoadedStudy, subject: Subject, target: QueryTarget) -> dict:
             ItemGroupRow.repeat_key == repeat_key,
         )
     )
-    group = study.group(target.form_oid, group_oid)
-    if group is None or (group.repeating and (row is None or row.removed)):
+    if group.repeating and (row is None or row.removed):
         raise NotFound(NO_ROW)
     columns.update(group_oid=group_oid, repeat_key=repeat_key)
     return columns
@@ -166,7 +174,7 @@ def open_query(
         require_permission(actor, Perm.RAISE_QUERY, subject.site_id)
     text = _text(text, TEXT_NEEDED)
     query = Query(subject=subject, opened_by_id=actor.id if actor else None)
-    for name, value in _resolve(study, subject, target).items():
+    for name, value in resolve_target(study, subject, target).items():
         setattr(query, name, value)
     db.session.add(query)
     _add_message(query, MessageKind.OPENED, text, actor)

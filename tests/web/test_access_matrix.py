@@ -13,6 +13,8 @@ import pytest
 from ecrf.auth.roles import Role
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
+from ecrf.queries import services as queries
+from ecrf.queries.services import QueryTarget
 from ecrf.records.loader import current_study
 from ecrf.records.sites import get_site
 from ecrf.study import subjects
@@ -29,6 +31,11 @@ JOB_USERS = EXPORTERS | {Role.INVESTIGATOR, Role.MONITOR}
 #: Readers of PDF case reports; the mini definition declares no report plan: the imaging
 #: and safety reports answer 404 there.
 REPORT_READERS = {Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER}
+#: Who takes part in queries: the site answers, monitors and data managers raise and close.
+QUERY_SIDES = {Role.SITE_STAFF, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER}
+QUERY_ANSWERERS = DATA_ENTRY
+QUERY_RAISERS = {Role.MONITOR, Role.DATA_MANAGER}
+NEW_QUERY = "/queries/new?visit=SCR&form=DM&item=SEX"
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -72,6 +79,19 @@ ROUTES = [
     ("GET", "/reports/imaging.pdf", set(), REPORT_READERS),
     # The blank annotated CRF holds no clinical data (200: the file, or "being prepared").
     ("GET", "/reports/acrf.pdf", EVERYONE),
+    # Query 1 is on BDX-001, query 2 on TLS-001.
+    ("GET", "/queries", QUERY_SIDES),
+    ("GET", "/queries/1", QUERY_SIDES),
+    ("GET", "/queries/2", set(), QUERY_SIDES),
+    ("POST", "/queries/1/answer", QUERY_ANSWERERS),
+    ("POST", "/queries/2/answer", set(), QUERY_ANSWERERS),
+    ("POST", "/queries/1/close", QUERY_RAISERS),
+    ("POST", "/queries/2/close", set(), QUERY_RAISERS),
+    ("POST", "/queries/1/reopen", QUERY_RAISERS),
+    ("GET", "/subjects/BDX-001" + NEW_QUERY, QUERY_RAISERS),
+    ("GET", "/subjects/TLS-001" + NEW_QUERY, set(), QUERY_RAISERS),
+    ("POST", "/subjects/BDX-001" + NEW_QUERY, QUERY_RAISERS),
+    ("POST", "/subjects/TLS-001" + NEW_QUERY, set(), QUERY_RAISERS),
 ]
 
 
@@ -91,6 +111,8 @@ def people(app, create_site, create_user):
                 actor=None,
                 expected_version=0,
             )
+            sex = QueryTarget("SCR", 1, "DM", item_oid="SEX")
+            queries.open_query(current_study(), subject, sex, "Sex as on the ID?", actor=None)
         db.session.commit()
     create_user("staff.tls", Role.SITE_STAFF, "TLS")
     for role in Role:

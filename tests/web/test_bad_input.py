@@ -9,6 +9,10 @@ import sqlalchemy as sa
 
 from ecrf.auth.roles import Role
 from ecrf.extensions import db
+from ecrf.queries import services as queries
+from ecrf.queries.services import QueryTarget
+from ecrf.records.loader import current_study
+from ecrf.study import subjects
 
 JUNK_VALUES = [
     "",
@@ -36,6 +40,7 @@ ARGS = {
     "token_id": ["1", "999"],
     "code": ["BDX", "XX"],
     "job_id": ["1", "99999999999"],
+    "query_id": ["1", "99999999999"],
 }
 
 
@@ -57,7 +62,12 @@ def world(app, create_site, create_user, create_subject):
     create_site("BDX")
     create_user("alice", Role.SITE_STAFF, "BDX")
     create_user("boss", Role.ADMIN)
-    create_subject("BDX", {("SCR", "DM"): {("DM", 1): {"SEX": "M"}}})
+    identifier = create_subject("BDX", {("SCR", "DM"): {("DM", 1): {"SEX": "M"}}})
+    with app.app_context():
+        subject = subjects.get_subject(identifier)
+        target = QueryTarget("SCR", 1, "DM", item_oid="SEX")
+        queries.open_query(current_study(), subject, target, "Sex as on the ID?", actor=None)
+        db.session.commit()
 
 
 @pytest.mark.parametrize("username", ["alice", "boss"])
@@ -98,6 +108,10 @@ def test_no_route_answers_junk_with_a_server_error(app, client, auth, world, use
                     "DM-1-SYMPT",
                     "LESION-1-SUVMAX",
                     "LESION-x-y",
+                    "text",
+                    "answer-text",
+                    "close-text",
+                    "reopen-text",
                 )
             }
             response = client.open(
@@ -110,6 +124,16 @@ def test_no_route_answers_junk_with_a_server_error(app, client, auth, world, use
                     "site": junk,
                     "status": junk,
                     "next": junk,
+                    "state": junk,
+                    "form": junk,
+                    "subject": junk,
+                    "older_than": junk,
+                    "mine": junk,
+                    "visit": junk,
+                    "repeat": junk,
+                    "group": junk,
+                    "row": junk,
+                    "item": junk,
                 },
             )
             statuses.add(response.status_code)
