@@ -127,3 +127,32 @@ def describe(study: LoadedStudy, target: QueryTarget) -> str:
     if target.item_oid is not None and study.has_item(form.oid, target.item_oid):
         parts.append(study.item(form.oid, target.item_oid)[1].label)
     return " › ".join(parts)
+
+
+def unresolved_counts(subject_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+    """Queries not closed yet, of these subjects: ({form entry id: count}, {visit id: count
+    of the queries on the visit itself}), for the flags of the matrix and subject page."""
+    rows = db.session.execute(
+        sa.select(Query.entry_id, Query.visit_id, sa.func.count())
+        .where(Query.subject_id.in_(subject_ids), Query.state != QueryState.CLOSED)
+        .group_by(Query.entry_id, Query.visit_id)
+    ).all()
+    by_entry: dict[int, int] = {}
+    by_visit: dict[int, int] = {}
+    for entry_id, visit_id, count in rows:
+        if entry_id is None:
+            by_visit[visit_id] = by_visit.get(visit_id, 0) + count
+        else:
+            by_entry[entry_id] = by_entry.get(entry_id, 0) + count
+    return by_entry, by_visit
+
+
+def subject_queries(subject_id: int) -> list[Query]:
+    """The subject's queries not closed yet, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Query)
+            .where(Query.subject_id == subject_id, Query.state != QueryState.CLOSED)
+            .order_by(Query.opened_at, Query.id)
+        )
+    )

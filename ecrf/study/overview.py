@@ -9,6 +9,8 @@ import sqlalchemy as sa
 
 from ecrf.db import utcnow
 from ecrf.extensions import db
+from ecrf.queries.listing import subject_queries, unresolved_counts
+from ecrf.queries.models import Query
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import (
@@ -31,6 +33,8 @@ class FormState:
     status: str  # not_started | draft | complete
     entry: FormEntry | None = None
     open_findings: int = 0
+    #: Queries on the form (or on its rows and items) not closed yet.
+    open_queries: int = 0
 
     @property
     def label(self) -> str:
@@ -51,6 +55,8 @@ class Cell:
     today: date | None = None
     #: The subject left the study (screen failure, withdrawn, completed): no visit is due.
     ended: bool = False
+    #: Queries on the visit itself not closed yet.
+    visit_queries: int = 0
 
     @property
     def state(self) -> str:
@@ -82,6 +88,19 @@ class Cell:
     def open_findings(self) -> int:
         return sum(f.open_findings for f in self.forms)
 
+    @property
+    def open_queries(self) -> int:
+        return self.visit_queries + sum(f.open_queries for f in self.forms)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Open findings by form entry; queries not closed by form entry and by visit."""
+
+    findings: dict[int, int]
+    entry_queries: dict[int, int]
+    visit_queries: dict[int, int]
+
 
 def _entry_states(subject_ids: list[int]):
     rows = db.session.execute(
@@ -99,16 +118,19 @@ def _entry_states(subject_ids: list[int]):
             .group_by(Finding.entry_id)
         ).all()
     )
-    return entries, counts
+    entry_queries, visit_queries = unresolved_counts(subject_ids)
+    return entries, Counts(counts, entry_queries, visit_queries)
 
 
 def visit_cells(
-    study: LoadedStudy, subject: Subject, data: SubjectData, entries, counts
+    study: LoadedStudy, subject: Subject, data: SubjectData, entries, counts: Counts
 ) -> list[Cell]:
     today = utcnow().date()
     cells = []
     for slot in build_schedule(study, data):
         cell = Cell(slot, today=today, ended=subject.status in ENDED)
+        if slot.record is not None:
+            cell.visit_queries = counts.visit_queries.get(slot.record.id, 0)
         for form_oid in slot.definition.forms:
             entry = entries.get((subject.id, slot.definition.oid, slot.repeat_key, form_oid))
             status = "not_started" if entry is None else entry.status.value
@@ -118,7 +140,8 @@ def visit_cells(
                     study.forms[form_oid].name,
                     "complete" if status == EntryStatus.COMPLETE.value else status,
                     entry,
-                    counts.get(entry.id, 0) if entry else 0,
+                    counts.findings.get(entry.id, 0) if entry else 0,
+                    counts.entry_queries.get(entry.id, 0) if entry else 0,
                 )
             )
         cells.append(cell)
@@ -131,6 +154,7 @@ class MatrixRow:
     cells: dict[str, Cell]
     unscheduled: int
     open_findings: int
+    open_queries: int = 0
 
 
 def matrix_columns(study: LoadedStudy):
@@ -152,7 +176,15 @@ def matrix(study: LoadedStudy, subjects: list[Subject]) -> list[MatrixRow]:
             if c.slot.definition.kind is not VisitKind.UNSCHEDULED
         }
         unscheduled = sum(1 for c in cells if c.slot.definition.kind is VisitKind.UNSCHEDULED)
-        rows.append(MatrixRow(subject, by_visit, unscheduled, sum(c.open_findings for c in cells)))
+        rows.append(
+            MatrixRow(
+                subject,
+                by_visit,
+                unscheduled,
+                sum(c.open_findings for c in cells),
+                sum(c.open_queries for c in cells),
+            )
+        )
     return rows
 
 
@@ -163,6 +195,8 @@ class SubjectOverview:
     cells: list[Cell]
     references: dict[str, date | None]
     findings: list[Finding]
+    #: Queries not closed yet.
+    queries: list[Query] = field(default_factory=list)
 
 
 def subject_overview(study: LoadedStudy, subject: Subject) -> SubjectOverview:
@@ -181,4 +215,5 @@ def subject_overview(study: LoadedStudy, subject: Subject) -> SubjectOverview:
         visit_cells(study, subject, data, entries, counts),
         reference_dates(study, data),
         findings,
+        subject_queries(subject.id),
     )

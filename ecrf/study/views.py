@@ -16,6 +16,7 @@ from ecrf.extensions import db
 from ecrf.records.loader import current_study
 from ecrf.records.models import INVESTIGATOR_DECISIONS, SUBJECT_TRANSITIONS, SubjectStatus
 from ecrf.records.sites import all_sites, get_site
+from ecrf.queries.listing import QUERY_PERMS, target_words
 from ecrf.study import gates, overview, services, subjects
 from ecrf.study.eligibility import assess
 from ecrf.web_forms import BaseForm
@@ -189,6 +190,10 @@ def subject_page(study, subject, status_form=None, date_forms=None, status=200):
         date_form=VisitDateForm,
         can_enter=can(current_user, Perm.ENTER_DATA, subject.site_id),
         can_report=can(current_user, Perm.DOWNLOAD_REPORTS, subject.site_id),
+        can_raise=can(current_user, Perm.RAISE_QUERY, subject.site_id),
+        queries=[(q, target_words(study, q)) for q in view.queries]
+        if any(can(current_user, p, subject.site_id) for p in QUERY_PERMS)
+        else [],
         decisions=investigator_decisions(subject, current_user),
         gate_notice=gates.subject_notice(study, subject, view.data),
         awaiting_consent=gates.awaiting_consent(study, view.data),

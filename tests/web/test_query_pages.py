@@ -162,3 +162,21 @@ def test_junk_in_a_query_address_is_not_found_never_a_server_error(client, auth,
         assert client.get("/queries", query_string={name: junk}).status_code in (200, 400, 404), (
             name
         )
+
+
+def test_queries_not_closed_flag_the_subject_page_and_the_matrix(client, auth, clinic):
+    first = raise_query(client, auth)
+    raise_query(client, auth, "/subjects/BDX-001/queries/new?visit=SCR", "Visit letter?")
+    page = client.get("/subjects/BDX-001").get_data(as_text=True)
+    assert "Queries not closed (2)" in page
+    assert "1 query not closed" in page  # on the visit, and on the form
+    assert ", 1 query not closed" in page
+    assert "raise a query" in page
+    matrix = client.get("/subjects").get_data(as_text=True)
+    assert ", 2 queries not closed" in matrix
+    client.post(f"/queries/{first}/close", data={"close-text": ""})
+    assert ", 1 query not closed" in client.get("/subjects").get_data(as_text=True)
+    auth.logout()
+    auth.login("staff.bdx")  # the site sees the queries and their flags, raises none
+    page = client.get("/subjects/BDX-001").get_data(as_text=True)
+    assert "Queries not closed (1)" in page and "raise a query" not in page
