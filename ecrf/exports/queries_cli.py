@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from ecrf import transaction
 from ecrf.exports.queries_csv import write_queries
 from ecrf.records.sites import get_site
 
@@ -38,7 +39,7 @@ def export_queries(out: Path, site_code: str | None):
         if site is None:
             raise click.BadParameter(NO_SUCH_SITE.format(code=site_code), param_hint="--site")
         site_ids = [site.id]
-    count = write_queries(out, site_ids=site_ids, actor=None)
+    count = transaction.command(lambda: write_queries(out, site_ids=site_ids, actor=None))
     scope = site_code.upper() if site_code else "all sites"
     plural = "y" if count == 1 else "ies"
     click.echo(WROTE.format(count=count, plural=plural, scope=scope, path=out))

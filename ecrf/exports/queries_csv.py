@@ -55,7 +55,8 @@ def _when(value) -> str:
 
 def write_queries(out: Path, *, site_ids: Collection[int] | None, actor: User | None) -> int:
     """Write every query (of ``site_ids``; None for all sites) to the CSV file ``out``,
-    oldest first; the export is recorded in the trail and committed. Returns the count.
+    oldest first; the export is recorded in the trail (the caller commits). Returns the
+    count.
 
     :raises PermissionDenied: ``actor`` must not read free text (queries carry it).
     """
@@ -116,7 +117,6 @@ def write_queries(out: Path, *, site_ids: Collection[int] | None, actor: User | 
         site_id=next(iter(site_ids)) if site_ids is not None and len(site_ids) == 1 else None,
         new=f"{count} queries",
     )
-    db.session.commit()
     return count
 
 

@@ -13,10 +13,10 @@ from ecrf.auth.roles import Perm
 from ecrf.converters import bounded_int
 from ecrf.db import utcnow
 from ecrf.extensions import db
+from ecrf.queries.listing import QUERY_PERMS, target_words
 from ecrf.records.loader import current_study
 from ecrf.records.models import INVESTIGATOR_DECISIONS, SUBJECT_TRANSITIONS, SubjectStatus
 from ecrf.records.sites import all_sites, get_site
-from ecrf.queries.listing import QUERY_PERMS, target_words
 from ecrf.study import gates, overview, services, subjects
 from ecrf.study.eligibility import assess
 from ecrf.web_forms import BaseForm

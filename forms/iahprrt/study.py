@@ -16,7 +16,7 @@ from forms.iahprrt.labs import COAG, LBCHEM, LBHEM
 from forms.iahprrt.logs import AE, CM, DD, DV, EOS, SAE
 from forms.iahprrt.screening import DM, HEPAT, IC, MH, NETHX, PRTX
 from forms.iahprrt.therapy import DOSI, LUADM, SCINT
-from forms.language import Reference, Study, Subgroup, Timing, Visit, VisitKind, When
+from forms.language import Reference, Severity, Study, Subgroup, Timing, Visit, VisitKind, When
 
 #: Vital signs, labs and adverse-event review: every safety visit.
 SAFETY = ("VS", "LBHEM", "LBCHEM", "AEREV")
@@ -120,6 +120,8 @@ STUDY = Study(
     # the data of every later visit belong to the study: from consent to end of study.
     consent="SCR.IC.ICDAT",
     end_of_study="LOGS.EOS.EOSDAT",
+    # A warning left open by a save asks the site through a query, closed by the data.
+    query_severities=(Severity.WARN,),
     visits=(
         Visit(
             "SCR",
