@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 
 from ecrf.records.rule_graph import RuleGraph
+from ecrf.records.units import unit_problems
 from forms.language import (
     CONDITION_OPS,
     YES_NO,
@@ -324,6 +325,7 @@ def _check_item(problems, loaded: LoadedStudy, form: Form, group: ItemGroup, ite
             problems.append(f"{where}: soft range reaches outside the hard range")
     if item.precision is not None and item.type is not DataType.DECIMAL:
         problems.append(f"{where}: precision applies to decimal items only")
+    problems += [f"{where}: {problem}" for problem in unit_problems(group, item)]
     if item.timing is not None and item.type not in (DataType.DATE, DataType.PARTIAL_DATE):
         problems.append(f"{where}: timing applies to date items only")
     if item.derived and (item.required or item.required_when):

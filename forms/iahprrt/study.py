@@ -98,7 +98,10 @@ STUDY = Study(
     # 1.2: comparisons and uniqueness checks written as declarations (forms.rules); the
     # check that a prior LUTATHERA cycle number is given once (PRTX CYCLE_ONCE) compares
     # cycle numbers (it lacked its key and never ran).
-    version="1.2",
+    # 1.3: lab values in several units (haemoglobin, cell counts, creatinine, bilirubin,
+    # albumin), the unit kept with the value; creatinine's unit is no longer an item
+    # (CREATU) and its plausible and usual ranges are those of its units.
+    version="1.3",
     protocol="CHUBX 2017/47 · NCT04837885 · EudraCT 2019-003023-38",
     description=(
         "Intra-arterial hepatic infusion of radiolabelled somatostatin analogs in GEP-NET "
