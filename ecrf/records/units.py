@@ -109,13 +109,14 @@ def _unit_problems(item: Item, unit: Unit) -> list[str]:
             and bounds.low > bounds.high
         ):
             problems.append(f"{name} range low {bounds.low} > high {bounds.high}")
-    hard, soft = unit.hard, unit.soft
-    if hard and soft:
-        if (soft.low is not None and hard.low is not None and soft.low < hard.low) or (
-            soft.high is not None and hard.high is not None and soft.high > hard.high
-        ):
-            problems.append("soft range reaches outside the hard range")
+    if unit.hard and unit.soft and _reaches_outside(unit.soft, unit.hard):
+        problems.append("soft range reaches outside the hard range")
     return problems
+
+
+def _reaches_outside(soft, hard) -> bool:
+    low = soft.low is not None and hard.low is not None and soft.low < hard.low
+    return low or (soft.high is not None and hard.high is not None and soft.high > hard.high)
 
 
 def _same_kind_factor(symbol: str, standard: str) -> Decimal | None:
