@@ -106,7 +106,7 @@ def _lab_value(oid, label, testcd, units, precision, hard, soft) -> Item:
 # --- units: (UCUM symbol, label, factor to the standard unit, precision) ---------------------
 
 PER_MM3 = ("/mm3", "/mm3", 1, 0)
-GIGA_PER_L = ("10*9/L", "G/L", 1000, 2)  # 1 G/L = 10⁹/L = 1000/mm³
+GIGA_PER_L = ("10*9/L", "G/L", 1000, None)  # 1 G/L = 10⁹/L = 1000/mm³, digits as reported
 G_PER_DL = ("g/dL", "g/dL", 1, 1)
 G_PER_L = ("g/L", "g/L", "0.1", 0)
 UMOL_PER_L = ("umol/L", "µmol/L", 1, None)
