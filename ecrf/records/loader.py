@@ -366,6 +366,11 @@ def _check_condition_values(problems, loaded: LoadedStudy, form: Form, where, co
     if condition.op in ("filled", "empty") or not loaded.has_item(form.oid, condition.item):
         return
     item = loaded.item(form.oid, condition.item)[1]
+    if item.multi_unit:  # the page would compare the number typed, in whichever unit
+        problems.append(
+            f"{where}: a condition on {condition.item} (several units) can only be filled or empty"
+        )
+        return
     allowed = CONDITION_VALUE_TYPES.get(item.type)
     values = condition.value if condition.op == "in" else (condition.value,)
     if allowed is None or not isinstance(values, (tuple, list)):

@@ -9,7 +9,7 @@ import pytest
 
 from ecrf.records import fields, units
 from ecrf.records.loader import DefinitionError, load_study
-from forms.language import DataType, Item, Range, Unit
+from forms.language import DataType, Item, Range, Unit, When
 from tests.definitions.edit import add_item, replace_item
 from tests.definitions.mini import STUDY
 
@@ -137,6 +137,10 @@ def test_a_single_units_text_still_works():
         (
             lambda: replace_item(with_hgb(), "LB", "LBTIM", measured_in=(Unit("g/L", factor=1),)),
             "form LB, item LBTIM: units to choose from on a non-numeric item",
+        ),
+        (
+            lambda: replace_item(with_hgb(), "LB", "LBTIM", shown_when=When("HGB", "lt", 10)),
+            "form LB, item LBTIM: a condition on HGB (several units) can only be filled or empty",
         ),
     ],
 )
