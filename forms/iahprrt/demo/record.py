@@ -26,9 +26,10 @@ _SINGLE = {
 }
 #: Items holding a plan rather than an event: they may lie ahead.
 _PLANNED = frozenset({"D0PLAN"})
-#: The units of items with several units: (form, item) → {UCUM symbol: unit}.
+#: Items with several units: (form, item) → ({UCUM symbol: unit}, the item whose unit the
+#: value is in: itself, or the value a limit of normal follows).
 _UNITS = {
-    (f.oid, i.oid): {u.symbol: u for u in i.measured_in}
+    (f.oid, i.oid): ({u.symbol: u for u in i.measured_in}, i.unit_of or i.oid)
     for f in STUDY.forms
     for _, i in f.items()
     if i.multi_unit
@@ -96,8 +97,7 @@ class Record:
         for item, value in row.items():
             if value is None:
                 continue
-            units = _UNITS.get((form, item))
-            leader = item[: -len("LLN")] if item.endswith("LLN") else item.removesuffix("ULN")
+            units, leader = _UNITS.get((form, item), ({}, item))
             symbol = self.reported_units.get(leader)
             if units and symbol and not isinstance(value, Missing) and f"{leader}.unit" not in row:
                 typed[item] = typed_text(in_unit(value, units[symbol]))
