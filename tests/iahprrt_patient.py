@@ -260,7 +260,8 @@ def save_screening(
 def field_names(entries: Entries) -> dict[str, Any]:
     """One form's entries as the page's field names (GROUP-KEY-ITEM) and values."""
     return {
-        f"{group}-{key}-{item}": value
+        # the unit of a value ("CREAT.unit") is the list beside its input ("...-CREAT-unit")
+        f"{group}-{key}-{item.replace('.unit', '-unit')}": value
         for (group, key), values in entries.items()
         for item, value in values.items()
     }

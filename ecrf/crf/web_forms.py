@@ -119,8 +119,9 @@ def initial_data(
                     continue
                 name = field_name(group.oid, key, item.oid)
                 entered = row.entered.get(item.oid) if row is not None else None
-                if chooses_unit(item):
-                    data[unit_field_name(group.oid, key, item.oid)] = entered[1] if entered else ""
+                if chooses_unit(item):  # nothing stored yet: the standard unit, as before
+                    unit = entered[1] if entered else item.standard_unit.symbol
+                    data[unit_field_name(group.oid, key, item.oid)] = unit
                 if row is not None and item.oid in row.missing:
                     data[name] = row.missing[item.oid]
                 elif entered is not None:  # as entered, in its unit

@@ -54,7 +54,8 @@ def to_standard(item: Item, value, symbol: str | None):
         raise KeyError(symbol)
     if unit is item.standard_unit:
         return value
-    return Decimal(value) * unit.factor
+    # Exact; trailing zeros of the product dropped (1.00 mg/dL is 88.42 µmol/L, not 88.4200).
+    return (Decimal(value) * unit.factor).normalize()
 
 
 def unit_problems(group: ItemGroup, item: Item) -> list[str]:

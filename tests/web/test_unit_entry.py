@@ -62,7 +62,7 @@ def test_the_page_shows_the_value_and_unit_as_entered(client, app, ward):
     assert 'aria-label="Unit of Haemoglobin"' in page
     assert re.search(r'id="LBHEM-1-HGBLLN"[^>]*value="120"', page)
     assert "in the unit of haemoglobin" in page
-    assert selected(page, "LBHEM-1-NEUT-unit") == ""  # nothing stored: nothing chosen
+    assert selected(page, "LBHEM-1-NEUT-unit") == "/mm3"  # nothing stored: the standard
 
 
 def test_a_save_over_someone_elses_takes_their_value_and_unit_where_untouched(client, app, ward):
