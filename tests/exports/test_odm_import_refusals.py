@@ -155,17 +155,6 @@ def test_a_value_the_write_path_refuses_rolls_back_the_subjects_before_it(source
     assert after == before
 
 
-def test_a_subject_that_exists_is_refused_and_the_first_import_stands(source, target):
-    result, before, after = run_import(target, source)
-    assert result.exit_code == 0, result.output
-    assert after["Subject"] > before["Subject"]
-    again, before, after = run_import(target, source)
-    assert again.exit_code == 1
-    first = subject_nodes(etree.parse(str(source)).getroot())[0].get("SubjectKey")
-    assert f"subject {first} already exists" in again.output
-    assert after == before
-
-
 def test_a_unit_that_is_not_the_items_is_refused_and_the_units_range_applies(
     source, target, tmp_path
 ):
@@ -193,4 +182,15 @@ def test_a_unit_that_is_not_the_items_is_refused_and_the_units_range_applies(
     result, before, after = run_import(target, edited(source, tmp_path, g_per_dl))
     assert result.exit_code == 1
     assert "g/dL is impossible here: expected" in result.output
+    assert after == before
+
+
+def test_a_subject_that_exists_is_refused_and_the_first_import_stands(source, target):
+    result, before, after = run_import(target, source)
+    assert result.exit_code == 0, result.output
+    assert after["Subject"] > before["Subject"]
+    again, before, after = run_import(target, source)
+    assert again.exit_code == 1
+    first = subject_nodes(etree.parse(str(source)).getroot())[0].get("SubjectKey")
+    assert f"subject {first} already exists" in again.output
     assert after == before
