@@ -66,7 +66,9 @@ def pick(study):
     for group in study.forms[FORM].groups:
         for item in group.items:
             value = entry.rows.get((group.oid, 1)).values.get(item.oid)
-            if item.type is DataType.DECIMAL and not item.derived and value is not None:
+            entered = item.type is DataType.DECIMAL and not item.derived
+            # one unit: its number alone is what the benchmark saves
+            if entered and not item.multi_unit and value is not None:
                 return subject, count, key, group.oid, item, value
     raise SystemExit("no decimal analyte entered on the chosen lab form")
 

@@ -130,6 +130,31 @@ class Range:
         return f"at most {self.high}"
 
 
+@dataclass(frozen=True)
+class Unit:
+    """A unit an item's value may be entered in.
+
+    ``symbol`` is the UCUM symbol (``"umol/L"``, ``"10*9/L"``), ``label`` how people write
+    it (``"µmol/L"``, ``"G/L"``). ``factor`` converts to the item's standard unit (its first
+    unit): value × factor = value in the standard unit (1 for the standard unit itself).
+    ``hard`` and ``soft`` are the unit's own ranges, in this unit; ``precision`` the
+    decimal places kept in this unit (None: the item's).
+    """
+
+    symbol: str
+    label: str = ""
+    factor: Decimal | None = None
+    hard: Range | None = None
+    soft: Range | None = None
+    precision: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.factor is not None and not isinstance(self.factor, Decimal):
+            object.__setattr__(self, "factor", Decimal(str(self.factor)))
+        if not self.label:
+            object.__setattr__(self, "label", self.symbol)
+
+
 # --- conditions (declarative, so references are checked at load and pages can show them)
 
 
@@ -228,6 +253,28 @@ class Item:
     required_message: str = ""
     #: For date items: when the value may lie; None takes the visit's ``timing``.
     timing: Timing | None = None
+    #: Several units the value may be entered in (instead of one ``units`` text): the first
+    #: is the standard unit, the one derivations and checks read (values entered in another
+    #: unit are converted); each unit has its own ranges (then none on the item).
+    measured_in: tuple[Unit, ...] = ()
+    #: For a value that is always in the unit of another item of the same row (a
+    #: laboratory's limit of normal "in the same unit"): that item's OID. The unit is not
+    #: chosen for this item; both are converted together.
+    unit_of: str | None = None
+
+    @property
+    def multi_unit(self) -> bool:
+        return bool(self.measured_in)
+
+    @property
+    def standard_unit(self) -> Unit | None:
+        return self.measured_in[0] if self.measured_in else None
+
+    def unit(self, symbol: str | None) -> Unit | None:
+        """The unit of this item with ``symbol`` (None: the standard unit)."""
+        if symbol is None:
+            return self.standard_unit
+        return next((u for u in self.measured_in if u.symbol == symbol), None)
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ def screening(consent: date, changes: Changes | None = None) -> dict[str, Entrie
             "LBCHEM": {
                 "LBDAT": seen,
                 "CREAT": "1.00",
-                "CREATU": "mg/dL",
+                "CREAT.unit": "mg/dL",
                 "CREATULN": "1.20",
                 "ALT": "30",
                 "ALTULN": "40",
@@ -218,6 +218,7 @@ def _group_of(form_oid: str, item_oid: str) -> str:
     from forms.iahprrt import STUDY
 
     form = next(f for f in STUDY.forms if f.oid == form_oid)
+    item_oid = item_oid.removesuffix(".unit")  # the unit chosen beside a value
     for group in form.groups:
         if not group.repeating and any(i.oid == item_oid for i in group.items):
             return group.oid
@@ -259,7 +260,8 @@ def save_screening(
 def field_names(entries: Entries) -> dict[str, Any]:
     """One form's entries as the page's field names (GROUP-KEY-ITEM) and values."""
     return {
-        f"{group}-{key}-{item}": value
+        # the unit of a value ("CREAT.unit") is the list beside its input ("...-CREAT-unit")
+        f"{group}-{key}-{item.replace('.unit', '-unit')}": value
         for (group, key), values in entries.items()
         for item, value in values.items()
     }

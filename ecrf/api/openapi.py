@@ -140,6 +140,11 @@ SCHEMAS: dict[str, Any] = {
                 "their digits, dates are ISO 8601 and partial dates stay as entered.",
             ),
             "decode": _nullable("string", description="The code's label, for coded items."),
+            "unit": _nullable(
+                "string",
+                description="UCUM symbol of the unit the value was entered in, for items with "
+                "several units (null: the item's only, or standard, unit).",
+            ),
             "missing_code": {
                 "type": ["string", "null"],
                 "enum": ["NA", "ND", "UNK", "NASK", None],

@@ -162,14 +162,15 @@ class CapturedDataReconciler:
                 ItemValue.item_oid,
                 ItemValue.value_text,
                 ItemValue.missing_code,
+                ItemValue.unit,
             )
             .join(ItemGroupRow, ItemValue.row_id == ItemGroupRow.id)
             .execution_options(yield_per=5000)
         )
         last = self.values
-        for entry_id, group_oid, key, item_oid, text, missing in db.session.execute(stored):
+        for entry_id, group_oid, key, item_oid, text, missing, unit in db.session.execute(stored):
             path = field_path(group_oid, key, item_oid)
-            value = encode(text, missing)
+            value = encode(text, missing, unit)
             where = f"form entry {entry_id} ({labels.get(entry_id)}) {path}"
             if (entry_id, path) not in last:
                 if value is not None:

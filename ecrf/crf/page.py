@@ -219,10 +219,20 @@ def merge_stale(page: FormPage, changes: list[AuditEvent]) -> MultiDict:
         name = entry_forms.field_name(group_oid, int(key), item_oid)
         original = _as_entered(first_old[path])
         current = _as_entered(event.new)
+        unit_name = entry_forms.unit_field_name(group_oid, int(key), item_oid)
         if item.type is DataType.MULTI_CHOICE:
             mine = sorted(page.formdata.getlist(name))
             untouched = mine == sorted(original.split())
             replacement = current.split()
+        elif item.multi_unit:  # "1.2 mg/dL": the value and its unit
+            original, _, original_unit = original.partition(" ")
+            current, _, current_unit = current.partition(" ")
+            untouched = (page.formdata.get(name) or "").strip() == original
+            if entry_forms.chooses_unit(item):
+                untouched = untouched and page.formdata.get(unit_name, "") == original_unit
+                if untouched:
+                    merged.setlist(unit_name, [current_unit])
+            replacement = [current]
         else:
             untouched = (page.formdata.get(name) or "").strip() == original
             replacement = [current]

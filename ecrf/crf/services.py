@@ -29,7 +29,7 @@ from ecrf.crf.save.entry import (
 )
 from ecrf.crf.save.findings import sync_findings
 from ecrf.crf.save.outcome import FieldIssue, SaveResult, StaleEntry, ValidationFailed
-from ecrf.crf.save.plan import Submitted, merge_planned
+from ecrf.crf.save.plan import Submitted, merge_planned, unit_key
 from ecrf.crf.save.rules import derive_and_check, reached
 from ecrf.crf.save.validate import parse_and_validate, timing_issues
 from ecrf.crf.save.write import (
@@ -58,6 +58,7 @@ __all__ = [
     "remove_row",
     "save_form",
     "sync_findings",
+    "unit_key",
 ]
 
 

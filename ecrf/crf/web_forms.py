@@ -10,6 +10,7 @@ from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, 
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ecrf.converters import MAX_INTEGER
+from ecrf.crf.save.plan import unit_key
 from ecrf.records import fields
 from ecrf.records.data import EntryData
 from ecrf.records.loader import LoadedStudy
@@ -26,6 +27,21 @@ PLACEHOLDERS = {
 
 def field_name(group_oid: str, key: int, item_oid: str) -> str:
     return f"{group_oid}-{key}-{item_oid}"
+
+
+def unit_field_name(group_oid: str, key: int, item_oid: str) -> str:
+    """The list of units beside the input of an item with several units."""
+    return f"{field_name(group_oid, key, item_oid)}-unit"
+
+
+def chooses_unit(item: Item) -> bool:
+    """The item has a list of units beside its input (not one following another's unit)."""
+    return item.multi_unit and item.unit_of is None and not item.derived
+
+
+def _unit_field(item: Item) -> SelectField:
+    choices = [("", "unit…"), *((u.symbol, u.label) for u in item.measured_in)]
+    return SelectField(f"Unit of {item.label}", choices=choices, validate_choice=False)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -82,6 +98,8 @@ def build_entry_form(
             for item in group.items:
                 if not item.derived:
                     attrs[field_name(group.oid, key, item.oid)] = _field_for(study, item)
+                if chooses_unit(item):
+                    attrs[unit_field_name(group.oid, key, item.oid)] = _unit_field(item)
         if group.repeating:
             attrs[f"rows-{group.oid}"] = HiddenField()
     form_class = type(f"{form.oid}Form", (EntryFormBase,), attrs)
@@ -100,8 +118,14 @@ def initial_data(
                 if item.derived:
                     continue
                 name = field_name(group.oid, key, item.oid)
+                entered = row.entered.get(item.oid) if row is not None else None
+                if chooses_unit(item):  # nothing stored yet: the standard unit, as before
+                    unit = entered[1] if entered else item.standard_unit.symbol
+                    data[unit_field_name(group.oid, key, item.oid)] = unit
                 if row is not None and item.oid in row.missing:
                     data[name] = row.missing[item.oid]
+                elif entered is not None:  # as entered, in its unit
+                    data[name] = fields.raw_text(item, entered[0])
                 else:
                     data[name] = fields.raw_text(item, row.values.get(item.oid) if row else None)
         if group.repeating:
@@ -141,6 +165,9 @@ def submitted_from(formdata: MultiDict, form: Form, row_keys) -> dict:
                     row[item.oid] = formdata.get(name, "")
                 else:
                     row[item.oid] = ""
+                unit_name = unit_field_name(group.oid, key, item.oid)
+                if chooses_unit(item) and unit_name in formdata:
+                    row[unit_key(item.oid)] = formdata.get(unit_name, "")
             submitted[(group.oid, key)] = row
     return submitted
 

@@ -16,6 +16,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Collection
 from contextlib import ExitStack
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ from ecrf.exports.stream import RowRecord, count_rows, iter_rows
 from ecrf.extensions import db
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Site
+from ecrf.records.units import to_standard
 
 if TYPE_CHECKING:
     from ecrf.auth.models import User
@@ -212,7 +214,18 @@ def _cells(table: Table, values: dict) -> list[str]:
             cells.append(code or "")
         elif code:
             raise RuntimeError(STRAY_MISSING.format(file=table.file, item=column.item.oid))
+        if column.has_units:
+            cells += _unit_cells(column.item, record)
     return cells
+
+
+def _unit_cells(item, record) -> list[str]:
+    """The unit a value was entered in, and the value in the item's standard unit."""
+    if record is None or record.value is None:
+        return ["", ""]
+    symbol = record.unit or item.standard_unit.symbol
+    standard = to_standard(item, Decimal(record.value), symbol)
+    return [symbol, format(standard.normalize(), "f")]
 
 
 def _write_tables(
@@ -274,6 +287,7 @@ def _write_tables(
                         record.value or "",
                         record.missing_code or "",
                         "Y" if record.derived else "N",
+                        record.unit or "",
                     ]
                 )
                 counts[LONG_FILE] += 1

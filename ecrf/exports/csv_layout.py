@@ -19,6 +19,10 @@ from forms.language import Form, Item, ItemGroup, Study
 
 #: Suffix of the companion column holding an item's missing-data code.
 MISSING_SUFFIX = "_MISS"
+#: Suffixes of the companion columns of an item with several units: the UCUM symbol of the
+#: unit the value was entered in, and the value converted to the item's standard unit.
+UNIT_SUFFIX = "_UNIT"
+STANDARD_SUFFIX = "_STD"
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,11 @@ LONG_TAIL: tuple[KeyColumn, ...] = (
     KeyColumn("VALUE", "Value as stored (codes, ISO 8601 dates, partial dates as entered)"),
     KeyColumn("MISSING", "Missing-data code (NA, ND, UNK, NASK) when VALUE is empty"),
     KeyColumn("DERIVED", "Y when the value was computed by a derivation, N when entered"),
+    KeyColumn(
+        "UNIT",
+        "UCUM symbol of the unit VALUE was entered in, for items with several units (empty"
+        " before the item had several: its standard unit)",
+    ),
 )
 LONG_KEYS: tuple[KeyColumn, ...] = ROW_KEYS + GROUP_KEYS + LONG_TAIL
 
@@ -64,6 +73,10 @@ class ItemColumn:
     def has_missing(self) -> bool:
         # The write path stores a code only where the item allows one, never on a derived item.
         return self.item.missing_allowed and not self.item.derived
+
+    @property
+    def has_units(self) -> bool:
+        return self.item.multi_unit
 
 
 @dataclass
@@ -88,6 +101,8 @@ class Table:
             names.append(column.item.oid)
             if column.has_missing:
                 names.append(column.item.oid + MISSING_SUFFIX)
+            if column.has_units:
+                names += [column.item.oid + UNIT_SUFFIX, column.item.oid + STANDARD_SUFFIX]
         return names
 
 

@@ -10,6 +10,8 @@ from ecrf.exports.csv_layout import (
     LONG_KEYS,
     LONG_TAIL,
     MISSING_SUFFIX,
+    STANDARD_SUFFIX,
+    UNIT_SUFFIX,
     ItemColumn,
     Table,
 )
@@ -43,6 +45,7 @@ HEADER = (
 )
 
 ROLE_KEY, ROLE_VALUE, ROLE_MISSING = "key", "value", "missing code"
+ROLE_UNIT, ROLE_STANDARD = "unit", "value in standard unit"
 ORIGIN_DERIVED, ORIGIN_ENTERED = "derived", "entered"
 MISSING_LABEL = "Missing-data code of {item} when its value is empty"
 MISSING_DECODES = " | ".join(f"{code}={label}" for code, label in MISSING_CODES.items())
@@ -78,7 +81,7 @@ def _item_row(
         ITEM=item.oid,
         LABEL=item.label,
         TYPE=item.type.value,
-        UNITS=item.units or "",
+        UNITS=item.units or " | ".join(u.symbol for u in item.measured_in),
         CODELIST=codelist.oid if codelist else "",
         DECODES=" | ".join(f"{code}={label}" for code, label in codelist.codes) if codelist else "",
         HARD_LOW=_bound(item.hard, "low"),
@@ -90,6 +93,35 @@ def _item_row(
         ORIGIN=ORIGIN_DERIVED if item.derived else ORIGIN_ENTERED,
         FREE_TEXT=_yes(is_free_text(item)),
         WITHHELD=_yes(withheld),
+    )
+
+
+def _unit_rows(table: Table, column: ItemColumn) -> Iterator[dict[str, str]]:
+    """The unit column and the standard-value column of an item with several units."""
+    item, standard = column.item, column.item.standard_unit
+    where = {"FILE": table.file, "FORM": table.form.oid, "GROUP": column.group.oid}
+    yield _blank(
+        **where,
+        COLUMN=item.oid + UNIT_SUFFIX,
+        ROLE=ROLE_UNIT,
+        ITEM=item.oid,
+        LABEL=f"Unit {item.oid} was entered in (UCUM)",
+        TYPE="text",
+        DECODES=" | ".join(f"{u.symbol}={u.label}" for u in item.measured_in),
+    )
+    yield _blank(
+        **where,
+        COLUMN=item.oid + STANDARD_SUFFIX,
+        ROLE=ROLE_STANDARD,
+        ITEM=item.oid,
+        LABEL=f"{item.label} in {standard.label} (the standard unit; exact, not rounded)",
+        TYPE=item.type.value,
+        UNITS=standard.symbol,
+        HARD_LOW=_bound(standard.hard, "low"),
+        HARD_HIGH=_bound(standard.hard, "high"),
+        SOFT_LOW=_bound(standard.soft, "low"),
+        SOFT_HIGH=_bound(standard.soft, "high"),
+        ORIGIN=ORIGIN_DERIVED,
     )
 
 
@@ -115,6 +147,8 @@ def dictionary_rows(study: LoadedStudy, tables: Iterable[Table]) -> Iterator[dic
                     FREE_TEXT="N",
                     WITHHELD="N",
                 )
+            if column.has_units:
+                yield from _unit_rows(table, column)
         for column in table.withheld:
             yield _item_row(study, table, column, withheld=True)
     for key in LONG_KEYS:

@@ -49,6 +49,8 @@ class ValueRecord:
     value: str | None
     missing_code: str | None
     derived: bool
+    #: UCUM symbol of the unit ``value`` was entered in (None: the item's standard unit).
+    unit: str | None = None
 
 
 @dataclass(slots=True)
@@ -90,6 +92,7 @@ def _query(site_ids: Collection[int] | None, form_oid: FormFilter, subject: str 
             ItemValue.value_text,
             ItemValue.missing_code,
             ItemValue.derived,
+            ItemValue.unit,
         )
         .join(Subject, Subject.site_id == Site.id)
         .join(SubjectVisit, SubjectVisit.subject_id == Subject.id)
@@ -146,6 +149,7 @@ def iter_values(
             value=row[11],
             missing_code=row[12],
             derived=bool(row[13]),
+            unit=row[14],
         )
 
 

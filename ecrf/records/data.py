@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ecrf.extensions import db
-from ecrf.records import fields
+from ecrf.records import fields, units
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import FormEntry, ItemGroupRow, Subject, SubjectVisit
 
@@ -22,6 +22,9 @@ class RowData:
     values: dict[str, Any] = field(default_factory=dict)  # item OID → typed value
     missing: dict[str, str] = field(default_factory=dict)  # item OID → missing-data code
     row: ItemGroupRow | None = None
+    #: Items with several units: item OID → (value as entered, UCUM symbol of its unit);
+    #: ``values`` holds the value converted to the item's standard unit.
+    entered: dict[str, tuple[Any, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,7 +88,12 @@ class SubjectData:
                     if not study.has_item(entry.form_oid, value.item_oid):
                         continue
                     item = study.item(entry.form_oid, value.item_oid)[1]
-                    row_data.values[value.item_oid] = fields.load(item, value.value_text)
+                    typed = fields.load(item, value.value_text)
+                    if item.multi_unit and typed is not None:
+                        symbol = value.unit or item.standard_unit.symbol
+                        row_data.entered[value.item_oid] = (typed, symbol)
+                        typed = units.to_standard(item, typed, symbol)
+                    row_data.values[value.item_oid] = typed
                     if value.missing_code:
                         row_data.missing[value.item_oid] = value.missing_code
                 entry_data.rows[(row.group_oid, row.repeat_key)] = row_data

@@ -7,13 +7,13 @@ language names types and the engine supplies their behaviour).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ecrf.records import dates
-from forms.language import MISSING_CODES, CodeList, DataType, Item
+from forms.language import MISSING_CODES, CodeList, DataType, Item, Unit
 from forms.values import PartialDate
 
 Value = Any  # str | int | Decimal | date | PartialDate | time | list[str] | None
@@ -28,6 +28,8 @@ class Stored:
     text: str | None
     number: Decimal | None = None
     day: date | None = None
+    #: UCUM symbol of the unit the value was entered in (items with several units).
+    unit: str | None = None
 
 
 _INT = re.compile(r"^[+-]?\d+$")
@@ -38,12 +40,20 @@ _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 def parse(
-    item: Item, raw: str | list[str] | None, codelist: CodeList | None, *, today: date | None = None
+    item: Item,
+    raw: str | list[str] | None,
+    codelist: CodeList | None,
+    *,
+    today: date | None = None,
+    unit: Unit | None = None,
 ) -> Value:
     """The typed value of ``raw`` for ``item``, None when empty; raises FieldError.
 
     Dates must be plausible against ``today`` (the day of the save; default the UTC date).
+    A number entered in ``unit`` keeps that unit's decimal places.
     """
+    if unit is not None and unit.precision is not None:
+        item = replace(item, precision=unit.precision)
     if item.type is DataType.MULTI_CHOICE:
         if isinstance(raw, str):  # codes in one string, as stored: "FLUSH PAIN"
             raw = raw.split()
@@ -152,25 +162,31 @@ _PARSERS = {
 }
 
 
-def range_problem(item: Item, value: Value) -> tuple[str, str] | None:
-    """("hard"|"soft", message) when a numeric value lies outside a range of the item."""
+def range_problem(item: Item, value: Value, unit: Unit | None = None) -> tuple[str, str] | None:
+    """("hard"|"soft", message) when a numeric value lies outside a range of the item, or
+    of ``unit``, the unit it was entered in (an item with several units)."""
     if value is None or item.type not in (DataType.INTEGER, DataType.DECIMAL):
         return None
-    units = f" {item.units}" if item.units else ""
-    if item.hard and not item.hard.contains(value):
-        return "hard", f"{value}{units} is impossible here: expected {item.hard.describe()}{units}."
-    if item.soft and not item.soft.contains(value):
+    hard, soft, label = item.hard, item.soft, item.units
+    if unit is not None:
+        hard, soft, label = unit.hard, unit.soft, unit.label
+    units = f" {label}" if label else ""
+    if hard and not hard.contains(value):
+        return "hard", f"{value}{units} is impossible here: expected {hard.describe()}{units}."
+    if soft and not soft.contains(value):
         return (
             "soft",
-            f"{value}{units} is outside the usual {item.soft.describe()}{units}; please check.",
+            f"{value}{units} is outside the usual {soft.describe()}{units}; please check.",
         )
     return None
 
 
-def store(item: Item, value: Value) -> Stored:
-    """Exact canonical text, plus typed copies for queries."""
+def store(item: Item, value: Value, unit: str | None = None) -> Stored:
+    """Exact canonical text, plus typed copies for queries (and the unit, as entered)."""
     if value is None:
         return Stored(None)
+    if unit is not None:
+        return replace(store(item, value), unit=unit)
     if item.type is DataType.MULTI_CHOICE:
         return Stored(" ".join(value))
     if item.type is DataType.INTEGER:
@@ -205,10 +221,17 @@ def load(item: Item, text: str | None) -> Value:
     return text
 
 
-def display(item: Item, value: Value, codelist: CodeList | None = None) -> str:
-    """The value as people read it (code list labels, units)."""
+def display(
+    item: Item, value: Value, codelist: CodeList | None = None, unit: str | None = None
+) -> str:
+    """The value as people read it (code list labels, units). For an item with several
+    units, ``value`` is as entered in the unit ``unit`` (None: the standard unit)."""
     if value is None:
         return ""
+    if item.multi_unit:
+        chosen = item.unit(unit)
+        text = store(item, value).text or ""
+        return f"{text} {chosen.label if chosen else unit}"
     if item.type is DataType.MULTI_CHOICE:
         return ", ".join(codelist.label(c) if codelist else c for c in value)
     if item.type in (DataType.CHOICE, DataType.YES_NO):

@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 
 from ecrf.records.rule_graph import RuleGraph
+from ecrf.records.units import unit_problems
 from forms.language import (
     CONDITION_OPS,
     CONTEXT,
@@ -377,6 +378,7 @@ def _check_item(problems, loaded: LoadedStudy, form: Form, group: ItemGroup, ite
             problems.append(f"{where}: soft range reaches outside the hard range")
     if item.precision is not None and item.type is not DataType.DECIMAL:
         problems.append(f"{where}: precision applies to decimal items only")
+    problems += [f"{where}: {problem}" for problem in unit_problems(group, item)]
     if item.timing is not None and item.type not in (DataType.DATE, DataType.PARTIAL_DATE):
         problems.append(f"{where}: timing applies to date items only")
     if item.derived and (item.required or item.required_when):
@@ -417,6 +419,11 @@ def _check_condition_values(problems, loaded: LoadedStudy, form: Form, where, co
     if condition.op in ("filled", "empty") or not loaded.has_item(form.oid, condition.item):
         return
     item = loaded.item(form.oid, condition.item)[1]
+    if item.multi_unit:  # the page would compare the number typed, in whichever unit
+        problems.append(
+            f"{where}: a condition on {condition.item} (several units) can only be filled or empty"
+        )
+        return
     allowed = CONDITION_VALUE_TYPES.get(item.type)
     values = condition.value if condition.op == "in" else (condition.value,)
     if allowed is None or not isinstance(values, (tuple, list)):

@@ -199,6 +199,10 @@ class ItemValue(Base):
     value_date: Mapped[date | None] = mapped_column(sa.Date)
     #: NA, ND, UNK or NASK when no value could be given.
     missing_code: Mapped[str | None] = mapped_column(sa.String(8))
+    #: UCUM symbol of the unit ``value_text`` was entered in (ODM MeasurementUnitRef), for
+    #: items with several units; None: the item's standard unit (values saved before the
+    #: item had several units).
+    unit: Mapped[str | None] = mapped_column(sa.String(20))
     derived: Mapped[bool] = mapped_column(default=False)
 
     row: Mapped[ItemGroupRow] = relationship(back_populates="values")

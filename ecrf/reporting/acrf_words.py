@@ -220,6 +220,39 @@ def type_words(item: Item) -> str:
     return words
 
 
+UNIT_STANDARD = "{label} ({symbol}): the standard unit, read by derivations and checks"
+UNIT_OTHER = "{label} ({symbol}): × {factor} gives {standard}"
+UNIT_OF = "In the unit chosen for {leader} ({oid})"
+
+
+def units_words(item, form) -> list[dict[str, str]]:
+    """Each unit of an item with several units, its conversion and its ranges, in words."""
+    result = []
+    standard = item.standard_unit
+    if item.unit_of is not None:
+        leader = next((i for _, i in form.items() if i.oid == item.unit_of), None)
+        label = leader.label.lower() if leader is not None else item.unit_of
+        result.append({"unit": UNIT_OF.format(leader=label, oid=item.unit_of), "ranges": []})
+    for unit in item.measured_in:
+        if unit is standard:
+            text = UNIT_STANDARD.format(label=unit.label, symbol=unit.symbol)
+        else:
+            factor = format(unit.factor.normalize(), "f")
+            text = UNIT_OTHER.format(
+                label=unit.label, symbol=unit.symbol, factor=factor, standard=standard.label
+            )
+        ranges = [
+            words
+            for words in (
+                range_words(unit.hard, unit.label, hard=True),
+                range_words(unit.soft, unit.label, hard=False),
+            )
+            if words
+        ]
+        result.append({"unit": text, "ranges": ranges})
+    return result
+
+
 def range_words(bounds: Range | None, units: str | None, *, hard: bool) -> str:
     """A hard or soft range in words ("" when the item has none)."""
     if bounds is None or (bounds.low is None and bounds.high is None):

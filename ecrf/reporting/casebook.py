@@ -23,7 +23,7 @@ from ecrf.crf.evaluate import gather_inputs
 from ecrf.crf.page import describe_input
 from ecrf.db import utcnow
 from ecrf.extensions import db
-from ecrf.records import fields
+from ecrf.records import fields, units
 from ecrf.records.data import EntryData, SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FindingStatus, FormEntry, ItemGroupRow, Subject
@@ -363,7 +363,8 @@ def _cell(study, item: Item, stored: ItemValue | None) -> dict[str, Any]:
         return {"text": "", "code": None, "missing": missing, "not_asked": False}
     value = fields.load(item, stored.value_text)
     codelist = study.codelist_for(item)
-    text = fields.display(item, value, codelist)
+    # a value with several units prints as entered, with its unit ("1.13 mg/dL")
+    text = fields.display(item, value, codelist, unit=stored.unit)
     if item.units:  # the unit has its own column
         text = fields.store(item, value).text or ""
     code = stored.value_text if codelist is not None and text != stored.value_text else None
@@ -376,8 +377,10 @@ def _typed(study, form: Form, row: ItemGroupRow | None) -> dict[str, Any]:
     values = {}
     for stored in row.values:
         if study.has_item(form.oid, stored.item_oid) and stored.value_text is not None:
-            values[stored.item_oid] = fields.load(
-                study.item(form.oid, stored.item_oid)[1], stored.value_text
+            item = study.item(form.oid, stored.item_oid)[1]
+            typed = fields.load(item, stored.value_text)
+            values[stored.item_oid] = units.to_standard(
+                item, typed, stored.unit if item.multi_unit else None
             )
     return values
 

@@ -41,34 +41,6 @@ def birth_month_and_year(birth: PartialDate | None) -> str | None:
 # --- vital signs and labs ----------------------------------------------------------------
 
 
-#: Hard (plausible) and usual (normal) creatinine ranges per unit.
-CREATININE_HARD = {"umol/L": (Decimal(10), Decimal(2000)), "mg/dL": (Decimal("0.1"), Decimal(23))}
-CREATININE_NORMAL = {
-    "umol/L": (Decimal(45), Decimal(110)),
-    "mg/dL": (Decimal("0.5"), Decimal("1.25")),
-}
-
-
-def creatinine_plausible(value: Decimal | None, unit: str | None) -> str | None:
-    if value is None or unit not in CREATININE_HARD:
-        return None
-    low, high = CREATININE_HARD[unit]
-    if low <= value <= high:
-        return None
-    shown = "µmol/L" if unit == "umol/L" else unit
-    return f"{value} {shown} is impossible here: expected {low} to {high} {shown} (check the unit)."
-
-
-def creatinine_usual(value: Decimal | None, unit: str | None) -> str | None:
-    if value is None or unit not in CREATININE_NORMAL:
-        return None
-    low, high = CREATININE_NORMAL[unit]
-    if low <= value <= high:
-        return None
-    shown = "µmol/L" if unit == "umol/L" else unit
-    return f"{value} {shown} is outside the usual {low} to {high} {shown}; please check."
-
-
 def unit_needed(value: Any, unit: str | None) -> str | None:
     if value is not None and unit is None:
         return "Give the unit of the value."

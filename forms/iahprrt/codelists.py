@@ -123,12 +123,6 @@ SSADRUG = CodeList(
     ),
 )
 
-CREATU = CodeList(
-    "CREATU",
-    "Creatinine unit (UCUM)",
-    (("umol/L", "µmol/L"), ("mg/dL", "mg/dL")),
-)
-
 PREGRES = CodeList("PREGRES", "Pregnancy test result", (("NEG", "Negative"), ("POS", "Positive")))
 
 PREGSPEC = CodeList("PREGSPEC", "Specimen", (("SERUM", "Serum β-hCG"), ("URINE", "Urine β-hCG")))
@@ -464,7 +458,6 @@ ALL_CODELISTS = (
     LIVERTX,
     SYSTX,
     SSADRUG,
-    CREATU,
     PREGRES,
     PREGSPEC,
     PREGPRE,

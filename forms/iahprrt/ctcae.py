@@ -149,6 +149,20 @@ def visit_grade_creatinine(
     return grade_creatinine(value_umol, uln_umol, baseline_umol)
 
 
+def visit_grade_creatinine_umol(
+    value: Decimal | None,
+    uln: Decimal | None,
+    sample: date | None,
+    baseline: Decimal | None,
+    baseline_sample: date | None,
+) -> int | None:
+    """Creatinine grade at one visit from values in µmol/L (the item's standard unit: the
+    engine converts what was entered in mg/dL, and the ULN in the value's unit with it)."""
+    if not _after_baseline(sample, baseline_sample):
+        baseline = None
+    return grade_creatinine(value, uln, baseline)
+
+
 GRADE_FORMULA = {
     "ANEMIA": "CTCAE v5.0 anemia: <LLN–10.0 g/dL 1; <10.0–8.0 2; <8.0 3 (grade 4 is clinical).",
     "NEUTDEC": "CTCAE v5.0 neutrophil count decreased: <LLN–1500/mm³ 1; <1500–1000 2;"

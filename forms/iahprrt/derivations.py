@@ -100,6 +100,14 @@ def cockcroft_gault(
     return rounded(clearance)
 
 
+def creatinine_clearance(
+    age: int | None, weight: Decimal | None, sex: str | None, creatinine_umol: Decimal | None
+) -> Decimal | None:
+    """Cockcroft-Gault from a creatinine in µmol/L, the standard unit the engine converts
+    every entered creatinine to (see CG_FORMULA)."""
+    return cockcroft_gault(age, weight, sex, creatinine_umol, "umol/L")
+
+
 def times_uln(value: Decimal | int | None, uln: Decimal | int | None) -> Decimal | None:
     """A lab value as a multiple of the laboratory's upper limit of normal (2 decimals)."""
     if value is None or not uln:

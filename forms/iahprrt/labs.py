@@ -1,9 +1,13 @@
 """Laboratory forms: haematology, biochemistry, coagulation.
 
-Units are those of the protocol and of CTCAE v5.0: cell counts per mm³ (1500/mm³ =
-1.5 × 10⁹/L), haemoglobin and albumin in g/dL, bilirubin in µmol/L, enzymes in U/L.
-Creatinine is entered in µmol/L or mg/dL with its unit beside it; the unit entered is
-kept and conversions happen only in derivations.
+Standard units are those of the protocol and of CTCAE v5.0: cell counts per mm³
+(1500/mm³ = 1.5 G/L = 1.5 × 10⁹/L), haemoglobin and albumin in g/dL, bilirubin and
+creatinine in µmol/L, enzymes in U/L. French laboratories also report cell counts in G/L,
+haemoglobin and albumin in g/L, creatinine and bilirubin in mg/dL: those values are
+entered in the unit of the report, which is kept with the value; derivations, checks,
+grades and eligibility read them converted to the standard unit. Each unit has its own
+ranges (a count typed in the wrong unit lies outside them); a limit of normal is in the
+unit of its value (``unit_of``).
 
 Each graded value carries the local laboratory's limit it is graded against (LLN for
 the "decreased" terms, ULN for the "increased" ones: SDTM LBORNRLO / LBORNRHI), its
@@ -17,9 +21,19 @@ from typing import Any
 from forms.iahprrt import checks as ck
 from forms.iahprrt import ctcae
 from forms.iahprrt import derivations as dv
-from forms.iahprrt.common import check, choice, clock, day, decimal, derive, derived, integer
+from forms.iahprrt.common import check, clock, day, decimal, derive, derived, integer
 from forms.iahprrt.visit_dates import sample_near_visit
-from forms.language import Check, DataType, Derivation, Form, Item, ItemGroup, Severity, When
+from forms.language import (
+    Check,
+    DataType,
+    Derivation,
+    Form,
+    Item,
+    ItemGroup,
+    Range,
+    Unit,
+    When,
+)
 
 AE_LOG = "LOGS.AE.AE[]"
 
@@ -90,6 +104,78 @@ def _lab_value(oid, label, testcd, units, precision, hard, soft) -> Item:
     )
 
 
+# --- units: (UCUM symbol, label, factor to the standard unit, precision) ---------------------
+
+PER_MM3 = ("/mm3", "/mm3", 1, 0)
+GIGA_PER_L = ("10*9/L", "G/L", 1000, None)  # 1 G/L = 10⁹/L = 1000/mm³, digits as reported
+G_PER_DL = ("g/dL", "g/dL", 1, 1)
+G_PER_L = ("g/L", "g/L", "0.1", 0)
+UMOL_PER_L = ("umol/L", "µmol/L", 1, None)
+UMOL_PER_L_1 = ("umol/L", "µmol/L", 1, 1)  # one decimal kept
+#: Creatinine: 88.42 µmol/L per mg/dL (the protocol's factor, molar mass 113.12 g/mol).
+CREAT_MG_PER_DL = ("mg/dL", "mg/dL", dv.CREATININE_UMOL_PER_MGDL, None)
+#: Bilirubin: 17.1 µmol/L per mg/dL (molar mass 584.7 g/mol).
+BILI_MG_PER_DL = ("mg/dL", "mg/dL", "17.1", 2)
+
+
+def units(*declared: tuple) -> tuple[Unit, ...]:
+    """Units with their ranges: ``(unit, hard, soft)``, the standard unit first."""
+    result = []
+    for (symbol, label, factor, precision), hard, soft in declared:
+        result.append(
+            Unit(
+                symbol,
+                label,
+                factor=factor,
+                precision=precision,
+                hard=Range(*hard) if hard else None,
+                soft=Range(*soft) if soft else None,
+            )
+        )
+    return tuple(result)
+
+
+def _measured_value(oid: str, label: str, testcd: str, measured: tuple[Unit, ...], **kw) -> Item:
+    """A required lab result entered in one of several units."""
+    return Item(
+        oid,
+        label,
+        DataType.DECIMAL,
+        measured_in=measured,
+        required=True,
+        help=kw.pop("help", "In the unit of the laboratory report: choose it beside the value."),
+        **_lab(testcd),
+        **kw,
+    )
+
+
+def _measured_limit(
+    oid: str,
+    label: str,
+    testcd: str,
+    value_oid: str,
+    low_or_high: str,
+    measured: tuple[Unit, ...],
+    graded_label: str | None = None,
+) -> Item:
+    """The laboratory's limit of normal of ``value_oid``, in that value's unit; the value is
+    graded against it (``graded_label``: how its message names the value)."""
+    which = "LBORNRLO" if low_or_high == "low" else "LBORNRHI"
+    words = "Lower limit of normal" if low_or_high == "low" else "Upper limit of normal"
+    kwargs: dict[str, Any] = graded_by(value_oid, graded_label or label, low_or_high)
+    return Item(
+        oid,
+        f"{label}: {words.lower()}",
+        DataType.DECIMAL,
+        help=f"{words} of the laboratory that measured {label.lower()}, in the unit of the value.",
+        measured_in=measured,
+        unit_of=value_oid,
+        cdash=which,
+        sdtm=f"LB.{which}[{testcd}]",
+        **kwargs,
+    )
+
+
 def _grade_item(oid: str, label: str, testcd: str) -> Item:
     return derived(
         oid, f"{label}: CTCAE v5.0 grade", DataType.INTEGER, sdtm=f"LB.LBTOXGR[{testcd}]"
@@ -112,42 +198,54 @@ def _ae_check(name: str, target: str, term: str, grade: str, form: str) -> Check
 # --- haematology --------------------------------------------------------------------------
 
 _DECREASED = (
-    # oid, label, LBTESTCD, CTCAE term, units, precision, hard, soft, LLN hard range
-    ("HGB", "Haemoglobin", "HGB", "ANEMIA", "g/dL", 1, (3, 25), (12, 17), (8, 16)),
+    # oid, label, LBTESTCD, CTCAE term, units of the value (unit, hard, soft), units of its
+    # lower limit of normal (unit, hard, no soft). The hard ranges of one unit exclude the
+    # values of the other (3 neutrophils/mm³ is 3 G/L typed in the wrong unit).
+    (
+        "HGB",
+        "Haemoglobin",
+        "HGB",
+        "ANEMIA",
+        units((G_PER_DL, (3, 25), (12, 17)), (G_PER_L, (30, 250), (120, 170))),
+        units((G_PER_DL, (8, 16), None), (G_PER_L, (80, 160), None)),
+    ),
     (
         "WBC",
         "Leucocytes",
         "WBC",
         "WBCDEC",
-        "/mm3",
-        None,
-        (100, 500000),
-        (4000, 10000),
-        (1000, 6000),
+        units((PER_MM3, (100, 500000), (4000, 10000)), (GIGA_PER_L, (0.1, 500), (4, 10))),
+        units((PER_MM3, (1000, 6000), None), (GIGA_PER_L, (1, 6), None)),
     ),
     (
         "NEUT",
         "Neutrophils",
         "NEUT",
         "NEUTDEC",
-        "/mm3",
-        None,
-        (0, 200000),
-        (1800, 7500),
-        (500, 3000),
+        units((PER_MM3, (10, 200000), (1800, 7500)), (GIGA_PER_L, (0, 200), (1.8, 7.5))),
+        units((PER_MM3, (500, 3000), None), (GIGA_PER_L, (0.5, 3), None)),
     ),
-    ("LYM", "Lymphocytes", "LYM", "LYMDEC", "/mm3", None, (0, 200000), (1000, 4000), (300, 2000)),
+    (
+        "LYM",
+        "Lymphocytes",
+        "LYM",
+        "LYMDEC",
+        units((PER_MM3, (10, 200000), (1000, 4000)), (GIGA_PER_L, (0, 200), (1, 4))),
+        units((PER_MM3, (300, 2000), None), (GIGA_PER_L, (0.3, 2), None)),
+    ),
     (
         "PLAT",
         "Platelets",
         "PLAT",
         "PLATDEC",
-        "/mm3",
-        None,
-        (1000, 2000000),
-        (150000, 400000),
-        (50000, 250000),
+        units((PER_MM3, (1000, 2000000), (150000, 400000)), (GIGA_PER_L, (1, 2000), (150, 400))),
+        units((PER_MM3, (50000, 250000), None), (GIGA_PER_L, (50, 250), None)),
     ),
+)
+
+_COUNT_HELP = (
+    "In the unit of the laboratory report: per mm³, or G/L (10⁹/L). Below 10/mm³, enter"
+    " the count in G/L."
 )
 
 
@@ -156,11 +254,10 @@ def _haematology_items() -> tuple[Item, ...]:
         day("LBDAT", "Sample date", required=True, cdash="LBDAT", sdtm="LB.LBDTC"),
         clock("LBTIM", "Sample time", cdash="LBTIM"),
     ]
-    for oid, label, testcd, _, units, precision, hard, soft, lln_hard in _DECREASED:
-        items.append(_lab_value(oid, label, testcd, units, precision, hard, soft))
-        items.append(
-            _limit(f"{oid}LLN", label, testcd, units, "low", lln_hard, precision, graded=oid)
-        )
+    for oid, label, testcd, _, measured, limit_units in _DECREASED:
+        extra = {"help": _COUNT_HELP} if oid != "HGB" else {}
+        items.append(_measured_value(oid, label, testcd, measured, **extra))
+        items.append(_measured_limit(f"{oid}LLN", label, testcd, oid, "low", limit_units))
         items.append(_grade_item(f"{oid}GR", label, testcd))
     return tuple(items)
 
@@ -224,7 +321,6 @@ _INCREASED = (
         (5, 40),
         (10, 100),
     ),
-    ("BILI", "Total bilirubin", "BILI", "BILIINC", "µmol/L", 1, (1, 800), (3, 21), (10, 40)),
     ("ALP", "Alkaline phosphatase", "ALP", "ALPINC", "U/L", None, (10, 5000), (40, 130), (50, 250)),
     (
         "GGT",
@@ -240,36 +336,44 @@ _INCREASED = (
 )
 
 
+#: Bilirubin, graded against its ULN like the enzymes, in µmol/L or mg/dL.
+BILIRUBIN = (
+    units((UMOL_PER_L_1, (1, 800), (3, 21)), (BILI_MG_PER_DL, (0.06, 46.8), (0.18, 1.23))),
+    units((UMOL_PER_L_1, (10, 40), None), (BILI_MG_PER_DL, (0.58, 2.34), None)),
+)
+#: Creatinine in µmol/L or mg/dL; the ULN in the unit of the value.
+CREATININE = (
+    units((UMOL_PER_L, (10, 2000), (45, 110)), (CREAT_MG_PER_DL, (0.1, 23), (0.5, 1.25))),
+    units((UMOL_PER_L, (10, 200), None), (CREAT_MG_PER_DL, (0.3, 23), None)),
+)
+ALBUMIN = (
+    units((G_PER_DL, (0.5, 7), (3.5, 5)), (G_PER_L, (5, 70), (35, 50))),
+    units((G_PER_DL, (2.5, 4.5), None), (G_PER_L, (25, 45), None)),
+)
+
+
+#: The "increased" terms graded against a ULN: the enzymes, and bilirubin.
+_GRADED_INCREASED = (
+    ("ALT", "ALTINC"),
+    ("AST", "ASTINC"),
+    ("BILI", "BILIINC"),
+    ("ALP", "ALPINC"),
+    ("GGT", "GGTINC"),
+)
+
+
 def _biochemistry_items() -> tuple[Item, ...]:
     items: list[Item] = [
         day("LBDAT", "Sample date", required=True, cdash="LBDAT", sdtm="LB.LBDTC"),
-        decimal(
+        _measured_value(
             "CREAT",
             "Creatinine",
-            None,
-            precision=None,
-            hard=(0.1, 2000),
-            required=True,
-            help="As on the laboratory report, in its unit (given beside it); kept as entered.",
-            **_lab("CREAT"),
+            "CREAT",
+            CREATININE[0],
+            help="As on the laboratory report, in its unit (chosen beside it); kept as entered.",
         ),
-        choice(
-            "CREATU",
-            "Creatinine unit",
-            "CREATU",
-            required=True,
-            cdash="LBORRESU",
-            sdtm="LB.LBORRESU[CREAT]",
-        ),
-        decimal(
-            "CREATULN",
-            "Creatinine: upper limit of normal (same unit)",
-            None,
-            precision=None,
-            hard=(0.3, 200),
-            cdash="LBORNRHI",
-            sdtm="LB.LBORNRHI[CREAT]",
-            **graded_by("CREAT", "creatinine", "high"),
+        _measured_limit(
+            "CREATULN", "Creatinine", "CREAT", "CREAT", "high", CREATININE[1], "creatinine"
         ),
         derived(
             "CREATGR", "Creatinine: CTCAE v5.0 grade", DataType.INTEGER, sdtm="LB.LBTOXGR[CREAT]"
@@ -281,27 +385,23 @@ def _biochemistry_items() -> tuple[Item, ...]:
             sdtm="LB.LBSTRESN[CREATCLR]",
         ),
     ]
-    for oid, label, testcd, _, units, precision, hard, soft, uln_hard in _INCREASED:
-        items.append(_lab_value(oid, label, testcd, units, precision, hard, soft))
+    for oid, label, testcd, _, unit, precision, hard, soft, uln_hard in _INCREASED:
+        items.append(_lab_value(oid, label, testcd, unit, precision, hard, soft))
         items.append(
-            _limit(f"{oid}ULN", label, testcd, units, "high", uln_hard, precision, graded=oid)
+            _limit(f"{oid}ULN", label, testcd, unit, "high", uln_hard, precision, graded=oid)
         )
         if oid in ("ALT", "AST"):
             items.append(derived(f"{oid}XULN", f"{oid} × ULN", units="× ULN"))
         items.append(_grade_item(f"{oid}GR", label, testcd))
+        if oid == "AST":  # bilirubin keeps its place between AST and ALP
+            items.append(_measured_value("BILI", "Total bilirubin", "BILI", BILIRUBIN[0]))
+            items.append(
+                _measured_limit("BILIULN", "Total bilirubin", "BILI", "BILI", "high", BILIRUBIN[1])
+            )
+            items.append(_grade_item("BILIGR", "Total bilirubin", "BILI"))
     items += [
-        decimal(
-            "ALB",
-            "Albumin",
-            "g/dL",
-            precision=1,
-            hard=(0.5, 7),
-            soft=(3.5, 5),
-            required=True,
-            help="g/dL (g/L ÷ 10).",
-            **_lab("ALB"),
-        ),
-        _limit("ALBLLN", "Albumin", "ALB", "g/dL", "low", (2.5, 4.5), 1, graded="ALB"),
+        _measured_value("ALB", "Albumin", "ALB", ALBUMIN[0]),
+        _measured_limit("ALBLLN", "Albumin", "ALB", "ALB", "low", ALBUMIN[1]),
         _grade_item("ALBGR", "Albumin", "ALB"),
         decimal(
             "CGA",
@@ -344,29 +444,26 @@ LBCHEM = Form(
     derivations=(
         derive(
             "CRCL",
-            dv.cockcroft_gault,
+            dv.creatinine_clearance,
             "SCR.DM.AGE",
             "SCR.VS.WEIGHT",
             "SCR.DM.SEX",
             "CREAT",
-            "CREATU",
             formula=dv.CG_FORMULA,
         ),
         derive(
             "CREATGR",
-            ctcae.visit_grade_creatinine,
+            ctcae.visit_grade_creatinine_umol,
             "CREAT",
-            "CREATU",
             "CREATULN",
             "LBDAT",
             "SCR.LBCHEM.CREAT",
-            "SCR.LBCHEM.CREATU",
             "SCR.LBCHEM.LBDAT",
             formula=ctcae.GRADE_FORMULA["CREATINC"],
         ),
         derive("ALTXULN", dv.times_uln, "ALT", "ALTULN", formula="ALT / ULN of the laboratory."),
         derive("ASTXULN", dv.times_uln, "AST", "ASTULN", formula="AST / ULN of the laboratory."),
-        *(_increased_derivation(oid, term) for oid, _, _, term, *_ in _INCREASED),
+        *(_increased_derivation(oid, term) for oid, term in _GRADED_INCREASED),
         derive(
             "ALBGR",
             ctcae.grade_decreased,
@@ -377,27 +474,10 @@ LBCHEM = Form(
         ),
     ),
     checks=(
-        check(
-            "CREAT_PLAUSIBLE",
-            "CREAT",
-            ck.creatinine_plausible,
-            "CREAT",
-            "CREATU",
-            severity=Severity.REJECT,
-        ),
-        check("CREAT_USUAL", "CREAT", ck.creatinine_usual, "CREAT", "CREATU"),
-        check(
-            "CREAT_ULN_PLAUSIBLE",
-            "CREATULN",
-            ck.creatinine_plausible,
-            "CREATULN",
-            "CREATU",
-            severity=Severity.REJECT,
-        ),
         _ae_check("CREAT_GRADE3_AE", "CREAT", "CREATINC", "CREATGR", "LBCHEM"),
         *(
             _ae_check(f"{oid}_GRADE3_AE", oid, term, f"{oid}GR", "LBCHEM")
-            for oid, _, _, term, *_ in _INCREASED
+            for oid, term in _GRADED_INCREASED
         ),
         _ae_check("ALB_GRADE3_AE", "ALB", "HYPOALB", "ALBGR", "LBCHEM"),
         check("AFTER_LAST_CYCLE", "LBDAT", ck.sample_after_last_cycle, "LBDAT", "SCR.PRTX.LUT[]"),

@@ -98,6 +98,12 @@ STUDY = Study(
     # 1.2: comparisons and uniqueness checks written as declarations (forms.rules); the
     # check that a prior LUTATHERA cycle number is given once (PRTX CYCLE_ONCE) compares
     # cycle numbers (it lacked its key and never ran).
+    # 1.3: lab values in several units (haemoglobin, cell counts, creatinine, bilirubin,
+    # albumin), the unit kept with the value; creatinine's unit is no longer an item
+    # (CREATU) and its plausible and usual ranges are those of its units.
+    # Also: the visit context in edit checks (samples, vital signs, PETs, the safety call
+    # and the 177Lu administration against the visit date; imaging in its visit's window;
+    # the planned D0 against the screening visit), and an automatic query per warning.
     version="1.3",
     protocol="CHUBX 2017/47 · NCT04837885 · EudraCT 2019-003023-38",
     description=(

@@ -1,7 +1,7 @@
 """Data queries on captured data (data_query) and their threads of messages (query_message).
 
 Revision ID: 8dcf40505b53
-Revises: c4a8e2f1d9b3
+Revises: d5b1c7e3a2f4
 Create Date: 2026-12-06 17:07:43.351117
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8dcf40505b53'
-down_revision = 'c4a8e2f1d9b3'
+down_revision = 'd5b1c7e3a2f4'
 branch_labels = None
 depends_on = None
 

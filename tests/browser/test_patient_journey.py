@@ -319,8 +319,8 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
                     f"Age at consent (SCR): {AGE} years",
                     "Weight (SCR): 70.0 kg",
                     "Sex (SCR): Male",
-                    "Creatinine: 1.00",
-                    "Creatinine unit: mg/dL",
+                    # 1.00 mg/dL entered, read by the rule in the standard unit
+                    "Creatinine: 88.42 µmol/L",
                 ]
             )
             expect(form.derived("ALTXULN")).to_have_text("0.75 × ULN")

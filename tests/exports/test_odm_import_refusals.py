@@ -155,6 +155,36 @@ def test_a_value_the_write_path_refuses_rolls_back_the_subjects_before_it(source
     assert after == before
 
 
+def test_a_unit_that_is_not_the_items_is_refused_and_the_units_range_applies(
+    source, target, tmp_path
+):
+    """The unit of an ItemData is read: one the item does not take is named; a value put
+    in another of its units is checked against that unit's range (g/dL for a g/L value)."""
+
+    def in_g_per_l(root):
+        for data in root.iterfind(".//odm:ItemData", NS):
+            ref = data.find("odm:MeasurementUnitRef", NS)
+            if ref is not None and ref.get("MeasurementUnitOID") == "MU.g_per_L":
+                return data, ref  # haemoglobin or albumin, as its laboratory reported it
+        raise AssertionError("no value entered in g/L in the seeded trial")
+
+    def wrong_unit(root):
+        in_g_per_l(root)[1].set("MeasurementUnitOID", "MU.U_per_L")
+
+    result, before, after = run_import(target, edited(source, tmp_path, wrong_unit))
+    assert result.exit_code == 1
+    assert "MeasurementUnitRef MU.U_per_L is not a unit of this item" in result.output
+    assert after == before
+
+    def g_per_dl(root):
+        in_g_per_l(root)[1].set("MeasurementUnitOID", "MU.g_per_dL")  # 35 g/dL: impossible
+
+    result, before, after = run_import(target, edited(source, tmp_path, g_per_dl))
+    assert result.exit_code == 1
+    assert "g/dL is impossible here: expected" in result.output
+    assert after == before
+
+
 def test_a_subject_that_exists_is_refused_and_the_first_import_stands(source, target):
     result, before, after = run_import(target, source)
     assert result.exit_code == 0, result.output

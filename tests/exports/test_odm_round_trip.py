@@ -71,6 +71,12 @@ def test_export_import_export_is_identical(seeded, databases, tmp_path):
         # Not vacuous: the compared part holds the values, statuses and visit dates.
         text = comparable(first).decode()
         assert "SUBJECT_STATUS" in text and "VISIT_DATE" in text and "ItemData" in text
+        # values in the units their laboratory reported (G/L, g/L) kept through it
+        for unit in ("MU.10_9_per_L", "MU.g_per_L", "MU.umol_per_L"):
+            assert (
+                f'<MeasurementUnitRef MeasurementUnitOID="{unit}"></MeasurementUnitRef></ItemData>'
+                in text
+            ), unit
         assert subjects >= len(keys)
     finally:
         dispose(fresh)

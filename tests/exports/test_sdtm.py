@@ -154,15 +154,21 @@ def test_lb_converts_to_standard_units_grades_and_flags_against_the_limits(opera
     lb = read(operator, "LB")
     hgb = [r for r in lb if r["LBTESTCD"] == "HGB" and r["LBORRES"]]
     assert hgb
+    # each value in the unit its laboratory reported (LBORRESU), converted to the SI unit
+    to_g_per_l = {"g/dL": 10, "g/L": 1}
     for row in hgb:
-        assert row["LBORRESU"] == "g/dL" and row["LBSTRESU"] == "g/L"
-        assert Decimal(row["LBSTRESN"]) == Decimal(row["LBORRES"]) * 10
+        assert row["LBSTRESU"] == "g/L"
+        factor = to_g_per_l[row["LBORRESU"]]
+        assert Decimal(row["LBSTRESN"]) == Decimal(row["LBORRES"]) * factor
         assert row["LBCAT"] == "HEMATOLOGY" and row["LBSPEC"] == "BLOOD"
     platelets = [r for r in lb if r["LBTESTCD"] == "PLAT" and r["LBORRES"]]
+    to_giga = {"/mm3": Decimal("0.001"), "10^9/L": 1}
     assert all(
-        Decimal(r["LBSTRESN"]) == Decimal(r["LBORRES"]) / 1000 and r["LBSTRESU"] == "10^9/L"
+        Decimal(r["LBSTRESN"]) == Decimal(r["LBORRES"]) * to_giga[r["LBORRESU"]]
+        and r["LBSTRESU"] == "10^9/L"
         for r in platelets
     )
+    assert {r["LBORRESU"] for r in platelets} == {"/mm3", "10^9/L"}  # both reported
     for row in lb:
         if row["LBORNRHI"] and row["LBORRES"]:
             high = Decimal(row["LBORRES"]) > Decimal(row["LBORNRHI"])

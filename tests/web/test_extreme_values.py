@@ -30,7 +30,8 @@ BIGGEST = 10**18 - 1
 
 
 def extreme_number(item: Item, high: bool) -> str:
-    bound = item.hard.high if high else item.hard.low if item.hard else None
+    hard = item.hard or (item.standard_unit.hard if item.multi_unit else None)
+    bound = hard.high if high else hard.low if hard else None
     if bound is not None:
         return str(bound)
     if item.type is DataType.INTEGER:

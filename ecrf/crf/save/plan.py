@@ -16,8 +16,15 @@ from forms.language import Visit as VisitDef
 
 #: (item group OID, repeat key): a row of a form.
 RowKey = tuple[str, int]
-#: What the user typed: {(group OID, repeat key): {item OID: text, or texts for a multi-choice}}.
+#: What the user typed: {(group OID, repeat key): {item OID: text, or texts for a multi-choice}},
+#: and for an item with several units the UCUM symbol of the unit chosen, under
+#: ``unit_key(item OID)``.
 Submitted = dict[RowKey, dict[str, str | list[str]]]
+
+
+def unit_key(item_oid: str) -> str:
+    """Where a row of ``Submitted`` gives the unit of ``item_oid`` ("CREAT.unit")."""
+    return f"{item_oid}.unit"
 
 
 @dataclass
@@ -47,10 +54,12 @@ class FormSave:
 
 @dataclass
 class PlannedRow:
-    """A row as it will be after the save: typed values, and missing-data codes."""
+    """A row as it will be after the save: typed values (in the standard unit of items with
+    several units), missing-data codes, and such items' values as entered with their unit."""
 
     values: dict[str, Any] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
+    entered: dict[str, tuple[Any, str]] = field(default_factory=dict)
 
 
 #: The rows the save touches, parsed once: {(group OID, repeat key): PlannedRow}.
@@ -81,6 +90,10 @@ def merge_planned(data: SubjectData, save: FormSave, planned: Planned) -> None:
     for (group_oid, key), row in planned.items():
         target = entry_data.rows.setdefault((group_oid, key), RowData(group_oid, key))
         target.values.update(row.values)
+        target.entered = {
+            **{k: v for k, v in target.entered.items() if k not in row.values},
+            **row.entered,
+        }
         target.missing = {
             **{k: v for k, v in target.missing.items() if k not in row.values},
             **row.missing,

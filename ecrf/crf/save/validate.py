@@ -7,12 +7,19 @@ from datetime import date
 from typing import Any
 
 from ecrf.crf.save.outcome import FieldIssue
-from ecrf.crf.save.plan import FormSave, Planned, PlannedRow, Submitted, ValueChange
+from ecrf.crf.save.plan import (
+    FormSave,
+    Planned,
+    PlannedRow,
+    Submitted,
+    ValueChange,
+    unit_key,
+)
 from ecrf.errors import RuleViolation
-from ecrf.records import dates, fields
+from ecrf.records import dates, fields, units
 from ecrf.records.data import EntryData, RowData, SubjectData
 from ecrf.records.loader import LoadedStudy
-from forms.language import ItemGroup, holds
+from forms.language import Item, ItemGroup, Unit, holds
 from forms.values import PartialDate
 
 
@@ -53,7 +60,9 @@ def parse_and_validate(
             existing = entry_data.rows.get((group.oid, key))
             raw_row = submitted.get((group.oid, key))
             if existing is None and (
-                raw_row is None or not any(_filled(v) for v in raw_row.values())
+                raw_row is None
+                # a unit chosen alone does not make a row
+                or not any(_filled(v) for k, v in raw_row.items() if not k.endswith(".unit"))
             ):
                 continue  # a blank new row is not a row
             if key in removed:  # its values stay as they were when it was removed
@@ -83,6 +92,7 @@ def _apply_conditions(save, planned: Planned, single_values, issues, *, require:
             if item.shown_when is not None and not holds(item.shown_when, context):
                 row.values[item.oid] = None
                 row.missing.pop(item.oid, None)
+                row.entered.pop(item.oid, None)
                 continue
             if not require:
                 continue
@@ -126,6 +136,8 @@ def _parse_row(
                 row.values[item.oid] = existing.values.get(item.oid)
                 if item.oid in existing.missing:
                     row.missing[item.oid] = existing.missing[item.oid]
+                if item.oid in existing.entered:
+                    row.entered[item.oid] = existing.entered[item.oid]
             else:
                 row.values[item.oid] = None
             continue
@@ -140,19 +152,58 @@ def _parse_row(
             issues.append(FieldIssue(group.oid, key, item.oid, message))
             row.values[item.oid] = None
             continue
+        unit = None
+        if item.multi_unit and _filled(raw):
+            unit, problem = _unit_of(group, item, existing, raw_row)
+            if unit is None:
+                issues.append(FieldIssue(group.oid, key, item.oid, problem))
+                row.values[item.oid] = None
+                continue
         try:
-            value = fields.parse(item, raw, study.codelist_for(item), today=today)
+            value = fields.parse(item, raw, study.codelist_for(item), today=today, unit=unit)
         except fields.FieldError as exc:
             issues.append(FieldIssue(group.oid, key, item.oid, str(exc)))
             row.values[item.oid] = None
             continue
-        problem = fields.range_problem(item, value)
+        problem = fields.range_problem(item, value, unit)
         if problem:
             kind, message = problem
             severity = "error" if kind == "hard" else "warning"
             issues.append(FieldIssue(group.oid, key, item.oid, message, severity))
+        if unit is not None and value is not None:
+            row.entered[item.oid] = (value, unit.symbol)
+            value = units.to_standard(item, value, unit.symbol)
         row.values[item.oid] = value
     return row
+
+
+def _unit_of(
+    group: ItemGroup, item: Item, existing: RowData | None, raw_row: dict
+) -> tuple[Unit | None, str]:
+    """The unit a value of ``item`` was entered in, or None and why it is refused.
+
+    The unit submitted beside the value; when none is submitted (a caller that does not
+    deal in units), the unit the stored value has, else the standard unit. An item that
+    follows another's unit (``unit_of``) takes that item's.
+    """
+    leader = item
+    if item.unit_of is not None:
+        leader = next(i for i in group.items if i.oid == item.unit_of)
+    key = unit_key(leader.oid)
+    if key not in raw_row:
+        stored = existing.entered.get(leader.oid) if existing is not None else None
+        return leader.unit(stored[1] if stored else None), ""
+    symbol = raw_row[key]
+    symbol = (symbol[0] if isinstance(symbol, list) and symbol else symbol) or ""
+    if not isinstance(symbol, str) or not symbol.strip():
+        if leader is not item:
+            return None, f"Choose the unit of {leader.label.lower()}: this value is in it too."
+        return None, "Choose the unit of this value."
+    chosen = item.unit(symbol.strip())
+    if chosen is None:
+        known = ", ".join(u.label for u in item.measured_in)
+        return None, f"{symbol.strip()} is not a unit of this item: choose {known}."
+    return chosen, ""
 
 
 def timing_issues(

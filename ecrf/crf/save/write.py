@@ -36,8 +36,9 @@ def write_values(
             stored.number,
             stored.day,
         )
+        value.unit = stored.unit
         value.missing_code = change.new_missing
-        new = encode(change.new_text, change.new_missing)
+        new = encode(change.new_text, change.new_missing, stored.unit)
         if change.old is None:
             action = "item_entered"
         else:

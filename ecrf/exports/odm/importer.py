@@ -64,6 +64,7 @@ MESSAGES = {
     "flag": "{path}: flag {flag_type} has an unknown value {value!r}.",
     "unsupported": "{path}: element {tag} is not supported.",
     "no_value": "{path}: neither a Value nor IsNull with a missing-data code.",
+    "unknown_unit": "{path}: MeasurementUnitRef {oid} is not a unit of this item.",
     "no_date": "{path}: an unscheduled visit needs its date (flag VISIT_DATE).",
     "refused_by": "{key}: {where}: {message}",
     "repeat_mismatch": "the file numbers it {expected}, the study would number it {made}.",
@@ -409,6 +410,14 @@ class _Reader:
             elif item.type is DataType.TIME and re.fullmatch(r"\d\d:\d\d:00", value):
                 value = value[:5]  # ODM times carry seconds; the form takes HH:MM
             row[item.oid] = value
+            unit_ref = child.find(f"{ODM}MeasurementUnitRef")
+            if item.multi_unit and item.unit_of is None and unit_ref is not None:
+                oid = unit_ref.get("MeasurementUnitOID")
+                unit = next((u for u in item.measured_in if oids.unit_oid(u.symbol) == oid), None)
+                if unit is None:
+                    self.problem("unknown_unit", path=item_path, oid=oid)
+                    continue
+                row[crf_services.unit_key(item.oid)] = unit.symbol  # none: the standard unit
 
 
 # --- replaying a subject through the write path ---------------------------------------------

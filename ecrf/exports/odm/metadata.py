@@ -63,8 +63,8 @@ def units_of(study: LoadedStudy) -> dict[str, str]:
     units: dict[str, str] = {}
     for form in study.study.forms:
         for _, item in form.items():
-            if item.units and item.units not in units:
-                units[item.units] = oids.unit_oid(item.units)
+            for symbol in [item.units] if item.units else [u.symbol for u in item.measured_in]:
+                units.setdefault(symbol, oids.unit_oid(symbol))
     if len(set(units.values())) != len(units):
         raise ValueError(f"measurement units share an OID: {sorted(units)}")
     return units
@@ -81,9 +81,12 @@ def study_element(study: LoadedStudy) -> etree._Element:
     units = units_of(study)
     if units:
         basic = _e("BasicDefinitions", parent=root)
+        labels = {
+            u.symbol: u.label for f in definition.forms for _, i in f.items() for u in i.measured_in
+        }
         for symbol, oid in units.items():
             unit = _e("MeasurementUnit", {"OID": oid, "Name": symbol}, parent=basic)
-            _translated(unit, "Symbol", symbol)
+            _translated(unit, "Symbol", labels.get(symbol, symbol))
     mdv = _e(
         "MetaDataVersion",
         {
@@ -211,9 +214,15 @@ def _item_def(study: LoadedStudy, mdv, form_oid: str, item: Item, units: dict[st
     _translated(node, "Question", item.label)
     if item.units:
         _e("MeasurementUnitRef", {"MeasurementUnitOID": units[item.units]}, parent=node)
+    for unit in item.measured_in:  # the standard unit first
+        _e("MeasurementUnitRef", {"MeasurementUnitOID": units[unit.symbol]}, parent=node)
     for range_, soft_hard in ((item.hard, "Hard"), (item.soft, "Soft")):
         if range_ is not None:
             _range_checks(node, range_, soft_hard, item)
+    for unit in item.measured_in:  # each unit's ranges, in that unit
+        for range_, soft_hard in ((unit.hard, "Hard"), (unit.soft, "Soft")):
+            if range_ is not None:
+                _range_checks(node, range_, soft_hard, item, unit, units[unit.symbol])
     if codelist is not None and item.type is not DataType.MULTI_CHOICE:
         _e("CodeListRef", {"CodeListOID": oids.codelist_oid(codelist.oid)}, parent=node)
     if item.cdash:
@@ -231,16 +240,30 @@ def _length(item: Item) -> str | None:
         if len(bounds) == 2:
             digits = max(len(str(abs(int(b)))) for b in bounds)
             return str(digits + (item.precision or 0))
+    if item.measured_in and all(u.hard is not None for u in item.measured_in):
+        lengths = []
+        for unit in item.measured_in:
+            bounds = [b for b in (unit.hard.low, unit.hard.high) if b is not None]
+            if len(bounds) != 2:
+                return None
+            digits = max(len(str(abs(int(b)))) for b in bounds)
+            lengths.append(digits + (unit.precision or item.precision or 0))
+        return str(max(lengths))
     return None
 
 
-def _range_checks(node, range_: Range, soft_hard: str, item: Item) -> None:
-    units = f" {item.units}" if item.units else ""
+def _range_checks(
+    node, range_: Range, soft_hard: str, item: Item, unit=None, unit_oid: str | None = None
+) -> None:
+    label = unit.label if unit is not None else item.units
+    units = f" {label}" if label else ""
     for bound, comparator in ((range_.low, "GE"), (range_.high, "LE")):
         if bound is None:
             continue
         check = _e("RangeCheck", {"Comparator": comparator, "SoftHard": soft_hard}, parent=node)
         _e("CheckValue", parent=check, text=format(bound, "f"))
+        if unit_oid is not None:  # a value in another unit is not checked against it
+            _e("MeasurementUnitRef", {"MeasurementUnitOID": unit_oid}, parent=check)
         _translated(check, "ErrorMessage", f"Expected {range_.describe()}{units}.")
 
 

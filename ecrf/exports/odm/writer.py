@@ -342,12 +342,11 @@ class _Context:
             event = audit.get((entry_id, f"{row.group_oid}[{row.repeat_key}].{item.oid}"))
             if event is not None:
                 self._audit_record(data, event)
-            if item.units and value is not None:
-                _e(
-                    "MeasurementUnitRef",
-                    {"MeasurementUnitOID": oids.unit_oid(item.units)},
-                    parent=data,
-                )
+            unit = item.units
+            if item.multi_unit:  # the unit it was entered in
+                unit = record.unit or item.standard_unit.symbol
+            if unit and value is not None:
+                _e("MeasurementUnitRef", {"MeasurementUnitOID": oids.unit_oid(unit)}, parent=data)
             if record.missing_code:
                 self._annotation(
                     data, 1, oids.MISSING_CODE, oids.MISSING_CODES, record.missing_code

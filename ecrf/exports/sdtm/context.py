@@ -100,6 +100,11 @@ class Context:
                 return ""
         return record.value
 
+    def unit(self, row: RowRecord | None, item_oid: str) -> str | None:
+        """The UCUM symbol of the unit the value was entered in (None: the standard unit)."""
+        record = row.values.get(item_oid) if row is not None else None
+        return record.unit if record is not None else None
+
     def missing(self, row: RowRecord | None, item_oid: str) -> str | None:
         record = row.values.get(item_oid) if row is not None else None
         return record.missing_code if record is not None else None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ecrf.exports.sdtm.context import Context, FormData, dtc, number, plain
+from ecrf.records.units import to_standard
 from forms.language import Form
 
 _ANNOTATION = re.compile(r"^(LB|VS)\.([A-Z]+)\[([A-Z0-9]+)\]$")
@@ -28,11 +29,11 @@ class Test:
 
 #: CDISC LBTEST names (C67154) and SI standard units.
 LB_TESTS = {
-    "HGB": Test("Hemoglobin", "HEMATOLOGY", "g/L", (("g/dL", "10"),)),
-    "WBC": Test("Leukocytes", "HEMATOLOGY", "10^9/L", (("/mm3", "0.001"),)),
-    "NEUT": Test("Neutrophils", "HEMATOLOGY", "10^9/L", (("/mm3", "0.001"),)),
-    "LYM": Test("Lymphocytes", "HEMATOLOGY", "10^9/L", (("/mm3", "0.001"),)),
-    "PLAT": Test("Platelets", "HEMATOLOGY", "10^9/L", (("/mm3", "0.001"),)),
+    "HGB": Test("Hemoglobin", "HEMATOLOGY", "g/L", (("g/dL", "10"), ("g/L", "1"))),
+    "WBC": Test("Leukocytes", "HEMATOLOGY", "10^9/L", (("/mm3", "0.001"), ("10^9/L", "1"))),
+    "NEUT": Test("Neutrophils", "HEMATOLOGY", "10^9/L", (("/mm3", "0.001"), ("10^9/L", "1"))),
+    "LYM": Test("Lymphocytes", "HEMATOLOGY", "10^9/L", (("/mm3", "0.001"), ("10^9/L", "1"))),
+    "PLAT": Test("Platelets", "HEMATOLOGY", "10^9/L", (("/mm3", "0.001"), ("10^9/L", "1"))),
     "CREAT": Test("Creatinine", "CHEMISTRY", "umol/L", (("umol/L", "1"), ("mg/dL", "88.42"))),
     "CREATCLR": Test("Creatinine Clearance", "CHEMISTRY", "mL/min", (("mL/min", "1"),)),
     "ALT": Test("Alanine Aminotransferase", "CHEMISTRY", "U/L", (("U/L", "1"),)),
@@ -40,7 +41,7 @@ LB_TESTS = {
     "BILI": Test("Bilirubin", "CHEMISTRY", "umol/L", (("umol/L", "1"),)),
     "ALP": Test("Alkaline Phosphatase", "CHEMISTRY", "U/L", (("U/L", "1"),)),
     "GGT": Test("Gamma Glutamyl Transferase", "CHEMISTRY", "U/L", (("U/L", "1"),)),
-    "ALB": Test("Albumin", "CHEMISTRY", "g/L", (("g/dL", "10"),)),
+    "ALB": Test("Albumin", "CHEMISTRY", "g/L", (("g/dL", "10"), ("g/L", "1"))),
     "CHROMGRA": Test("Chromogranin A", "CHEMISTRY", "ug/L", (("ug/L", "1"),)),
     "PT": Test("Prothrombin Time", "COAGULATION", "sec", (("sec", "1"),)),
     "INR": Test("Prothrombin Intl. Normalized Ratio", "COAGULATION", "RATIO", (("", "1"),)),
@@ -56,8 +57,15 @@ VS_TESTS = {
     "PULSE": Test("Pulse Rate", standard_unit="beats/min"),
     "TEMP": Test("Temperature", standard_unit="C"),
 }
-#: The CRF's unit spellings → CDISC UNIT submission values.
-UNITS = {"µmol/L": "umol/L", "µg/L": "ug/L", "s": "sec", "/min": "beats/min", "°C": "C"}
+#: The CRF's unit spellings (and UCUM symbols) → CDISC UNIT submission values.
+UNITS = {
+    "µmol/L": "umol/L",
+    "µg/L": "ug/L",
+    "s": "sec",
+    "/min": "beats/min",
+    "°C": "C",
+    "10*9/L": "10^9/L",
+}
 PREGNANCY = {"NEG": "NEGATIVE", "POS": "POSITIVE"}
 
 LB_FORMS = ("LBHEM", "LBCHEM", "COAG", "DM")
@@ -102,15 +110,22 @@ def map_lb(ctx: Context, subject: str, forms: list[FormData]) -> Iterator[dict]:
             test = LB_TESTS[code]
             result = ctx.value(row, source)
             _, item = ctx.study.item(form.form_oid, source)
-            if "LBORRESU" in items:
-                unit = ctx.value(row, items["LBORRESU"])
+            value = number(result)
+            if item.multi_unit:  # entered in one of its units: converted as rules read it
+                symbol = ctx.unit(row, source) or item.standard_unit.symbol
+                unit = UNITS.get(symbol, symbol)
+                value_std = to_standard(item, value, symbol) if value is not None else None
+                std_symbol = item.standard_unit.symbol
+                factor = dict(test.factors).get(UNITS.get(std_symbol, std_symbol))
             else:
-                unit = UNITS.get(item.units or "", item.units or "")
+                if "LBORRESU" in items:
+                    unit = ctx.value(row, items["LBORRESU"])
+                else:
+                    unit = UNITS.get(item.units or "", item.units or "")
+                value_std, factor = value, dict(test.factors).get(unit)
             low = ctx.value(row, items["LBORNRLO"]) if "LBORNRLO" in items else ""
             high = ctx.value(row, items["LBORNRHI"]) if "LBORNRHI" in items else ""
-            factor = dict(test.factors).get(unit)
-            value = number(result)
-            standard = value * Decimal(factor) if value is not None and factor else None
+            standard = value_std * Decimal(factor) if value_std is not None and factor else None
             not_done = not result and ctx.missing(row, source) == "ND"
             yield {
                 **ctx.keys("LB", subject),

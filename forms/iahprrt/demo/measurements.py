@@ -128,7 +128,7 @@ def chemistry_values(p: Patient, values: dict[str, Any]) -> dict[str, Any]:
     lab = p.lab
     result = {
         "CREAT": values["CREAT"],
-        "CREATU": lab["CREATU"],
+        "CREAT.unit": lab["CREATU"],  # the values are in the laboratory's unit
         "CREATULN": lab["CREATULN"][p.sex],
     }
     for analyte in ("ALT", "AST", "BILI", "ALP", "GGT"):

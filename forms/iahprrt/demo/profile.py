@@ -156,6 +156,7 @@ class Patient(Record):
         self.profile = profile
         self.features = features
         self.lab = LABS.get(site, LABS["*"])
+        self.reported_units = dict(self.lab.get("UNITS", {}))
         self.ae = {}
         self.cm = {}
         self.due = []

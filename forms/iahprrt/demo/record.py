@@ -4,6 +4,7 @@ saved data hold (the eligibility checklist is answered from them)."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from forms.iahprrt.demo.steps import (
@@ -16,6 +17,7 @@ from forms.iahprrt.demo.steps import (
 )
 from forms.iahprrt.demo.values import Missing, typed_text
 from forms.iahprrt.study import STUDY
+from forms.language import Unit
 from forms.values import PartialDate
 
 _GROUPS = {(f.oid, g.oid): g for f in STUDY.forms for g in f.groups}
@@ -24,6 +26,22 @@ _SINGLE = {
 }
 #: Items holding a plan rather than an event: they may lie ahead.
 _PLANNED = frozenset({"D0PLAN"})
+#: Items with several units: (form, item) → ({UCUM symbol: unit}, the item whose unit the
+#: value is in: itself, or the value a limit of normal follows).
+_UNITS = {
+    (f.oid, i.oid): ({u.symbol: u for u in i.measured_in}, i.unit_of or i.oid)
+    for f in STUDY.forms
+    for _, i in f.items()
+    if i.multi_unit
+}
+
+
+def in_unit(value: Decimal, unit: Unit) -> Decimal:
+    """A value of the standard unit as a laboratory reporting in ``unit`` writes it."""
+    converted = Decimal(value) / unit.factor
+    if unit.precision is not None:
+        return converted.quantize(Decimal(1).scaleb(-unit.precision))
+    return converted.normalize()
 
 
 class Record:
@@ -33,6 +51,9 @@ class Record:
     horizon: date
 
     def __init__(self) -> None:
+        #: The units the patient's laboratory reports in, where not the standard one:
+        #: item OID → UCUM symbol (the values given to ``form`` are in the standard unit).
+        self.reported_units: dict[str, str] = {}
         self.steps: list[Step] = []
         #: What the data hold: "VISIT.FORM.ITEM" → typed value; "VISIT.FORM.GROUP[]" →
         #: {key: row}. The eligibility answers are chosen from it.
@@ -65,9 +86,26 @@ class Record:
                 future = isinstance(first, date) and first > self.horizon
                 if future and item not in _PLANNED:  # a generator bug
                     raise AssertionError(f"{visit}.{form}.{group}: {value} after {self.horizon}")
-            submitted[(group, key)] = {k: typed_text(v) for k, v in row.items() if v is not None}
+            submitted[(group, key)] = self._typed(form, row)
             self._remember(visit, form, group, key, row)
         self.steps.append(SaveForm(visit, repeat, form, submitted, complete, reason))
+
+    def _typed(self, form: str, row: dict[str, Any]) -> dict[str, Any]:
+        """The row as typed: values of the laboratory's own units converted, with the unit
+        chosen beside the value (a limit of normal follows its value's unit)."""
+        typed = {}
+        for item, value in row.items():
+            if value is None:
+                continue
+            units, leader = _UNITS.get((form, item), ({}, item))
+            symbol = self.reported_units.get(leader)
+            if units and symbol and not isinstance(value, Missing) and f"{leader}.unit" not in row:
+                typed[item] = typed_text(in_unit(value, units[symbol]))
+                if leader == item:
+                    typed[f"{item}.unit"] = symbol
+            else:
+                typed[item] = typed_text(value)
+        return typed
 
     def single(self, form: str, values: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
         """Items of a form's non-repeating groups, each placed in its group."""

@@ -6,7 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-#: Local laboratories: units and normal limits (creatinine ULN by sex).
+#: Local laboratories: units and normal limits (creatinine ULN by sex). Values and limits
+#: are given in the standard units (creatinine in the laboratory's ``CREATU``); "UNITS"
+#: names the other units a laboratory reports in, which the values are entered in.
 LABS: dict[str, dict[str, Any]] = {
     "BDX": {
         "CREATU": "umol/L",
@@ -29,6 +31,13 @@ LABS: dict[str, dict[str, Any]] = {
         "CGAULN": 98,
         "PTULN": Decimal("13.5"),
         "SCANNER": "GE Discovery MI",
+        "UNITS": {
+            "WBC": "10*9/L",
+            "NEUT": "10*9/L",
+            "LYM": "10*9/L",
+            "PLAT": "10*9/L",
+            "ALB": "g/L",
+        },
     },
     "NTE": {
         "CREATU": "mg/dL",
@@ -40,6 +49,7 @@ LABS: dict[str, dict[str, Any]] = {
         "CGAULN": 100,
         "PTULN": Decimal("12.8"),
         "SCANNER": "Philips Vereos Digital PET/CT",
+        "UNITS": {"HGB": "g/L", "ALB": "g/L"},
     },
 }
 LABS["*"] = LABS["BDX"]

@@ -217,13 +217,16 @@ def test_every_graded_lab_has_its_adverse_event_query():
         (D("85"), "mg/dL", False, False),  # µmol/L value with the wrong unit
         (D("0.95"), "umol/L", False, False),
         (D("300"), "umol/L", True, False),
-        (D("85"), None, True, True),
+        (D("85"), None, True, True),  # no unit given: the standard unit, µmol/L
     ],
 )
 def test_creatinine_ranges_follow_the_unit(value, unit, plausible, usual):
-    assert (ck.creatinine_plausible(value, unit) is None) is plausible
-    assert (ck.creatinine_usual(value, unit) is None) is usual
-    assert check_named("LBCHEM", "CREAT_PLAUSIBLE").severity is Severity.REJECT
+    creat = next(i for i in form("LBCHEM").groups[0].items if i.oid == "CREAT")
+    chosen = creat.unit(unit)
+    assert chosen.hard.contains(value) is plausible
+    assert chosen.soft.contains(value) is usual
+    assert creat.hard is None and creat.soft is None  # the ranges are the units'
+    assert [u.symbol for u in creat.measured_in] == ["umol/L", "mg/dL"]
 
 
 def test_diastolic_below_systolic():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -124,15 +125,44 @@ def test_lab_values_carry_units_ranges_and_sdtm_test_codes():
         for _, item in form(form_oid).items():
             if item.sdtm and item.sdtm.startswith("LB.LBORRES["):
                 found.add(item.sdtm[len("LB.LBORRES[") : -1])
-                assert item.hard is not None, item.oid
-                assert item.units or item.oid in ("CREAT", "INR", "APTTR"), item.oid
+                if item.multi_unit:  # ranges per unit, none on the item
+                    assert item.hard is None, item.oid
+                    assert all(u.hard is not None for u in item.measured_in), item.oid
+                else:
+                    assert item.hard is not None, item.oid
+                    assert item.units or item.oid in ("INR", "APTTR"), item.oid
         assert codes <= found, form_oid
 
 
-def test_creatinine_has_a_unit_choice_beside_it_and_keeps_the_digits_entered():
+def test_creatinine_has_its_units_and_keeps_the_digits_entered():
     items = dict((i.oid, i) for _, i in form("LBCHEM").items())
-    assert items["CREATU"].type is DataType.CHOICE and items["CREATU"].codelist == "CREATU"
-    assert items["CREAT"].precision is None
+    assert "CREATU" not in items  # the unit is chosen with the value, no longer an item
+    creat = items["CREAT"]
+    assert [(u.symbol, u.factor) for u in creat.measured_in] == [
+        ("umol/L", 1),
+        ("mg/dL", Decimal("88.42")),
+    ]
+    assert creat.precision is None and all(u.precision is None for u in creat.measured_in)
+    assert items["CREATULN"].unit_of == "CREAT"
+
+
+def test_the_labs_french_laboratories_report_in_other_units_have_them():
+    items = {i.oid: i for f in ("LBHEM", "LBCHEM") for _, i in form(f).items()}
+    expected = {
+        "HGB": ["g/dL", "g/L"],
+        "WBC": ["/mm3", "10*9/L"],
+        "NEUT": ["/mm3", "10*9/L"],
+        "LYM": ["/mm3", "10*9/L"],
+        "PLAT": ["/mm3", "10*9/L"],
+        "ALB": ["g/dL", "g/L"],
+        "CREAT": ["umol/L", "mg/dL"],
+        "BILI": ["umol/L", "mg/dL"],
+    }
+    for oid, symbols in expected.items():
+        assert [u.symbol for u in items[oid].measured_in] == symbols, oid
+        limit = items.get(f"{oid}LLN") or items[f"{oid}ULN"]
+        assert limit.unit_of == oid
+        assert [u.symbol for u in limit.measured_in] == symbols
 
 
 def test_the_pregnancy_test_is_asked_of_women_only():

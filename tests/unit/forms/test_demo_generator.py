@@ -100,6 +100,11 @@ def test_every_step_speaks_the_definition(profile):
                 assert key >= 1 and (group.repeating or key == 1)
                 items = {i.oid: i for i in group.items}
                 for item_oid, text in row.items():
+                    if item_oid.endswith(".unit"):  # the unit chosen beside a value
+                        item = items[item_oid.removesuffix(".unit")]
+                        assert text in {u.symbol for u in item.measured_in}, (item_oid, text)
+                        assert item.unit_of is None and item.oid in row
+                        continue
                     item = items[item_oid]
                     assert not item.derived, item_oid
                     if item.codelist or item.type is DataType.YES_NO:

@@ -104,11 +104,12 @@ def test_the_clearance_derivation_reads_screening_age_weight_and_sex():
         "SCR.DM.AGE": 40,
         "SCR.VS.WEIGHT": D("72"),
         "SCR.DM.SEX": "M",
-        "CREAT": D("176.84"),
-        "CREATU": "umol/L",
+        "CREAT": D("176.84"),  # in µmol/L, the standard unit the engine converts to
     }
     assert set(crcl.inputs) == set(values)
     assert crcl.function(values) == D("50.0")
+    # 2.00 mg/dL as the engine converts it (× 88.42) gives the same clearance
+    assert crcl.function(values | {"CREAT": D("2.00") * D("88.42")}) == D("50.0")
 
 
 @pytest.mark.parametrize(

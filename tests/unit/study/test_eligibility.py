@@ -185,7 +185,7 @@ BOUNDARIES = [
         "INC06",
         {
             "VS": {"WEIGHT": "50.0"},
-            "LBCHEM": {"CREAT": "88.42", "CREATU": "umol/L", "CREATULN": "106"},
+            "LBCHEM": {"CREAT": "88.42", "CREAT.unit": "umol/L", "CREATULN": "106"},
         },
         True,
         True,
