@@ -15,6 +15,8 @@ from ecrf.crf import web_forms as entry_forms
 from ecrf.crf.evaluate import gather_inputs
 from ecrf.crf.services import FieldIssue, StaleEntry, field_path
 from ecrf.extensions import db
+from ecrf.queries.listing import target_words
+from ecrf.queries.models import Query, QueryState
 from ecrf.records import fields
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
@@ -44,10 +46,15 @@ class FormPage:
         form_def: Form,
         *,
         can_edit: bool,
+        can_raise: bool = False,
+        sees_queries: bool = False,
     ) -> None:
         self.study, self.subject, self.visit_def, self.repeat = study, subject, visit_def, repeat
         self.form_def = form_def
         self.can_edit = can_edit
+        #: Whether the user raises queries here (monitors, data managers), and sees them.
+        self.can_raise = can_raise
+        self.sees_queries = sees_queries
         self._load()
         self.formdata: MultiDict | None = None
         self.messages: dict[str, list[tuple[str, str]]] = {}
@@ -134,6 +141,23 @@ class FormPage:
             result.setdefault(name, []).append(finding.message)
         return result
 
+    def _queries(self) -> tuple[dict[str, list[Query]], list[tuple[Query, str]]]:
+        """The form's queries not closed yet: by item field, and all with what they are
+        about (the form's and its rows' are shown atop the form)."""
+        if self.entry is None or not self.sees_queries:
+            return {}, []
+        rows = db.session.scalars(
+            sa.select(Query)
+            .where(Query.entry_id == self.entry.id, Query.state != QueryState.CLOSED)
+            .order_by(Query.opened_at, Query.id)
+        ).all()
+        by_field: dict[str, list[Query]] = {}
+        for query in rows:
+            if query.item_oid is not None:
+                name = entry_forms.field_name(query.group_oid, query.repeat_key, query.item_oid)
+                by_field.setdefault(name, []).append(query)
+        return by_field, [(q, target_words(self.study, q)) for q in rows]
+
     def _derived(self) -> dict[str, DerivedShown]:
         shown: dict[str, DerivedShown] = {}
         if self.entry_data is None:
@@ -188,10 +212,13 @@ class FormPage:
         for group in self.form_def.groups:
             if group.repeating:
                 form[f"rows-{group.oid}"].data = ",".join(str(k) for k in self.row_keys[group.oid])
+        queries_by_field, entry_queries = self._queries()
         return render_template(
             "crf/entry.html",
             page=self,
             form=form,
+            queries_by_field=queries_by_field,
+            entry_queries=entry_queries,
             findings=self._findings(),
             derived=self._derived(),
             field_name=entry_forms.field_name,

@@ -13,6 +13,7 @@ from ecrf.converters import bounded_int
 from ecrf.crf import services, visits
 from ecrf.crf.page import FormPage, history_events, merge_stale
 from ecrf.errors import DomainError, RuleViolation
+from ecrf.queries.listing import QUERY_PERMS
 from ecrf.records import fields
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import current_study
@@ -56,6 +57,8 @@ def edit_entry(identifier: str, visit_oid: str, repeat: int, form_oid: str):
         repeat,
         form_def,
         can_edit=can(current_user, Perm.ENTER_DATA, subject.site_id),
+        can_raise=can(current_user, Perm.RAISE_QUERY, subject.site_id),
+        sees_queries=any(can(current_user, p, subject.site_id) for p in QUERY_PERMS),
     )
     if request.method == "GET":
         # A form posted while its sender was signed out comes back filled, to check and save.

@@ -50,7 +50,9 @@ def raise_query(client, auth, path=NEW, text="Sex as on the identity card?"):
 
 
 def text_of(response) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+    """The page's text as read: tags gone, spaces collapsed, none before punctuation."""
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+    return re.sub(r" ([:,.?])", r"\1", text)
 
 
 def test_a_monitor_raises_a_query_from_its_page(app, client, auth, clinic):
@@ -180,3 +182,26 @@ def test_queries_not_closed_flag_the_subject_page_and_the_matrix(client, auth, c
     auth.login("staff.bdx")  # the site sees the queries and their flags, raises none
     page = client.get("/subjects/BDX-001").get_data(as_text=True)
     assert "Queries not closed (1)" in page and "raise a query" not in page
+
+
+def test_the_form_page_shows_its_queries_at_their_items_and_offers_to_raise_them(
+    client, auth, clinic
+):
+    raise_query(client, auth)
+    form = "/subjects/BDX-001/visits/SCR/1/forms/DM"
+    page = text_of(client.get(form))
+    assert "Queries not closed (1)" in page
+    assert "Query open: Sex as on the identity card?" in page  # at the item
+    assert "Raise a query on this form" in page
+    html = client.get(form).get_data(as_text=True)
+    assert (
+        "/subjects/BDX-001/queries/new?visit=SCR&amp;repeat=1&amp;form=DM&amp;group=DM&amp;row=1&amp;item=WEIGHT"
+        in html
+    )
+    auth.logout()
+    auth.login("staff.bdx")
+    page = text_of(client.get(form))
+    assert "Query open: Sex as on the identity card?" in page
+    assert "Raise a query" not in page and "/queries/new" not in client.get(form).get_data(
+        as_text=True
+    )
