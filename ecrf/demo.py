@@ -20,7 +20,10 @@ from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.demo_data import ScenarioFailed, count_subjects, demo_generator, seed_subjects
 from ecrf.extensions import db
+from ecrf.queries import services as queries
+from ecrf.queries.services import QueryTarget
 from ecrf.records.loader import current_study
+from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
 from ecrf.records.sites import get_site
 from ecrf.study import services as study_services
 
@@ -37,6 +40,40 @@ DEMO_USERS = [
     ("datamanager", "Chloé Petit", Role.DATA_MANAGER, None),
     ("sponsor", "Sponsor Reader", Role.SPONSOR, None),
     ("admin", "System Administrator", Role.ADMIN, None),
+]
+
+
+#: The demo monitor's own queries, so that a newcomer meets each state beside the automatic
+#: ones (opened and closed by the edit checks): closed after the site's answer, answered,
+#: open. (site, visit, form, item, question, the site's answer, the monitor's closing note)
+DEMO_QUERIES = [
+    (
+        "BDX",
+        "SCR",
+        "VS",
+        "WEIGHT",
+        "The referral letter gives another weight: please check the source.",
+        "Checked on the nurse's sheet of the visit: the letter was older.",
+        "Seen on the source at the monitoring visit.",
+    ),
+    (
+        "TLS",
+        "SCR",
+        "DM",
+        "BRTHYM",
+        "Please confirm the month of birth against the identity card.",
+        "Confirmed on the identity card.",
+        None,
+    ),
+    (
+        "BDX",
+        "PETIV",
+        "PETIV",
+        "PETDAT",
+        "The PET report is dated another day: which is right?",
+        None,
+        None,
+    ),
 ]
 
 
@@ -139,7 +176,53 @@ def seed_demo_subjects(count: int, seed: int) -> str:
         generator=generator,
         progress=progress,
     )
-    return report.summary()
+    raised = transaction.perform(seed_demo_queries)
+    return f"{report.summary()}\n{DEMO_QUERIES_RAISED.format(count=raised)}"
+
+
+DEMO_QUERIES_RAISED = "The demo monitor raised {count} queries of its own."
+
+
+def seed_demo_queries() -> int:
+    """The demo monitor's queries (``DEMO_QUERIES``) on the first subject of each site with
+    that item filled, answered by the site's staff and closed as listed; returns how many
+    (fewer when too few subjects were seeded to have the data)."""
+    study = current_study()
+    monitor = auth_services.get_user("monitor")
+    raised = 0
+    for site_code, visit, form, item, question, answer, note in DEMO_QUERIES:
+        subject = _first_with(site_code, visit, form, item)
+        if subject is None:
+            continue
+        target = QueryTarget(visit, 1, form, item_oid=item)
+        query = queries.open_query(study, subject, target, question, actor=monitor)
+        if answer is not None:
+            queries.answer_query(query, answer, actor=demo_actor(site_code))
+        if note is not None:
+            queries.close_query(query, note, actor=monitor)
+        raised += 1
+    return raised
+
+
+def _first_with(site_code: str, visit: str, form: str, item: str) -> Subject | None:
+    return db.session.scalar(
+        sa.select(Subject)
+        .join(Site, Subject.site_id == Site.id)
+        .join(SubjectVisit, SubjectVisit.subject_id == Subject.id)
+        .join(FormEntry, FormEntry.visit_id == SubjectVisit.id)
+        .join(ItemGroupRow, ItemGroupRow.entry_id == FormEntry.id)
+        .join(ItemValue, ItemValue.row_id == ItemGroupRow.id)
+        .where(
+            Site.code == site_code,
+            SubjectVisit.visit_oid == visit,
+            SubjectVisit.repeat_key == 1,
+            FormEntry.form_oid == form,
+            ItemValue.item_oid == item,
+            ItemValue.value_text.is_not(None),
+        )
+        .order_by(Subject.number)
+        .limit(1)
+    )
 
 
 def _made_by_demo(user: User) -> bool:
