@@ -34,6 +34,31 @@ from tests.seeded_trial import Seeded, seeded_trial
 
 pytest_plugins = ["tests.browser_fixtures"]
 
+#: The test modules that take longest (a minute or more of a worker on a 2-core machine),
+#: longest first. They are run first, so that no worker is left running one of them alone at
+#: the end while the others are idle (pyproject.toml: --dist loadfile hands whole modules out
+#: in this order, --no-loadscope-reorder keeps it).
+LONGEST_MODULES = (
+    "tests/reports/test_casebook_jobs.py",
+    "tests/web/test_bad_input.py",
+    "tests/cli/test_demo_subjects.py",
+    "tests/reports/test_casebook_pdf.py",
+    "tests/cli/test_demo_strict_rules.py",
+    "tests/cli/test_console_script.py",
+    "tests/web/test_extreme_values.py",
+    "tests/browser/test_patient_journey.py",
+    "tests/exports/test_odm_import_refusals.py",
+    "tests/web/test_access_matrix.py",
+    "tests/reports/test_acrf.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first (the others keep their order: the sort is stable)."""
+    rank = {module: n for n, module in enumerate(LONGEST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 PASSWORD = "correct horse battery staple"
 #: The audit trail's HMAC key in tests (the application's comes from outside the database).
 AUDIT_KEY = "test audit key"

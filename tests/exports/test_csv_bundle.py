@@ -168,11 +168,12 @@ def test_every_stored_value_appears_once_in_the_long_file(seeded, full):
 
 
 def test_wide_files_hold_the_same_values_as_the_long_file(full):
+    types = item_types(full)
     wide = set()
     for name in full.tables:
         for row in full.rows(name):
             for column, cell in row.items():
-                if (name, column) in item_types(full) and cell:
+                if (name, column) in types and cell:
                     wide.add((row["SUBJID"], row["VISIT"], row["FORM"], column, cell))
     long = {
         (r["SUBJID"], r["VISIT"], r["FORM"], r["ITEM"], r["VALUE"])
