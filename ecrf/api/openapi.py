@@ -128,7 +128,7 @@ SCHEMAS: dict[str, Any] = {
                 "string", description="Free text: null for readers from whom it is withheld."
             ),
             "visits": {"type": "array", "items": _ref("VisitSummary")},
-            "links": _object({"self": _URL, "findings": _URL}),
+            "links": _object({"self": _URL, "findings": _URL, "queries": _URL}),
         }
     ),
     "ItemValue": _object(
@@ -200,6 +200,42 @@ SCHEMAS: dict[str, Any] = {
             "status": {"type": "string", "enum": ["open", "resolved"]},
             "opened_at": _TIME,
             "resolved_at": _nullable("string", format="date-time"),
+        }
+    ),
+    "QueryMessage": _object(
+        {
+            "kind": {
+                "type": "string",
+                "enum": ["opened", "answered", "closed", "reopened", "resolved"],
+            },
+            "author": _nullable("string", description="Null when the system wrote it."),
+            "at": _TIME,
+            "text": _nullable(
+                "string", description="Free text: null for readers from whom it is withheld."
+            ),
+        }
+    ),
+    "Query": _object(
+        {
+            "id": _INT,
+            "visit_oid": _STR,
+            "visit_repeat_key": _INT,
+            "form_oid": _nullable("string"),
+            "group_oid": _nullable("string"),
+            "repeat_key": _nullable("integer"),
+            "item_oid": _nullable("string"),
+            "level": {"type": "string", "enum": ["item", "row", "form", "visit"]},
+            "state": {"type": "string", "enum": ["open", "answered", "closed"]},
+            "check": _nullable("string", description="The edit check behind an automatic one."),
+            "opened_at": _TIME,
+            "closed_at": _nullable("string", format="date-time"),
+            "messages": {"type": "array", "items": _ref("QueryMessage")},
+        }
+    ),
+    "QueryList": _object(
+        {
+            "items": {"type": "array", "items": _ref("Query")},
+            "total": {"type": "integer", "minimum": 0},
         }
     ),
     "FindingList": _object(
@@ -404,6 +440,18 @@ PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": _json("FindingList", "The findings, oldest first."),
+                **_ERRORS,
+                **_NOT_FOUND,
+            },
+        }
+    },
+    "/subjects/{identifier}/queries": {
+        "get": {
+            "operationId": "listQueries",
+            "summary": "The queries of a subject, each with its thread.",
+            "parameters": [_IDENTIFIER],
+            "responses": {
+                "200": _json("QueryList", "The queries, oldest first."),
                 **_ERRORS,
                 **_NOT_FOUND,
             },

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from ecrf.audit.services import record_event
 from ecrf.auth.models import User
@@ -21,6 +22,7 @@ from ecrf.errors import NotFound, RuleViolation
 from ecrf.exports.privacy import is_free_text, withholds_free_text
 from ecrf.exports.stream import iter_values
 from ecrf.extensions import db
+from ecrf.queries.models import Query, QueryMessage
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import (
     SITE_CODE_PATTERN,
@@ -340,6 +342,52 @@ def list_findings(
         field=status.value if status else None,
     )
     return findings
+
+
+def list_queries(reader: User, identifier: str) -> list[dict]:
+    """The queries of a subject, oldest first, each with its thread; the messages' text is
+    withheld (null) from readers who see no free text."""
+    subject = _in_scope(reader, identifier)
+    withhold = withholds_free_text(reader)
+    rows = db.session.scalars(
+        sa.select(Query)
+        .where(Query.subject_id == subject.id)
+        .order_by(Query.opened_at, Query.id)
+        .options(
+            selectinload(Query.visit),
+            selectinload(Query.entry),
+            selectinload(Query.finding),
+            selectinload(Query.messages).selectinload(QueryMessage.author),
+        )
+    )
+    queries = [
+        {
+            "id": query.id,
+            "visit_oid": query.visit.visit_oid,
+            "visit_repeat_key": query.visit.repeat_key,
+            "form_oid": query.entry.form_oid if query.entry else None,
+            "group_oid": query.group_oid,
+            "repeat_key": query.repeat_key,
+            "item_oid": query.item_oid,
+            "level": query.level.value,
+            "state": query.state.value,
+            "check": query.finding.check_name if query.finding else None,
+            "opened_at": _iso(query.opened_at),
+            "closed_at": _iso(query.closed_at),
+            "messages": [
+                {
+                    "kind": message.kind.value,
+                    "author": message.author.username if message.author else None,
+                    "at": _iso(message.at),
+                    "text": None if withhold else message.text,
+                }
+                for message in query.messages
+            ],
+        }
+        for query in rows
+    ]
+    record_event("api_read", "queries", subject.identifier, actor=reader, site_id=subject.site_id)
+    return queries
 
 
 def describe_reader(reader: User) -> dict:

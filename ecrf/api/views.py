@@ -129,6 +129,7 @@ def get_subject(identifier: str):
     subject["links"] = {
         "self": _link("api.get_subject", identifier=subject["identifier"]),
         "findings": _link("api.list_findings", identifier=subject["identifier"]),
+        "queries": _link("api.list_queries", identifier=subject["identifier"]),
     }
     for visit in subject["visits"]:
         visit["links"] = {
@@ -158,6 +159,13 @@ def list_findings(identifier: str):
     status = reads.parse_finding_status(request.args.get("status"))
     findings = transaction.perform(lambda: reads.list_findings(reader(), identifier, status=status))
     return jsonify(items=findings, total=len(findings))
+
+
+@bp.get("/subjects/<identifier>/queries")
+def list_queries(identifier: str):
+    """The queries of a subject, each with its thread."""
+    queries = transaction.perform(lambda: reads.list_queries(reader(), identifier))
+    return jsonify(items=queries, total=len(queries))
 
 
 # --- extracts: start one, poll its job, download its file -------------------------------

@@ -10,6 +10,7 @@ from ecrf.exports.privacy import is_free_text
 from ecrf.exports.stream import iter_values
 from ecrf.extensions import db
 from ecrf.integrity import verify_trail
+from ecrf.queries.models import Query
 from ecrf.records.loader import current_study
 from ecrf.records.models import Site, Subject
 from tests.exports.api_helpers import bearer, issue_token
@@ -261,3 +262,35 @@ def test_verification_passes_over_event_kinds_no_reconciler_knows(seeded):
         verification = verify_trail()
         assert verification.intact, verification.problems.shown
         assert verification.chain.events > 3
+
+
+def _subject_with_a_query(seeded) -> str:
+    with seeded.app.app_context():
+        identifier = db.session.scalar(
+            sa.select(Subject.identifier)
+            .join(Query, Query.subject_id == Subject.id)
+            .order_by(Query.id)
+            .limit(1)
+        )
+    assert identifier, "the seeded patients' warnings opened no query"
+    return identifier
+
+
+def test_a_subjects_queries_come_with_their_thread_and_free_text_only_to_who_sees_it(
+    seeded, tokens
+):
+    identifier = _subject_with_a_query(seeded)
+    path = f"/api/v1/subjects/{identifier}/queries"
+    manager = _get(seeded, tokens, "datamanager", path)
+    assert manager.status_code == 200
+    first = manager.json["items"][0]
+    assert manager.json["total"] == len(manager.json["items"]) >= 1
+    assert first["check"] and first["level"] == "item" and first["item_oid"]
+    opened = first["messages"][0]
+    assert (opened["kind"], opened["author"]) == ("opened", None)  # the system asked
+    assert opened["text"]
+    sponsor = _get(seeded, tokens, "sponsor", path).json["items"][0]
+    assert sponsor["id"] == first["id"] and sponsor["state"] == first["state"]
+    assert {m["text"] for m in sponsor["messages"]} == {None}
+    reads = [e for e in _api_reads(seeded) if e.entity == "queries"]
+    assert [e.entity_id for e in reads[-2:]] == [identifier, identifier]
