@@ -8,10 +8,8 @@ import click
 from flask.cli import with_appcontext
 
 from ecrf.exports.audit_trail import write_audit_trail
-from ecrf.records.sites import get_site
+from ecrf.exports.file_options import file_and_site
 
-NO_SUCH_SITE = "There is no site {code}."
-IS_A_FOLDER = "{path} is a folder: give the CSV file's path."
 WROTE = "Wrote the audit trail ({scope}) to {path}."
 
 
@@ -30,13 +28,6 @@ def export_audit(out: Path, site_code: str | None):
     seq, UTC time, who, action, entity, entity id, site, field, old, new, reason,
     definition version. Streamed (constant memory); the export is itself audited.
     """
-    if out.is_dir():
-        raise click.BadParameter(IS_A_FOLDER.format(path=out), param_hint="--out")
-    site_ids = None
-    if site_code:
-        site = get_site(site_code)
-        if site is None:
-            raise click.BadParameter(NO_SUCH_SITE.format(code=site_code), param_hint="--site")
-        site_ids = [site.id]
+    site_ids = file_and_site(out, site_code)
     write_audit_trail(out, site_ids=site_ids, actor=None)
     click.echo(WROTE.format(scope=site_code.upper() if site_code else "all sites", path=out))

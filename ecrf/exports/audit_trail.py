@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from ecrf.audit.models import AuditEvent
-from ecrf.audit.services import record_event
 from ecrf.errors import PermissionDenied
+from ecrf.exports.export_event import record_export
 from ecrf.exports.privacy import withholds_free_text
 from ecrf.extensions import db
 from ecrf.records.models import Site
@@ -108,14 +108,7 @@ def write_audit_trail(
     if progress:
         progress(done, total)
     codes = _site_codes(site_ids)
-    record_event(
-        "export",
-        "extract",
-        KIND,
-        actor=actor,
-        site_id=next(iter(site_ids)) if site_ids is not None and len(site_ids) == 1 else None,
-        new=f"{done} events; sites: {codes}",
-    )
+    record_export(KIND, actor=actor, site_ids=site_ids, new=f"{done} events; sites: {codes}")
     db.session.commit()
     return out
 

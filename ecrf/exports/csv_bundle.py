@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ecrf.audit.checkpoints import write_checkpoint
-from ecrf.audit.services import cli_actor, record_event
+from ecrf.audit.services import cli_actor
 from ecrf.auth.permissions import sites_with
 from ecrf.auth.roles import Perm
 from ecrf.db import utcnow
@@ -31,6 +31,7 @@ from ecrf.errors import PermissionDenied
 from ecrf.exports.csv_layout import LONG_FILE, LONG_KEYS, Table, study_tables
 from ecrf.exports.csv_readme import README_FILE, README_TEXT
 from ecrf.exports.dictionary import DICTIONARY_FILE, HEADER, dictionary_rows
+from ecrf.exports.export_event import record_export
 from ecrf.exports.manifest import Manifest
 from ecrf.exports.privacy import is_free_text, withholds_free_text
 from ecrf.exports.stream import RowRecord, count_rows, iter_rows
@@ -127,12 +128,10 @@ def write_csv_bundle(
         manifest.write(folder)
         zip_path = _zip(folder, out_dir)
 
-    record_event(
-        "export",
-        "extract",
+    record_export(
         KIND,
         actor=actor,
-        site_id=next(iter(site_ids)) if site_ids is not None and len(site_ids) == 1 else None,
+        site_ids=site_ids,
         new=json.dumps(
             {
                 "file": zip_path.name,

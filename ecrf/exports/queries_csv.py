@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ecrf.audit.services import record_event
 from ecrf.errors import PermissionDenied
+from ecrf.exports.export_event import record_export
 from ecrf.exports.privacy import withholds_free_text
 from ecrf.extensions import db
 from ecrf.queries.models import MessageKind, Query, QueryMessage
@@ -109,14 +109,7 @@ def write_queries(out: Path, *, site_ids: Collection[int] | None, actor: User | 
                 ]
             )
             count += 1
-    record_event(
-        "export",
-        "extract",
-        KIND,
-        actor=actor,
-        site_id=next(iter(site_ids)) if site_ids is not None and len(site_ids) == 1 else None,
-        new=f"{count} queries",
-    )
+    record_export(KIND, actor=actor, site_ids=site_ids, new=f"{count} queries")
     return count
 
 

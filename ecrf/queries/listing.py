@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from ecrf.auth.models import User
 from ecrf.auth.permissions import can, sites_with
@@ -60,11 +61,17 @@ def _visible(user: User) -> sa.Select:
 
 
 def visible_queries(user: User, filters: QueryFilters) -> sa.Select:
-    """The queries ``user`` sees through ``filters``, oldest open first."""
+    """The queries ``user`` sees through ``filters``, oldest open first, with what a list
+    row shows loaded along (subject, visit, form entry, thread)."""
     query = _filtered(_visible(user), user, filters)
     if filters.state is not None:
         query = query.where(Query.state == filters.state)
-    return query.order_by(Query.opened_at, Query.id)
+    return query.order_by(Query.opened_at, Query.id).options(
+        selectinload(Query.subject),
+        selectinload(Query.visit),
+        selectinload(Query.entry),
+        selectinload(Query.messages),
+    )
 
 
 def counts(user: User, filters: QueryFilters) -> dict[QueryState, int]:

@@ -88,6 +88,7 @@ ROUTES = [
     ("POST", "/queries/1/close", QUERY_RAISERS),
     ("POST", "/queries/2/close", set(), QUERY_RAISERS),
     ("POST", "/queries/1/reopen", QUERY_RAISERS),
+    ("POST", "/queries/2/reopen", set(), QUERY_RAISERS),
     ("GET", "/subjects/BDX-001" + NEW_QUERY, QUERY_RAISERS),
     ("GET", "/subjects/TLS-001" + NEW_QUERY, set(), QUERY_RAISERS),
     ("POST", "/subjects/BDX-001" + NEW_QUERY, QUERY_RAISERS),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from ecrf.audit.checkpoints import write_checkpoint
-from ecrf.audit.services import record_event
+from ecrf.exports.export_event import record_export
 from ecrf.exports.privacy import withholds_free_text
 from ecrf.exports.sdtm import events, findings, special, tumours
 from ecrf.exports.sdtm.context import Context, FormData, gather
@@ -190,12 +190,10 @@ def write_sdtm(
         name = item.dataset.name.lower()
         files += [item.path, out / "xpt" / f"{name}.xpt", out / "json" / f"{name}.json"]
     summary = "; ".join(f"{w.dataset.name} {w.records}" for w in written)
-    record_event(
-        "export",
-        "extract",
+    record_export(
         "sdtm",
         actor=actor,
-        site_id=next(iter(site_ids)) if site_ids is not None and len(site_ids) == 1 else None,
+        site_ids=site_ids,
         new=f"SDTM datasets of {_site_codes(site_ids)}: {summary}",
         definition_version=study.version,
     )
