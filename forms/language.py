@@ -452,3 +452,7 @@ class Study:
     end_of_study: str | None = None
     #: Findings of these severities open a query each, closed when the data resolve them.
     query_severities: tuple[Severity, ...] = ()
+    #: The forms (OIDs, at whichever visit) holding the data the trial's conclusions and
+    #: its subjects' safety rest on: verified against source for every subject, and listed
+    #: for audit review.
+    critical_forms: tuple[str, ...] = ()

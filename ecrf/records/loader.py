@@ -534,6 +534,9 @@ def _check_gating(problems: list[str], loaded: LoadedStudy) -> None:
         visit = loaded.visits.get(visit_oid)
         if visit is None or form_oid not in visit.forms:
             problems.append(f"end forms: unknown form {ref}")
+    for form_oid in study.critical_forms:
+        if form_oid not in loaded.forms:
+            problems.append(f"critical forms: unknown form {form_oid}")
     if study.ended_when is not None:
         _check_condition_ops(problems, "ended when", study.ended_when)
         for ref in condition_items(study.ended_when):

@@ -128,6 +128,9 @@ STUDY = Study(
     end_of_study="LOGS.EOS.EOSDAT",
     # A warning left open by a save asks the site through a query, closed by the data.
     query_severities=(Severity.WARN,),
+    # Consent, eligibility, the two PETs' uptake and their injections, the 177Lu dose, and
+    # adverse events: verified for every subject, reviewed in the audit trail.
+    critical_forms=("IC", "IE", "PETIV", "ANGIO", "PETIAH", "LUADM", "AE", "SAE"),
     visits=(
         Visit(
             "SCR",

@@ -187,6 +187,11 @@ BROKEN = [
         id="unknown item of a sub-group",
     ),
     pytest.param(
+        lambda s: replace(s, critical_forms=("VS", "AEX")),
+        "critical forms: unknown form AEX",
+        id="unknown critical form",
+    ),
+    pytest.param(
         lambda s: replace_item(
             s, "LES", "SUVMEAN", hard=None, soft=Range(0, 200), type=DataType.TEXT
         ),
