@@ -27,6 +27,7 @@ from ecrf.records import fields, units
 from ecrf.records.data import EntryData, SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FindingStatus, FormEntry, ItemGroupRow, Subject
+from ecrf.reporting.casebook_queries import casebook_queries
 from ecrf.reporting.casebook_trail import status_history, subject_trail
 from ecrf.reporting.page import STUDY_HEADER, page_context
 from ecrf.study.eligibility import assess
@@ -127,6 +128,11 @@ def build_casebook(
         _visit(study, data, slot, entries, findings, users, today, ended)
         for slot in build_schedule(study, data)
     ]
+    queries = casebook_queries(study, subject.id)
+    for visit in visits:
+        visit["queries"] = queries.by_visit.get((visit["oid"], visit["repeat"]), [])
+        for form in visit["forms"]:
+            form["queries"] = queries.by_form.get((visit["oid"], visit["repeat"], form["oid"]), [])
     references = reference_dates(study, data)
     page = page_context(
         TITLE.format(identifier=subject.identifier),
@@ -156,6 +162,7 @@ def build_casebook(
             "open": sum(f["open"] for f in _all_findings(visits)),
             "resolved": sum(not f["open"] for f in _all_findings(visits)),
         },
+        "queries": queries.counts,
         "trail": trail,
     }
 
@@ -298,6 +305,7 @@ def _visit(study, data, slot: VisitSlot, entries, findings, users, today, ended)
         "applicable": slot.applicable,
         "forms": forms,
         "started": any(f["status_code"] != "not_started" for f in forms),
+        "queries": [],
     }
 
 
@@ -315,7 +323,8 @@ def _form(study, data, place, entries, findings, users) -> dict:
         "status_code": status,
         "groups": [],
         "findings": [],
-        # Filled by monitoring: queries, source-data verification, signatures.
+        # Filled by monitoring: queries (build_casebook), source-data verification,
+        # signatures.
         "queries": [],
         "verification": None,
         "signatures": [],

@@ -130,3 +130,46 @@ def test_a_wide_group_continues_in_tables_that_repeat_its_identifying_first_item
         [0, 13, 14],
     ]
     assert all(len(chunk) <= COLUMNS_PER_TABLE for chunk in table["chunks"])
+
+
+def test_every_query_is_printed_at_its_form_or_visit_with_its_thread(
+    documented, study, subject, monitor, staff
+):
+    from ecrf.queries.services import QueryTarget, answer_query, close_query, open_query
+
+    on_item = open_query(
+        study,
+        subject,
+        QueryTarget("SCR", form_oid="DM", group_oid="DM", repeat_key=1, item_oid="WEIGHT"),
+        "Weight on the source is 71 kg.",
+        actor=monitor,
+    )
+    answer_query(on_item, "Corrected from the nurse's sheet.", actor=staff)
+    close_query(on_item, actor=monitor)
+    on_row = open_query(
+        study,
+        subject,
+        QueryTarget("BASE", form_oid="LES", group_oid="LESION", repeat_key=1),
+        "Lesion 1 is not on the CT report.",
+        actor=monitor,
+    )
+    on_visit = open_query(study, subject, QueryTarget("BASE"), "Visit date?", actor=monitor)
+    db.session.commit()
+
+    casebook = build_casebook(study, subject, actor=staff)
+
+    assert casebook["queries"] == {"Open": 2, "Answered": 0, "Closed": 1}
+    (weight,) = _form(casebook, "SCR", "DM")["queries"]
+    assert weight["number"] == on_item.id
+    assert weight["about"] == study.item("DM", "WEIGHT")[1].label
+    assert weight["state"] == "Closed" and weight["closed"]
+    assert [m["step"] for m in weight["thread"]] == ["Opened", "Answered", "Closed"]
+    assert weight["thread"][1]["text"] == "Corrected from the nurse's sheet."
+    assert weight["thread"][1]["by"] == f"{staff.full_name} ({staff.username})"
+    (row,) = _form(casebook, "BASE", "LES")["queries"]
+    assert row["number"] == on_row.id and row["about"].endswith("row 1")
+    assert not row["closed"]
+    base = next(v for v in casebook["visits"] if v["oid"] == "BASE")
+    assert [q["number"] for q in base["queries"]] == [on_visit.id]
+    assert base["queries"][0]["about"] == "The whole visit"
+    assert all(not f["queries"] for f in base["forms"] if f["oid"] != "LES")
