@@ -142,8 +142,9 @@ def change_status(
     )
 
 
-def lock_subject(subject: Subject) -> None:
-    """Hold the subject's row lock until the transaction ends: writes to one subject queue.
+def lock_subject(subject: Subject) -> bool:
+    """Hold the subject's row lock until the transaction ends: writes to one subject queue;
+    return whether this transaction took it just now (False: it held it already).
 
     Each write then reads the data the previous one committed (derivations and checks span
     forms), and two first saves cannot both create one visit or form. A no-op UPDATE rather
@@ -157,6 +158,17 @@ def lock_subject(subject: Subject) -> None:
         .values(number=Subject.number)
         .execution_options(synchronize_session=False)
     )
+    transaction = db.session().get_transaction()
+    held = db.session.info.get(_LOCKS_HELD)
+    if held is None or held[0] is not transaction:
+        held = db.session.info[_LOCKS_HELD] = (transaction, set())
+    first = subject.id not in held[1]
+    held[1].add(subject.id)
+    return first
+
+
+#: Session info key: (the transaction, ids of the subjects it locked).
+_LOCKS_HELD = "ecrf.subjects_locked"
 
 
 def ensure_visit(subject: Subject, visit_oid: str, repeat_key: int = 1) -> SubjectVisit:

@@ -26,9 +26,12 @@ def lock_and_read(save: FormSave) -> SubjectData:
     :raises RuleViolation: the visit does not apply to this subject.
     :raises NotFound: an unscheduled visit that does not exist.
     """
-    lock_subject(save.subject)
-    # Read after the lock, and afresh: objects this session loaded before it may be stale.
-    db.session.expire_all()
+    if lock_subject(save.subject):
+        # Read after the lock, and afresh: objects this session loaded before it may be
+        # stale. Once the transaction holds the lock, nobody else writes this subject: what
+        # the session loaded since, and wrote itself, is current (a patient replayed in one
+        # transaction reads its data once).
+        db.session.expire_all()
     data = SubjectData.load(save.study, save.subject)
     if not applicable(save.study, data, save.visit_def):
         raise RuleViolation(f"{save.visit_def.name} does not apply to this subject.")

@@ -181,3 +181,14 @@ def test_people_see_the_subjects_of_their_sites_only(sites, staff, other_staff, 
     assert seen(None, site_code="tls") == ["TLS-001"]
     assert seen(None, status=S.INCLUDED) == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Subject)) == 2
+
+
+def test_the_subject_lock_says_whether_this_transaction_already_held_it(subject):
+    """A write reads the subject afresh only when it takes the lock (ecrf.crf.save.entry):
+    within the transaction holding it, nobody else writes the subject."""
+    assert subjects.lock_subject(subject) is True
+    assert subjects.lock_subject(subject) is False
+    db.session.commit()
+    assert subjects.lock_subject(subject) is True
+    db.session.rollback()
+    assert subjects.lock_subject(subject) is True
