@@ -99,7 +99,7 @@ def run(patients: int, saves: int, url: str, workdir: Path) -> None:
         )
         print(f"seeded {patients} patients in {time.perf_counter() - started:.0f} s")
         subject, entries, key, group_oid, item, value = pick(study)
-        step = Decimal(1).scaleb(-(item.precision or 2))
+        step = Decimal(1).scaleb(-(2 if item.precision is None else item.precision))
         print(
             f"subject {subject.identifier}: {entries} form entries; saving {key[0]}/{FORM} "
             f"(repeat {key[1]}), {item.oid} {value} ± {step}"

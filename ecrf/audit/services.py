@@ -6,6 +6,8 @@ import getpass
 import hashlib
 import hmac
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -45,10 +47,10 @@ HASHED_FIELDS = (
 _HEAD, _EVENT = AuditHead.__table__, AuditEvent.__table__
 #: Appending an event: take the next position (and the head row's write lock, which queues
 #: concurrent writers), insert the event, move the head's hash. Built once, run with values.
-_NEXT_POSITION = (
+_NEXT_POSITIONS = (
     sa.update(_HEAD)
     .where(_HEAD.c.id == 1)
-    .values(seq=_HEAD.c.seq + 1)
+    .values(seq=_HEAD.c.seq + sa.bindparam("count"))
     .returning(_HEAD.c.seq, _HEAD.c.last_hash, _HEAD.c.key_check)
 )
 _INSERT_EVENT = sa.insert(_EVENT)
@@ -62,6 +64,8 @@ _MOVE_HEAD = (
 _KEY_CHECK_MESSAGE = b"ecrf audit key check v1"
 #: Session.info flag: this transaction appended events (read when it commits).
 APPENDED = "ecrf_audit_appended"
+#: Session.info key: the events recorded inside ``batched_events``, not appended yet.
+_PENDING = "ecrf_audit_pending"
 
 
 class AuditKeyMismatch(RuntimeError):
@@ -122,31 +126,16 @@ def record_event(
     new: str | None = None,
     reason: str | None = None,
     definition_version: str | None = None,
-) -> AuditEvent:
-    """Append one event to the chain in the caller's transaction.
-
-    The statements go to the session's connection directly (Core), not through the ORM
-    unit of work: an ORM UPDATE would first flush the session and then scan every object
-    in it, which made each event cost more as a transaction grew. Same statements, same
-    order, same lock, same transaction. The event returned is not attached to the session.
+) -> None:
+    """Append one event to the chain in the caller's transaction (inside
+    ``batched_events``: when the batch ends, in the order recorded).
 
     :param actor: the signed-in user acting; when None, ``actor_label`` names who acted
         (defaults to the command-line operator).
     :raises RuntimeError: when the database has no chain head (migrations not run).
     :raises AuditKeyMismatch: this worker's audit key is not the trail's (nothing written).
     """
-    key = audit_key()
-    check = key_check(key)
-    connection = db.session.connection()
-    head = connection.execute(_NEXT_POSITION).one_or_none()
-    if head is None:
-        raise RuntimeError("audit chain head missing: run `ecrf db upgrade`")
-    # A worker with another key would write events no one could verify: refuse instead.
-    if head.key_check is not None and head.key_check != check:
-        raise AuditKeyMismatch()
     values: dict[str, Any] = {
-        "seq": head.seq,
-        "at": utcnow(),
         "actor_id": actor.id if actor is not None else None,
         "actor": actor.username if actor is not None else (actor_label or cli_actor()),
         "action": action,
@@ -158,13 +147,61 @@ def record_event(
         "new": new,
         "reason": reason,
         "definition_version": definition_version,
-        "prev_hash": head.last_hash,
     }
-    values["hash"] = event_hash(values, key)
-    connection.execute(_INSERT_EVENT, values)
-    connection.execute(_MOVE_HEAD, {"new_hash": values["hash"], "check": check})
+    pending = db.session.info.get(_PENDING)
+    if pending is not None:
+        pending.append(values)
+    else:
+        _append([values])
+
+
+@contextmanager
+def batched_events() -> Iterator[None]:
+    """Append the events recorded inside together when the block ends: three statements
+    for the lot instead of three per event (a save records one per value). Nested blocks
+    append with the outermost; a block left by an exception appends nothing (its
+    transaction is being abandoned). Nothing inside may read the trail's head."""
+    info = db.session.info
+    if _PENDING in info:
+        yield
+        return
+    info[_PENDING] = []
+    try:
+        yield
+    except BaseException:
+        info.pop(_PENDING, None)
+        raise
+    pending = info.pop(_PENDING)
+    if pending:
+        _append(pending)
+
+
+def _append(events: list[dict[str, Any]]) -> None:
+    """Give ``events`` the next positions of the chain and insert them.
+
+    The statements go to the session's connection directly (Core), not through the ORM
+    unit of work: an ORM UPDATE would first flush the session and then scan every object
+    in it, which made each event cost more as a transaction grew. Taking the positions
+    takes the head row's write lock, which queues concurrent writers until commit.
+    """
+    key = audit_key()
+    check = key_check(key)
+    connection = db.session.connection()
+    head = connection.execute(_NEXT_POSITIONS, {"count": len(events)}).one_or_none()
+    if head is None:
+        raise RuntimeError("audit chain head missing: run `ecrf db upgrade`")
+    # A worker with another key would write events no one could verify: refuse instead.
+    if head.key_check is not None and head.key_check != check:
+        raise AuditKeyMismatch()
+    # Stamped under the head's lock, so that time never goes back along the chain.
+    at = utcnow()
+    previous = head.last_hash
+    for seq, values in enumerate(events, start=head.seq - len(events) + 1):
+        values["seq"], values["at"], values["prev_hash"] = seq, at, previous
+        values["hash"] = previous = event_hash(values, key)
+    connection.execute(_INSERT_EVENT, events)
+    connection.execute(_MOVE_HEAD, {"new_hash": previous, "check": check})
     db.session.info[APPENDED] = True
     loaded_head = db.session.identity_map.get(db.session.identity_key(AuditHead, 1))
     if loaded_head is not None:  # an AuditHead read earlier in this session is now stale
         db.session.expire(loaded_head)
-    return AuditEvent(**values)

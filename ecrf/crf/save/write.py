@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecrf.audit.services import record_event
+from ecrf.audit.services import batched_events, record_event
 from ecrf.auth.models import User
 from ecrf.crf.save.changes import encode
 from ecrf.crf.save.plan import FormSave, ValueChange
@@ -25,36 +25,39 @@ def write_values(
     save: FormSave, entry: FormEntry, changes: list[ValueChange], reason: str | None
 ) -> None:
     """Write each changed value and its audit event (``reason`` given when one was due)."""
-    for change in changes:
-        row = ensure_row(
-            entry, change.group_oid, change.row_key, save.actor, save.site_id, save.study
-        )
-        value = _ensure_value(row, change.item_oid)
-        stored = change.stored
-        value.value_text, value.value_number, value.value_date = (
-            stored.text,
-            stored.number,
-            stored.day,
-        )
-        value.unit = stored.unit
-        value.missing_code = change.new_missing
-        new = encode(change.new_text, change.new_missing, stored.unit)
-        if change.old is None:
-            action = "item_entered"
-        else:
-            action = "item_cleared" if new is None else "item_changed"
-        record_event(
-            action,
-            "form_entry",
-            entry.id,
-            actor=save.actor,
-            site_id=save.site_id,
-            field=field_path(change.group_oid, change.row_key, change.item_oid),
-            old=change.old,
-            new=new,
-            reason=reason,
-            definition_version=save.study.version,
-        )
+    with batched_events():
+        for change in changes:
+            _write_value(save, entry, change, reason)
+
+
+def _write_value(save: FormSave, entry: FormEntry, change: ValueChange, reason: str | None) -> None:
+    row = ensure_row(entry, change.group_oid, change.row_key, save.actor, save.site_id, save.study)
+    value = _ensure_value(row, change.item_oid)
+    stored = change.stored
+    value.value_text, value.value_number, value.value_date = (
+        stored.text,
+        stored.number,
+        stored.day,
+    )
+    value.unit = stored.unit
+    value.missing_code = change.new_missing
+    new = encode(change.new_text, change.new_missing, stored.unit)
+    if change.old is None:
+        action = "item_entered"
+    else:
+        action = "item_cleared" if new is None else "item_changed"
+    record_event(
+        action,
+        "form_entry",
+        entry.id,
+        actor=save.actor,
+        site_id=save.site_id,
+        field=field_path(change.group_oid, change.row_key, change.item_oid),
+        old=change.old,
+        new=new,
+        reason=reason,
+        definition_version=save.study.version,
+    )
 
 
 def ensure_row(
@@ -92,6 +95,12 @@ def write_derived(
     site_id: int,
 ) -> None:
     """Store derived values that changed, in entries that exist, each with its audit event."""
+    with batched_events():
+        _write_derived(study, data, derived, actor, site_id)
+    db.session.flush()
+
+
+def _write_derived(study, data, derived, actor, site_id) -> None:
     for (visit_oid, visit_key, form_oid, group_oid, key, item_oid), value in derived.items():
         entry_data = data.entry(visit_oid, visit_key, form_oid)
         if entry_data is None or entry_data.entry is None or entry_data.entry.id is None:
@@ -134,7 +143,6 @@ def write_derived(
             reason=f"derived: {formula}",
             definition_version=study.version,
         )
-    db.session.flush()
 
 
 def mark_complete(save: FormSave, entry: FormEntry) -> None:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from ecrf.audit.chain import verify_chain
 from ecrf.audit.models import AuditEvent, AuditHead
-from ecrf.audit.services import key_check, record_event
+from ecrf.audit.services import batched_events, key_check, record_event
 from ecrf.extensions import db
 from tests.conftest import AUDIT_KEY
 
@@ -136,3 +136,38 @@ def test_concurrent_writers_queue_up_instead_of_forking_the_chain(app):
 def test_event_times_are_utc(trail):
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.seq == 1))
     assert event.at.utcoffset().total_seconds() == 0
+
+
+def test_a_batch_appends_its_events_in_order_in_three_statements(trail):
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = db.session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with batched_events():
+            for n in range(4):
+                record_event("site_created", "site", f"B{n}", actor_label="batch")
+            with batched_events():  # nested: appended with the outer batch
+                record_event("site_created", "site", "B4", actor_label="batch")
+            assert statements == []  # nothing written until the batch ends
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    db.session.commit()
+    assert len(statements) == 3  # take 5 positions, insert 5 events, move the head
+    rows = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.seq > 5)).all()
+    assert [(r.seq, r.entity_id) for r in rows] == [(6 + n, f"B{n}") for n in range(5)]
+    assert verify_chain() == (10, None)
+
+
+def test_a_batch_left_by_an_error_appends_nothing(trail):
+    with pytest.raises(ValueError), batched_events():
+        record_event("site_created", "site", "lost", actor_label="batch")
+        raise ValueError("refused")
+    record_event("site_created", "site", "kept", actor_label="batch")
+    db.session.commit()
+    last = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+    assert (last.seq, last.entity_id) == (6, "kept")
+    assert verify_chain() == (6, None)
