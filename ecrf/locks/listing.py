@@ -13,10 +13,59 @@ from ecrf.auth.permissions import ALL_SITES, sites_with
 from ecrf.auth.roles import Perm
 from ecrf.extensions import db
 from ecrf.locks.models import DataLock, LockLevel
+from ecrf.locks.services import LockTarget
+from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Subject
 
 #: How many lifted locks the list shows, the latest first.
 HISTORY_SHOWN = 200
+
+# What a lock holds, as the pages name it (a translation will follow).
+DESCRIBE = {
+    LockLevel.FORM: "form {form} of visit {visit}, subject {subject}",
+    LockLevel.VISIT: "visit {visit}, subject {subject}",
+    LockLevel.SUBJECT: "subject {subject}",
+    LockLevel.SITE: "site {site}",
+    LockLevel.STUDY: "the whole study (database freeze)",
+}
+
+
+def _describe(study: LoadedStudy, level: LockLevel, site_code, identifier, visit, repeat, form):
+    visit_name = study.visits[visit].name if visit in study.visits else (visit or "")
+    if repeat and repeat > 1:
+        visit_name = f"{visit_name} #{repeat}"
+    return DESCRIBE[level].format(
+        form=study.forms[form].name if form in study.forms else (form or ""),
+        visit=visit_name,
+        subject=identifier or "",
+        site=site_code or "",
+    )
+
+
+def describe(study: LoadedStudy, lock: DataLock) -> str:
+    """What ``lock`` holds, in words."""
+    return _describe(
+        study,
+        lock.level,
+        lock.site.code if lock.site else None,
+        lock.subject.identifier if lock.subject else None,
+        lock.visit_oid,
+        lock.visit_repeat,
+        lock.form_oid,
+    )
+
+
+def describe_target(study: LoadedStudy, target: LockTarget) -> str:
+    """What locking ``target`` would hold, in words."""
+    return _describe(
+        study,
+        target.level,
+        target.site.code if target.site else None,
+        target.subject.identifier if target.subject else None,
+        target.visit_oid,
+        target.visit_repeat,
+        target.form_oid,
+    )
 
 
 class LockMarks:
@@ -86,6 +135,16 @@ class LockMarks:
             ),
             None,
         )
+
+    def in_visit(self, subject: Subject, visit_oid: str, repeat: int = 1) -> list[DataLock]:
+        """The visit's own lock and its forms' (not the subject's, site's or study's)."""
+        return [
+            lock
+            for lock in self.locks
+            if lock.level in (LockLevel.VISIT, LockLevel.FORM)
+            and (lock.subject_id, lock.visit_oid, lock.visit_repeat)
+            == (subject.id, visit_oid, repeat)
+        ]
 
     def within(self, subject: Subject) -> int:
         """How many visits and forms of the subject are locked on their own (a subject not

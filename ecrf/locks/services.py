@@ -268,6 +268,11 @@ def _require(actor: User | None, level: LockLevel, site_id: int | None) -> None:
     require_permission(actor, Perm.LOCK_DATA, site_id)
 
 
+def require_lock_right(actor: User | None, target: LockTarget) -> None:
+    """:raises PermissionDenied: ``actor`` may not lock ``target`` (nor unlock it)."""
+    _require(actor, target.level, target.site_id)
+
+
 def _reason(text: str | None, *, needed: str | None) -> str | None:
     text = (text or "").strip()
     if not text:
@@ -303,7 +308,8 @@ def check_target(study: LoadedStudy, target: LockTarget) -> None:
         raise NotFound(NO_SUCH_VISIT)
 
 
-def _covering(target: LockTarget) -> DataLock | None:
+def covering_target(target: LockTarget) -> DataLock | None:
+    """The active lock that holds ``target`` already (its own or a broader one)."""
     if target.subject is not None:
         return covering_lock(target.subject, target.visit_oid, target.visit_repeat, target.form_oid)
     if target.site is not None:
@@ -345,14 +351,14 @@ def lock(
     check_target(study, target)
     reason = _reason(reason, needed=None)
     _hold(target)
-    covering = _covering(target)
-    if covering is not None:
+    held = covering_target(target)
+    if held is not None:
         raise RuleViolation(
             ALREADY_LOCKED.format(
                 what=target.name,
-                target=covering.target,
-                who=covering.locked_by_name,
-                when=when(covering),
+                target=held.target,
+                who=held.locked_by_name,
+                when=when(held),
             )
         )
     made = DataLock(
