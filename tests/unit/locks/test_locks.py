@@ -298,3 +298,24 @@ def test_the_marks_say_which_lock_holds_a_subject_a_visit_or_a_form(
     marks = LockMarks([with_labs, second])
     assert marks.subject(second) is site and marks.form(with_labs, "SCR", 1, "LB") is site
     assert db.session.scalar(sa.select(sa.func.count()).select_from(DataLock)) == 3
+
+
+def test_a_lock_tampered_with_in_the_database_is_seen_by_the_audit_check(
+    study, with_labs, datamanager
+):
+    from ecrf.integrity import verify_trail
+
+    lifted = lock(study, datamanager, subject=with_labs, visit_oid="BASE")
+    locks.unlock(lifted, "Corrections", actor=datamanager)
+    held = lock(study, datamanager, subject=with_labs)
+    db.session.commit()
+    assert verify_trail().intact
+    # Lifted behind the trail's back, to slip an edit past it.
+    db.session.execute(
+        sa.update(DataLock).where(DataLock.id == held.id).values(unlocked_at=sa.func.now())
+    )
+    db.session.execute(sa.delete(DataLock).where(DataLock.id == lifted.id))
+    db.session.commit()
+    problems = [str(p) for p in verify_trail().problems.shown]
+    assert f"lock {held.id} (BDX-001) is lifted, not as in the trail" in problems
+    assert f"lock {lifted.id} is missing from the data but the trail locked it" in problems
