@@ -69,6 +69,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.integrity import audit_cli  # the audit group, with `verify` added
     from ecrf.jobs.cli import jobs_cli, worker_command
     from ecrf.jobs.views import bp as jobs_bp
+    from ecrf.locks.cli import lock_command, unlock_command
+    from ecrf.locks.views import bp as locks_bp
     from ecrf.main.views import bp as main_bp
     from ecrf.queries.views import bp as queries_bp
     from ecrf.reporting.cli import report_cli
@@ -82,6 +84,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(study_bp)
     app.register_blueprint(crf_bp)
     app.register_blueprint(queries_bp)
+    app.register_blueprint(locks_bp)
     app.register_blueprint(resume_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(reporting_bp)
@@ -98,6 +101,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(lock_command)
+    app.cli.add_command(unlock_command)
     return app
 
 

@@ -20,6 +20,7 @@ from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.demo_data import ScenarioFailed, count_subjects, demo_generator, seed_subjects
 from ecrf.extensions import db
+from ecrf.locks.demo import seed_demo_locks
 from ecrf.queries import services as queries
 from ecrf.queries.services import QueryTarget
 from ecrf.records.loader import current_study
@@ -177,7 +178,9 @@ def seed_demo_subjects(count: int, seed: int) -> str:
         progress=progress,
     )
     raised = transaction.perform(seed_demo_queries)
-    return f"{report.summary()}\n{DEMO_QUERIES_RAISED.format(count=raised)}"
+    # Last: the locks refuse later writes to what they hold.
+    locked = transaction.perform(lambda: seed_demo_locks(current_study()))
+    return f"{report.summary()}\n{DEMO_QUERIES_RAISED.format(count=raised)}\n{locked}"
 
 
 DEMO_QUERIES_RAISED = "The demo monitor raised {count} queries of its own."

@@ -4,6 +4,7 @@ from ecrf.api.models import ApiToken
 from ecrf.audit.models import AuditEvent, AuditHead
 from ecrf.auth.models import LoginThrottle, RoleAssignment, User
 from ecrf.jobs.models import Job
+from ecrf.locks.models import DataLock
 from ecrf.queries.models import Query, QueryMessage
 from ecrf.records.models import (
     DefinitionVersion,
@@ -21,6 +22,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuditHead",
+    "DataLock",
     "DefinitionVersion",
     "Finding",
     "FormEntry",

@@ -15,6 +15,7 @@ from ecrf.crf import web_forms as entry_forms
 from ecrf.crf.evaluate import gather_inputs
 from ecrf.crf.services import FieldIssue, StaleEntry, field_path
 from ecrf.extensions import db
+from ecrf.locks.models import DataLock
 from ecrf.queries.listing import target_words
 from ecrf.queries.models import Query, QueryState
 from ecrf.records import fields
@@ -48,6 +49,7 @@ class FormPage:
         can_edit: bool,
         can_raise: bool = False,
         sees_queries: bool = False,
+        lock: DataLock | None = None,
     ) -> None:
         self.study, self.subject, self.visit_def, self.repeat = study, subject, visit_def, repeat
         self.form_def = form_def
@@ -55,6 +57,8 @@ class FormPage:
         #: Whether the user raises queries here (monitors, data managers), and sees them.
         self.can_raise = can_raise
         self.sees_queries = sees_queries
+        #: The lock that holds the form (then read-only), if any.
+        self.lock = lock
         self._load()
         self.formdata: MultiDict | None = None
         self.messages: dict[str, list[tuple[str, str]]] = {}

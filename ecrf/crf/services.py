@@ -41,6 +41,7 @@ from ecrf.crf.save.write import (
 )
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
+from ecrf.locks.services import locked_refusal, refuse_if_locked
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import EntryStatus, FormEntry, Subject, SubjectVisit
@@ -102,6 +103,8 @@ def save_form(
     entry = entry_data.entry
     check_version(entry, expected_version)
     # Monitoring hooks in here: refuse when the form, visit, subject or site is locked.
+    if locked := locked_refusal(study, subject, visit_oid, visit_repeat, form_oid):
+        raise ValidationFailed([], [locked])
 
     was_complete = entry.status is EntryStatus.COMPLETE
     issues, planned = parse_and_validate(
@@ -162,6 +165,7 @@ def remove_row(
     if not reason.strip():
         raise RuleViolation("Give the reason for removing this row.", field="reason")
     lock_subject(subject)
+    refuse_if_locked(study, subject, visit_oid, visit_repeat, form_oid)
     visit = db.session.scalar(
         sa.select(SubjectVisit).where(
             SubjectVisit.subject_id == subject.id,

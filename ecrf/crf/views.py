@@ -13,6 +13,7 @@ from ecrf.converters import bounded_int
 from ecrf.crf import services, visits
 from ecrf.crf.page import FormPage, history_events, merge_stale
 from ecrf.errors import DomainError, RuleViolation
+from ecrf.locks.services import covering_lock
 from ecrf.queries.listing import QUERY_PERMS
 from ecrf.records import fields
 from ecrf.records.data import SubjectData
@@ -50,13 +51,15 @@ def _load(identifier: str, visit_oid: str, repeat: int, form_oid: str):
 def edit_entry(identifier: str, visit_oid: str, repeat: int, form_oid: str):
     """Show a form; save it as draft or complete; add rows to repeating groups."""
     study, subject, visit_def, form_def = _load(identifier, visit_oid, repeat, form_oid)
+    lock = covering_lock(subject, visit_def.oid, repeat, form_def.oid)
     page = FormPage(
         study,
         subject,
         visit_def,
         repeat,
         form_def,
-        can_edit=can(current_user, Perm.ENTER_DATA, subject.site_id),
+        can_edit=can(current_user, Perm.ENTER_DATA, subject.site_id) and lock is None,
+        lock=lock,
         can_raise=can(current_user, Perm.RAISE_QUERY, subject.site_id),
         sees_queries=any(can(current_user, p, subject.site_id) for p in QUERY_PERMS),
     )

@@ -24,6 +24,7 @@ from ecrf.crf.save.write import write_derived
 from ecrf.db import utcnow
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
+from ecrf.locks.services import refuse_if_locked
 from ecrf.records import dates
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
@@ -75,6 +76,7 @@ def set_visit_date(
     if definition.kind is VisitKind.SCHEDULED and repeat_key != 1:
         raise NotFound("A scheduled visit takes place once.")
     lock_subject(subject)
+    refuse_if_locked(study, subject, visit_oid, repeat_key)
     data = SubjectData.load(study, subject)
     if definition.kind is VisitKind.UNSCHEDULED and (visit_oid, repeat_key) not in data.visits:
         raise NotFound("This unscheduled visit does not exist.")
@@ -192,6 +194,7 @@ def add_unscheduled_visit(
     if definition is None or definition.kind is not VisitKind.UNSCHEDULED:
         raise RuleViolation("Only unscheduled visits can be added.")
     lock_subject(subject)  # two additions at once get different repeat keys
+    refuse_if_locked(study, subject)
     last = db.session.scalar(
         sa.select(sa.func.max(SubjectVisit.repeat_key)).where(
             SubjectVisit.subject_id == subject.id, SubjectVisit.visit_oid == visit_oid

@@ -14,6 +14,7 @@ from ecrf.auth.permissions import require_permission, sites_with
 from ecrf.auth.roles import Perm
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
+from ecrf.locks.services import refuse_if_locked, refuse_if_site_locked
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import (
@@ -37,6 +38,7 @@ def register_subject(site: Site, *, actor: User | None, number: int | None = Non
     """
     if actor is not None:
         require_permission(actor, Perm.ENTER_DATA, site.id)
+    refuse_if_site_locked(site)
     if number is None:
         next_number = Site.last_subject_number + 1
     else:
@@ -104,6 +106,7 @@ def change_status(
         require_permission(actor, status_permission(status), subject.site_id)
     lock_subject(subject)  # two changes at once: the second sees the first's status
     db.session.refresh(subject, ["status"])
+    refuse_if_locked(study, subject)
     if status not in SUBJECT_TRANSITIONS[subject.status]:
         raise RuleViolation(
             f"A subject in {subject.status.label.lower()} cannot become {status.label.lower()}.",

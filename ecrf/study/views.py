@@ -13,6 +13,8 @@ from ecrf.auth.roles import Perm
 from ecrf.converters import bounded_int
 from ecrf.db import utcnow
 from ecrf.extensions import db
+from ecrf.locks.listing import LockMarks
+from ecrf.locks.services import site_lock
 from ecrf.queries.listing import QUERY_PERMS, target_words
 from ecrf.records.loader import current_study
 from ecrf.records.models import INVESTIGATOR_DECISIONS, SUBJECT_TRANSITIONS, SubjectStatus
@@ -50,7 +52,7 @@ def show_site(code: str):
         abort(404)
     require_permission(current_user, Perm.VIEW_SUBJECTS, site.id)
     team = services.site_team(site)
-    return render_template("study/site.html", site=site, team=team)
+    return render_template("study/site.html", site=site, team=team, lock=site_lock(site.id))
 
 
 @bp.route("/admin/sites", methods=["GET", "POST"])
@@ -163,6 +165,7 @@ def list_subjects():
         statuses=list(SubjectStatus),
         site_code=site_code,
         status=status,
+        locks=LockMarks(page.items),
     )
 
 
@@ -179,6 +182,7 @@ def subject_page(study, subject, status_form=None, date_forms=None, status=200):
     status_form = status_form or StatusForm(prefix="status")
     status_form.status.choices = status_choices(subject, current_user)
     view = overview.subject_overview(study, subject)
+    locks = LockMarks([subject])
     return render_template(
         "study/subject.html",
         subject=subject,
@@ -188,7 +192,9 @@ def subject_page(study, subject, status_form=None, date_forms=None, status=200):
         status_form=status_form,
         date_forms=date_forms or {},
         date_form=VisitDateForm,
-        can_enter=can(current_user, Perm.ENTER_DATA, subject.site_id),
+        can_enter=can(current_user, Perm.ENTER_DATA, subject.site_id)
+        and locks.subject(subject) is None,
+        locks=locks,
         can_report=can(current_user, Perm.DOWNLOAD_REPORTS, subject.site_id),
         can_raise=can(current_user, Perm.RAISE_QUERY, subject.site_id),
         queries=[(q, target_words(study, q)) for q in view.queries]

@@ -13,6 +13,8 @@ import pytest
 from ecrf.auth.roles import Role
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
+from ecrf.locks import services as locks
+from ecrf.locks.services import LockTarget
 from ecrf.queries import services as queries
 from ecrf.queries.services import QueryTarget
 from ecrf.records.loader import current_study
@@ -36,6 +38,9 @@ QUERY_SIDES = {Role.SITE_STAFF, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAG
 QUERY_ANSWERERS = DATA_ENTRY
 QUERY_RAISERS = {Role.MONITOR, Role.DATA_MANAGER}
 NEW_QUERY = "/queries/new?visit=SCR&form=DM&item=SEX"
+#: Only data managers lock, at their sites; the study only with the right at every site.
+LOCKERS = {Role.DATA_MANAGER}
+LOCK_DM = "/locks/new?subject={}-001&visit=SCR&form=DM"
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -93,6 +98,21 @@ ROUTES = [
     ("GET", "/subjects/TLS-001" + NEW_QUERY, set(), QUERY_RAISERS),
     ("POST", "/subjects/BDX-001" + NEW_QUERY, QUERY_RAISERS),
     ("POST", "/subjects/TLS-001" + NEW_QUERY, set(), QUERY_RAISERS),
+    # Lock 1 holds BDX-001's laboratory form at screening, lock 2 TLS-001's.
+    ("GET", "/locks", LOCKERS),
+    ("GET", "/locks/1", LOCKERS),
+    ("GET", "/locks/2", set(), LOCKERS),
+    ("POST", "/locks/1/unlock", LOCKERS),
+    ("POST", "/locks/2/unlock", set(), LOCKERS),
+    ("GET", LOCK_DM.format("BDX"), LOCKERS),
+    ("GET", LOCK_DM.format("TLS"), set(), LOCKERS),
+    ("POST", LOCK_DM.format("BDX"), LOCKERS),
+    ("POST", LOCK_DM.format("TLS"), set(), LOCKERS),
+    ("GET", "/locks/new?site=BDX", LOCKERS),
+    ("POST", "/locks/new?site=TLS", set(), LOCKERS),
+    # The study freeze: a data manager of BDX only may not.
+    ("GET", "/locks/new", set()),
+    ("POST", "/locks/new", set()),
 ]
 
 
@@ -114,6 +134,8 @@ def people(app, create_site, create_user):
             )
             sex = QueryTarget("SCR", 1, "DM", item_oid="SEX")
             queries.open_query(current_study(), subject, sex, "Sex as on the ID?", actor=None)
+            labs = LockTarget(subject=subject, visit_oid="SCR", form_oid="LB")
+            locks.lock(current_study(), labs, actor=None)
         db.session.commit()
     create_user("staff.tls", Role.SITE_STAFF, "TLS")
     for role in Role:

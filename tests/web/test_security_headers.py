@@ -23,6 +23,7 @@ SAMPLE_ARGS = {
     "key": 1,
     "job_id": 1,
     "query_id": 1,
+    "lock_id": 1,
 }
 #: Whoever walks the routes: nobody, the all-sites administrator, a nurse of the other site.
 VISITORS = [None, "admin", "staff.tls"]
