@@ -16,6 +16,7 @@ from ecrf.records.models import (
     SubjectVisit,
 )
 from ecrf.resume.models import PendingSubmission
+from ecrf.signatures.models import Signature
 
 __all__ = [
     "ApiToken",
@@ -32,6 +33,7 @@ __all__ = [
     "Query",
     "QueryMessage",
     "RoleAssignment",
+    "Signature",
     "Site",
     "Subject",
     "SubjectVisit",

@@ -24,6 +24,7 @@ from ecrf.records.models import (
     SubjectStatus,
     SubjectVisit,
 )
+from ecrf.signatures import services as signatures
 from ecrf.study.eligibility import assess
 
 
@@ -140,6 +141,7 @@ def change_status(
         new=status.value,
         reason=reason,
     )
+    signatures.after_status_changed(study, subject, actor=actor)
 
 
 def lock_subject(subject: Subject) -> None:
