@@ -36,6 +36,9 @@ QUERY_SIDES = {Role.SITE_STAFF, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAG
 QUERY_ANSWERERS = DATA_ENTRY
 QUERY_RAISERS = {Role.MONITOR, Role.DATA_MANAGER}
 NEW_QUERY = "/queries/new?visit=SCR&form=DM&item=SEX"
+#: Only investigators sign, at their own site; nobody else, whatever their role.
+SIGNERS = {Role.INVESTIGATOR}
+SIGN_PAGES = ("/sign/visit/SCR/1", "/sign/inclusion", "/sign/casebook")
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -93,6 +96,13 @@ ROUTES = [
     ("GET", "/subjects/TLS-001" + NEW_QUERY, set(), QUERY_RAISERS),
     ("POST", "/subjects/BDX-001" + NEW_QUERY, QUERY_RAISERS),
     ("POST", "/subjects/TLS-001" + NEW_QUERY, set(), QUERY_RAISERS),
+    *[
+        (method, f"/subjects/{subject}" + page, SIGNERS if subject == "BDX-001" else set())
+        + (() if subject == "BDX-001" else (SIGNERS,))
+        for page in SIGN_PAGES
+        for subject in ("BDX-001", "TLS-001")
+        for method in ("GET", "POST")
+    ],
 ]
 
 
