@@ -30,10 +30,12 @@ CORRECTION = "Transcription error (demo correction after signature)."
 
 def _signable_visits(study, content: SubjectContent) -> list[tuple[str, int]]:
     order = {v.oid: n for n, v in enumerate(study.visits_in_order())}
+    in_order = sorted(content.visits.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0]))
     return [
         key
-        for key, visit in sorted(content.visits.items(), key=lambda kv: (order.get(kv[0][0], len(order)), kv[0]))
+        for key, visit in in_order
         if visit["forms"]
+        and key[0] in study.visits
         and study.visits[key[0]].kind.value != "log"
         and all(f["status"] is EntryStatus.COMPLETE for f in visit["forms"].values())
     ]
@@ -154,7 +156,7 @@ def _correct(study, subject, content, visit, staff, save_form) -> bool:
                     visit_repeat=visit[1],
                     reason=CORRECTION,
                 )
-        except DomainError as exc:  # a value the rules refuse: try the next one
+        except DomainError:  # a value the rules refuse: try the next one
             continue
         return True
     return False
