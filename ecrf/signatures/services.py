@@ -52,7 +52,7 @@ CHANGE_WORDS = {
     ChangeKind.VISIT_DATE: "A visit date changed after signing: {where}, by {by} on {at}.",
     ChangeKind.STATUS: "The subject's status changed after signing: {where}, by {by} on {at}.",
 }
-SYSTEM = "the system"
+SYSTEM = "an operator at the command line"
 
 NO_SIGNER = "Only an investigator signs, for themselves, while signed in."
 NO_VISIT_DATA = "This visit has no data to sign yet."
