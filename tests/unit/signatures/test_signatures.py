@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from ecrf.auth import services as accounts
 from ecrf.auth.models import LoginThrottle, User
 from ecrf.auth.roles import Role
 from ecrf.crf import services as crf
@@ -383,3 +384,32 @@ def test_audit_verify_sees_a_value_changed_under_a_valid_signature(study, data, 
     db.session.commit()
     shown = verify_trail().problems.shown
     assert any("is marked valid but the content it signed has changed" in p for p in shown)
+
+
+def test_a_signature_moved_to_another_subject_is_seen(
+    study, data, sites, staff, save, investigator
+):
+    """11.70: a signature cannot be carried to another record unnoticed."""
+    signature = sign(study, data, actor=investigator).signature
+    other = subjects.register_subject(sites["BDX"], actor=staff)
+    db.session.commit()
+    save(other, "SCR", "LB", LB, complete=True)
+    signature.subject_id = other.id
+    db.session.commit()
+    shown = verify_trail().problems.shown
+    assert any(
+        f"signature {signature.id} is of BDX-002/visit/SCR[1] but the trail signed "
+        "BDX-001/visit/SCR[1]" in p
+        for p in shown
+    )
+
+
+def test_a_deactivated_investigator_signs_nothing(study, data, investigator, create_user):
+    """11.100: a signature belongs to one active individual account."""
+    manager = db.session.get(User, create_user("data.manager", Role.DATA_MANAGER))
+    accounts.deactivate_user(investigator, actor=manager, reason="left the site")
+    db.session.commit()
+    with pytest.raises(PermissionDenied):
+        signatures.sign(
+            study, data, SCR, actor=investigator, password=PASSWORD, username="bdx.investigator"
+        )
