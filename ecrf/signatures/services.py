@@ -213,6 +213,7 @@ def sign(
         raise PermissionDenied(NO_SIGNER)
     require_permission(actor, Perm.SIGN, subject.site_id)
     _lock(subject)
+    db.session.refresh(subject, ["status", "status_reason"])  # as the lock holder sees it
     content = SubjectContent.load(subject)
     check_signable(study, content, key)
     previous = current(subject, key)
@@ -377,5 +378,5 @@ def after_visit_dated(
 def after_status_changed(
     study: LoadedStudy, subject: Subject, *, actor: User | None
 ) -> list[Signature]:
-    change = Change(ChangeKind.STATUS, f"{subject.identifier} {subject.status.value}")
+    change = Change(ChangeKind.STATUS, f"{subject.identifier} → {subject.status.label}")
     return invalidate_changed(study, subject, change, actor=actor)

@@ -191,7 +191,13 @@ def test_the_inclusion_decision_and_the_casebook_are_signed(study, data, investi
     )
     db.session.commit()
     assert (inclusion.state, casebook.state) == (SignatureState.VALID, SignatureState.INVALIDATED)
-    assert casebook.change_kind is ChangeKind.STATUS
+    assert (casebook.change_kind, casebook.change_where) == (
+        ChangeKind.STATUS,
+        "BDX-001 → In follow-up",
+    )
+    assert signatures.why_invalid(casebook).startswith(
+        "The subject's status changed after signing: BDX-001 → In follow-up, by Bdx.Investigator"
+    )
 
 
 @pytest.mark.parametrize("who", ["staff", "monitor", "tls_investigator", "nobody"])
