@@ -121,8 +121,30 @@ class SubjectContent:
         self._decision_read = False
 
     @classmethod
-    def load(cls, subject: Subject) -> SubjectContent:
+    def load(cls, subject: Subject, *, values: bool = True) -> SubjectContent:
+        """Read the subject's visits, entries, rows and values (``values=False``: the
+        visits and entries only, for a page listing what can be signed)."""
         content = cls(subject)
+        if not values:
+            query = (
+                sa.select(
+                    SubjectVisit.id,
+                    SubjectVisit.visit_oid,
+                    SubjectVisit.repeat_key,
+                    SubjectVisit.visit_date,
+                    SubjectVisit.out_of_window,
+                    SubjectVisit.deviation_reason,
+                    FormEntry.id,
+                    FormEntry.form_oid,
+                    FormEntry.status,
+                    *[sa.null()] * 8,
+                )
+                .select_from(SubjectVisit)
+                .outerjoin(FormEntry, FormEntry.visit_id == SubjectVisit.id)
+                .where(SubjectVisit.subject_id == subject.id)
+            )
+            content._fill(db.session.execute(query).all())
+            return content
         rows = db.session.execute(
             sa.select(
                 SubjectVisit.id,
@@ -149,6 +171,11 @@ class SubjectContent:
             .outerjoin(ItemValue, ItemValue.row_id == ItemGroupRow.id)
             .where(SubjectVisit.subject_id == subject.id)
         ).all()
+        content._fill(rows)
+        return content
+
+    def _fill(self, rows) -> None:
+        content = self
         for r in rows:
             key = (r[1], r[2])
             visit = content.visits.setdefault(
@@ -172,7 +199,6 @@ class SubjectContent:
             )
             if r[13] is not None:
                 row["values"][r[13]] = [r[14], r[15], r[16]]
-        return content
 
     # --- what each scope covers ---------------------------------------------------------
 

@@ -134,7 +134,7 @@ def scope_lines(study: LoadedStudy, subject: Subject, user: User) -> list[ScopeL
     """Every scope of ``subject`` that has something to sign, with its latest signature:
     the visits with forms entered (in the schedule's order), the inclusion decision once
     made, the casebook once it holds data."""
-    content = SubjectContent.load(subject)
+    content = SubjectContent.load(subject, values=False)
     latest: dict[ScopeKey, Signature] = {}
     for signature in db.session.scalars(
         sa.select(Signature).where(Signature.subject_id == subject.id).order_by(Signature.id)
