@@ -203,3 +203,15 @@ def test_junk_is_refused_at_the_field_never_a_server_error(app, client, auth, cl
         )
         assert response.status_code in (200, 400, 404, 422), (path, junk[:10], response.status_code)
     assert signatures(app) == []
+
+
+def test_nobody_signs_with_a_colleagues_username_and_password(app, client, auth, clinic):
+    auth.login("doc")
+    refused = client.post(SIGN_SCR, data={"username": "nurse", "password": PASSWORD})
+    assert refused.status_code == 422 and "Wrong username or password." in text_of(refused)
+    assert signatures(app) == []
+    with app.app_context():
+        failed = db.session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == "identity_check_failed")
+        )
+        assert (failed.actor, failed.entity_id, failed.reason) == ("doc", "doc", "wrong username")
