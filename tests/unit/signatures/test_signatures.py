@@ -265,6 +265,7 @@ def test_a_wrong_password_signs_nothing_is_audited_and_counts_towards_lockout(
     blocked = sign(study, data, actor=investigator)
     assert blocked.signature is None and "blocked" in blocked.refusal
     assert events(investigator.username, "identity_check_refused_locked", entity="user")
+    assert verify_trail().intact
 
 
 def test_signing_over_open_queries_needs_explicit_confirmation(study, data, investigator, monitor):
