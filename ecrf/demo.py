@@ -18,6 +18,7 @@ from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.auth import services as auth_services
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
+from ecrf.crf.services import save_form
 from ecrf.demo_data import ScenarioFailed, count_subjects, demo_generator, seed_subjects
 from ecrf.extensions import db
 from ecrf.locks.demo import seed_demo_locks
@@ -26,6 +27,7 @@ from ecrf.queries.services import QueryTarget
 from ecrf.records.loader import current_study
 from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
 from ecrf.records.sites import get_site
+from ecrf.signatures.demo import seed_demo_signatures
 from ecrf.study import services as study_services
 
 DEMO_SITES = [
@@ -280,8 +282,10 @@ def demo_command(subjects, seed, no_serve, host, port, force):
         role = account.role.label
         click.echo(f"  {account.username:<18} {account.password:<18} {role:<14} {account.scope}")
     click.echo("")
+    demo_passwords = [(a.username, a.password) for a in accounts]
     try:
         click.echo(seed_demo_subjects(subjects, seed))
+        click.echo(transaction.perform(lambda: seed_demo_signatures(demo_passwords, save_form)))
     except ScenarioFailed as exc:
         raise click.ClickException(f"Demo subjects could not be seeded: {exc}") from None
     # The seeding appended thousands of events in minutes: checkpoint the head it reached.

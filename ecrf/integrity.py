@@ -17,6 +17,7 @@ from ecrf.auth.integrity import AccountReconciler
 from ecrf.crf.integrity import CapturedDataReconciler
 from ecrf.locks.integrity import LockReconciler
 from ecrf.queries.integrity import QueryReconciler
+from ecrf.signatures.integrity import SignatureReconciler
 from ecrf.study.integrity import StudyReconciler
 
 
@@ -26,6 +27,7 @@ def reconcilers() -> list[Reconciler]:
         CapturedDataReconciler(),
         QueryReconciler(),
         LockReconciler(),
+        SignatureReconciler(),
         AccountReconciler(),
         TokenReconciler(),
     ]

@@ -17,6 +17,7 @@ from ecrf.records.models import (
     SubjectVisit,
 )
 from ecrf.resume.models import PendingSubmission
+from ecrf.signatures.models import Signature
 
 __all__ = [
     "ApiToken",
@@ -34,6 +35,7 @@ __all__ = [
     "Query",
     "QueryMessage",
     "RoleAssignment",
+    "Signature",
     "Site",
     "Subject",
     "SubjectVisit",

@@ -38,6 +38,7 @@ ANONYMOUS = "anonymous"
 #: The source of a sign-in that did not come over the network (scripts, tests).
 LOCAL_SOURCE = "local"
 INVALID_LOGIN = "Unknown username or wrong password."
+WRONG_IDENTITY = "Wrong username or password."
 LOCKED_LOGIN = (
     "Too many failed sign-ins: sign-in with this username is blocked for {minutes} minutes. "
     "Try again later, or ask an administrator to unlock it."
@@ -464,27 +465,14 @@ def authenticate(
 
     :param now: the current time (tests pass it to step through expiries).
     """
-    config = current_app.config
     now = now or utcnow()
-    window = timedelta(minutes=config["LOCKOUT_MINUTES"])
     name = normalise_username(username)[:80] or "(empty)"
     source = (source or "unknown")[:64]
     entity_id = name[:64]
     detail = f"from {source}"
     pair, by_source, by_name = _throttles(name, source)
-    _expire(pair, now, window, keep_count=False)
-    _expire(by_source, now, window, keep_count=False)
-    _expire(by_name, now, window, keep_count=True)
+    refusal = _refusal(pair, by_source, by_name, now)
     user = get_user(name)
-
-    refusal = None
-    if by_source.locked_until is not None:
-        refusal = SOURCE_BLOCKED_LOGIN.format(minutes=config["LOCKOUT_MINUTES"])
-    elif pair.locked_until is not None:
-        refusal = LOCKED_LOGIN.format(minutes=config["LOCKOUT_MINUTES"])
-    elif by_name.locked_until is not None and pair.last_success_at is None:
-        wait = max(1, int((by_name.locked_until - now).total_seconds() + 0.999))
-        refusal = DELAYED_LOGIN.format(seconds=wait)
     if refusal is not None:
         passwords.burn_verification_time(password)
         db.session.flush()
@@ -492,11 +480,7 @@ def authenticate(
         return SignIn(None, refusal)
 
     if user is not None and user.active and passwords.verify_password(user.password_hash, password):
-        pair.failures = 0
-        pair.last_failure_at = None
-        pair.last_success_at = now
-        if passwords.needs_rehash(user.password_hash):
-            user.password_hash = passwords.hash_password(password)
+        _count_success(pair, user, password, now)
         user.last_login_at = now
         db.session.flush()
         record_event("login", "user", user.username, actor=user, new=detail)
@@ -504,11 +488,54 @@ def authenticate(
 
     if user is None:
         passwords.burn_verification_time(password)
+    record_event("login_failed", "user", entity_id, actor_label=ANONYMOUS, new=detail)
+    message = _count_failure(pair, by_source, by_name, entity_id, source, now) or INVALID_LOGIN
+    return SignIn(None, message)
+
+
+def _refusal(
+    pair: LoginThrottle, by_source: LoginThrottle, by_name: LoginThrottle, now: datetime
+) -> str | None:
+    """Expire what ran out; then why an attempt is refused unchecked, or None."""
+    config = current_app.config
+    window = timedelta(minutes=config["LOCKOUT_MINUTES"])
+    _expire(pair, now, window, keep_count=False)
+    _expire(by_source, now, window, keep_count=False)
+    _expire(by_name, now, window, keep_count=True)
+    if by_source.locked_until is not None:
+        return SOURCE_BLOCKED_LOGIN.format(minutes=config["LOCKOUT_MINUTES"])
+    if pair.locked_until is not None:
+        return LOCKED_LOGIN.format(minutes=config["LOCKOUT_MINUTES"])
+    if by_name.locked_until is not None and pair.last_success_at is None:
+        wait = max(1, int((by_name.locked_until - now).total_seconds() + 0.999))
+        return DELAYED_LOGIN.format(seconds=wait)
+    return None
+
+
+def _count_success(pair: LoginThrottle, user: User, password: str, now: datetime) -> None:
+    pair.failures = 0
+    pair.last_failure_at = None
+    pair.last_success_at = now
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+
+
+def _count_failure(
+    pair: LoginThrottle,
+    by_source: LoginThrottle,
+    by_name: LoginThrottle,
+    entity_id: str,
+    source: str,
+    now: datetime,
+) -> str | None:
+    """Count a failed attempt three ways; block or delay as the thresholds say (audited).
+    Returns the message of a block it started, or None."""
+    config = current_app.config
+    window = timedelta(minutes=config["LOCKOUT_MINUTES"])
     for row in (pair, by_source, by_name):
         row.failures += 1
         row.last_failure_at = now
-    record_event("login_failed", "user", entity_id, actor_label=ANONYMOUS, new=detail)
-    message = INVALID_LOGIN
+    message = None
     if by_name.failures >= config["LOGIN_DELAY_THRESHOLD"]:
         excess = by_name.failures - config["LOGIN_DELAY_THRESHOLD"]
         delay = min(2 ** min(excess + 1, 20), config["LOGIN_DELAY_MAX_SECONDS"])
@@ -534,7 +561,77 @@ def authenticate(
             new=f"locked from {source} until {pair.locked_until.isoformat(timespec='seconds')}",
         )
     db.session.flush()
-    return SignIn(None, message)
+    return message
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The outcome of :func:`confirm_identity`: ``refusal`` None when confirmed, else why
+    not (``field``: the component at fault, "username" or "password", or None when
+    blocked)."""
+
+    refusal: str | None = None
+    field: str | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.refusal is None
+
+
+def confirm_identity(
+    user: User,
+    password: str,
+    source: str = LOCAL_SOURCE,
+    *,
+    username: str | None = None,
+    purpose: str,
+    now: datetime | None = None,
+) -> Confirmation:
+    """Check again that the signed-in ``user`` is who acts, before an electronic signature
+    (21 CFR 11.200): their password, and their username too when ``username`` is given (the
+    first signing of a session asks for both components).
+
+    A wrong username or password counts like a failed sign-in of ``user`` from ``source``
+    (the same counters, blocks and delays) and is audited as ``identity_check_failed``
+    with ``purpose``; a blocked user is refused unchecked. Nothing else is recorded: the
+    caller commits this outcome whatever it is, and acts only when confirmed.
+    """
+    now = now or utcnow()
+    source = (source or "unknown")[:64]
+    pair, by_source, by_name = _throttles(user.username, source)
+    refusal = _refusal(pair, by_source, by_name, now)
+    if refusal is not None:
+        passwords.burn_verification_time(password)
+        db.session.flush()
+        record_event(
+            "identity_check_refused_locked",
+            "user",
+            user.username,
+            actor=user,
+            field=purpose,
+            new=f"from {source}",
+        )
+        return Confirmation(refusal)
+    wrong_name = username is not None and normalise_username(username) != user.username
+    if not wrong_name and user.active and passwords.verify_password(user.password_hash, password):
+        _count_success(pair, user, password, now)
+        db.session.flush()
+        return Confirmation()
+    if wrong_name:
+        passwords.burn_verification_time(password)
+    record_event(
+        "identity_check_failed",
+        "user",
+        user.username,
+        actor=user,
+        field=purpose,
+        new=f"from {source}",
+        reason="wrong username" if wrong_name else "wrong password",
+    )
+    blocked = _count_failure(pair, by_source, by_name, user.username, source, now)
+    if blocked is not None:
+        return Confirmation(blocked)
+    return Confirmation(WRONG_IDENTITY, "username" if wrong_name else "password")
 
 
 def locked_until(username: str, *, now: datetime | None = None) -> datetime | None:

@@ -45,6 +45,7 @@ from ecrf.locks.services import locked_refusal, refuse_if_locked
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import EntryStatus, FormEntry, Subject, SubjectVisit
+from ecrf.signatures import services as signatures
 from ecrf.study.subjects import lock_subject
 
 __all__ = [
@@ -137,6 +138,9 @@ def save_form(
     record_saved(study, entry, actor, save.site_id, definition)
     sync_findings(study, subject, data, found, actor, checked=scope.checks)
     # Automatic queries open and close with the findings (sync_findings).
+    signatures.after_form_saved(
+        study, subject, visit_oid, visit_repeat, form_oid, _fields(changes), actor=actor
+    )
     return SaveResult(entry, len(changes), warnings)
 
 
@@ -202,4 +206,17 @@ def remove_row(
     write_derived(study, data, run_derivations(study, data), actor, subject.site_id)
     record_saved(study, entry, actor, subject.site_id)
     sync_findings(study, subject, data, run_checks(study, data), actor)
+    signatures.after_row_removed(
+        study,
+        subject,
+        visit_oid,
+        visit_repeat,
+        form_oid,
+        field_path(group_oid, repeat_key),
+        actor=actor,
+    )
     return entry
+
+
+def _fields(changes) -> list[str]:
+    return [field_path(c.group_oid, c.row_key, c.item_oid) for c in changes]

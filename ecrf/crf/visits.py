@@ -29,6 +29,7 @@ from ecrf.records import dates
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Subject, SubjectVisit
+from ecrf.signatures import services as signatures
 from ecrf.study import gates
 from ecrf.study.schedule import applicable, fits_calendar, reference_dates, visit_window
 from ecrf.study.subjects import ensure_visit, lock_subject
@@ -139,6 +140,7 @@ def set_visit_date(
         )
     data.visits[(visit_oid, repeat_key)] = visit
     rerun_rules(study, subject, data, (visit_oid, repeat_key), actor=actor, today=today)
+    signatures.after_visit_dated(study, subject, visit_oid, repeat_key, actor=actor)
     return VisitDateResult(visit, outside, window)
 
 

@@ -25,6 +25,7 @@ from ecrf.records.models import (
     SubjectStatus,
     SubjectVisit,
 )
+from ecrf.signatures import services as signatures
 from ecrf.study.eligibility import assess
 
 
@@ -143,6 +144,7 @@ def change_status(
         new=status.value,
         reason=reason,
     )
+    signatures.after_status_changed(study, subject, actor=actor)
 
 
 def lock_subject(subject: Subject) -> bool:

@@ -41,6 +41,9 @@ NEW_QUERY = "/queries/new?visit=SCR&form=DM&item=SEX"
 #: Only data managers lock, at their sites; the study only with the right at every site.
 LOCKERS = {Role.DATA_MANAGER}
 LOCK_DM = "/locks/new?subject={}-001&visit=SCR&form=DM"
+#: Only investigators sign, at their own site; nobody else, whatever their role.
+SIGNERS = {Role.INVESTIGATOR}
+SIGN_PAGES = ("/sign/visit/SCR/1", "/sign/inclusion", "/sign/casebook")
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -113,6 +116,13 @@ ROUTES = [
     # The study freeze: a data manager of BDX only may not.
     ("GET", "/locks/new", set()),
     ("POST", "/locks/new", set()),
+    *[
+        (method, f"/subjects/{subject}" + page, SIGNERS if subject == "BDX-001" else set())
+        + (() if subject == "BDX-001" else (SIGNERS,))
+        for page in SIGN_PAGES
+        for subject in ("BDX-001", "TLS-001")
+        for method in ("GET", "POST")
+    ],
 ]
 
 

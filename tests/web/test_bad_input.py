@@ -113,6 +113,7 @@ def test_no_route_answers_junk_with_a_server_error(app, client, auth, world, use
                     "answer-text",
                     "close-text",
                     "reopen-text",
+                    "confirm_open_queries",
                 )
             }
             response = client.open(
