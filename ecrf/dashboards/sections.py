@@ -65,6 +65,8 @@ AGE_BANDS = (
     ),
     (f"> {AGES[-1]} d", AGES[-1], None),
 )
+#: Rows a section lists at most (the figures count them all).
+ROWS_SHOWN = 50
 #: Subjects who left the study: no visit is due any more (as on the subject matrix).
 ENDED = frozenset({SubjectStatus.SCREEN_FAILURE, SubjectStatus.WITHDRAWN, SubjectStatus.COMPLETED})
 #: Statuses that mean the subject was included.
@@ -102,6 +104,11 @@ class Section:
 
     def visible_rows(self, scope: Scope) -> list[Any]:
         return [row for row in self.rows if scope.shows(row.site_id)]
+
+    def shown_rows(self, scope: Scope) -> tuple[list[Any], int]:
+        """The first :data:`ROWS_SHOWN` rows the user may see, and how many more there are."""
+        rows = self.visible_rows(scope)
+        return rows[:ROWS_SHOWN], max(0, len(rows) - ROWS_SHOWN)
 
 
 class Context:
@@ -177,7 +184,7 @@ def enrolment(ctx: Context) -> Section:
         extra={
             "target": target,
             "included": total,
-            "percent": min(100, round(100 * total / target)) if target else None,
+            "percent": round(100 * total / target) if target else None,
             "by_site": {
                 s.id: (registered[s.id], included[s.id], failures[s.id], withdrawn[s.id])
                 for s in ctx.scope.sites

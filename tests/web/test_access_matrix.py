@@ -36,6 +36,8 @@ QUERY_SIDES = {Role.SITE_STAFF, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAG
 QUERY_ANSWERERS = DATA_ENTRY
 QUERY_RAISERS = {Role.MONITOR, Role.DATA_MANAGER}
 NEW_QUERY = "/queries/new?visit=SCR&form=DM&item=SEX"
+#: Who prepares and records monitoring visits.
+MONITORS = {Role.MONITOR}
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -93,6 +95,16 @@ ROUTES = [
     ("GET", "/subjects/TLS-001" + NEW_QUERY, set(), QUERY_RAISERS),
     ("POST", "/subjects/BDX-001" + NEW_QUERY, QUERY_RAISERS),
     ("POST", "/subjects/TLS-001" + NEW_QUERY, set(), QUERY_RAISERS),
+    # Users of one site are sent from the study dashboard to their site's.
+    ("GET", "/dashboard", DATA_ROLES),
+    ("GET", "/dashboard?site=BDX", DATA_ROLES),
+    ("GET", "/dashboard?site=TLS", set(), DATA_ROLES),
+    ("GET", "/sites/BDX/dashboard", DATA_ROLES),
+    ("GET", "/sites/TLS/dashboard", set(), DATA_ROLES),
+    ("GET", "/sites/BDX/visit-prep", MONITORS),
+    ("GET", "/sites/TLS/visit-prep", set(), MONITORS),
+    ("POST", "/sites/BDX/monitoring-visits", MONITORS),
+    ("POST", "/sites/TLS/monitoring-visits", set(), MONITORS),
 ]
 
 
