@@ -150,13 +150,22 @@ def enrolment(ctx: Context) -> Section:
         )
         .exists()
     )
-    was_included = sa.or_(Subject.status.in_(INCLUDED), included_event)
-    rows = db.session.execute(
+    # Per subject first, then counted: PostgreSQL groups no correlated subquery.
+    per_subject = (
         sa.select(
-            Subject.site_id, Subject.status, sa.case((was_included, 1), else_=0), sa.func.count()
+            Subject.site_id.label("site_id"),
+            Subject.status.label("status"),
+            sa.case((sa.or_(Subject.status.in_(INCLUDED), included_event), 1), else_=0).label(
+                "ever"
+            ),
         )
         .where(Subject.site_id.in_(ctx.scope.site_ids))
-        .group_by(Subject.site_id, Subject.status, sa.case((was_included, 1), else_=0))
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            per_subject.c.site_id, per_subject.c.status, per_subject.c.ever, sa.func.count()
+        ).group_by(per_subject.c.site_id, per_subject.c.status, per_subject.c.ever)
     ).all()
     registered: Counter[int] = Counter()
     included: Counter[int] = Counter()
@@ -533,6 +542,8 @@ def _serious_since(
     ).all()
     since = {}
     for entity_id, path, at in found:
+        if not (path.startswith(prefix) and path.endswith(suffix)):
+            continue  # LIKE's "_" matched another character
         key = path[len(prefix) : -len(suffix)]
         if entity_id and entity_id.isdigit() and key.isdigit():
             at = at if at.tzinfo else at.replace(tzinfo=UTC)
