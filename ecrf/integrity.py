@@ -15,6 +15,7 @@ from ecrf.audit.cli import audit_cli
 from ecrf.audit.reconcile import Reconciler
 from ecrf.auth.integrity import AccountReconciler
 from ecrf.crf.integrity import CapturedDataReconciler
+from ecrf.dashboards.integrity import MonitoringVisitReconciler
 from ecrf.queries.integrity import QueryReconciler
 from ecrf.study.integrity import StudyReconciler
 
@@ -24,6 +25,7 @@ def reconcilers() -> list[Reconciler]:
         StudyReconciler(),
         CapturedDataReconciler(),
         QueryReconciler(),
+        MonitoringVisitReconciler(),
         AccountReconciler(),
         TokenReconciler(),
     ]
