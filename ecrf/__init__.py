@@ -64,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.auth.cli import users_cli
     from ecrf.auth.views import bp as auth_bp
     from ecrf.crf.views import bp as crf_bp
+    from ecrf.dashboards.views import bp as dashboards_bp
     from ecrf.demo import demo_command
     from ecrf.exports.cli import export_cli, import_cli
     from ecrf.integrity import audit_cli  # the audit group, with `verify` added
@@ -87,6 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(queries_bp)
     app.register_blueprint(locks_bp)
     app.register_blueprint(signatures_bp)
+    app.register_blueprint(dashboards_bp)
     app.register_blueprint(resume_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(reporting_bp)

@@ -16,6 +16,7 @@ from ecrf.audit.reconcile import Reconciler
 from ecrf.auth.integrity import AccountReconciler
 from ecrf.crf.integrity import CapturedDataReconciler
 from ecrf.locks.integrity import LockReconciler
+from ecrf.dashboards.integrity import MonitoringVisitReconciler
 from ecrf.queries.integrity import QueryReconciler
 from ecrf.signatures.integrity import SignatureReconciler
 from ecrf.study.integrity import StudyReconciler
@@ -28,6 +29,7 @@ def reconcilers() -> list[Reconciler]:
         QueryReconciler(),
         LockReconciler(),
         SignatureReconciler(),
+        MonitoringVisitReconciler(),
         AccountReconciler(),
         TokenReconciler(),
     ]

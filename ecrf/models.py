@@ -3,6 +3,7 @@
 from ecrf.api.models import ApiToken
 from ecrf.audit.models import AuditEvent, AuditHead
 from ecrf.auth.models import LoginThrottle, RoleAssignment, User
+from ecrf.dashboards.models import MonitoringVisit
 from ecrf.jobs.models import Job
 from ecrf.locks.models import DataLock
 from ecrf.queries.models import Query, QueryMessage
@@ -31,6 +32,7 @@ __all__ = [
     "ItemValue",
     "Job",
     "LoginThrottle",
+    "MonitoringVisit",
     "PendingSubmission",
     "Query",
     "QueryMessage",

@@ -421,6 +421,26 @@ class Criterion:
 
 
 @dataclass(frozen=True)
+class SeriousEventReporting:
+    """Serious adverse events to report to the sponsor within ``hours`` of the site
+    becoming aware (the dashboards' SAE clock).
+
+    ``events`` are the rows of the adverse event log ("VISIT.FORM.GROUP[]"); an event is
+    serious when its item ``serious`` holds ``serious_value``; ``number`` numbers the event.
+    ``reports`` are the rows of the report log ("VISIT.FORM.GROUP[]"), each naming the event
+    it reports in ``report_number``.
+    """
+
+    events: str
+    serious: str
+    number: str
+    reports: str
+    report_number: str
+    serious_value: str = "Y"
+    hours: int = 24
+
+
+@dataclass(frozen=True)
 class Study:
     oid: str
     name: str
@@ -456,3 +476,7 @@ class Study:
     #: its subjects' safety rest on: verified against source for every subject, and listed
     #: for audit review.
     critical_forms: tuple[str, ...] = ()
+    #: How many subjects the protocol plans to include (the dashboards' enrolment target).
+    enrolment_target: int | None = None
+    #: The reporting of serious adverse events (the dashboards' SAE clock).
+    serious_events: SeriousEventReporting | None = None

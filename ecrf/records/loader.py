@@ -511,6 +511,7 @@ def _check_schedule(problems: list[str], loaded: LoadedStudy) -> None:
         except KeyError:
             problems.append(f"sub-group {subgroup.name}: unknown item {subgroup.item}")
     _check_gating(problems, loaded)
+    _check_monitoring(problems, loaded)
 
 
 def _check_gating(problems: list[str], loaded: LoadedStudy) -> None:
@@ -544,6 +545,41 @@ def _check_gating(problems: list[str], loaded: LoadedStudy) -> None:
                 _resolve_absolute(loaded, ref)
             except KeyError:
                 problems.append(f"ended when: unknown item {ref}")
+
+
+def _check_monitoring(problems: list[str], loaded: LoadedStudy) -> None:
+    """The enrolment target and the reporting of serious adverse events."""
+    study = loaded.study
+    target = study.enrolment_target
+    if target is not None and (isinstance(target, bool) or not isinstance(target, int)):
+        problems.append("enrolment target: a whole number of subjects")
+    elif target is not None and target < 1:
+        problems.append("enrolment target: at least 1 subject")
+    reporting = study.serious_events
+    if reporting is None:
+        return
+    where = "serious events"
+    if isinstance(reporting.hours, bool) or not isinstance(reporting.hours, int):
+        problems.append(f"{where}: hours must be a whole number")
+    elif reporting.hours < 1:
+        problems.append(f"{where}: hours must be at least 1")
+    for rows, items in (
+        (reporting.events, (reporting.serious, reporting.number)),
+        (reporting.reports, (reporting.report_number,)),
+    ):
+        try:
+            resolved = _resolve_any(loaded, rows)
+        except KeyError:
+            resolved = None
+        if resolved is None or resolved.group is None:
+            problems.append(f"{where}: {rows} is not the rows of a repeating group")
+            continue
+        for item_oid in items:
+            if (
+                not loaded.has_item(resolved.form, item_oid)
+                or loaded.item(resolved.form, item_oid)[0].oid != resolved.group
+            ):
+                problems.append(f"{where}: unknown item {item_oid} in {rows}")
 
 
 def _resolve_any(loaded: LoadedStudy, ref: str) -> ResolvedRef:

@@ -16,7 +16,17 @@ from forms.iahprrt.labs import COAG, LBCHEM, LBHEM
 from forms.iahprrt.logs import AE, CM, DD, DV, EOS, SAE
 from forms.iahprrt.screening import DM, HEPAT, IC, MH, NETHX, PRTX
 from forms.iahprrt.therapy import DOSI, LUADM, SCINT
-from forms.language import Reference, Severity, Study, Subgroup, Timing, Visit, VisitKind, When
+from forms.language import (
+    Reference,
+    SeriousEventReporting,
+    Severity,
+    Study,
+    Subgroup,
+    Timing,
+    Visit,
+    VisitKind,
+    When,
+)
 
 #: Vital signs, labs and adverse-event review: every safety visit.
 SAFETY = ("VS", "LBHEM", "LBCHEM", "AEREV")
@@ -131,6 +141,18 @@ STUDY = Study(
     # Consent, eligibility, the two PETs' uptake and their injections, the 177Lu dose, and
     # adverse events: verified for every subject, reviewed in the audit trail.
     critical_forms=("IC", "IE", "PETIV", "ANGIO", "PETIAH", "LUADM", "AE", "SAE"),
+    # About 23 patients planned (registry record, background.md "Enrolment (planned)").
+    enrolment_target=23,
+    # A serious AE (AESER) is reported to the sponsor within 24 h of the site becoming
+    # aware; the SAE report log names the AE it reports by its number (protocol, edit checks).
+    serious_events=SeriousEventReporting(
+        events="LOGS.AE.AE[]",
+        serious="AESER",
+        number="AESPID",
+        reports="LOGS.SAE.SAE[]",
+        report_number="SAESPID",
+        hours=24,
+    ),
     visits=(
         Visit(
             "SCR",

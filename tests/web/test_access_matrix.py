@@ -44,6 +44,8 @@ LOCK_DM = "/locks/new?subject={}-001&visit=SCR&form=DM"
 #: Only investigators sign, at their own site; nobody else, whatever their role.
 SIGNERS = {Role.INVESTIGATOR}
 SIGN_PAGES = ("/sign/visit/SCR/1", "/sign/inclusion", "/sign/casebook")
+#: Who prepares and records monitoring visits.
+MONITORS = {Role.MONITOR}
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -123,6 +125,16 @@ ROUTES = [
         for subject in ("BDX-001", "TLS-001")
         for method in ("GET", "POST")
     ],
+    # Users of one site are sent from the study dashboard to their site's.
+    ("GET", "/dashboard", DATA_ROLES),
+    ("GET", "/dashboard?site=BDX", DATA_ROLES),
+    ("GET", "/dashboard?site=TLS", set(), DATA_ROLES),
+    ("GET", "/sites/BDX/dashboard", DATA_ROLES),
+    ("GET", "/sites/TLS/dashboard", set(), DATA_ROLES),
+    ("GET", "/sites/BDX/visit-prep", MONITORS),
+    ("GET", "/sites/TLS/visit-prep", set(), MONITORS),
+    ("POST", "/sites/BDX/monitoring-visits", MONITORS),
+    ("POST", "/sites/TLS/monitoring-visits", set(), MONITORS),
 ]
 
 
