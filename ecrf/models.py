@@ -16,6 +16,7 @@ from ecrf.records.models import (
     SubjectVisit,
 )
 from ecrf.resume.models import PendingSubmission
+from ecrf.review.models import ReviewMark
 
 __all__ = [
     "ApiToken",
@@ -31,6 +32,7 @@ __all__ = [
     "PendingSubmission",
     "Query",
     "QueryMessage",
+    "ReviewMark",
     "RoleAssignment",
     "Site",
     "Subject",
