@@ -25,6 +25,7 @@ from ecrf.queries.services import QueryTarget
 from ecrf.records.loader import current_study
 from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
 from ecrf.records.sites import get_site
+from ecrf.review.demo import seed_demo_review
 from ecrf.study import services as study_services
 
 DEMO_SITES = [
@@ -177,7 +178,8 @@ def seed_demo_subjects(count: int, seed: int) -> str:
         progress=progress,
     )
     raised = transaction.perform(seed_demo_queries)
-    return f"{report.summary()}\n{DEMO_QUERIES_RAISED.format(count=raised)}"
+    reviewed = transaction.perform(seed_demo_review)
+    return f"{report.summary()}\n{DEMO_QUERIES_RAISED.format(count=raised)}\n{reviewed}"
 
 
 DEMO_QUERIES_RAISED = "The demo monitor raised {count} queries of its own."

@@ -28,6 +28,7 @@ from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import FormEntry, Site, Subject, SubjectVisit
 from ecrf.review.models import ReviewMark
 from ecrf.review.scope import reaches, review_sites
+from forms.language import DataType
 
 #: The audit actions that change a value already entered, or remove a row.
 CHANGE_ACTIONS = ("item_changed", "item_cleared", "row_removed")
@@ -47,6 +48,13 @@ MESSAGES = {
     "point": "This page is out of date: open it again, then mark it reviewed.",
     "denied": "You review no site's audit trail.",
     "marked": "{count} change(s) up to event {seq}; form {form}; item {item}; changed by {by}",
+}
+
+#: Words of the list, in one place.
+WORDS = {
+    "row": "{name} #{key}",
+    "item_row": "{label} (row {key})",
+    "empty": "—",
 }
 
 _FIELD = re.compile(r"^(?P<group>[^\[\]]+)\[(?P<key>\d+)\](?:\.(?P<item>.+))?$")
@@ -168,6 +176,12 @@ def _reviewed_at(reviewer: User) -> sa.ScalarSelect:
     )
 
 
+def _entry_id(event: type[AuditEvent]) -> sa.ColumnElement[int]:
+    """The form entry an event is about, as an integer (so that the entry's primary key
+    finds it); NULL for the events of anything else (whose ids may not be numbers)."""
+    return sa.case((event.entity == "form_entry", sa.cast(event.entity_id, sa.Integer)))
+
+
 def _changes(
     study: LoadedStudy, user: User, filters: ReviewFilters, *columns, by_site_and_user=True
 ) -> sa.Select:
@@ -177,7 +191,7 @@ def _changes(
     query = (
         sa.select(*columns)
         .select_from(event)
-        .join(FormEntry, event.entity_id == sa.cast(FormEntry.id, sa.String))
+        .join(FormEntry, FormEntry.id == _entry_id(event))
         .join(SubjectVisit, FormEntry.visit_id == SubjectVisit.id)
         .join(Subject, SubjectVisit.subject_id == Subject.id)
         .join(Site, Subject.site_id == Site.id)
@@ -359,11 +373,27 @@ def describe_field(study: LoadedStudy, form_oid: str, path: str | None) -> str:
     if match is None or form_oid not in study.forms:
         return path or ""
     group = study.group(form_oid, match["group"])
-    row = f" #{match['key']}" if group is not None and group.repeating else ""
+    repeating = group is not None and group.repeating
     item = match["item"]
     if item is None:
-        return f"{group.label if group else match['group']}{row}"
-    if study.has_item(form_oid, item):
-        label = study.item(form_oid, item)[1].label
-        return f"{label} ({group.label}{row})" if row and group else label
-    return item
+        name = group.label if group else match["group"]
+        return WORDS["row"].format(name=name, key=match["key"]) if repeating else name
+    if not study.has_item(form_oid, item):
+        return item
+    label = study.item(form_oid, item)[1].label
+    return WORDS["item_row"].format(label=label, key=match["key"]) if repeating else label
+
+
+def describe_value(study: LoadedStudy, form_oid: str, path: str | None, text: str | None) -> str:
+    """A value as the trail holds it, as people read it: a code list's label for a code
+    (a missing-data code "[ND]" and any other value as recorded)."""
+    if text is None:
+        return WORDS["empty"]
+    match = _FIELD.match(path or "")
+    if match is None or match["item"] is None or not study.has_item(form_oid, match["item"]):
+        return text
+    item = study.item(form_oid, match["item"])[1]
+    codelist = study.codelist_for(item)
+    if codelist is None or item.type is DataType.MULTI_CHOICE or text.startswith("["):
+        return text
+    return codelist.label(text)

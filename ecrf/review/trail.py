@@ -22,7 +22,8 @@ from ecrf.review.services import MAX_USER
 MESSAGES = {
     "subject": "No subject {value} at your sites.",
     "user": "A username has at most 80 characters.",
-    "date": "Give a date as YYYY-MM-DD.",
+    "from": "Give the first day as YYYY-MM-DD.",
+    "to": "Give the last day as YYYY-MM-DD.",
     "order": "The first day comes after the last.",
     "form": "The study has no form {value}.",
 }
@@ -93,7 +94,7 @@ def parse_filters(study: LoadedStudy, user: User, args: Mapping[str, str]) -> Pa
         if text.strip():
             day = _day(text)
             if day is None:
-                errors[name] = MESSAGES["date"]
+                errors[name] = MESSAGES[name]
             else:
                 values[key] = day
     if "date_from" in values and "date_to" in values and values["date_from"] > values["date_to"]:  # type: ignore[operator]
@@ -115,28 +116,10 @@ def _ids(query: sa.Select) -> sa.Select:
 
 
 def events(user: User, filters: TrailFilters) -> sa.Select:
-    """The events ``user`` reads through ``filters``, newest first: rows of (event, site
-    code, subject identifier, visit OID, visit repeat, form OID); the last four are set for
-    the events of a form entry."""
+    """The events ``user`` reads through ``filters``, newest first (the page's rows are
+    completed by :func:`with_context`)."""
     event = AuditEvent
-    entry_event = sa.and_(
-        event.entity == "form_entry", event.entity_id == sa.cast(FormEntry.id, sa.String)
-    )
-    query = (
-        sa.select(
-            event,
-            Site.code,
-            Subject.identifier,
-            SubjectVisit.visit_oid,
-            SubjectVisit.repeat_key,
-            FormEntry.form_oid,
-        )
-        .select_from(event)
-        .outerjoin(Site, event.site_id == Site.id)
-        .outerjoin(FormEntry, entry_event)
-        .outerjoin(SubjectVisit, FormEntry.visit_id == SubjectVisit.id)
-        .outerjoin(Subject, SubjectVisit.subject_id == Subject.id)
-    )
+    query = sa.select(event)
     sites = trail_sites(user)
     if sites is not None:
         query = query.where(event.site_id.in_(sorted(sites)))
@@ -181,6 +164,57 @@ def events(user: User, filters: TrailFilters) -> sa.Select:
             )
         )
     return query.order_by(event.seq.desc())
+
+
+Row = tuple[AuditEvent, str | None, str | None, str | None, int | None, str | None]
+
+
+def _entry_of(event: AuditEvent) -> int | None:
+    """The form entry an event is about (None: not a form entry's)."""
+    if event.entity != "form_entry" or not (event.entity_id or "").isdigit():
+        return None
+    return int(event.entity_id or "0")
+
+
+def _entry_of(event: AuditEvent) -> int | None:
+    """The form entry an event is about (None: not a form entry's)."""
+    if event.entity != "form_entry" or not (event.entity_id or "").isdigit():
+        return None
+    return int(event.entity_id or "0")
+
+
+def with_context(events: list[AuditEvent]) -> list[Row]:
+    """(event, site code, subject, visit OID, visit repeat, form OID) for each of a page's
+    events: the last four for the events of a form entry. Two queries, whatever the page."""
+    entry_ids = sorted({entry for entry in map(_entry_of, events) if entry is not None})
+    places = {
+        row.id: tuple(row[1:])
+        for row in db.session.execute(
+            sa.select(
+                FormEntry.id,
+                Subject.identifier,
+                SubjectVisit.visit_oid,
+                SubjectVisit.repeat_key,
+                FormEntry.form_oid,
+            )
+            .join(SubjectVisit, FormEntry.visit_id == SubjectVisit.id)
+            .join(Subject, SubjectVisit.subject_id == Subject.id)
+            .where(FormEntry.id.in_(entry_ids))
+        )
+    }
+    site_ids = sorted({e.site_id for e in events if e.site_id is not None})
+    codes = {
+        site_id: code
+        for site_id, code in db.session.execute(
+            sa.select(Site.id, Site.code).where(Site.id.in_(site_ids))
+        )
+    }
+    rows: list[Row] = []
+    for e in events:
+        entry = _entry_of(e)
+        place = places.get(entry) if entry is not None else None
+        rows.append((e, codes.get(e.site_id), *(place or (None, None, None, None))))
+    return rows
 
 
 def _about_subject(subject_id: int, identifier: str) -> sa.ColumnElement[bool]:

@@ -94,6 +94,7 @@ def _review_page(parsed: services.Parsed, mark_form: MarkForm | None = None):
         items=services.critical_items(study, filters.form),
         shows=services.SHOWS,
         describe=lambda form_oid, path: services.describe_field(study, form_oid, path),
+        value=lambda form_oid, path, text: services.describe_value(study, form_oid, path, text),
         mark_form=form,
         new=new,
     ), status
@@ -151,20 +152,23 @@ def audit_trail():
         raise PermissionDenied(TEXT["no_trail"])
     study = current_study()
     parsed = trail.parse_filters(study, current_user, request.args)
-    page = None
+    page, rows = None, []
     if not parsed.errors:
         page = paginate(
             trail.events(current_user, parsed.filters),
             _page_number(),
             current_app.config["PAGE_SIZE"],
         )
+        rows = trail.with_context([row[0] for row in page.items])
     return render_template(
         "review/trail.html",
         study=study,
         page=page,
+        rows=rows,
         filters=parsed.filters,
         errors=parsed.errors,
         raw=request.args,
         forms=sorted(study.forms.values(), key=lambda f: f.name),
         describe=lambda form_oid, path: services.describe_field(study, form_oid, path),
+        value=lambda form_oid, path, text: services.describe_value(study, form_oid, path, text),
     ), (422 if parsed.errors else 200)

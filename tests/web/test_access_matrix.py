@@ -36,6 +36,10 @@ QUERY_SIDES = {Role.SITE_STAFF, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAG
 QUERY_ANSWERERS = DATA_ENTRY
 QUERY_RAISERS = {Role.MONITOR, Role.DATA_MANAGER}
 NEW_QUERY = "/queries/new?visit=SCR&form=DM&item=SEX"
+#: Audit review: who sees the subjects and holds the audit right (not administrators, who
+#: see no clinical data); the study-wide trail: data managers (audit and export rights).
+AUDIT_REVIEWERS = {Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER}
+AUDIT_READERS = {Role.DATA_MANAGER}
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -93,6 +97,12 @@ ROUTES = [
     ("GET", "/subjects/TLS-001" + NEW_QUERY, set(), QUERY_RAISERS),
     ("POST", "/subjects/BDX-001" + NEW_QUERY, QUERY_RAISERS),
     ("POST", "/subjects/TLS-001" + NEW_QUERY, set(), QUERY_RAISERS),
+    ("GET", "/audit/review", AUDIT_REVIEWERS),
+    # Another site as a filter: a message (422), its changes never listed.
+    ("GET", "/audit/review?site=TLS", AUDIT_REVIEWERS),
+    ("POST", "/audit/review/mark", AUDIT_REVIEWERS),
+    ("GET", "/audit", AUDIT_READERS),
+    ("GET", "/audit?subject=TLS-001", AUDIT_READERS),
 ]
 
 

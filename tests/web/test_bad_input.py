@@ -112,6 +112,10 @@ def test_no_route_answers_junk_with_a_server_error(app, client, auth, world, use
                     "answer-text",
                     "close-text",
                     "reopen-text",
+                    "up_to",
+                    "user",
+                    "form",
+                    "item",
                 )
             }
             response = client.open(
@@ -134,6 +138,10 @@ def test_no_route_answers_junk_with_a_server_error(app, client, auth, world, use
                     "group": junk,
                     "row": junk,
                     "item": junk,
+                    "user": junk,
+                    "show": junk,
+                    "from": junk,
+                    "to": junk,
                 },
             )
             statuses.add(response.status_code)
