@@ -16,6 +16,7 @@ from ecrf.audit.reconcile import Reconciler
 from ecrf.auth.integrity import AccountReconciler
 from ecrf.crf.integrity import CapturedDataReconciler
 from ecrf.queries.integrity import QueryReconciler
+from ecrf.review.integrity import ReviewMarkReconciler
 from ecrf.study.integrity import StudyReconciler
 
 
@@ -26,6 +27,7 @@ def reconcilers() -> list[Reconciler]:
         QueryReconciler(),
         AccountReconciler(),
         TokenReconciler(),
+        ReviewMarkReconciler(),
     ]
 
 

@@ -47,8 +47,20 @@ MESSAGES = {
     "nothing": "Nothing new to mark reviewed here.",
     "point": "This page is out of date: open it again, then mark it reviewed.",
     "denied": "You review no site's audit trail.",
-    "marked": "{count} change(s) up to event {seq}; form {form}; item {item}; changed by {by}",
+    "marked": "{count} change(s) {scope}",
 }
+#: What a mark covers, as its audit event says (and `ecrf audit verify` reads back).
+MARK_SCOPE = "up to event {seq}; form {form}; item {item}; changed by {by}"
+
+
+def mark_scope(mark: ReviewMark) -> str:
+    return MARK_SCOPE.format(
+        seq=mark.up_to_seq,
+        form=mark.form_oid or "any",
+        item=mark.item_oid or "any",
+        by=mark.changed_by or "anyone",
+    )
+
 
 #: Words of the list, in one place.
 WORDS = {
@@ -354,13 +366,7 @@ def mark_reviewed(
             mark.id,
             actor=actor,
             site_id=site_id,
-            new=MESSAGES["marked"].format(
-                count=count,
-                seq=up_to,
-                form=filters.form or "any",
-                item=filters.item or "any",
-                by=filters.changed_by or "anyone",
-            ),
+            new=MESSAGES["marked"].format(count=count, scope=mark_scope(mark)),
         )
         covered += count
     return covered

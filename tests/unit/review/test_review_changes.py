@@ -237,3 +237,24 @@ def test_good_filters_are_kept(study, monitor, sites):
         "item": "SEX",
         "show": "new",
     }
+
+
+def test_audit_verify_holds_the_marks_against_the_trail(study, corrected, monitor, investigator):
+    from ecrf.integrity import verify_trail
+
+    services.mark_reviewed(study, ReviewFilters(form="DM"), last_seq(), actor=monitor)
+    db.session.commit()
+    assert verify_trail().intact
+    mark = db.session.scalar(sa.select(ReviewMark))
+    # Widened in the database (every form, up to later events): seen.
+    db.session.execute(sa.update(ReviewMark).where(ReviewMark.id == mark.id).values(form_oid=None))
+    db.session.commit()
+    found = verify_trail()
+    assert not found.intact
+    assert "review mark 1 is not the mark the trail recorded" in found.problems.shown
+    # Planted for another reviewer without an event: seen too.
+    db.session.add(
+        ReviewMark(reviewer_id=investigator.id, site_id=mark.site_id, up_to_seq=last_seq())
+    )
+    db.session.commit()
+    assert "review mark 2 has no event in the trail" in verify_trail().problems.shown
