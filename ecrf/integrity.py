@@ -15,9 +15,10 @@ from ecrf.audit.cli import audit_cli
 from ecrf.audit.reconcile import Reconciler
 from ecrf.auth.integrity import AccountReconciler
 from ecrf.crf.integrity import CapturedDataReconciler
-from ecrf.locks.integrity import LockReconciler
 from ecrf.dashboards.integrity import MonitoringVisitReconciler
+from ecrf.locks.integrity import LockReconciler
 from ecrf.queries.integrity import QueryReconciler
+from ecrf.review.integrity import ReviewMarkReconciler
 from ecrf.signatures.integrity import SignatureReconciler
 from ecrf.study.integrity import StudyReconciler
 
@@ -32,6 +33,7 @@ def reconcilers() -> list[Reconciler]:
         MonitoringVisitReconciler(),
         AccountReconciler(),
         TokenReconciler(),
+        ReviewMarkReconciler(),
     ]
 
 

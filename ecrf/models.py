@@ -18,6 +18,7 @@ from ecrf.records.models import (
     SubjectVisit,
 )
 from ecrf.resume.models import PendingSubmission
+from ecrf.review.models import ReviewMark
 from ecrf.signatures.models import Signature
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "PendingSubmission",
     "Query",
     "QueryMessage",
+    "ReviewMark",
     "RoleAssignment",
     "Signature",
     "Site",

@@ -46,6 +46,10 @@ SIGNERS = {Role.INVESTIGATOR}
 SIGN_PAGES = ("/sign/visit/SCR/1", "/sign/inclusion", "/sign/casebook")
 #: Who prepares and records monitoring visits.
 MONITORS = {Role.MONITOR}
+#: Audit review: who sees the subjects and holds the audit right (not administrators, who
+#: see no clinical data); the study-wide trail: data managers (audit and export rights).
+AUDIT_REVIEWERS = {Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER}
+AUDIT_READERS = {Role.DATA_MANAGER}
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -135,6 +139,12 @@ ROUTES = [
     ("GET", "/sites/TLS/visit-prep", set(), MONITORS),
     ("POST", "/sites/BDX/monitoring-visits", MONITORS),
     ("POST", "/sites/TLS/monitoring-visits", set(), MONITORS),
+    ("GET", "/audit/review", AUDIT_REVIEWERS),
+    # Another site as a filter: a message (422), its changes never listed.
+    ("GET", "/audit/review?site=TLS", AUDIT_REVIEWERS),
+    ("POST", "/audit/review/mark", AUDIT_REVIEWERS),
+    ("GET", "/audit", AUDIT_READERS),
+    ("GET", "/audit?subject=TLS-001", AUDIT_READERS),
 ]
 
 

@@ -114,6 +114,10 @@ def test_no_route_answers_junk_with_a_server_error(app, client, auth, world, use
                     "close-text",
                     "reopen-text",
                     "confirm_open_queries",
+                    "up_to",
+                    "user",
+                    "form",
+                    "item",
                 )
             }
             response = client.open(
@@ -136,6 +140,10 @@ def test_no_route_answers_junk_with_a_server_error(app, client, auth, world, use
                     "group": junk,
                     "row": junk,
                     "item": junk,
+                    "user": junk,
+                    "show": junk,
+                    "from": junk,
+                    "to": junk,
                 },
             )
             statuses.add(response.status_code)
