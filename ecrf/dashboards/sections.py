@@ -3,7 +3,7 @@
 A section gives its figures per site (``columns``: the study dashboard's site table) and
 what lies behind them (``rows``, listed only at the sites whose subjects the user may see).
 Adding a section is one function returning a :class:`Section`, one template in
-``templates/dashboards/sections/``, and one line in :data:`SECTIONS`.
+``templates/dashboards/sections/``, and one line in ``ecrf.dashboards.board.SECTIONS``.
 
 Every function runs a fixed number of statements whatever the number of subjects.
 """
@@ -549,19 +549,3 @@ def _serious_since(
             at = at if at.tzinfo else at.replace(tzinfo=UTC)
             since[(int(entity_id), int(key))] = at
     return since
-
-
-#: The sections in the order they show; each ``(Context) -> Section | None`` (None: the
-#: study declares nothing for it).
-SECTIONS: list[Callable[[Context], Section | None]] = [
-    enrolment,
-    visits,
-    forms,
-    queries,
-    serious_events,
-]
-
-
-def compute(study: LoadedStudy, scope: Scope) -> list[Section]:
-    ctx = Context(study, scope)
-    return [s for s in (section(ctx) for section in SECTIONS) if s is not None]

@@ -10,7 +10,7 @@ from wtforms import StringField
 from ecrf import transaction
 from ecrf.auth.permissions import can, require
 from ecrf.auth.roles import Perm
-from ecrf.dashboards import prep, sections, services
+from ecrf.dashboards import board, prep, services
 from ecrf.dashboards.scope import scope_for, visible_sites
 from ecrf.queries.listing import QUERY_PERMS, target_words
 from ecrf.records.loader import current_study
@@ -56,7 +56,7 @@ def study_dashboard():
         site=None,
         sites=sites,
         scope=scope,
-        sections=sections.compute(current_study(), scope),
+        sections=board.compute(current_study(), scope),
         may_query=any(can(current_user, p) for p in QUERY_PERMS),
     )
 
@@ -72,7 +72,7 @@ def site_dashboard(code: str):
         site=site,
         sites=visible_sites(current_user),
         scope=scope,
-        sections=sections.compute(current_study(), scope),
+        sections=board.compute(current_study(), scope),
         may_query=any(can(current_user, p, site.id) for p in QUERY_PERMS),
         may_prepare=can(current_user, services.MONITOR_PERM, site.id),
     )

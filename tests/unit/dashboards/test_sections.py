@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from ecrf.crf.visits import set_visit_date
+from ecrf.dashboards.board import compute
 from ecrf.dashboards.scope import scope_for, visible_sites
-from ecrf.dashboards.sections import Section, compute
+from ecrf.dashboards.sections import Section
 from ecrf.db import utcnow
 from ecrf.extensions import db
 from ecrf.queries import services as queries
