@@ -74,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.reporting.cli import report_cli
     from ecrf.reporting.views import bp as reporting_bp
     from ecrf.resume.views import bp as resume_bp
+    from ecrf.sdv.views import bp as sdv_bp
     from ecrf.study.cli import sites_cli, subjects_cli
     from ecrf.study.views import bp as study_bp
 
@@ -82,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(study_bp)
     app.register_blueprint(crf_bp)
     app.register_blueprint(queries_bp)
+    app.register_blueprint(sdv_bp)
     app.register_blueprint(resume_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(reporting_bp)

@@ -16,6 +16,7 @@ from ecrf.records.models import (
     SubjectVisit,
 )
 from ecrf.resume.models import PendingSubmission
+from ecrf.sdv.models import SitePlan, SourceVerification
 
 __all__ = [
     "ApiToken",
@@ -33,6 +34,8 @@ __all__ = [
     "QueryMessage",
     "RoleAssignment",
     "Site",
+    "SitePlan",
+    "SourceVerification",
     "Subject",
     "SubjectVisit",
     "User",

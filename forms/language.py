@@ -456,3 +456,8 @@ class Study:
     #: its subjects' safety rest on: verified against source for every subject, and listed
     #: for audit review.
     critical_forms: tuple[str, ...] = ()
+    #: The targeted source-verification plan: the critical forms are verified for every
+    #: subject; the other forms for this percentage of each site's subjects (0 to 100),
+    #: chosen reproducibly from the subject's identifier (raising it only adds subjects).
+    #: A data manager may set another percentage for one site.
+    sdv_sample_percent: int = 100

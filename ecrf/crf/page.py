@@ -21,6 +21,7 @@ from ecrf.records import fields
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FindingStatus, FormEntry, Subject
+from ecrf.sdv.display import FormVerification
 from ecrf.study import gates
 from forms.language import CONTEXT, REFERENCE_DATE, DataType, Form, Visit
 
@@ -55,6 +56,8 @@ class FormPage:
         #: Whether the user raises queries here (monitors, data managers), and sees them.
         self.can_raise = can_raise
         self.sees_queries = sees_queries
+        #: Source verification shown on the page (``ecrf.sdv.display``), set by the view.
+        self.sdv: FormVerification | None = None
         self._load()
         self.formdata: MultiDict | None = None
         self.messages: dict[str, list[tuple[str, str]]] = {}

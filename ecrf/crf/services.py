@@ -44,6 +44,7 @@ from ecrf.extensions import db
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import EntryStatus, FormEntry, Subject, SubjectVisit
+from ecrf.sdv.services import unverify_changed, unverify_removed_row
 from ecrf.study.subjects import lock_subject
 
 __all__ = [
@@ -128,6 +129,7 @@ def save_form(
     needs_reason = was_complete or gate.reason is not None
     write_values(save, entry, changes, reason if needs_reason else None)
     # Monitoring hooks in here: un-verify changed values, invalidate signatures over them.
+    unverify_changed(save, entry, changes)
     write_derived(study, data, derived, actor, save.site_id)
     if complete and not was_complete:
         mark_complete(save, entry)
@@ -181,6 +183,7 @@ def remove_row(
     if row is None or row.removed:
         raise RuleViolation("There is no such row.")
     check_version(entry, expected_version)
+    unverify_removed_row(study, entry, row, actor=actor, site_id=subject.site_id)
     row.removed = True
     row.removed_reason = reason.strip()
     db.session.flush()

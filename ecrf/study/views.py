@@ -17,6 +17,7 @@ from ecrf.queries.listing import QUERY_PERMS, target_words
 from ecrf.records.loader import current_study
 from ecrf.records.models import INVESTIGATOR_DECISIONS, SUBJECT_TRANSITIONS, SubjectStatus
 from ecrf.records.sites import all_sites, get_site
+from ecrf.sdv.display import subject_verification
 from ecrf.study import gates, overview, services, subjects
 from ecrf.study.eligibility import assess
 from ecrf.web_forms import BaseForm
@@ -198,6 +199,7 @@ def subject_page(study, subject, status_form=None, date_forms=None, status=200):
         gate_notice=gates.subject_notice(study, subject, view.data),
         awaiting_consent=gates.awaiting_consent(study, view.data),
         today=utcnow().date(),
+        sdv=subject_verification(study, subject, current_user),
     ), status
 
 
