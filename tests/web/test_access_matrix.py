@@ -36,6 +36,10 @@ QUERY_SIDES = {Role.SITE_STAFF, Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAG
 QUERY_ANSWERERS = DATA_ENTRY
 QUERY_RAISERS = {Role.MONITOR, Role.DATA_MANAGER}
 NEW_QUERY = "/queries/new?visit=SCR&form=DM&item=SEX"
+#: Only monitors verify against the source; data managers set a site's share to verify.
+VERIFIERS = {Role.MONITOR}
+SDV_READERS = {Role.MONITOR, Role.DATA_MANAGER}
+PLANNERS = {Role.DATA_MANAGER}
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -93,6 +97,15 @@ ROUTES = [
     ("GET", "/subjects/TLS-001" + NEW_QUERY, set(), QUERY_RAISERS),
     ("POST", "/subjects/BDX-001" + NEW_QUERY, QUERY_RAISERS),
     ("POST", "/subjects/TLS-001" + NEW_QUERY, set(), QUERY_RAISERS),
+    ("POST", "/subjects/BDX-001" + DM_FORM + "/verify", VERIFIERS),
+    ("POST", "/subjects/TLS-001" + DM_FORM + "/verify", set(), VERIFIERS),
+    ("POST", "/subjects/BDX-001/visits/SCR/1/verify", VERIFIERS),
+    ("POST", "/subjects/TLS-001/visits/SCR/1/verify", set(), VERIFIERS),
+    ("GET", "/sdv", SDV_READERS),
+    ("GET", "/sdv?site=BDX", SDV_READERS),
+    ("GET", "/sdv?site=TLS", set(), SDV_READERS),
+    ("POST", "/sdv/sites/BDX/plan", PLANNERS),
+    ("POST", "/sdv/sites/TLS/plan", set(), PLANNERS),
 ]
 
 

@@ -112,6 +112,8 @@ def test_no_route_answers_junk_with_a_server_error(app, client, auth, world, use
                     "answer-text",
                     "close-text",
                     "reopen-text",
+                    "target",
+                    "percentage",
                 )
             }
             response = client.open(
