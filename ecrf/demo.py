@@ -18,6 +18,7 @@ from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.auth import services as auth_services
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
+from ecrf.crf.services import save_form
 from ecrf.demo_data import ScenarioFailed, count_subjects, demo_generator, seed_subjects
 from ecrf.extensions import db
 from ecrf.queries import services as queries
@@ -25,6 +26,7 @@ from ecrf.queries.services import QueryTarget
 from ecrf.records.loader import current_study
 from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
 from ecrf.records.sites import get_site
+from ecrf.sdv.demo import seed_demo_verification
 from ecrf.study import services as study_services
 
 DEMO_SITES = [
@@ -177,7 +179,8 @@ def seed_demo_subjects(count: int, seed: int) -> str:
         progress=progress,
     )
     raised = transaction.perform(seed_demo_queries)
-    return f"{report.summary()}\n{DEMO_QUERIES_RAISED.format(count=raised)}"
+    verified = transaction.perform(lambda: seed_demo_verification(save_form))
+    return f"{report.summary()}\n{DEMO_QUERIES_RAISED.format(count=raised)}\n{verified}"
 
 
 DEMO_QUERIES_RAISED = "The demo monitor raised {count} queries of its own."

@@ -2,8 +2,8 @@
 
 A value counts once it is captured (a value or a missing-data code; derived values are
 computed and not verified). "Required" values are those of the forms the plan has verified
-(``ecrf.sdv.plan``); "withdrawn" counts values whose verification a later change withdrew
-and that nobody has verified again.
+(``ecrf.sdv.plan``); "withdrawn" counts values (in the plan or not) whose verification a
+later change withdrew and that nobody has verified again.
 """
 
 from __future__ import annotations
@@ -153,10 +153,10 @@ def subject_progress(
         value_key = (entry_id, group_oid, key, item_oid)
         required = plan.is_critical(study, form_oid) or sp.sampled
         verified = value_key in current
+        step.withdrawn = int(value_key in withdrawn)
         if required:
             step.required = 1
             step.verified = int(verified)
-            step.withdrawn = int(value_key in withdrawn)
         else:
             step.beyond = int(verified)
         sp.progress.add(step)
