@@ -16,6 +16,7 @@ from ecrf.audit.reconcile import Reconciler
 from ecrf.auth.integrity import AccountReconciler
 from ecrf.crf.integrity import CapturedDataReconciler
 from ecrf.queries.integrity import QueryReconciler
+from ecrf.sdv.integrity import VerificationReconciler
 from ecrf.study.integrity import StudyReconciler
 
 
@@ -24,6 +25,7 @@ def reconcilers() -> list[Reconciler]:
         StudyReconciler(),
         CapturedDataReconciler(),
         QueryReconciler(),
+        VerificationReconciler(),
         AccountReconciler(),
         TokenReconciler(),
     ]
