@@ -22,6 +22,7 @@ from ecrf.auth.roles import Perm
 from ecrf.db import utcnow
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
+from ecrf.records.fields import Stored
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
 from ecrf.sdv.models import SitePlan, SourceVerification, Withdrawal
@@ -63,18 +64,19 @@ class Change(Protocol):
     row_key: int
     item_oid: str
     new_missing: str | None
+    stored: Stored
 
-    @property
-    def new_text(self) -> str | None: ...
+
+def audit_text(text: str | None, missing: str | None, unit: str | None) -> str | None:
+    """A value as the audit trail reads it (as ``ecrf.crf.save.changes.encode``, which sits
+    above this package): "72", "1.2 mg/dL", or "[ND]" when missing."""
+    if missing:
+        return f"[{missing}]"
+    return f"{text} {unit}" if unit and text is not None else text
 
 
 def encode(value: ItemValue) -> str | None:
-    """The value as the audit trail reads it (as ``ecrf.crf.save.changes.encode``)."""
-    if value.missing_code:
-        return f"[{value.missing_code}]"
-    if value.unit and value.value_text is not None:
-        return f"{value.value_text} {value.unit}"
-    return value.value_text
+    return audit_text(value.value_text, value.missing_code, value.unit)
 
 
 def path(visit: SubjectVisit, form_oid: str, group_oid: str, repeat_key: int, item_oid: str) -> str:
@@ -276,10 +278,7 @@ def unverify_changed(save, entry: FormEntry, changes: Sequence[Change]) -> int:
         )
         if change is None:
             continue
-        new = f"[{change.new_missing}]" if change.new_missing else change.new_text
-        unit = getattr(getattr(change, "stored", None), "unit", None)
-        if unit and new is not None and not change.new_missing:
-            new = f"{new} {unit}"
+        new = audit_text(change.stored.text, change.new_missing, change.stored.unit)
         _withdraw(
             verification,
             Withdrawal.CHANGED,
