@@ -78,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.reporting.views import bp as reporting_bp
     from ecrf.resume.views import bp as resume_bp
     from ecrf.review.views import bp as review_bp
+    from ecrf.sdv.views import bp as sdv_bp
     from ecrf.signatures.views import bp as signatures_bp
     from ecrf.study.cli import sites_cli, subjects_cli
     from ecrf.study.views import bp as study_bp
@@ -91,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(signatures_bp)
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(sdv_bp)
     app.register_blueprint(resume_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(reporting_bp)

@@ -28,6 +28,7 @@ from ecrf.records.loader import current_study
 from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
 from ecrf.records.sites import get_site
 from ecrf.review.demo import seed_demo_review
+from ecrf.sdv.demo import seed_demo_verification
 from ecrf.signatures.demo import seed_demo_signatures
 from ecrf.study import services as study_services
 
@@ -181,10 +182,13 @@ def seed_demo_subjects(count: int, seed: int) -> str:
         progress=progress,
     )
     raised = transaction.perform(seed_demo_queries)
+    verified = transaction.perform(lambda: seed_demo_verification(save_form))
     reviewed = transaction.perform(seed_demo_review)
     # Last: the locks refuse later writes to what they hold.
     locked = transaction.perform(lambda: seed_demo_locks(current_study()))
-    return f"{report.summary()}\n{DEMO_QUERIES_RAISED.format(count=raised)}\n{reviewed}\n{locked}"
+    return "\n".join(
+        (report.summary(), DEMO_QUERIES_RAISED.format(count=raised), verified, reviewed, locked)
+    )
 
 
 DEMO_QUERIES_RAISED = "The demo monitor raised {count} queries of its own."

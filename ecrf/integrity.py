@@ -19,6 +19,7 @@ from ecrf.dashboards.integrity import MonitoringVisitReconciler
 from ecrf.locks.integrity import LockReconciler
 from ecrf.queries.integrity import QueryReconciler
 from ecrf.review.integrity import ReviewMarkReconciler
+from ecrf.sdv.integrity import VerificationReconciler
 from ecrf.signatures.integrity import SignatureReconciler
 from ecrf.study.integrity import StudyReconciler
 
@@ -31,6 +32,7 @@ def reconcilers() -> list[Reconciler]:
         LockReconciler(),
         SignatureReconciler(),
         MonitoringVisitReconciler(),
+        VerificationReconciler(),
         AccountReconciler(),
         TokenReconciler(),
         ReviewMarkReconciler(),

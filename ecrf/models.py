@@ -19,6 +19,7 @@ from ecrf.records.models import (
 )
 from ecrf.resume.models import PendingSubmission
 from ecrf.review.models import ReviewMark
+from ecrf.sdv.models import SitePlan, SourceVerification
 from ecrf.signatures.models import Signature
 
 __all__ = [
@@ -41,6 +42,8 @@ __all__ = [
     "RoleAssignment",
     "Signature",
     "Site",
+    "SitePlan",
+    "SourceVerification",
     "Subject",
     "SubjectVisit",
     "User",

@@ -480,3 +480,8 @@ class Study:
     enrolment_target: int | None = None
     #: The reporting of serious adverse events (the dashboards' SAE clock).
     serious_events: SeriousEventReporting | None = None
+    #: The targeted source-verification plan: the critical forms are verified for every
+    #: subject; the other forms for this percentage of each site's subjects (0 to 100),
+    #: chosen reproducibly from the subject's identifier (raising it only adds subjects).
+    #: A data manager may set another percentage for one site.
+    sdv_sample_percent: int = 100

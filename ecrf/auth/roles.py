@@ -48,6 +48,7 @@ class Perm(StrEnum):
     RAISE_QUERY = "raise_query"
     ANSWER_QUERY = "answer_query"
     VERIFY_SOURCE = "verify_source"
+    PLAN_VERIFICATION = "plan_verification"
     LOCK_DATA = "lock_data"
     DOWNLOAD_REPORTS = "download_reports"
     EXPORT_DATA = "export_data"
@@ -68,6 +69,7 @@ PERM_LABELS = {
     Perm.RAISE_QUERY: "Raise and close data queries",
     Perm.ANSWER_QUERY: "Answer data queries",
     Perm.VERIFY_SOURCE: "Mark data as source-verified",
+    Perm.PLAN_VERIFICATION: "Set a site's share of subjects to verify",
     Perm.LOCK_DATA: "Lock and unlock data",
     Perm.DOWNLOAD_REPORTS: "Download PDF case reports",
     Perm.EXPORT_DATA: "Download CSV and CDISC extracts",
@@ -105,6 +107,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.VIEW_SUBJECTS,
             Perm.RAISE_QUERY,
             Perm.LOCK_DATA,
+            Perm.PLAN_VERIFICATION,
             Perm.DOWNLOAD_REPORTS,
             Perm.EXPORT_DATA,
             Perm.VIEW_AUDIT,

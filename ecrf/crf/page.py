@@ -22,6 +22,7 @@ from ecrf.records import fields
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FindingStatus, FormEntry, Subject
+from ecrf.sdv.display import FormVerification
 from ecrf.study import gates
 from forms.language import CONTEXT, REFERENCE_DATE, DataType, Form, Visit
 
@@ -59,6 +60,8 @@ class FormPage:
         self.sees_queries = sees_queries
         #: The lock that holds the form (then read-only), if any.
         self.lock = lock
+        #: Source verification shown on the page (``ecrf.sdv.display``), set by the view.
+        self.sdv: FormVerification | None = None
         self._load()
         self.formdata: MultiDict | None = None
         self.messages: dict[str, list[tuple[str, str]]] = {}

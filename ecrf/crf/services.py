@@ -2,9 +2,11 @@
 
 ``save_form`` and ``remove_row`` run, in the caller's transaction, the steps of a save,
 each a function of ``ecrf.crf.save`` named for its job: authorize → lock and read the
-subject → check the version → parse and validate → plan the changes → derive and check →
-write the values → write the derived values → record the save → sync the findings. Every
-write records its audit event as it goes. Views, the CLI, the import and the tests call
+subject → check the version → refuse what a lock holds → parse and validate → plan the
+changes → derive and check → write the values → withdraw their source verification →
+write the derived values → record the save → sync the findings (and their automatic
+queries) → invalidate the signatures over what changed. Every write records its audit
+event as it goes. Views, the CLI, the import and the tests call
 these two functions; nothing else writes form data.
 """
 
@@ -45,6 +47,7 @@ from ecrf.locks.services import locked_refusal, refuse_if_locked
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import EntryStatus, FormEntry, Subject, SubjectVisit
+from ecrf.sdv.services import unverify_changed, unverify_removed_row
 from ecrf.signatures import services as signatures
 from ecrf.study.subjects import lock_subject
 
@@ -103,7 +106,7 @@ def save_form(
     entry_data = open_entry(save, data, definition, expected_version)
     entry = entry_data.entry
     check_version(entry, expected_version)
-    # Monitoring hooks in here: refuse when the form, visit, subject or site is locked.
+    # A lock on the form, visit, subject, site or study refuses the save, at the form.
     if locked := locked_refusal(study, subject, visit_oid, visit_repeat, form_oid):
         raise ValidationFailed([], [locked])
 
@@ -131,13 +134,15 @@ def save_form(
 
     needs_reason = was_complete or gate.reason is not None
     write_values(save, entry, changes, reason if needs_reason else None)
-    # Monitoring hooks in here: un-verify changed values, invalidate signatures over them.
+    # A changed value loses its source verification (visibly, audited).
+    unverify_changed(save, entry, changes)
     write_derived(study, data, derived, actor, save.site_id)
     if complete and not was_complete:
         mark_complete(save, entry)
     record_saved(study, entry, actor, save.site_id, definition)
     sync_findings(study, subject, data, found, actor, checked=scope.checks)
-    # Automatic queries open and close with the findings (sync_findings).
+    # Automatic queries open and close with the findings (sync_findings); signatures over
+    # what changed (derived values too) no longer hold.
     signatures.after_form_saved(
         study, subject, visit_oid, visit_repeat, form_oid, _fields(changes), actor=actor
     )
@@ -189,6 +194,7 @@ def remove_row(
     if row is None or row.removed:
         raise RuleViolation("There is no such row.")
     check_version(entry, expected_version)
+    unverify_removed_row(study, entry, row, actor=actor, site_id=subject.site_id)
     row.removed = True
     row.removed_reason = reason.strip()
     db.session.flush()

@@ -20,6 +20,7 @@ from ecrf.records.data import SubjectData
 from ecrf.records.loader import current_study
 from ecrf.resume.web import MESSAGES as RESUME_MESSAGES
 from ecrf.resume.web import take_posted_form
+from ecrf.sdv.display import form_verification
 from ecrf.study import subjects
 from ecrf.study.views import VisitDateForm, subject_or_404, subject_page
 from forms.language import VisitKind
@@ -63,6 +64,7 @@ def edit_entry(identifier: str, visit_oid: str, repeat: int, form_oid: str):
         can_raise=can(current_user, Perm.RAISE_QUERY, subject.site_id),
         sees_queries=any(can(current_user, p, subject.site_id) for p in QUERY_PERMS),
     )
+    page.sdv = form_verification(study, subject, page.entry, form_def.oid, current_user)
     if request.method == "GET":
         # A form posted while its sender was signed out comes back filled, to check and save.
         if page.can_edit and (kept := transaction.perform(take_posted_form)) is not None:

@@ -538,6 +538,12 @@ def _check_gating(problems: list[str], loaded: LoadedStudy) -> None:
     for form_oid in study.critical_forms:
         if form_oid not in loaded.forms:
             problems.append(f"critical forms: unknown form {form_oid}")
+    percent = study.sdv_sample_percent
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+        problems.append(
+            f"source verification: sdv_sample_percent must be a whole number from 0 to 100,"
+            f" not {percent!r}"
+        )
     if study.ended_when is not None:
         _check_condition_ops(problems, "ended when", study.ended_when)
         for ref in condition_items(study.ended_when):

@@ -19,6 +19,7 @@ from ecrf.queries.listing import QUERY_PERMS, target_words
 from ecrf.records.loader import current_study
 from ecrf.records.models import INVESTIGATOR_DECISIONS, SUBJECT_TRANSITIONS, SubjectStatus
 from ecrf.records.sites import all_sites, get_site
+from ecrf.sdv.display import subject_verification
 from ecrf.signatures import pages as signature_pages
 from ecrf.study import gates, overview, services, subjects
 from ecrf.study.eligibility import assess
@@ -206,6 +207,7 @@ def subject_page(study, subject, status_form=None, date_forms=None, status=200):
         awaiting_consent=gates.awaiting_consent(study, view.data),
         today=utcnow().date(),
         signature_lines=signature_pages.scope_lines(study, subject, current_user),
+        sdv=subject_verification(study, subject, current_user),
     ), status
 
 

@@ -153,6 +153,9 @@ STUDY = Study(
         report_number="SAESPID",
         hours=24,
     ),
+    # The other forms (vital signs, labs, history, follow-up...) are verified for one subject
+    # in five per site (20 %), chosen reproducibly; a data manager may raise a site's share.
+    sdv_sample_percent=20,
     visits=(
         Visit(
             "SCR",

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from ecrf import create_app
+from ecrf.crf.services import save_form
 from ecrf.db import utcnow
 from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
 from ecrf.demo_data import seed_subjects
@@ -28,6 +29,7 @@ from ecrf.records.models import (
     SubjectStatus,
     SubjectVisit,
 )
+from ecrf.sdv.demo import seed_demo_verification
 from forms.iahprrt import STUDY
 from forms.language import DataType
 
@@ -268,6 +270,8 @@ def test_the_same_seed_gives_the_same_data(seeded, databases):
                 today=today,
             )
             assert report.subjects == COUNT
+            # As the command: the demo monitor's verifications, and the site's correction.
+            seed_demo_verification(save_form)
             exports.append(export())
         dispose(app)
     assert exports[0] == exports[1]

@@ -50,6 +50,10 @@ MONITORS = {Role.MONITOR}
 #: see no clinical data); the study-wide trail: data managers (audit and export rights).
 AUDIT_REVIEWERS = {Role.INVESTIGATOR, Role.MONITOR, Role.DATA_MANAGER}
 AUDIT_READERS = {Role.DATA_MANAGER}
+#: Only monitors verify against the source; data managers set a site's share to verify.
+VERIFIERS = {Role.MONITOR}
+SDV_READERS = {Role.MONITOR, Role.DATA_MANAGER}
+PLANNERS = {Role.DATA_MANAGER}
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -145,6 +149,15 @@ ROUTES = [
     ("POST", "/audit/review/mark", AUDIT_REVIEWERS),
     ("GET", "/audit", AUDIT_READERS),
     ("GET", "/audit?subject=TLS-001", AUDIT_READERS),
+    ("POST", "/subjects/BDX-001" + DM_FORM + "/verify", VERIFIERS),
+    ("POST", "/subjects/TLS-001" + DM_FORM + "/verify", set(), VERIFIERS),
+    ("POST", "/subjects/BDX-001/visits/SCR/1/verify", VERIFIERS),
+    ("POST", "/subjects/TLS-001/visits/SCR/1/verify", set(), VERIFIERS),
+    ("GET", "/sdv", SDV_READERS),
+    ("GET", "/sdv?site=BDX", SDV_READERS),
+    ("GET", "/sdv?site=TLS", set(), SDV_READERS),
+    ("POST", "/sdv/sites/BDX/plan", PLANNERS),
+    ("POST", "/sdv/sites/TLS/plan", set(), PLANNERS),
 ]
 
 

@@ -118,6 +118,8 @@ def test_no_route_answers_junk_with_a_server_error(app, client, auth, world, use
                     "user",
                     "form",
                     "item",
+                    "target",
+                    "percentage",
                 )
             }
             response = client.open(

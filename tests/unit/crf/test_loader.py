@@ -192,6 +192,16 @@ BROKEN = [
         id="unknown critical form",
     ),
     pytest.param(
+        lambda s: replace(s, sdv_sample_percent=120),
+        "source verification: sdv_sample_percent must be a whole number from 0 to 100, not 120",
+        id="verification percentage above 100",
+    ),
+    pytest.param(
+        lambda s: replace(s, sdv_sample_percent=12.5),
+        "source verification: sdv_sample_percent must be a whole number from 0 to 100, not 12.5",
+        id="verification percentage not whole",
+    ),
+    pytest.param(
         lambda s: replace_item(
             s, "LES", "SUVMEAN", hard=None, soft=Range(0, 200), type=DataType.TEXT
         ),

@@ -1,0 +1,1 @@
+"""Source-data verification: monitors verify values against the source, as planned."""
