@@ -15,6 +15,7 @@ from ecrf.dashboards.sections import (
     visits,
 )
 from ecrf.dashboards.signing import signatures
+from ecrf.dashboards.verification import verification
 from ecrf.records.loader import LoadedStudy
 
 #: Each ``(Context) -> Section | None`` (None: the study declares nothing for it).
@@ -23,6 +24,7 @@ SECTIONS: list[Callable[[Context], Section | None]] = [
     visits,
     forms,
     queries,
+    verification,
     signatures,
     serious_events,
 ]

@@ -23,7 +23,8 @@ from ecrf.dashboards.services import last_visit
 from ecrf.extensions import db
 from ecrf.queries.models import Query, QueryState
 from ecrf.records.loader import LoadedStudy
-from ecrf.records.models import EntryStatus, FormEntry, Site, Subject, SubjectVisit
+from ecrf.records.models import FormEntry, Site, Subject, SubjectVisit
+from ecrf.sdv.progress import site_percentages, subject_progress
 
 #: The audit trail's actions as the preparation list counts them, in this order.
 CHANGE_LABELS = {
@@ -54,8 +55,12 @@ class FormToVerify:
     form_oid: str
     form: str
     critical: bool
+    #: Values to verify, and among them those whose verification a change withdrew.
+    pending: int
+    withdrawn: int
+    #: Changes since the last monitoring visit (0: none), and when the last one was.
     changes: int
-    last_change: datetime
+    last_change: datetime | None
 
 
 @dataclass
@@ -90,6 +95,46 @@ def prepare(study: LoadedStudy, site: Site) -> Preparation:
 
 
 def _to_verify(study: LoadedStudy, site: Site, since: datetime | None) -> list[FormToVerify]:
+    """The forms with values the verification plan asks for and no monitor verified yet
+    (or whose verification a change withdrew), the critical ones first; each says how often
+    it changed since ``since``."""
+    subjects = list(db.session.scalars(sa.select(Subject).where(Subject.site_id == site.id)))
+    if not subjects:
+        return []
+    progress = subject_progress(study, subjects, site_percentages(study, [site]))
+    changed = _changes_by_form(site, since)
+    critical = set(study.study.critical_forms)
+    rows = []
+    for sp in progress.values():
+        for (visit_oid, repeat_key, form_oid), step in sp.forms.items():
+            if step.pending <= 0:
+                continue
+            visit = study.visits.get(visit_oid)
+            form = study.forms.get(form_oid)
+            count, last = changed.get((sp.subject.id, visit_oid, repeat_key, form_oid), (0, None))
+            rows.append(
+                FormToVerify(
+                    sp.subject.identifier,
+                    visit_oid,
+                    visit.name if visit else visit_oid,
+                    repeat_key,
+                    form_oid,
+                    form.name if form else form_oid,
+                    form_oid in critical,
+                    step.pending,
+                    step.withdrawn,
+                    count,
+                    last if last is None or last.tzinfo else last.replace(tzinfo=UTC),
+                )
+            )
+    rows.sort(key=lambda r: (not r.critical, r.subject, r.visit_oid, r.repeat_key, r.form))
+    return rows
+
+
+def _changes_by_form(
+    site: Site, since: datetime | None
+) -> dict[tuple[int, str, int, str], tuple[int, datetime]]:
+    """(subject id, visit, repeat, form) → (changes since ``since``, the last one's time)."""
     changed = (
         sa.select(
             AuditEvent.entity_id.label("entry"),
@@ -108,7 +153,7 @@ def _to_verify(study: LoadedStudy, site: Site, since: datetime | None) -> list[F
     changed = changed.subquery()
     found = db.session.execute(
         sa.select(
-            Subject.identifier,
+            SubjectVisit.subject_id,
             SubjectVisit.visit_oid,
             SubjectVisit.repeat_key,
             FormEntry.form_oid,
@@ -118,28 +163,9 @@ def _to_verify(study: LoadedStudy, site: Site, since: datetime | None) -> list[F
         .join(changed, sa.cast(FormEntry.id, sa.String) == changed.c.entry)
         .join(SubjectVisit, FormEntry.visit_id == SubjectVisit.id)
         .join(Subject, SubjectVisit.subject_id == Subject.id)
-        .where(Subject.site_id == site.id, FormEntry.status == EntryStatus.COMPLETE)
+        .where(Subject.site_id == site.id)
     ).all()
-    critical = set(study.study.critical_forms)
-    rows = []
-    for identifier, visit_oid, repeat_key, form_oid, count, last in found:
-        visit = study.visits.get(visit_oid)
-        form = study.forms.get(form_oid)
-        rows.append(
-            FormToVerify(
-                identifier,
-                visit_oid,
-                visit.name if visit else visit_oid,
-                repeat_key,
-                form_oid,
-                form.name if form else form_oid,
-                form_oid in critical,
-                count,
-                last if last.tzinfo else last.replace(tzinfo=UTC),
-            )
-        )
-    rows.sort(key=lambda r: (not r.critical, r.subject, r.visit_oid, r.repeat_key, r.form))
-    return rows
+    return {(s, v, r, f): (count, last) for s, v, r, f, count, last in found}
 
 
 def _open_queries(site: Site) -> list[Query]:

@@ -60,6 +60,8 @@ class SubjectProgress:
     progress: Progress = field(default_factory=Progress)
     #: By visit: {(visit OID, repeat key): Progress}.
     visits: dict[tuple[str, int], Progress] = field(default_factory=dict)
+    #: By form: {(visit OID, repeat key, form OID): Progress}.
+    forms: dict[tuple[str, int, str], Progress] = field(default_factory=dict)
 
 
 @dataclass
@@ -161,6 +163,7 @@ def subject_progress(
             step.beyond = int(verified)
         sp.progress.add(step)
         sp.visits.setdefault((visit_oid, visit_key), Progress()).add(step)
+        sp.forms.setdefault((visit_oid, visit_key, form_oid), Progress()).add(step)
     return result
 
 

@@ -114,7 +114,10 @@ STUDY = Study(
     # Also: the visit context in edit checks (samples, vital signs, PETs, the safety call
     # and the 177Lu administration against the visit date; imaging in its visit's window;
     # the planned D0 against the screening visit), and an automatic query per warning.
-    version="1.3",
+    # 1.4: monitoring: the critical forms (verified for every subject, reviewed in the
+    # audit trail), the share of subjects whose other forms are verified, the enrolment
+    # target and the SAE reporting clock. The data captured are those of 1.3.
+    version="1.4",
     protocol="CHUBX 2017/47 · NCT04837885 · EudraCT 2019-003023-38",
     description=(
         "Intra-arterial hepatic infusion of radiolabelled somatostatin analogs in GEP-NET "

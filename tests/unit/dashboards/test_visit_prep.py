@@ -16,6 +16,7 @@ from ecrf.errors import PermissionDenied, RuleViolation
 from ecrf.extensions import db
 from ecrf.queries import services as queries
 from ecrf.queries.services import QueryTarget
+from ecrf.sdv.services import SdvTarget, verify
 from tests.capture import count
 
 
@@ -85,7 +86,7 @@ def test_the_preparation_lists_what_changed_since_the_last_visit(
     services.record_visit(sites["BDX"], utcnow().date().isoformat(), actor=monitor)
     db.session.commit()
     # The same day, after the visit: a change to the enrolment form, a new complete form, a
-    # draft (not to verify yet) and a query.
+    # draft and a query.
     save(
         subject,
         "SCR",
@@ -103,8 +104,16 @@ def test_the_preparation_lists_what_changed_since_the_last_visit(
     assert ready.last.monitor_id == monitor.id
     # Counted from the start of the visit's day: everything today shows.
     assert ready.since.date() == utcnow().date()
-    # The critical form first, then the others.
-    assert [f.form_oid for f in ready.to_verify] == ["ENR", "LB"]
+    # Every form with values to verify (the draft too), the critical form first; what
+    # changed since the visit says so.
+    assert [(f.form_oid, f.pending, f.changes > 0) for f in ready.to_verify] == [
+        ("ENR", 1, True),
+        ("DM", 1, True),
+        ("LB", 1, True),
+    ]
+    verify(study, subject, SdvTarget("SCR", form_oid="ENR"), actor=monitor)
+    db.session.commit()
+    assert [f.form_oid for f in prep.prepare(study, sites["BDX"]).to_verify] == ["DM", "LB"]
     assert [q.subject_id for q in ready.queries] == [subject.id]
     changes = dict(ready.changes)
     assert changes["Queries opened"] == 1
@@ -122,4 +131,6 @@ def test_a_visit_recorded_later_hides_what_came_before(study, sites, staff, save
     )
     db.session.commit()
     ready = prep.prepare(study, sites["BDX"])
-    assert ready.to_verify == [] and ready.changes == []
+    assert ready.changes == []
+    # Still to verify, but not changed since that visit.
+    assert [(f.form_oid, f.changes, f.last_change) for f in ready.to_verify] == [("ENR", 0, None)]
