@@ -4,8 +4,8 @@ Every visit of the schedule with its window status and deviation, every form wit
 item (value as people read it, its code, unit, missing-data code, derived values with
 their formula and inputs), repeating groups as tables (removed rows kept, with their
 reason), the findings, the eligibility assessment, the status history and the subject's
-audit trail. Each form carries ``queries``, ``verification`` and ``signatures`` (and the
-casebook ``signatures``) so that monitoring fills them in without reshaping the data.
+audit trail; the monitoring of it: each form's queries and source-data verification, each
+visit's queries and investigator signatures, and every signature of the subject.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from ecrf.records import fields, units
 from ecrf.records.data import EntryData, SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FindingStatus, FormEntry, ItemGroupRow, Subject
+from ecrf.reporting.casebook_monitoring import casebook_monitoring
 from ecrf.reporting.casebook_queries import casebook_queries
 from ecrf.reporting.casebook_trail import status_history, subject_trail
 from ecrf.reporting.page import STUDY_HEADER, page_context
@@ -129,10 +130,14 @@ def build_casebook(
         for slot in build_schedule(study, data)
     ]
     queries = casebook_queries(study, subject.id)
+    monitoring = casebook_monitoring(study, subject)
     for visit in visits:
-        visit["queries"] = queries.by_visit.get((visit["oid"], visit["repeat"]), [])
+        here = (visit["oid"], visit["repeat"])
+        visit["queries"] = queries.by_visit.get(here, [])
+        visit["signatures"] = monitoring.by_visit.get(here, [])
         for form in visit["forms"]:
-            form["queries"] = queries.by_form.get((visit["oid"], visit["repeat"], form["oid"]), [])
+            form["queries"] = queries.by_form.get((*here, form["oid"]), [])
+            form["verification"] = monitoring.verification.get((*here, form["oid"]))
     references = reference_dates(study, data)
     page = page_context(
         TITLE.format(identifier=subject.identifier),
@@ -152,7 +157,8 @@ def build_casebook(
             "version": study.version,
         },
         "subject": _subject(study, subject, data, references, users),
-        "signatures": [],
+        "signatures": monitoring.signatures,
+        "verification": monitoring.summary,
         "status_history": status_history(subject),
         "eligibility": _eligibility(study, data),
         "visits": visits,
@@ -306,6 +312,7 @@ def _visit(study, data, slot: VisitSlot, entries, findings, users, today, ended)
         "forms": forms,
         "started": any(f["status_code"] != "not_started" for f in forms),
         "queries": [],
+        "signatures": [],
     }
 
 
@@ -323,11 +330,9 @@ def _form(study, data, place, entries, findings, users) -> dict:
         "status_code": status,
         "groups": [],
         "findings": [],
-        # Filled by monitoring: queries (build_casebook), source-data verification,
-        # signatures.
+        # Filled by build_casebook: its queries and its source-data verification.
         "queries": [],
         "verification": None,
-        "signatures": [],
     }
     if entry is None:
         return result

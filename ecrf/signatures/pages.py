@@ -160,7 +160,7 @@ def scope_lines(study: LoadedStudy, subject: Subject, user: User) -> list[ScopeL
                 label,
                 key,
                 signature,
-                why_invalid(signature) if signature is not None else None,
+                why_invalid(study, signature) if signature is not None else None,
                 sign_url(subject, key) if signable else None,
             )
         )

@@ -12,6 +12,7 @@ audit events; none commits.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -53,6 +54,7 @@ CHANGE_WORDS = {
     ChangeKind.STATUS: "The subject's status changed after signing: {where}, by {by} on {at}.",
 }
 SYSTEM = "an operator at the command line"
+ROW_OF = "{label} (row {key})"
 
 NO_SIGNER = "Only an investigator signs, for themselves, while signed in."
 NO_VISIT_DATA = "This visit has no data to sign yet."
@@ -277,16 +279,53 @@ def sign(
     return Signing(signature)
 
 
-def why_invalid(signature: Signature) -> str | None:
+def why_invalid(study: LoadedStudy, signature: Signature) -> str | None:
     """What invalidated ``signature``, in words; None while it holds."""
     if signature.valid or signature.change_kind is None:
         return None
     by = signature.invalidated_by
     return CHANGE_WORDS[signature.change_kind].format(
-        where=signature.change_where,
+        where=where_words(study, signature.change_where or ""),
         by=f"{by.full_name} ({by.username})" if by else SYSTEM,
         at=signature.invalidated_at.strftime("%Y-%m-%d %H:%M UTC"),
     )
+
+
+_WHERE = re.compile(r"^(?P<visit>\w+)\[(?P<repeat>\d+)\](?:/(?P<form>\w+))?(?: (?P<fields>.+))?$")
+_FIELD = re.compile(r"^(?P<group>\w+)\[(?P<key>\d+)\](?:\.(?P<item>\w+))?$")
+
+
+def where_words(study: LoadedStudy, where: str) -> str:
+    """A change's place as people read it ("Screening › Coagulation › APTT ratio"), from
+    the path the audit trail names it by ("SCR[1]/COAG COAG[1].APTTR"); the path itself
+    when it names nothing the definition knows (a status change, an older definition)."""
+    found = _WHERE.match(where)
+    if found is None or found["visit"] not in study.visits:
+        return where
+    words = visit_label(study, found["visit"], int(found["repeat"]))
+    form = study.forms.get(found["form"]) if found["form"] else None
+    if found["form"] and form is None:
+        return where
+    if form is None:
+        return words
+    words += f" › {form.name}"
+    if not found["fields"]:
+        return words
+    named = []
+    for path in found["fields"].split(", "):
+        field = _FIELD.match(path)
+        group = study.group(form.oid, field["group"]) if field else None
+        if group is None:
+            return where
+        label = group.label
+        if field["item"]:
+            if not study.has_item(form.oid, field["item"]):
+                return where
+            label = study.item(form.oid, field["item"])[1].label
+        if group.repeating:
+            label = ROW_OF.format(label=label, key=field["key"])
+        named.append(label)
+    return f"{words} › {', '.join(named)}"
 
 
 def invalidate_changed(

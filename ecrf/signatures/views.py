@@ -119,7 +119,7 @@ def _signing(identifier: str, key: ScopeKey):
         decision=content.decision() if key.scope is Scope.INCLUSION else None,
         open_queries=count,
         previous=previous,
-        why_invalid=services.why_invalid(previous) if previous else None,
+        why_invalid=services.why_invalid(study, previous) if previous else None,
         problem=problem,
         form=form,
         first=first,

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
 from ecrf.integrity import verify_trail
+from ecrf.records.loader import current_study
 from ecrf.signatures import services
 from ecrf.signatures.demo import NONE, seed_demo_signatures
 from ecrf.signatures.models import Scope, Signature, SignatureState
@@ -25,8 +26,9 @@ def test_the_demo_leaves_valid_and_invalidated_signatures(seeded):
         assert {s.scope for s in made} == {Scope.VISIT, Scope.INCLUSION}
         assert {s.signer.username for s in made} == {"investigator.bdx"}
         invalid = next(s for s in made if not s.valid)
-        assert services.why_invalid(invalid).startswith("Data changed after signing:")
-        assert "Camille Martin (staff.bdx)" in services.why_invalid(invalid)
+        why = services.why_invalid(current_study(), invalid)
+        assert why.startswith("Data changed after signing: Screening")
+        assert "Camille Martin (staff.bdx)" in why
         assert verify_trail().intact
         # A second run adds none.
         assert seed_demo_signatures(passwords, save_form) == NONE

@@ -126,7 +126,7 @@ def test_a_later_change_shows_the_signature_no_longer_valid_and_asks_to_sign_aga
     save(app, {"HGB": "14"}, version=1, reason="transcription error")
     page = text_of(client.get(SUBJECT))
     assert "no longer valid" in page
-    assert "Data changed after signing: SCR[1]/LB LB[1].HGB" in page
+    assert "Data changed after signing: Screening › Haematology › Haemoglobin" in page
     assert "Sign again" in page
     again = text_of(client.get(SIGN_SCR))
     assert "is no longer valid" in again and "Haemoglobin 14.0 g/dL" in again

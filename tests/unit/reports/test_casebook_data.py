@@ -173,3 +173,45 @@ def test_every_query_is_printed_at_its_form_or_visit_with_its_thread(
     assert [q["number"] for q in base["queries"]] == [on_visit.id]
     assert base["queries"][0]["about"] == "The whole visit"
     assert all(not f["queries"] for f in base["forms"] if f["oid"] != "LES")
+
+
+def test_verification_and_signatures_are_printed_where_they_belong(
+    documented, study, subject, monitor, investigator, staff, save
+):
+    from ecrf.sdv.services import SdvTarget, verify
+    from ecrf.signatures import services as signatures
+    from ecrf.signatures.content import ScopeKey
+    from ecrf.signatures.models import Scope
+    from tests.conftest import PASSWORD
+
+    verify(study, subject, SdvTarget("SCR", form_oid="DM"), actor=monitor)
+    signing = signatures.sign(
+        study,
+        subject,
+        ScopeKey(Scope.VISIT, "SCR", 1),
+        actor=investigator,
+        password=PASSWORD,
+        username=investigator.username,
+    )
+    assert signing.signature is not None, signing.refusal
+    db.session.commit()
+
+    casebook = build_casebook(study, subject, actor=staff)
+    dm = _form(casebook, "SCR", "DM")["verification"]
+    assert dm["counts"] == "6 of 6 values verified" and dm["complete"]
+    assert _form(casebook, "SCR", "ENR")["verification"]["counts"] == "0 of 1 values verified"
+    (signed,) = casebook["signatures"]
+    assert signed["what"] == "Visit: Screening" and signed["valid"]
+    assert signed["name"] == f"{investigator.full_name} (Investigator)"
+    screening = next(v for v in casebook["visits"] if v["oid"] == "SCR")
+    assert screening["signatures"] == [signed]
+
+    # The site corrects a verified, signed value: both say so in the casebook.
+    save(subject, "SCR", "DM", {("DM", 1): {"WEIGHT": "73.0"}}, reason="Scale misread again")
+    casebook = build_casebook(study, subject, actor=staff)
+    dm = _form(casebook, "SCR", "DM")["verification"]
+    assert dm["counts"] == "5 of 6 values verified; 1 withdrawn by a later change"
+    assert not dm["complete"]
+    (signed,) = casebook["signatures"]
+    assert signed["state"] == "No longer valid"
+    assert study.item("DM", "WEIGHT")[1].label in signed["why"]

@@ -195,7 +195,7 @@ def test_the_inclusion_decision_and_the_casebook_are_signed(study, data, investi
         ChangeKind.STATUS,
         "BDX-001 → In follow-up",
     )
-    assert signatures.why_invalid(casebook).startswith(
+    assert signatures.why_invalid(study, casebook).startswith(
         "The subject's status changed after signing: BDX-001 → In follow-up, by Bdx.Investigator"
     )
 
@@ -323,8 +323,11 @@ def test_a_later_change_invalidates_the_signature_and_says_why(
         staff.id,
     )
     assert scr.content_hash == signed_hash  # what was signed stays as it was
-    why = signatures.why_invalid(scr)
-    assert why.startswith("Data changed after signing: SCR[1]/LB LB[1].HGB, by Bdx.Nurse")
+    why = signatures.why_invalid(study, scr)
+    place = " › ".join(
+        (study.visits["SCR"].name, study.forms["LB"].name, study.item("LB", "HGB")[1].label)
+    )
+    assert why.startswith(f"Data changed after signing: {place}, by Bdx.Nurse")
     assert "UTC" in why
     assert casebook.state is SignatureState.INVALIDATED
     assert base.valid  # another visit's data did not change
@@ -420,3 +423,25 @@ def test_a_deactivated_investigator_signs_nothing(study, data, investigator, cre
         signatures.sign(
             study, data, SCR, actor=investigator, password=PASSWORD, username="bdx.investigator"
         )
+
+
+@pytest.mark.parametrize(
+    ("where", "words"),
+    [
+        ("BASE[1]/LES LESION[2].SUVMAX", "{BASE} › {LES} › {SUVMAX} (row 2)"),
+        ("BASE[1]/LES LESION[2]", "{BASE} › {LES} › {LESION} (row 2)"),
+        ("BASE[1]", "{BASE}"),
+        # Names the definition does not know are kept as the trail wrote them.
+        ("BASE[1]/LES LESION[2].NOSUCH", "BASE[1]/LES LESION[2].NOSUCH"),
+        ("NOVISIT[1]/LES", "NOVISIT[1]/LES"),
+        ("BDX-001 → In follow-up", "BDX-001 → In follow-up"),
+    ],
+)
+def test_the_place_of_a_change_reads_as_labels(study, where, words):
+    labels = {
+        "BASE": study.visits["BASE"].name,
+        "LES": study.forms["LES"].name,
+        "SUVMAX": study.item("LES", "SUVMAX")[1].label,
+        "LESION": study.group("LES", "LESION").label,
+    }
+    assert signatures.where_words(study, where) == words.format(**labels)
