@@ -128,7 +128,15 @@ SCHEMAS: dict[str, Any] = {
                 "string", description="Free text: null for readers from whom it is withheld."
             ),
             "visits": {"type": "array", "items": _ref("VisitSummary")},
-            "links": _object({"self": _URL, "findings": _URL, "queries": _URL}),
+            "links": _object(
+                {
+                    "self": _URL,
+                    "findings": _URL,
+                    "queries": _URL,
+                    "signatures": _URL,
+                    "verification": _URL,
+                }
+            ),
         }
     ),
     "ItemValue": _object(
@@ -236,6 +244,60 @@ SCHEMAS: dict[str, Any] = {
         {
             "items": {"type": "array", "items": _ref("Query")},
             "total": {"type": "integer", "minimum": 0},
+        }
+    ),
+    "Signature": _object(
+        {
+            "id": _INT,
+            "scope": {"type": "string", "enum": ["visit", "inclusion", "casebook"]},
+            "visit_oid": _nullable("string", description="The visit signed (scope visit)."),
+            "visit_repeat_key": _nullable("integer"),
+            "signer": _STR,
+            "printed_name": _STR,
+            "role": _STR,
+            "meaning": {"type": "string", "description": "The statement signed, verbatim."},
+            "signed_at": _TIME,
+            "content_sha256": {
+                "type": "string",
+                "description": "SHA-256 of the signed content, which it stays bound to.",
+            },
+            "open_queries_at_signing": {"type": "integer", "minimum": 0},
+            "state": {"type": "string", "enum": ["valid", "invalidated"]},
+            "invalidated_at": _nullable("string", format="date-time"),
+            "invalidated_because": _nullable(
+                "string", description="The change that invalidated it, in words."
+            ),
+        }
+    ),
+    "SignatureList": _object(
+        {
+            "items": {"type": "array", "items": _ref("Signature")},
+            "total": {"type": "integer", "minimum": 0},
+        }
+    ),
+    "FormVerification": _object(
+        {
+            "visit_oid": _STR,
+            "visit_repeat_key": _INT,
+            "form_oid": _STR,
+            "critical": {"type": "boolean"},
+            "in_plan": {"type": "boolean"},
+            "values": {"type": "integer", "minimum": 0},
+            "required": {"type": "integer", "minimum": 0},
+            "verified": {"type": "integer", "minimum": 0},
+            "withdrawn": {"type": "integer", "minimum": 0},
+            "verified_beyond_plan": {"type": "integer", "minimum": 0},
+        }
+    ),
+    "Verification": _object(
+        {
+            "identifier": _STR,
+            "sampled": {"type": "boolean"},
+            "site_percentage": {"type": "integer", "minimum": 0, "maximum": 100},
+            "required": {"type": "integer", "minimum": 0},
+            "verified": {"type": "integer", "minimum": 0},
+            "withdrawn": {"type": "integer", "minimum": 0},
+            "forms": {"type": "array", "items": _ref("FormVerification")},
         }
     ),
     "FindingList": _object(
@@ -452,6 +514,30 @@ PATHS: dict[str, Any] = {
             "parameters": [_IDENTIFIER],
             "responses": {
                 "200": _json("QueryList", "The queries, oldest first."),
+                **_ERRORS,
+                **_NOT_FOUND,
+            },
+        }
+    },
+    "/subjects/{identifier}/signatures": {
+        "get": {
+            "operationId": "listSignatures",
+            "summary": "The investigator signatures of a subject, valid or invalidated.",
+            "parameters": [_IDENTIFIER],
+            "responses": {
+                "200": _json("SignatureList", "The signatures, oldest first."),
+                **_ERRORS,
+                **_NOT_FOUND,
+            },
+        }
+    },
+    "/subjects/{identifier}/verification": {
+        "get": {
+            "operationId": "getVerification",
+            "summary": "The source-data verification of a subject, per form, against the plan.",
+            "parameters": [_IDENTIFIER],
+            "responses": {
+                "200": _json("Verification", "The subject's verification."),
                 **_ERRORS,
                 **_NOT_FOUND,
             },

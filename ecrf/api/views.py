@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request, send_file, url_for
 
 from ecrf import transaction
-from ecrf.api import exports, reads
+from ecrf.api import exports, monitoring_reads, reads
 from ecrf.api.errors import BAD_TOKEN, MALFORMED, NO_TOKEN
 from ecrf.api.openapi import openapi_document
 from ecrf.api.tokens import user_for_token
@@ -130,6 +130,8 @@ def get_subject(identifier: str):
         "self": _link("api.get_subject", identifier=subject["identifier"]),
         "findings": _link("api.list_findings", identifier=subject["identifier"]),
         "queries": _link("api.list_queries", identifier=subject["identifier"]),
+        "signatures": _link("api.list_signatures", identifier=subject["identifier"]),
+        "verification": _link("api.get_verification", identifier=subject["identifier"]),
     }
     for visit in subject["visits"]:
         visit["links"] = {
@@ -166,6 +168,25 @@ def list_queries(identifier: str):
     """The queries of a subject, each with its thread."""
     queries = transaction.perform(lambda: reads.list_queries(reader(), identifier))
     return jsonify(items=queries, total=len(queries))
+
+
+@bp.get("/subjects/<identifier>/signatures")
+def list_signatures(identifier: str):
+    """The investigator signatures of a subject, valid or invalidated."""
+    study = current_study()
+    found = transaction.perform(
+        lambda: monitoring_reads.list_signatures(study, reader(), identifier)
+    )
+    return jsonify(items=found, total=len(found))
+
+
+@bp.get("/subjects/<identifier>/verification")
+def get_verification(identifier: str):
+    """The source-data verification of a subject, per form, against the plan."""
+    study = current_study()
+    return jsonify(
+        transaction.perform(lambda: monitoring_reads.get_verification(study, reader(), identifier))
+    )
 
 
 # --- extracts: start one, poll its job, download its file -------------------------------

@@ -106,6 +106,9 @@ def test_every_endpoint_answers_as_the_document_says(seeded, document):
     assert sponsor.get(subject["links"]["findings"]).status_code == 200
     assert sponsor.get(subject["links"]["findings"] + "?status=open").status_code == 200
     assert sponsor.get(subject["links"]["queries"]).status_code == 200
+    assert sponsor.get(subject["links"]["signatures"]).status_code == 200
+    assert sponsor.get(subject["links"]["verification"]).status_code == 200
+    assert staff.get("/api/v1/subjects/TLS-001/signatures").status_code == 404
     assert staff.get("/api/v1/subjects/TLS-001/queries").status_code == 404
     # Every documented error, checked against the document too.
     assert sponsor.get("/api/v1/subjects?per_page=500").status_code == 400
