@@ -30,6 +30,7 @@ from ecrf.records.models import (
     SubjectVisit,
 )
 from ecrf.sdv.demo import seed_demo_verification
+from ecrf.signatures.demo import seed_demo_signatures
 from forms.iahprrt import STUDY
 from forms.language import DataType
 
@@ -257,7 +258,7 @@ def test_the_same_seed_gives_the_same_data(seeded, databases):
     while len(exports) < 2:
         app = iahprrt_app(databases)
         with app.app_context():
-            seed_demo()
+            accounts = seed_demo()
             db.session.commit()
             codes = [site.code for site in db.session.scalars(sa.select(Site).order_by(Site.id))]
             report = seed_subjects(
@@ -270,8 +271,10 @@ def test_the_same_seed_gives_the_same_data(seeded, databases):
                 today=today,
             )
             assert report.subjects == COUNT
-            # As the command: the demo monitor's verifications, and the site's correction.
+            # As the command: the demo monitor's verifications and the investigator's
+            # signatures, and the site's corrections after them.
             seed_demo_verification(save_form)
+            seed_demo_signatures([(a.username, a.password) for a in accounts], save_form)
             exports.append(export())
         dispose(app)
     assert exports[0] == exports[1]
