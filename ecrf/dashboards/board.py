@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ecrf.dashboards.locking import locks
 from ecrf.dashboards.scope import Scope
 from ecrf.dashboards.sections import (
     Context,
@@ -27,6 +28,7 @@ SECTIONS: list[Callable[[Context], Section | None]] = [
     verification,
     signatures,
     serious_events,
+    locks,
 ]
 
 
