@@ -86,6 +86,24 @@ def seeded(databases) -> Iterator[Seeded]:
     yield from seeded_trial(databases)
 
 
+def app_config(url: str, workdir, **overrides) -> dict:
+    """The configuration of a test app on the database at ``url``."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test secret key",
+        "AUDIT_KEY": AUDIT_KEY,
+        # One checkpoint file per database: apps sharing a database share it.
+        "AUDIT_CHECKPOINT_FILE": str(workdir / f"audit_checkpoints_{url.rsplit('/', 1)[-1]}"),
+        "SQLALCHEMY_DATABASE_URI": url,
+        "PASSWORD_HASH_PROFILE": "cheapest",
+        "WTF_CSRF_ENABLED": False,
+        "STUDY_DEFINITION": "tests.definitions.mini:STUDY",
+        # A derivation or edit check that raises fails the test (see ecrf.crf.evaluate).
+        "STRICT_RULES": True,
+        **overrides,
+    }
+
+
 @pytest.fixture
 def make_app(tmp_path, databases):
     """Build an app on a fresh database; keyword arguments override the test config."""
@@ -93,21 +111,7 @@ def make_app(tmp_path, databases):
 
     def build(**overrides) -> Flask:
         url = overrides.pop("SQLALCHEMY_DATABASE_URI", None) or databases.new_database()
-        config = {
-            "TESTING": True,
-            "SECRET_KEY": "test secret key",
-            "AUDIT_KEY": AUDIT_KEY,
-            # One checkpoint file per database: apps sharing a database share it.
-            "AUDIT_CHECKPOINT_FILE": str(tmp_path / f"audit_checkpoints_{url.rsplit('/', 1)[-1]}"),
-            "SQLALCHEMY_DATABASE_URI": url,
-            "PASSWORD_HASH_PROFILE": "cheapest",
-            "WTF_CSRF_ENABLED": False,
-            "STUDY_DEFINITION": "tests.definitions.mini:STUDY",
-            # A derivation or edit check that raises fails the test (see ecrf.crf.evaluate).
-            "STRICT_RULES": True,
-            **overrides,
-        }
-        app = create_app(config)
+        app = create_app(app_config(url, tmp_path, **overrides))
         apps.append(app)
         return app
 

@@ -68,7 +68,7 @@ def test_an_investigator_signs_and_signs_again_after_a_correction(
     save_labs(app, {"HGB": "14"}, 1, reason="transcription error")
     page.reload()
     expect(row).to_contain_text("no longer valid")
-    expect(row).to_contain_text("Data changed after signing: SCR[1]/LB LB[1].HGB")
+    expect(row).to_contain_text("Data changed after signing: Screening › Haematology › Haemoglobin")
     row.get_by_role("link", name="Sign again").click()
     expect(page.locator(".signed-content")).to_contain_text("14.0 g/dL")
     expect(page.get_by_label("Username")).to_have_count(0)  # same session: password alone

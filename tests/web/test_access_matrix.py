@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from ecrf import create_app
+from ecrf.auth import services as auth_services
 from ecrf.auth.roles import Role
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
@@ -19,7 +21,9 @@ from ecrf.queries import services as queries
 from ecrf.queries.services import QueryTarget
 from ecrf.records.loader import current_study
 from ecrf.records.sites import get_site
+from ecrf.study import services as study_services
 from ecrf.study import subjects
+from tests.conftest import PASSWORD, app_config
 from tests.pages import masked
 
 EVERYONE = set(Role)
@@ -161,15 +165,22 @@ ROUTES = [
 ]
 
 
-@pytest.fixture
-def people(app, create_site, create_user):
-    create_site("BDX")
-    create_site("TLS")
+@pytest.fixture(scope="module")
+def world(databases, tmp_path_factory) -> str:
+    """What every test of the matrix starts from, built once and frozen (each test takes a
+    copy): sites BDX and TLS, a subject at each with its demographics, a query on its sex
+    and a lock on its laboratory form, TLS's site staff, and one user per role at BDX
+    (administrators at all sites)."""
+    url = databases.new_database()
+    app = create_app(app_config(url, tmp_path_factory.mktemp("world")))
     with app.app_context():
+        study = current_study()
+        for code in ("BDX", "TLS"):
+            study_services.add_site(code, f"Hospital {code}", actor=None)
         for code in ("BDX", "TLS"):
             subject = subjects.register_subject(get_site(code), actor=None)
             save_form(
-                current_study(),
+                study,
                 subject,
                 "SCR",
                 "DM",
@@ -178,15 +189,42 @@ def people(app, create_site, create_user):
                 expected_version=0,
             )
             sex = QueryTarget("SCR", 1, "DM", item_oid="SEX")
-            queries.open_query(current_study(), subject, sex, "Sex as on the ID?", actor=None)
+            queries.open_query(study, subject, sex, "Sex as on the ID?", actor=None)
             labs = LockTarget(subject=subject, visit_oid="SCR", form_oid="LB")
-            locks.lock(current_study(), labs, actor=None)
+            locks.lock(study, labs, actor=None)
+        users = [("staff.tls", Role.SITE_STAFF, "TLS")] + [
+            (f"{role.value.replace('_', '')}.bdx", role, None if role is Role.ADMIN else "BDX")
+            for role in Role
+        ]
+        for username, role, site in users:
+            auth_services.create_user(
+                username,
+                username.title(),
+                PASSWORD,
+                role=role,
+                site=get_site(site) if site else None,
+                actor=None,
+                must_change_password=False,
+            )
         db.session.commit()
-    create_user("staff.tls", Role.SITE_STAFF, "TLS")
-    for role in Role:
-        create_user(
-            f"{role.value.replace('_', '')}.bdx", role, None if role is Role.ADMIN else "BDX"
+        db.session.remove()
+        db.engine.dispose()
+    return databases.freeze(url)
+
+
+@pytest.fixture
+def app(request, make_app, databases):
+    """The tests that take ``people`` start from a copy of the ``world``."""
+    if "people" in request.fixturenames:
+        return make_app(
+            SQLALCHEMY_DATABASE_URI=databases.new_database(request.getfixturevalue("world"))
         )
+    return make_app()
+
+
+@pytest.fixture
+def people(app):
+    """The ``world`` (the app's database is a copy of it)."""
 
 
 def _rows():
