@@ -221,6 +221,10 @@ def test_the_whole_monitoring_cycle(live_server, app, people):
     site.screenshot(path=SCREENSHOTS / "cycle-visit-prep.png", full_page=True)
 
     subject = doc.open(SUBJECT_PAGE)
+    # The finding stays open (the value is still grade 3), named as the user reads it.
+    expect(subject.locator("section.findings").first).to_contain_text(
+        f"HGB_GRADE3_AE Screening › Haematology › Haemoglobin: {WARNING}"
+    )
     subject.screenshot(path=SCREENSHOTS / "cycle-subject.png", full_page=True)
 
     # 7. Every step is in the data manager's audit trail of the subject.
