@@ -90,7 +90,7 @@ class Person:
 
 
 @pytest.fixture
-def people(page: Page, live_server, clinic, new_context):
+def people(live_server, clinic, new_context):
     def person(username: str) -> Person:
         context = new_context(viewport=SCREEN)
         other = context.new_page()
@@ -244,6 +244,9 @@ def test_the_whole_monitoring_cycle(live_server, app, people):
         "item changed",
     ):
         expect(events).to_contain_text(action)
+    expect(events.locator("tr", has_text="item changed")).to_contain_text(
+        "Sample date 2024-05-02 → 2024-05-03 Transcription error: sampled on 3 May"
+    )
     # A signature's content hash wraps in its cell: the table fits, nothing hides past it.
     table = trail.locator(".table-wrap").first
     assert table.evaluate("t => t.scrollWidth <= t.clientWidth")
