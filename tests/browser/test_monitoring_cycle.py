@@ -7,7 +7,7 @@
 4. the nurse corrects a verified, signed value: the verification is withdrawn on the form,
    the signature no longer valid on the subject page, saying why;
 5. the data manager locks the form: the nurse's next edit is refused with the lock's message;
-6. the dashboards and the monitor's visit preparation show each step;
+6. the dashboards and the monitor's visit preparation show each step, the lock included;
 7. the data manager reads every step in the audit trail, and the trail's chain is intact.
 """
 
@@ -209,6 +209,10 @@ def test_the_whole_monitoring_cycle(live_server, app, people):
     expect(
         verification.locator("tbody tr", has_text=SUBJECT).locator("[data-label=Withdrawn]")
     ).to_have_text("1")
+    expect(sites.locator("[data-label='Forms locked']")).to_have_text("1")
+    locks = board.locator("section#locks")
+    expect(locks).to_contain_text("Forms locked: 1")
+    expect(locks.locator("tbody tr", has_text=SUBJECT)).to_contain_text("Form")
     board.screenshot(path=SCREENSHOTS / "cycle-study-dashboard.png", full_page=True)
 
     site = monitor.open("/sites/BDX/dashboard")
