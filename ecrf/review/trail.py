@@ -13,11 +13,14 @@ import sqlalchemy as sa
 from ecrf.audit.models import AuditEvent
 from ecrf.auth.models import User
 from ecrf.extensions import db
+from ecrf.locks.models import DataLock
 from ecrf.queries.models import Query
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FormEntry, Site, Subject, SubjectVisit
 from ecrf.review.scope import reaches, trail_sites
 from ecrf.review.services import MAX_USER
+from ecrf.sdv.models import SourceVerification
+from ecrf.signatures.models import Signature
 
 MESSAGES = {
     "subject": "No subject {value} at your sites.",
@@ -218,7 +221,9 @@ def with_context(events: list[AuditEvent]) -> list[Row]:
 
 
 def _about_subject(subject_id: int, identifier: str) -> sa.ColumnElement[bool]:
-    """The events about one subject: itself, its visits, its forms, findings and queries."""
+    """The events about one subject: itself, its visits, its forms, findings and queries,
+    the verifications of its values, its signatures and the locks on its data (a site's or
+    the study's locks are about no one subject)."""
     event = AuditEvent
     entries = (
         sa.select(FormEntry.id)
@@ -227,10 +232,18 @@ def _about_subject(subject_id: int, identifier: str) -> sa.ColumnElement[bool]:
     )
     findings = sa.select(Finding.id).where(Finding.subject_id == subject_id)
     queries = sa.select(Query.id).where(Query.subject_id == subject_id)
+    verifications = sa.select(SourceVerification.id).where(
+        SourceVerification.subject_id == subject_id
+    )
+    signatures = sa.select(Signature.id).where(Signature.subject_id == subject_id)
+    locks = sa.select(DataLock.id).where(DataLock.subject_id == subject_id)
     return sa.or_(
         sa.and_(event.entity == "subject", event.entity_id == identifier),
         sa.and_(event.entity == "visit", event.entity_id.like(identifier + "/%")),
         sa.and_(event.entity == "form_entry", event.entity_id.in_(_ids(entries))),
         sa.and_(event.entity == "finding", event.entity_id.in_(_ids(findings))),
         sa.and_(event.entity == "query", event.entity_id.in_(_ids(queries))),
+        sa.and_(event.entity == "source_verification", event.entity_id.in_(_ids(verifications))),
+        sa.and_(event.entity == "signature", event.entity_id.in_(_ids(signatures))),
+        sa.and_(event.entity == "data_lock", event.entity_id.in_(_ids(locks))),
     )

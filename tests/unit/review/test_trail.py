@@ -11,12 +11,20 @@ from ecrf.auth.models import User
 from ecrf.auth.roles import Role
 from ecrf.db import utcnow
 from ecrf.extensions import db
+from ecrf.locks import services as locks
+from ecrf.locks.services import LockTarget
 from ecrf.queries import services as queries
 from ecrf.queries.services import QueryTarget
 from ecrf.review import trail
 from ecrf.review.paging import paginate
 from ecrf.review.trail import TrailFilters
+from ecrf.sdv import services as sdv
+from ecrf.sdv.services import SdvTarget
+from ecrf.signatures import services as signatures
+from ecrf.signatures.content import ScopeKey
+from ecrf.signatures.models import Scope
 from ecrf.study import subjects
+from tests.conftest import PASSWORD
 
 DM = ("DM", 1)
 
@@ -79,6 +87,40 @@ def test_the_subject_filter_keeps_its_events(world, bdx_dm, study):
     actions = {action for action, *_ in events}
     assert {"subject_registered", "form_created", "item_entered", "query_opened"} <= actions
     assert "site_created" not in actions and "user_created" not in actions
+
+
+def test_the_subject_filter_keeps_its_verifications_signatures_and_locks(
+    world, bdx_dm, all_dm, study, subject, save, monitor, create_user
+):
+    """The monitoring cycle of one subject, every step of it under the subject's filter."""
+    doc = db.session.get(User, create_user("doc", Role.INVESTIGATOR, "BDX"))
+    save(subject, "SCR", "DM", {DM: {"BRTHYM": "1960-03"}}, complete=True)
+    save(subject, "SCR", "LB", {}, complete=True)
+    sdv.verify(study, subject, SdvTarget("SCR", form_oid="LB"), actor=monitor)
+    signatures.sign(
+        study,
+        subject,
+        ScopeKey(Scope.VISIT, "SCR", 1),
+        actor=doc,
+        password=PASSWORD,
+        username="doc",
+        confirm_open_queries=True,
+    )
+    save(subject, "SCR", "LB", {("LB", 1): {"HGB": "12"}}, reason="Lab report re-read")
+    locks.lock(study, LockTarget(subject=subject, visit_oid="SCR", form_oid="LB"), "", actor=bdx_dm)
+    db.session.commit()
+    mine = seen(bdx_dm, trail.parse_filters(study, bdx_dm, {"subject": "BDX-001"}).filters)
+    monitoring = {(action, entity) for action, entity, *_ in mine}
+    assert {
+        ("source_verified", "source_verification"),
+        ("verification_withdrawn", "source_verification"),
+        ("signature_signed", "signature"),
+        ("signature_invalidated", "signature"),
+        ("data_locked", "data_lock"),
+    } <= monitoring
+    others = seen(all_dm, trail.parse_filters(study, all_dm, {"subject": "TLS-001"}).filters)
+    assert others
+    assert not {"source_verification", "signature", "data_lock"} & {e for _, e, *_ in others}
 
 
 def test_the_form_filter_keeps_its_entries_findings_and_queries(world, bdx_dm, study):
