@@ -41,6 +41,12 @@ CHANGE_LABELS = {
     "query_closed": "Queries closed",
     "query_reopened": "Queries reopened",
     "query_resolved": "Queries closed by the data",
+    "source_verified": "Values verified",
+    "verification_withdrawn": "Verifications withdrawn by a change",
+    "signature_signed": "Signatures",
+    "signature_invalidated": "Signatures invalidated by a change",
+    "data_locked": "Locks",
+    "data_unlocked": "Unlocks",
 }
 #: The actions on a form entry that change what must be verified.
 FORM_CHANGES = ("item_entered", "item_changed", "item_cleared", "row_removed", "form_completed")

@@ -113,7 +113,9 @@ def test_the_preparation_lists_what_changed_since_the_last_visit(
     ]
     verify(study, subject, SdvTarget("SCR", form_oid="ENR"), actor=monitor)
     db.session.commit()
-    assert [f.form_oid for f in prep.prepare(study, sites["BDX"]).to_verify] == ["DM", "LB"]
+    verified = prep.prepare(study, sites["BDX"])
+    assert [f.form_oid for f in verified.to_verify] == ["DM", "LB"]
+    assert dict(verified.changes)["Values verified"] == 1
     assert [q.subject_id for q in ready.queries] == [subject.id]
     changes = dict(ready.changes)
     assert changes["Queries opened"] == 1
