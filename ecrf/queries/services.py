@@ -22,6 +22,7 @@ from ecrf.extensions import db
 from ecrf.queries.models import MessageKind, Query, QueryLevel, QueryMessage, QueryState
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FormEntry, ItemGroupRow, Subject, SubjectVisit
+from ecrf.records.places import DataPlace
 
 #: Characters a message may hold.
 MAX_TEXT = 2000
@@ -40,16 +41,9 @@ RESOLVED_NOTE = "Closed automatically: the data no longer raise this finding."
 
 
 @dataclass(frozen=True)
-class QueryTarget:
+class QueryTarget(DataPlace):
     """What a query is about: a visit, or a form of it, or a row of the form, or an item
     (of the row: ``repeat_key`` 1 outside repeating groups)."""
-
-    visit_oid: str
-    visit_repeat: int = 1
-    form_oid: str | None = None
-    group_oid: str | None = None
-    repeat_key: int | None = None
-    item_oid: str | None = None
 
     @property
     def level(self) -> QueryLevel:

@@ -10,7 +10,6 @@ subject's site; the command-line operator (``actor=None``) may too. Nothing here
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -25,6 +24,7 @@ from ecrf.extensions import db
 from ecrf.records.fields import Stored
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
+from ecrf.records.places import DataPlace
 from ecrf.sdv.models import SitePlan, SourceVerification, Withdrawal
 
 NO_VISIT = "This visit has no data yet."
@@ -44,17 +44,8 @@ WITHDRAWN_BECAUSE = {
 }
 
 
-@dataclass(frozen=True)
-class SdvTarget:
-    """What a monitor verifies: a visit, or a form of it, or a row of the form, or one item
-    (of the row: ``repeat_key`` 1 outside repeating groups)."""
-
-    visit_oid: str
-    visit_repeat: int = 1
-    form_oid: str | None = None
-    group_oid: str | None = None
-    repeat_key: int | None = None
-    item_oid: str | None = None
+#: What a monitor verifies: a visit, a form, a row or one item.
+SdvTarget = DataPlace
 
 
 class Change(Protocol):

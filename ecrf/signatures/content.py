@@ -106,6 +106,20 @@ def eligibility_forms(study: LoadedStudy) -> list[tuple[str, str]]:
     return sorted(forms)
 
 
+#: The columns of a visit and of one of its entries, first in both reads of the content.
+_VISIT_AND_ENTRY = (
+    SubjectVisit.id,
+    SubjectVisit.visit_oid,
+    SubjectVisit.repeat_key,
+    SubjectVisit.visit_date,
+    SubjectVisit.out_of_window,
+    SubjectVisit.deviation_reason,
+    FormEntry.id,
+    FormEntry.form_oid,
+    FormEntry.status,
+)
+
+
 class SubjectContent:
     """Everything of a subject a signature may cover, read in one query."""
 
@@ -128,15 +142,7 @@ class SubjectContent:
         if not values:
             query = (
                 sa.select(
-                    SubjectVisit.id,
-                    SubjectVisit.visit_oid,
-                    SubjectVisit.repeat_key,
-                    SubjectVisit.visit_date,
-                    SubjectVisit.out_of_window,
-                    SubjectVisit.deviation_reason,
-                    FormEntry.id,
-                    FormEntry.form_oid,
-                    FormEntry.status,
+                    *_VISIT_AND_ENTRY,
                     *[sa.null()] * 8,
                 )
                 .select_from(SubjectVisit)
@@ -147,15 +153,7 @@ class SubjectContent:
             return content
         rows = db.session.execute(
             sa.select(
-                SubjectVisit.id,
-                SubjectVisit.visit_oid,
-                SubjectVisit.repeat_key,
-                SubjectVisit.visit_date,
-                SubjectVisit.out_of_window,
-                SubjectVisit.deviation_reason,
-                FormEntry.id,
-                FormEntry.form_oid,
-                FormEntry.status,
+                *_VISIT_AND_ENTRY,
                 ItemGroupRow.group_oid,
                 ItemGroupRow.repeat_key,
                 ItemGroupRow.removed,
