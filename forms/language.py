@@ -98,9 +98,16 @@ class CodeList:
     oid: str
     name: str
     codes: tuple[tuple[str, str], ...]  # (code, label)
+    #: For a long list: (code, heading) pairs; the page shows the options under their
+    #: heading (CTCAE terms under their system organ class). Empty: one flat list.
+    groups: tuple[tuple[str, str], ...] = ()
 
     def label(self, code: str) -> str:
         return dict(self.codes).get(code, code)
+
+    def heading(self, code: str) -> str | None:
+        """The heading ``code`` is shown under (``groups``), if any."""
+        return dict(self.groups).get(code)
 
 
 YES_NO = CodeList("NY", "No / Yes", (("Y", "Yes"), ("N", "No")))
@@ -286,6 +293,10 @@ class ItemGroup:
     max_rows: int | None = None
     #: SDTM domain the rows feed (e.g. "AE", "TU").
     domain: str | None = None
+    #: For a repeating group of many items (a log): the items (OIDs, in order) that make
+    #: a row's one-line summary. The page then shows one line per row with these values,
+    #: and the row's items in a panel that opens below it, instead of one wide table.
+    summary: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

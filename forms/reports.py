@@ -54,7 +54,7 @@ class AdverseEventLog:
     related: tuple[str, ...]
     outcome: str
     treated: str | None = None
-    #: The CTCAE term of a laboratory abnormality, when the event is one.
+    #: The CTCAE term the event is coded with (shown under the reported term).
     lab_term: str | None = None
 
 

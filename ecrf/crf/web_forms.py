@@ -7,6 +7,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ecrf.converters import MAX_INTEGER
@@ -14,7 +15,7 @@ from ecrf.crf.save.plan import unit_key
 from ecrf.records import fields
 from ecrf.records.data import EntryData
 from ecrf.records.loader import LoadedStudy
-from forms.language import MISSING_CODES, DataType, Form, Item, ItemGroup
+from forms.language import MISSING_CODES, CodeList, DataType, Form, Item, ItemGroup
 
 PLACEHOLDERS = {
     DataType.DATE: "YYYY-MM-DD",
@@ -68,12 +69,29 @@ def _field_for(study: LoadedStudy, item: Item) -> Any:
     if item.type is DataType.MULTI_CHOICE:
         return MultiCheckboxField(item.label, choices=list(codelist.codes), validate_choice=False)
     if item.type in (DataType.CHOICE, DataType.YES_NO):
+        if codelist.groups:  # a long list: its options under their headings (<optgroup>)
+            return SelectField(
+                item.label, choices=_grouped_choices(codelist, missing), validate_choice=False
+            )
         choices = [("", "—"), *codelist.codes, *missing]
         return SelectField(item.label, choices=choices, validate_choice=False)
     render_kw = {"placeholder": PLACEHOLDERS.get(item.type, ""), "autocomplete": "off"}
     if item.type in (DataType.INTEGER, DataType.DECIMAL):
         render_kw["inputmode"] = "decimal"
     return StringField(item.label, render_kw=render_kw)
+
+
+def _grouped_choices(codelist: CodeList, missing: list[tuple[str, str]]) -> list[SelectChoice]:
+    """The empty choice and the missing-data codes outside any heading; each code under its
+    heading (``CodeList.groups``), headings in the code list's order."""
+    return [
+        SelectChoice("", "—"),
+        *(
+            SelectChoice(code, label, optgroup=codelist.heading(code))
+            for code, label in codelist.codes
+        ),
+        *(SelectChoice(code, label) for code, label in missing),
+    ]
 
 
 def row_keys_for(form: Form, entry: EntryData | None, extra: dict[str, list[int]] | None = None):

@@ -208,6 +208,19 @@ def load_study(study: Study) -> LoadedStudy:
     return loaded
 
 
+def _check_summary(problems: list[str], where: str, group: ItemGroup) -> None:
+    """The summary line of a log's rows names items of its own, repeating, group."""
+    if not group.summary:
+        return
+    if not group.repeating:
+        problems.append(f"{where}: only a repeating group has a summary line per row")
+    own = {item.oid for item in group.items}
+    for oid in group.summary:
+        if oid not in own:
+            problems.append(f"{where}: the summary names {oid}, not an item of the group")
+    _duplicates(problems, "summary item", list(group.summary), where)
+
+
 def _duplicates(problems: list[str], what: str, oids: list[str], where: str = "") -> None:
     seen: set[str] = set()
     for oid in oids:
@@ -222,6 +235,8 @@ def _check_form(problems: list[str], loaded: LoadedStudy, form: Form) -> None:
     _duplicates(problems, "item", [i.oid for _, i in form.items()], where)
     for group, item in form.items():
         _check_item(problems, loaded, form, group, item)
+    for group in form.groups:
+        _check_summary(problems, f"{where}, group {group.oid}", group)
     derived_targets = set()
     for derivation in form.derivations:
         label = f"{where}, derivation of {derivation.target}"

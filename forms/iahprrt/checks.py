@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from forms.iahprrt.codelists import LABTERM
+from forms.iahprrt.ctcae_terms import LAB_TERM_CODES
 from forms.iahprrt.common import dec, moment, rows_of
 from forms.values import PartialDate, definitely_before, earliest, latest, same_id
 
@@ -73,16 +74,16 @@ def lab_grade_without_ae(
     baseline_sample: date | None,
     ae_rows: list[dict] | None,
 ) -> str | None:
-    """A CTCAE grade ≥ 3 lab value needs an adverse event of the same CTCAE term, grade
-    ≥ 3, whose dates cover the sample. Values on or before the screening sample are
-    baseline (medical history), not adverse events."""
+    """A CTCAE grade ≥ 3 lab value needs an adverse event coded with the same CTCAE term
+    (its MedDRA code), grade ≥ 3, whose dates cover the sample. Values on or before the
+    screening sample are baseline (medical history), not adverse events."""
     if grade is None or grade < 3 or sample is None:
         return None
     if baseline_sample is not None and sample <= baseline_sample:
         return None
     for row in rows_of(ae_rows):
         if (
-            row.get("AELBTERM") == term
+            row.get("AELLTCD") == LAB_TERM_CODES.get(term)
             and row.get("AETOXGR") is not None
             and int(row["AETOXGR"]) >= 3
             and _covers(row, sample)

@@ -7,6 +7,7 @@ Yes/No items use the language's built-in ``NY`` list.
 
 from __future__ import annotations
 
+from forms.iahprrt.ctcae_terms import CTCAE
 from forms.language import CodeList
 
 SEX = CodeList("SEX", "Sex (CDISC C66731)", (("M", "Male"), ("F", "Female")))
@@ -482,6 +483,7 @@ ALL_CODELISTS = (
     DOSORG,
     AEREL,
     AEOUT,
+    CTCAE,
     LABTERM,
     SAETYPE,
     CMROUTE,

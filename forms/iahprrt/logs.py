@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from forms.iahprrt import checks as ck
+from forms.iahprrt.ae_checks import grade_outside_term, lutetium_relationship
 from forms.iahprrt.common import (
     check,
     choice,
@@ -51,10 +52,24 @@ AE = Form(
                 ),
                 text(
                     "AETERM",
-                    "Adverse event (diagnosis if known)",
+                    "Adverse event as reported (diagnosis if known)",
                     required=True,
+                    help='The investigator\'s words. With an "Other, specify" CTCAE term,'
+                    " they say what the event was.",
                     cdash="AETERM",
                     sdtm="AE.AETERM",
+                ),
+                choice(
+                    "AELLTCD",
+                    "CTCAE v5.0 term",
+                    "CTCAE",
+                    required=True,
+                    # Coding is part of the report: no "unknown" or "not done" term.
+                    missing_allowed=False,
+                    help="Under its system organ class; type the first letters to jump. No"
+                    ' term fits: the class\'s "Other, specify" term.',
+                    cdash="AELLTCD",
+                    sdtm="AE.AELLTCD",
                 ),
                 partial_day(
                     "AESTDAT",
@@ -82,13 +97,6 @@ AE = Form(
                     cdash="AETOXGR",
                     sdtm="AE.AETOXGR",
                 ),
-                choice(
-                    "AELBTERM",
-                    "Laboratory abnormality: CTCAE term",
-                    "LABTERM",
-                    help="For a laboratory abnormality only: links the event to the graded values.",
-                    sdtm="AE.AEDECOD",
-                ),
                 yes_no("AESER", "Serious", required=True, cdash="AESER", sdtm="AE.AESER"),
                 *(
                     yes_no(oid, label, **shown(_SERIOUS), cdash=oid, sdtm=f"AE.{oid}")
@@ -105,7 +113,7 @@ AE = Form(
                     "AEREL",
                     "Relationship to 177Lu-dotatate given by IAH",
                     "AEREL",
-                    help="NA for patients outside the therapy sub-group.",
+                    help="Therapy sub-group only (then always); empty for imaging-only patients.",
                     cdash="AEREL",
                     sdtm="AE.AEREL",
                 ),
@@ -120,9 +128,30 @@ AE = Form(
             ),
             repeating=True,
             domain="AE",
+            # One line per event on the page; the rest in the event's panel.
+            summary=(
+                "AESPID",
+                "AELLTCD",
+                "AETOXGR",
+                "AESTDAT",
+                "AEENDAT",
+                "AESER",
+                "AERELPR",
+                "AEREL",
+                "AEOUT",
+            ),
         ),
     ),
     checks=(
+        check(
+            "GRADE_OF_TERM",
+            "AETOXGR",
+            grade_outside_term,
+            "AELLTCD",
+            "AETOXGR",
+            severity=Severity.REJECT,
+        ),
+        check("LU_RELATIONSHIP", "AEREL", lutetium_relationship, "SCR.IC.THERAPY", "AEREL"),
         compare(
             "AE_END_AFTER_START",
             "AEENDAT",

@@ -48,7 +48,7 @@ SAFETY = SafetyPlan(
         related=("POSSIBLE", "PROBABLE", "RELATED"),
         outcome="AEOUT",
         treated="AECONTRT",
-        lab_term="AELBTERM",
+        lab_term="AELLTCD",
     ),
     serious_reports=SeriousReportLog(
         visit="LOGS",

@@ -224,7 +224,7 @@ def test_the_data_hold_queries_deviations_missing_codes_and_partial_dates(seeded
         assert partial
         # Grade ≥ 3 laboratory values with their adverse events; serious ones reported.
         assert any(int(v.value_text) >= 3 for v in stored("LYMGR") if v.value_text)
-        assert stored("AELBTERM", "AE") and stored("SAESPID", "SAE")
+        assert stored("AELLTCD", "AE") and stored("SAESPID", "SAE")
         assert stored("DTHDAT", "DD")
 
 

@@ -237,6 +237,22 @@ OUTCOMES = {
 SERIOUSNESS = ("AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE")
 
 
+def coded_term(ctx: Context, code: str) -> dict[str, str]:
+    """The MedDRA variables of an event coded with a CTCAE v5.0 term (code list CTCAE:
+    code = the MedDRA LLT code, label = the term, heading = its system organ class). CTCAE
+    terms are MedDRA terms: the term is both the lowest level and the decoded term."""
+    codelist = ctx.study.codelists.get("CTCAE")
+    soc = (codelist.heading(code) or "") if codelist and code else ""
+    term = ctx.decode("CTCAE", code)
+    return {
+        "AELLT": term,
+        "AELLTCD": code,
+        "AEDECOD": term,
+        "AEBODSYS": soc.upper(),
+        "AESOC": soc.upper(),
+    }
+
+
 def map_ae(ctx: Context, subject: str, forms: list[FormData]) -> Iterator[dict]:
     """AEREL is the causality to 177Lu-dotatate by IAH (the study treatment); the causality
     to the IAH procedure itself goes to SUPPAE (QNAM AERELPR), as SDTM keeps one AEREL."""
@@ -250,7 +266,7 @@ def map_ae(ctx: Context, subject: str, forms: list[FormData]) -> Iterator[dict]:
                 **ctx.keys("AE", subject),
                 "AESPID": ctx.value(row, "AESPID"),
                 "AETERM": ctx.value(row, "AETERM"),
-                "AEDECOD": ctx.decode("LABTERM", ctx.value(row, "AELBTERM")),
+                **coded_term(ctx, ctx.value(row, "AELLTCD")),
                 "AETOXGR": ctx.value(row, "AETOXGR"),
                 "AESER": serious,
                 # Seriousness criteria are asked only for a serious event: N otherwise.

@@ -262,9 +262,29 @@ AE = Dataset(
         _v("AESPID", "Sponsor-Defined Identifier", source="LOGS.AE.AESPID"),
         _v("AETERM", "Reported Term for the Adverse Event", source="LOGS.AE.AETERM (free text)"),
         _v(
+            "AELLT",
+            "Lowest Level Term",
+            codelist="CTCAE v5.0 (MedDRA)",
+            source="LOGS.AE.AELLTCD: the CTCAE v5.0 term",
+        ),
+        _v("AELLTCD", "Lowest Level Term Code", NUM, source="LOGS.AE.AELLTCD (MedDRA LLT code)"),
+        _v(
             "AEDECOD",
             "Dictionary-Derived Term",
-            source="LOGS.AE.AELBTERM (CTCAE v5.0 term, lab abnormalities)",
+            codelist="CTCAE v5.0 (MedDRA)",
+            source="LOGS.AE.AELLTCD: the CTCAE v5.0 term",
+        ),
+        _v(
+            "AEBODSYS",
+            "Body System or Organ Class",
+            codelist="CTCAE v5.0 (MedDRA)",
+            source="LOGS.AE.AELLTCD: the term's system organ class",
+        ),
+        _v(
+            "AESOC",
+            "Primary System Organ Class",
+            codelist="CTCAE v5.0 (MedDRA)",
+            source="LOGS.AE.AELLTCD: the term's system organ class",
         ),
         _v(
             "AETOXGR",

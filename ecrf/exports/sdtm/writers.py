@@ -41,7 +41,7 @@ _SYMBOLS = str.maketrans(
     }
 )
 #: Numeric variables that only hold whole numbers (Dataset-JSON "integer").
-_INTEGER_SUFFIXES = ("SEQ", "DY", "VISITNUM", "AGE")
+_INTEGER_SUFFIXES = ("SEQ", "DY", "VISITNUM", "AGE", "LLTCD")
 
 
 def ascii_text(value: str) -> str:

@@ -8,9 +8,40 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from forms.iahprrt.ctcae_terms import LAB_TERM_CODES, term_of
 from forms.iahprrt.demo.profile import Patient
-from forms.iahprrt.demo.values import Missing, clock
+from forms.iahprrt.demo.values import NA, Missing, clock
 from forms.values import PartialDate
+
+#: The CTCAE v5.0 term (MedDRA code) each event the demo reports is coded with.
+CODED: dict[str, str] = {
+    "Puncture site haematoma": "10019428",  # Hematoma
+    "Abdominal pain": "10000081",
+    "Nausea": "10028813",
+    "Back pain": "10003988",
+    "Vomiting": "10047700",
+    "Fatigue": "10016256",
+    "Diarrhoea": "10012727",  # Diarrhea
+    "Alopecia": "10001760",
+    # No CTCAE term for a pseudoaneurysm: its class's "Other, specify", the verbatim term
+    # saying what it was.
+    "Femoral pseudoaneurysm": "10047065",  # Vascular disorders - Other, specify
+    "Acute cholangitis": "10061695",  # Biliary tract infection
+    "Liver abscess": "10056522",  # Hepatic infection
+    "Small bowel obstruction": "10041101",  # Small intestinal obstruction
+    "Pneumonia": "10061229",  # Lung infection
+    "Carcinoid crisis": "10014698",  # Endocrine disorders - Other, specify
+    "Septic shock (acute cholangitis)": "10040047",  # Sepsis
+}
+
+
+def ctcae_code(term: str, lab: str | None, grade: str) -> str:
+    """The code of the event's CTCAE term; the demo never reports a grade the term lacks."""
+    code = LAB_TERM_CODES[lab] if lab else CODED[term]
+    coded = term_of(code)
+    if coded is None or int(grade) not in coded.grades:
+        raise ValueError(f"demo AE {term!r}: grade {grade} is not a grade of CTCAE {code}")
+    return code
 
 
 def ae_add(
@@ -27,20 +58,24 @@ def ae_add(
     end: date | None = None,
     known: date | None = None,
 ) -> int:
-    """Log an adverse event; an ``end`` after ``known`` (the day the site learns of the
-    event) is not known yet: the event stays ongoing until a later contact."""
+    """Log an adverse event, coded with its CTCAE term (``lab``: the LABTERM term of a
+    laboratory abnormality); an ``end`` after ``known`` (the day the site learns of the
+    event) is not known yet: the event stays ongoing until a later contact. Outside the
+    therapy sub-group no relationship to 177Lu is given (no 177Lu was)."""
     key = len(p.ae) + 1
+    if not p.therapy:
+        therapy = NA
     if end is not None and known is not None and end > known:
         p.due.append((end, "AE", key))
         end = None
     row: dict[str, Any] = {
         "AESPID": key,
         "AETERM": term,
+        "AELLTCD": ctcae_code(term, lab, grade),
         "AESTDAT": start,
         "AEONGO": "N" if end else "Y",
         "AEENDAT": end,
         "AETOXGR": grade,
-        "AELBTERM": lab,
         "AESER": "Y" if serious else "N",
     }
     if serious:

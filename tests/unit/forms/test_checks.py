@@ -171,9 +171,10 @@ SCREENING = date(2025, 3, 5)
 SAMPLE = date(2025, 5, 19)
 
 
-def _ae(term="ANEMIA", grade="3", start="2025-05-15", end=None):
+def _ae(term="10002272", grade="3", start="2025-05-15", end=None):
+    """An adverse event coded with CTCAE ``term`` (MedDRA code; default: Anemia)."""
     return {
-        "AELBTERM": term,
+        "AELLTCD": term,
         "AETOXGR": grade,
         "AESTDAT": P(start),
         "AEENDAT": P(end) if end else None,
@@ -185,7 +186,8 @@ def _ae(term="ANEMIA", grade="3", start="2025-05-15", end=None):
     [
         (3, SAMPLE, [], True),
         (4, SAMPLE, [_ae()], False),
-        (3, SAMPLE, [_ae(term="PLATDEC")], True),  # another term
+        (3, SAMPLE, [_ae(term="10035528")], True),  # another term (platelets)
+        (3, SAMPLE, [_ae(term="ANEMIA")], True),  # the lab form's code, not a MedDRA one
         (3, SAMPLE, [_ae(grade="2")], True),  # graded lower in the log
         (3, SAMPLE, [_ae(start="2025-05-20")], True),  # starts after the sample
         (3, SAMPLE, [_ae(start="2025-05-01", end="2025-05-10")], True),  # ended before
