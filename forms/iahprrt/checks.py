@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from forms.iahprrt.codelists import LABTERM
-from forms.iahprrt.ctcae_terms import LAB_TERM_CODES
 from forms.iahprrt.common import dec, moment, rows_of
+from forms.iahprrt.ctcae_terms import LAB_TERM_CODES
 from forms.values import PartialDate, definitely_before, earliest, latest, same_id
 
 Day = date | PartialDate | None
