@@ -293,10 +293,11 @@ class ItemGroup:
     max_rows: int | None = None
     #: SDTM domain the rows feed (e.g. "AE", "TU").
     domain: str | None = None
-    #: For a repeating group of many items (a log): the items (OIDs, in order) that make
-    #: a row's one-line summary. The page then shows one line per row with these values,
-    #: and the row's items in a panel that opens below it, instead of one wide table.
-    summary: tuple[str, ...] = ()
+    #: For a repeating group of many items (a log): the columns of a row's one-line
+    #: summary, as (item OID, short column heading) pairs in order. The page then shows
+    #: one line per row with these values, and all the row's items in a panel that opens
+    #: below it, instead of one table as wide as the items are many.
+    summary: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

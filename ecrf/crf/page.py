@@ -13,6 +13,7 @@ from ecrf.audit.models import AuditEvent
 from ecrf.converters import MAX_INTEGER, bounded_int
 from ecrf.crf import web_forms as entry_forms
 from ecrf.crf.evaluate import gather_inputs
+from ecrf.crf.row_summary import column_kinds, opens_by_itself, summary_cells
 from ecrf.crf.services import FieldIssue, StaleEntry, field_path
 from ecrf.extensions import db
 from ecrf.locks.models import DataLock
@@ -231,6 +232,11 @@ class FormPage:
             field_name=entry_forms.field_name,
             field_path=field_path,
             codelist_for=self.study.codelist_for,
+            row_summary=lambda group, key: summary_cells(self.study, form, group, key),
+            row_columns=column_kinds,
+            row_opens=lambda group, key, saved: opens_by_itself(
+                self.messages, group, key, bool(saved)
+            ),
         ), status
 
 

@@ -215,10 +215,12 @@ def _check_summary(problems: list[str], where: str, group: ItemGroup) -> None:
     if not group.repeating:
         problems.append(f"{where}: only a repeating group has a summary line per row")
     own = {item.oid for item in group.items}
-    for oid in group.summary:
+    for oid, heading in group.summary:
         if oid not in own:
             problems.append(f"{where}: the summary names {oid}, not an item of the group")
-    _duplicates(problems, "summary item", list(group.summary), where)
+        if not heading.strip():
+            problems.append(f"{where}: the summary column of {oid} has no heading")
+    _duplicates(problems, "summary item", [oid for oid, _ in group.summary], where)
 
 
 def _duplicates(problems: list[str], what: str, oids: list[str], where: str = "") -> None:

@@ -67,7 +67,7 @@
 
   function refresh() {
     form.querySelectorAll("[data-shown-when]").forEach((wrapper) => {
-      const scope = wrapper.closest("tr") || form;
+      const scope = wrapper.closest("tr, [data-row]") || form;
       const condition = JSON.parse(wrapper.dataset.shownWhen);
       wrapper.hidden = !holds(condition, (item) => valueOf(scope, item));
     });
