@@ -16,8 +16,11 @@ def grade_outside_term(code: str | None, grade: str | None) -> str | None:
     if int(grade) in term.grades:
         return None
     return (
-        f"{term.term} has grade {term.grades_text()} in CTCAE v5.0, not grade {grade}:"
+        f"In CTCAE v5.0, {term.term} has grades {term.grades_text()}, not grade {grade}:"
         " choose one of its grades, or the term that describes the event."
+        if len(term.grades) > 1
+        else f"In CTCAE v5.0, {term.term} has grade {term.grades[0]} only, not grade {grade}:"
+        " choose that grade, or the term that describes the event."
     )
 
 
