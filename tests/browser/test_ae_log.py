@@ -78,7 +78,7 @@ def test_one_line_per_event_and_its_fields_below_it(page: Page, log_url, tmp_pat
     expect(rows).to_have_count(3)
     for index in range(3):
         expect(rows.nth(index)).not_to_have_attribute("open", "")
-    third = rows.nth(2).locator("summary")
+    third = rows.nth(2).locator("> summary")
     expect(third).to_contain_text("Platelet count decreased")
     expect(third).to_contain_text("Grade 3")
     expect(third).to_contain_text("2025-03-10")
