@@ -223,3 +223,28 @@ def test_every_problem_is_listed_at_once():
     problems = problems_of(broken)
     assert "form DM, item SEX: unknown code list GENDER" in problems
     assert "form DM, item HEIGHT: hard range low 230 > high 100" in problems
+
+
+def _with_summary(form_oid: str, group_oid: str, summary) -> object:
+    form = next(f for f in STUDY.forms if f.oid == form_oid)
+    groups = tuple(replace(g, summary=summary) if g.oid == group_oid else g for g in form.groups)
+    return replace(
+        STUDY, forms=tuple(replace(f, groups=groups) if f is form else f for f in STUDY.forms)
+    )
+
+
+def test_a_log_summary_names_items_of_its_own_repeating_group_with_headings():
+    assert load_study(_with_summary("AE", "AE", (("AETERM", "Event"),)))
+    problems = problems_of(
+        _with_summary("AE", "AE", (("AETERM", "Event"), ("SUVMAX", "SUV"), ("AETERM", " ")))
+    )
+    assert "form AE, group AE: the summary names SUVMAX, not an item of the group" in problems
+    assert "form AE, group AE: the summary column of AETERM has no heading" in problems
+    assert "duplicate summary item OID AETERM in form AE, group AE" in problems
+    single = next(g for f in STUDY.forms for g in f.groups if not g.repeating)
+    form = next(f for f in STUDY.forms if single in f.groups)
+    first = single.items[0].oid
+    assert any(
+        "only a repeating group has a summary line per row" in p
+        for p in problems_of(_with_summary(form.oid, single.oid, ((first, "First"),)))
+    )
