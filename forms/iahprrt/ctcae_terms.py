@@ -5,7 +5,8 @@ The terms are data (data/ctcae_v5_terms.csv, its provenance in its header). What
 adverse event log needs from them:
 - ``CTCAE``: the code list of the term item (code = the MedDRA LLT code, the value
   stored; label = the CTCAE term; grouped by system organ class on the page);
-- ``allowed_grades`` / ``grade_outside_term``: a grade the term does not have is refused;
+- ``Term.grades`` / ``allowed_grades``: the grades the term has (a grade it lacks is refused
+  at the grade field: ``ae_checks.grade_outside_term``);
 - ``LAB_TERM_CODES``: the laboratory terms the lab forms grade (code list LABTERM), by
   their MedDRA code, so that "grade ≥ 3 without an adverse event" matches on the coded term.
 """
