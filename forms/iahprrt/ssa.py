@@ -133,8 +133,10 @@ def inside_washout(
     days; 24 h short-acting, counted in hours from the times when given: an injection
     whose time is missing may lie anywhere in its day, and is asked about)."""
     washout = WASHOUTS.get(formulation(drug, declared) or "")
-    if washout is None or injected_on is None or event_on is None or injected_on > event_on:
+    if washout is None or injected_on is None or event_on is None:
         return None
+    if _earliest(injected_on, injected_at) > _latest(event_on, event_at):
+        return None  # after the event: not in the washout before it
     if not washout.by_clock:
         days = (event_on - injected_on).days
         if days >= washout.length.days:
