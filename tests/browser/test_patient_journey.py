@@ -206,10 +206,17 @@ def pet(day: date, acquisition: dict[str, str], organs, lesions) -> dict[str, st
         "PET-1-PETDAT": day.isoformat(),
         "PET-1-TRACER": "DOTATATE",
         "PET-1-WEIGHT": "70.0",
+        "PET-1-SCANNER": "Siemens Biograph Vision 600",
+        "PET-1-RECON": "EARL2",
+        "PET-1-SUVNORM": "BW",
         "PET-1-SEGMETH": "ISO41",
         "PET-1-LIVREF": "S5",
+        "PET-1-READER": "Dr A. Martin",
         **{f"PET-1-{item}": text for item, text in acquisition.items()},
     }
+    iah = "ARTERY" in acquisition
+    if iah:  # the proper hepatic artery reaches the whole liver
+        values["PET-1-LIVPERF"] = "Y"
     for prefix, (suvmax, suvmean) in organs.items():
         values[f"ORG-1-{prefix}SUVMAX"] = suvmax
         values[f"ORG-1-{prefix}SUVMEAN"] = suvmean
@@ -222,6 +229,8 @@ def pet(day: date, acquisition: dict[str, str], organs, lesions) -> dict[str, st
             f"IDX-{key}-SUVMAX": suvmax,
             f"IDX-{key}-SUVMEAN": suvmean,
         }
+        if iah:
+            values[f"IDX-{key}-PERF"] = "Y"
     return values
 
 
