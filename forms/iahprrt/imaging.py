@@ -508,10 +508,10 @@ def _lesion_items(p: str, iah: bool) -> tuple[Item, ...]:
             2,
             yes_no(
                 f"{p}PERF",
-                "In the arterial territory injected (perfused)",
+                "Perfused",
                 required=True,
-                help="Yes when the lesion lies in the territory of the artery injected;"
-                " the primary endpoint is computed over these lesions.",
+                help="In the arterial territory injected: yes or no. The primary endpoint"
+                " counts the perfused lesions.",
             ),
         )
         items += [derived(f"{p}G{metric}", f"{label} IAH / IV") for metric, label in _SUV_METRICS]

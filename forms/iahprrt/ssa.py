@@ -201,6 +201,14 @@ SSAINJ = Form(
             "SSA",
             "Injections (from 3 months before the PET-IV to the end of the study)",
             (
+                day("SSADAT", "Date of the injection", required=True, cdash="CMSTDAT"),
+                clock(
+                    "SSATIM",
+                    "Time of the injection",
+                    cdash="CMSTTIM",
+                    help="Needed for a short-acting injection the day before a PET or the"
+                    " 177Lu administration (24 h washout).",
+                ),
                 choice("SSATRT", "Somatostatin analog", "SSADRUG", required=True, cdash="CMTRT"),
                 choice(
                     "SSAACT",
@@ -213,14 +221,6 @@ SSAINJ = Form(
                     "SSAOTH", "Which analog", max_length=60, **shown(When("SSATRT", "eq", "OTHER"))
                 ),
                 decimal("SSADOSE", "Dose", "mg", precision=1, hard=(0.01, 500), cdash="CMDOSE"),
-                day("SSADAT", "Date of the injection", required=True, cdash="CMSTDAT"),
-                clock(
-                    "SSATIM",
-                    "Time of the injection",
-                    cdash="CMSTTIM",
-                    help="Needed for a short-acting injection the day before a PET or the"
-                    " 177Lu administration (24 h washout).",
-                ),
             ),
             repeating=True,
             domain="CM",

@@ -282,13 +282,12 @@ def _doses(p: str) -> tuple[Item, ...]:
     beside them the doses per GBq administered, their IAH/IV ratio and the cumulative dose."""
     dose = {"precision": 2, "hard": (0, 1000)}
     return (
-        decimal(f"{p}DIAH", "Absorbed dose, IAH cycle (5th)", "Gy", required=True, **dose),
-        derived(f"{p}NIAH", "IAH cycle, per GBq administered", units="Gy/GBq"),
-        *(decimal(f"{p}DIV{n}", f"Absorbed dose, IV cycle {n}", "Gy", **dose) for n in range(1, 5)),
-        derived(f"{p}DIVMEAN", "Mean absorbed dose of the IV cycles", units="Gy"),
-        derived(f"{p}NIVMEAN", "IV cycles, mean per GBq administered", units="Gy/GBq"),
-        derived(f"{p}DRATIO", "IAH / IV absorbed dose per GBq"),
-        derived(f"{p}DCUM", "Cumulative absorbed dose, 5 cycles", units="Gy"),
+        decimal(f"{p}DIAH", "IAH cycle (5th)", "Gy", required=True, **dose),
+        derived(f"{p}NIAH", "IAH, per GBq", units="Gy/GBq"),
+        *(decimal(f"{p}DIV{n}", f"IV cycle {n}", "Gy", **dose) for n in range(1, 5)),
+        derived(f"{p}NIVMEAN", "IV mean, per GBq", units="Gy/GBq"),
+        derived(f"{p}DRATIO", "IAH / IV, per GBq"),
+        derived(f"{p}DCUM", "Total, 5 cycles", units="Gy"),
     )
 
 
@@ -302,7 +301,6 @@ def _dose_derivations(p: str):
             _IAH_ACTIVITY,
             formula="IAH cycle dose (Gy) / administered 177Lu activity of the IAH cycle (GBq).",
         ),
-        derive(f"{p}DIVMEAN", dv.mean_of, *iv, formula="Mean of the IV cycle doses entered."),
         derive(
             f"{p}NIVMEAN",
             ds.mean_iv_per_gbq,
@@ -389,7 +387,7 @@ DOSI = Form(
         ),
         ItemGroup(
             "LDOSE",
-            "Lesions",
+            "Lesions: absorbed doses (Gy) and doses per GBq administered (Gy/GBq)",
             (
                 text(
                     "LESID",
@@ -405,7 +403,7 @@ DOSI = Form(
         ),
         ItemGroup(
             "ODOSE",
-            "Organs",
+            "Organs: absorbed doses (Gy) and doses per GBq administered (Gy/GBq)",
             (choice("ORGAN", "Organ", "DOSORG", required=True), *_doses("O")),
             repeating=True,
             domain="TR",
