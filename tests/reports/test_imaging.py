@@ -22,7 +22,16 @@ from ecrf.audit.models import AuditEvent
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
-from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
+from ecrf.records.models import (
+    Finding,
+    FindingStatus,
+    FormEntry,
+    ItemGroupRow,
+    ItemValue,
+    Site,
+    Subject,
+    SubjectVisit,
+)
 from ecrf.reporting.imaging import build_imaging_report
 from ecrf.reporting.imaging_page import imaging_context
 from ecrf.reporting.plans import report_plan
@@ -267,6 +276,63 @@ def test_a_lesion_given_another_segment_on_the_pet_iah_is_never_paired(trial):
     table = imaging_context(report(trial, subject=subject_id), page={})["subjects"][0]["index"]
     notes = {r["note"] for r in table["unpaired"] if r["identifier"] == row["LESID"]}
     assert notes == {"segment not the same on both scans"}
+
+
+def _save_pet(subject_id: str, form_oid: str, values: dict, reason: str) -> None:
+    subject = get_subject(subject_id)
+    entry = db.session.scalar(
+        sa.select(FormEntry)
+        .join(SubjectVisit, SubjectVisit.id == FormEntry.visit_id)
+        .where(SubjectVisit.subject_id == subject.id, FormEntry.form_oid == form_oid)
+    )
+    save_form(
+        current_study(),
+        subject,
+        form_oid,
+        form_oid,
+        {("PET", 1): values},
+        actor=None,
+        expected_version=entry.version,
+        reason=reason,
+    )
+    db.session.commit()
+
+
+def _open_pair_findings(subject_id: str) -> set[str]:
+    subject = get_subject(subject_id)
+    return set(
+        db.session.scalars(
+            sa.select(Finding.check_name).where(
+                Finding.subject_id == subject.id,
+                Finding.status == FindingStatus.OPEN,
+                Finding.check_name.like("SAME_%"),
+            )
+        )
+    )
+
+
+def test_a_pet_pair_acquired_differently_raises_findings_the_pet_iv_can_resolve(trial):
+    with trial.app.app_context():
+        subject_id = sorted(set(expected_gains()) - {trial.renamed[0], trial.retyped[0]})[-1]
+        assert _open_pair_findings(subject_id) == set()
+        iv_uptake = int(stored_rows("PETIV", "PET")[subject_id][1]["UPTKMIN"])
+        hours, minutes = map(int, stored_rows("PETIAH", "PET")[subject_id][1]["INJTIM"].split(":"))
+        late_minutes = hours * 60 + minutes + iv_uptake + 11  # a morning PET: the same day
+        late = f"{late_minutes // 60:02d}:{late_minutes % 60:02d}"
+        _save_pet(
+            subject_id,
+            "PETIAH",
+            {"SCANNER": "Mediso AnyScan PC", "ACQTIM": late},
+            "Corrected from the PET report",
+        )
+        # 11 min more uptake than on the PET-IV, and another scanner: two questions.
+        assert _open_pair_findings(subject_id) == {
+            "SAME_SCANNER_AS_PETIV",
+            "SAME_UPTKMIN_AS_PETIV",
+        }
+        # The PET-IV turns out to have been acquired on that scanner: the finding closes.
+        _save_pet(subject_id, "PETIV", {"SCANNER": " mediso anyscan pc"}, "Corrected")
+        assert _open_pair_findings(subject_id) == {"SAME_UPTKMIN_AS_PETIV"}
 
 
 def test_identifiers_pair_without_regard_to_case(trial):
