@@ -168,7 +168,8 @@ def matrix_cells(page: Page, base_url: str, identifier: str) -> Locator:
 # --- the patient's data, dated from D0 ------------------------------------------------------
 
 LESIONS = ("L1", "L2", "L3", "L4", "L5")
-SEGMENTS = ("S2", "S4", "S6", "S7", "S8")
+# L1 and L2 are the baseline targets (tests/iahprrt_patient.py): the same segments.
+SEGMENTS = ("S6", "S7", "S2", "S4", "S8")
 # SUVmax, SUVmean of the 5 index lesions after IV, and after IAH injection.
 IV_UPTAKE = (
     ("10.00", "6.00"),
@@ -553,7 +554,7 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
             "1/4 complete",
             "2/6 complete",  # M3: review and response
             "2/6 complete",  # M6
-            "1/6 complete",  # LOGS: end of study
+            "1/7 complete",  # LOGS: end of study (of 7 logs with the cold SSA injections)
         ]
     )
     expect(
