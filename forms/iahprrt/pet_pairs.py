@@ -125,12 +125,19 @@ def _one(rows: list[dict] | None, id_key: str, lesion: str | None) -> dict | Non
     return matches[0] if len(matches) == 1 else None
 
 
+#: Couinaud segments as radiologists write them (code list LIVSEG: S1 … S8).
+_NUMERALS = dict(
+    zip(
+        ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"),
+        ("I", "II", "III", "IV", "V", "VI", "VII", "VIII"),
+        strict=True,
+    )
+)
+
+
 def _segment(code: Any) -> str:
-    """A Couinaud segment as radiologists write it (S7 → VII)."""
-    numerals = {"1": "I", "2": "II", "3": "III", "4": "IV", "5": "V", "6": "VI", "7": "VII"}
-    numerals["8"] = "VIII"
-    text = str(code)
-    return numerals.get(text[1:], text) if text.startswith("S") else text
+    """A liver segment as radiologists write it (S7 → VII)."""
+    return _NUMERALS.get(str(code), str(code))
 
 
 def segment_as_baseline(

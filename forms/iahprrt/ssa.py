@@ -220,7 +220,7 @@ SSAINJ = Form(
                 text(
                     "SSAOTH", "Which analog", max_length=60, **shown(When("SSATRT", "eq", "OTHER"))
                 ),
-                decimal("SSADOSE", "Dose", "mg", precision=1, hard=(0.01, 500), cdash="CMDOSE"),
+                decimal("SSADOSE", "Dose", "mg", precision=2, hard=(0.01, 500), cdash="CMDOSE"),
             ),
             repeating=True,
             domain="CM",
