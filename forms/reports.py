@@ -159,6 +159,10 @@ class LesionTable:
     location_item: str
     location_label: str
     metrics: tuple[Metric, ...]
+    #: The tested scan's yes/no item saying whether the lesion lies in the territory the
+    #: tested injection reached (an intra-arterial injection): the gain of the endpoint
+    #: then counts the lesions answered yes, and those answered no are summarised apart.
+    perfused_item: str | None = None
 
 
 @dataclass(frozen=True)

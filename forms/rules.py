@@ -3,7 +3,8 @@ within days of another, uniqueness within rows, and identifiers that must name a
 another table.
 
 What most edit checks say is "this must come before that", "this cannot exceed that",
-"this identifier is used once" or "this lesion was declared at baseline". Written as
+"this identifier is used once", "this lesion was declared at baseline" or "these two scans
+were made alike" (the same scanner, uptake times at most 10 min apart). Written as
 declarations, a data manager reads them as such, the engine checks their references and
 types at start-up, and the annotated CRF can print them. Each returns a
 :class:`forms.language.Check`, so the engine runs it like any other; the message is a named
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from forms.language import Check, Severity
@@ -279,3 +281,68 @@ def listed(
     tables = (among,) if isinstance(among, str) else tuple(among)
     rule = Listing(item, tables, key or item.rsplit(".", 1)[-1], message)
     return Check(name, item, (item, *tables), rule, severity)
+
+
+@dataclass(frozen=True)
+class Sameness:
+    """``item`` is the same as ``of`` (texts as identifiers: without case or surrounding
+    spaces); called with the inputs, returns the message if they differ."""
+
+    item: str
+    of: str
+    message: str
+
+    def __call__(self, values: dict[str, Any]) -> str | None:
+        value, other = values.get(self.item), values.get(self.of)
+        if value is None or other is None:
+            return None
+        if same_id(value, other) if isinstance(value, str) else value == other:
+            return None
+        return self.message.format(value=_shown(value), other=_shown(other))
+
+
+def same(
+    name: str, item: str, *, of: str, message: str, severity: Severity = Severity.WARN
+) -> Check:
+    """A check that ``item`` has the value of ``of`` (two scans made with the same tracer,
+    scanner, reader...); ``{value}`` and ``{other}`` in the message stand for the two."""
+    return Check(name, item, (item, of), Sameness(item, of, message), severity)
+
+
+@dataclass(frozen=True)
+class Nearness:
+    """The number ``item`` differs from ``of`` by at most ``by`` (either way); called with
+    the inputs, returns the message if it differs by more."""
+
+    item: str
+    of: str
+    by: Decimal
+    message: str
+
+    def __call__(self, values: dict[str, Any]) -> str | None:
+        value, other = values.get(self.item), values.get(self.of)
+        if value is None or other is None:
+            return None
+        difference = abs(Decimal(str(value)) - Decimal(str(other)))
+        if difference <= self.by:
+            return None
+        return self.message.format(
+            value=_shown(value), other=_shown(other), difference=_shown(difference)
+        )
+
+
+def near(
+    name: str,
+    item: str,
+    *,
+    of: str,
+    by: int | Decimal,
+    message: str,
+    severity: Severity = Severity.WARN,
+) -> Check:
+    """A check that the number ``item`` lies within ``by`` of ``of`` (uptake times of two
+    scans at most 10 min apart); ``{value}``, ``{other}`` and ``{difference}`` in the
+    message stand for the numbers concerned."""
+    if by < 0:
+        raise ValueError(f"{name}: by={by} is a negative tolerance")
+    return Check(name, item, (item, of), Nearness(item, of, Decimal(str(by)), message), severity)

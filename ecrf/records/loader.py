@@ -33,7 +33,7 @@ from forms.language import (
     When,
     condition_items,
 )
-from forms.rules import Between, Comparison, Uniqueness, Window
+from forms.rules import Between, Comparison, Nearness, Sameness, Uniqueness, Window
 
 NUMERIC = frozenset({DataType.INTEGER, DataType.DECIMAL})
 CODED = frozenset({DataType.CHOICE, DataType.MULTI_CHOICE})
@@ -290,6 +290,13 @@ def _check_declared(problems, loaded: LoadedStudy, form: Form, label: str, check
     elif isinstance(rule, Between):  # the item and each bound, as by "<="
         _check_comparable(problems, loaded, form, label, rule.low, "<=", rule.item)
         _check_comparable(problems, loaded, form, label, rule.item, "<=", rule.high)
+    elif isinstance(rule, Sameness):
+        _check_comparable(problems, loaded, form, label, rule.item, "==", rule.of)
+    elif isinstance(rule, Nearness):
+        for ref in (rule.item, rule.of):
+            kind = _value_type(problems, loaded, form, label, ref)
+            if kind is not None and kind not in (DataType.INTEGER, DataType.DECIMAL):
+                problems.append(f"{label}: {ref} ({kind.value}) is not a number")
     elif isinstance(rule, Uniqueness):
         for ref in (rule.among, rule.elsewhere):
             if ref is not None and not ref.endswith("[]"):

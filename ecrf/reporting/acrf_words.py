@@ -26,7 +26,7 @@ from forms.language import (
     Timing,
     When,
 )
-from forms.rules import Between, Comparison, Listing, Uniqueness, Window
+from forms.rules import Between, Comparison, Listing, Nearness, Sameness, Uniqueness, Window
 
 # --- conditions ---------------------------------------------------------------------------
 
@@ -112,6 +112,8 @@ UNIQUE_ELSEWHERE = ", and never in {elsewhere}"
 LISTED_RULE = "{item} names a row of {among}"
 BETWEEN_RULE = "{low} ≤ {item} ≤ {high}"
 WINDOW_RULE = "{item} from {low} to {high} days after {of}"
+SAME_RULE = "{item} is the same as {of}"
+NEAR_RULE = "{item} differs from {of} by at most {by}"
 INPUT_CONTEXT = "{words} (context)"
 INPUT_ROWS_HERE = "every row of {group} (this form)"
 INPUT_SAME_VISIT = "{label} ({form}, same visit)"
@@ -336,6 +338,10 @@ def _declared(function: Any) -> tuple[str, str]:
         rule = WINDOW_RULE.format(
             item=function.item, low=function.low, high=function.high, of=function.of
         )
+    elif isinstance(function, Sameness):
+        rule = SAME_RULE.format(item=function.item, of=function.of)
+    elif isinstance(function, Nearness):
+        rule = NEAR_RULE.format(item=function.item, of=function.of, by=function.by)
     elif isinstance(function, Uniqueness):
         rule = UNIQUE_RULE.format(item=function.item, among=function.among)
         if function.elsewhere:

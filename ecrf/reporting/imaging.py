@@ -58,6 +58,11 @@ class Lesion:
     measures: tuple[Measure, ...]
     #: Tested / reference of the primary metric, unrounded (index lesions with both values).
     gain: Decimal | None = None
+    #: In the territory the tested injection reached: True, False, or None when not
+    #: answered (a table that does not ask counts every lesion as reached).
+    perfused: bool | None = True
+    #: The same identifier names a lesion at another place on each scan: never paired.
+    moved: bool = False
 
     @property
     def paired(self) -> bool:
@@ -123,9 +128,12 @@ class SubjectImaging:
     tested: ScanInfo
     index: LesionGroup
     others: tuple[LesionGroup, ...]
-    #: The subject's gains over the paired index lesions; the count and median are the ones
-    #: the definition derives and stores, where it does.
+    #: The subject's gains over the paired index lesions (those perfused, where the table
+    #: asks); the count and median are the ones the definition derives and stores, where it
+    #: does.
     summary: GainSummary
+    #: The gains of the paired index lesions outside the territory injected (not perfused).
+    outside: GainSummary = GainSummary(0, None, None, None, 0)
 
 
 @dataclass(frozen=True)
@@ -141,11 +149,14 @@ class ImagingReport:
     lesions: GainSummary
     #: Over the subjects' median gains.
     patients: GainSummary
+    #: Over every paired index lesion outside the territory injected (apart from the
+    #: endpoint).
+    outside: GainSummary = GainSummary(0, None, None, None, 0)
 
     @property
     def compared(self) -> tuple[SubjectImaging, ...]:
         """Subjects with at least one index lesion compared on both scans."""
-        return tuple(s for s in self.subjects if s.summary.count)
+        return tuple(s for s in self.subjects if s.summary.count or s.outside.count)
 
 
 def round_ratio(value: Decimal | None) -> Decimal | None:
@@ -215,6 +226,11 @@ def _identifier(row: RowRecord, id_item: str) -> str:
     return (record.value or "").strip() if record is not None else ""
 
 
+def _raw(row: RowRecord | None, item: str) -> str | None:
+    record = row.values.get(item) if row is not None else None
+    return record.value if record is not None else None
+
+
 def _by_identifier(rows: list[RowRecord], id_item: str) -> dict[str, list[RowRecord]]:
     """Rows by lesion identifier; a row with none is kept under a key of its own (it pairs
     with nothing, and is listed all the same)."""
@@ -265,10 +281,16 @@ def _lesions(
     ref_rows = _by_identifier(reference.repeating(table.group) if reference else [], table.id_item)
     tested_rows = _by_identifier(tested.repeating(table.group) if tested else [], table.id_item)
     pairs: list[tuple[RowRecord | None, RowRecord | None]] = []
+    moved: set[int] = set()  # ids of rows whose identifier names another place on the other scan
     for key in ref_rows.keys() | tested_rows.keys():
         on_ref, on_tested = ref_rows.get(key, []), tested_rows.get(key, [])
         if len(on_ref) == 1 and len(on_tested) == 1:
-            pairs.append((on_ref[0], on_tested[0]))
+            places = {_raw(row, table.location_item) for row in (on_ref[0], on_tested[0])}
+            if len(places - {None}) > 1:  # same identifier, another segment: not a pair
+                moved |= {id(on_ref[0]), id(on_tested[0])}
+                pairs += [(on_ref[0], None), (None, on_tested[0])]
+            else:
+                pairs.append((on_ref[0], on_tested[0]))
         else:
             pairs += [(row, None) for row in on_ref] + [(None, row) for row in on_tested]
     lesions = []
@@ -288,6 +310,10 @@ def _lesions(
             before, after = measure.reference.number, measure.tested.number
             if measure.metric.item == gain_metric and ref_row and tested_row and before:
                 gain = after / before if after is not None else None
+        perfused: bool | None = True
+        if table.perfused_item is not None:
+            answer = _raw(tested_row, table.perfused_item) if tested_row else None
+            perfused = {"Y": True, "N": False}.get(answer or "")
         lesions.append(
             Lesion(
                 _identifier(shown, table.id_item),
@@ -296,6 +322,8 @@ def _lesions(
                 tested_row is not None,
                 measures,
                 gain,
+                perfused,
+                id(shown) in moved,
             )
         )
     return tuple(sorted(lesions, key=lambda lesion: _natural(lesion.identifier)))
@@ -324,7 +352,14 @@ def _subject(
         LesionGroup(table, _lesions(reader, plan, table, reference, tested, None))
         for table in plan.other_lesions
     )
-    summary = GainSummary.of(lesion.gain for lesion in index.lesions if lesion.gain is not None)
+    summary = GainSummary.of(
+        lesion.gain for lesion in index.lesions if lesion.gain is not None and lesion.perfused
+    )
+    outside = GainSummary.of(
+        lesion.gain
+        for lesion in index.lesions
+        if lesion.gain is not None and lesion.perfused is False
+    )
     stored_count = stored_median = None
     if tested is not None and plan.paired_count is not None:
         row = tested.first(plan.paired_count.group)
@@ -348,6 +383,7 @@ def _subject(
         index,
         others,
         summary,
+        outside,
     )
 
 
@@ -403,7 +439,15 @@ def build_imaging_report(
     if subject is not None and subject not in rows:
         rows[subject] = _SubjectRows(site_codes[0] if site_codes else "")
     subjects = tuple(_subject(reader, plan, identifier, r) for identifier, r in rows.items())
-    gains = [le.gain for s in subjects for le in s.index.lesions if le.gain is not None]
+    gains = [
+        le.gain for s in subjects for le in s.index.lesions if le.gain is not None and le.perfused
+    ]
+    outside = [
+        le.gain
+        for s in subjects
+        for le in s.index.lesions
+        if le.gain is not None and le.perfused is False
+    ]
     medians = [s.summary.median for s in subjects if s.summary.median is not None]
     return ImagingReport(
         plan,
@@ -413,4 +457,5 @@ def build_imaging_report(
         subjects,
         GainSummary.of(gains),
         GainSummary.of(medians),
+        GainSummary.of(outside),
     )

@@ -33,6 +33,9 @@ SCOPE_SITES = "Sites {codes}"
 SCOPE_SITE = "Site {code}"
 SCOPE_SUBJECT = "Subject {subject} (site {site})"
 ONLY_ON = "only on {scan}"
+#: A lesion whose identifier names another place (segment, site) on the other scan.
+MOVED = "{location} not the same on both scans"
+PERFUSED = {True: "yes", False: "no", None: "—"}
 NO_IDENTIFIER = "(no identifier)"
 NONE = "—"
 RANGE = "{low}–{high}"
@@ -89,7 +92,7 @@ def _lines(report: ImagingReport, subjects: tuple[SubjectImaging, ...], tag_subj
     lines = []
     for subject in subjects:
         for lesion in subject.index.lesions:
-            if lesion.gain is None:
+            if lesion.gain is None or not lesion.perfused:  # the endpoint's lesions only
                 continue
             measure = next(m for m in lesion.measures if m.metric.item == plan.primary_metric)
             lines.append(
@@ -153,15 +156,18 @@ def plot(report: ImagingReport, subject: SubjectImaging | None, plot_id: str) ->
     )
 
 
-def _lesion_row(report: ImagingReport, lesion: Lesion) -> dict[str, Any]:
+def _lesion_row(report: ImagingReport, lesion: Lesion, location_label: str) -> dict[str, Any]:
     note = ""
-    if not lesion.on_tested:
+    if lesion.moved:
+        note = MOVED.format(location=location_label.lower())
+    elif not lesion.on_tested:
         note = ONLY_ON.format(scan=report.plan.reference.label)
     elif not lesion.on_reference:
         note = ONLY_ON.format(scan=report.plan.tested.label)
     return {
         "identifier": lesion.identifier or NO_IDENTIFIER,
         "location": lesion.location,
+        "perfused": PERFUSED[lesion.perfused],
         "note": note,
         "higher": lesion.higher,
         "cells": [
@@ -180,8 +186,13 @@ def _table(report: ImagingReport, group: LesionGroup) -> dict[str, Any]:
         "label": group.table.label,
         "location_label": group.table.location_label,
         "metrics": [m.label for m in group.table.metrics],
-        "rows": [_lesion_row(report, lesion) for lesion in group.lesions],
-        "unpaired": [_lesion_row(report, lesion) for lesion in group.unpaired],
+        "perfusion": group.table.perfused_item is not None,
+        "rows": [
+            _lesion_row(report, lesion, group.table.location_label) for lesion in group.lesions
+        ],
+        "unpaired": [
+            _lesion_row(report, lesion, group.table.location_label) for lesion in group.unpaired
+        ],
     }
 
 
@@ -205,8 +216,11 @@ def _subject(report: ImagingReport, subject: SubjectImaging, number: int) -> dic
         "index": _table(report, subject.index),
         "others": [_table(report, group) for group in subject.others if group.lesions],
         "summary": _summary(subject.summary),
-        "compared": bool(subject.summary.count),
-        "plot": plot(report, subject, f"plot-s{number}") if subject.summary.count else None,
+        "outside": _summary(subject.outside),
+        "compared": bool(subject.summary.count or subject.outside.count),
+        "plot": plot(report, subject, f"plot-s{number}")
+        if subject.summary.count or subject.outside.count
+        else None,
     }
 
 
@@ -231,13 +245,16 @@ def imaging_context(
             "unpaired": unpaired,
             "lesions": _summary(report.lesions),
             "patients": _summary(report.patients),
+            "outside": _summary(report.outside),
         },
+        "perfusion": plan.index_lesions.perfused_item is not None,
         "summary_rows": [
             {
                 "identifier": s.identifier,
                 "site": s.site_code,
                 "anchor": f"subject-{s.identifier}",
                 "unpaired": len(s.index.unpaired),
+                "outside": _summary(s.outside),
                 **_summary(s.summary),
             }
             for s in report.subjects

@@ -113,6 +113,13 @@ SYSTX = CodeList(
     ),
 )
 
+#: Formulation of a cold somatostatin analogue: it sets the washout before a PET or 177Lu.
+SSAACT = CodeList(
+    "SSAACT",
+    "Somatostatin analog formulation",
+    (("LONG", "Long-acting (monthly depot)"), ("SHORT", "Short-acting (s.c. or i.v.)")),
+)
+
 SSADRUG = CodeList(
     "SSADRUG",
     "Somatostatin analog (cold)",
@@ -241,6 +248,32 @@ SEGMETH = CodeList(
         ("ISO41", "Isocontour at 41 % of SUVmax"),
         ("ISO50", "Isocontour at 50 % of SUVmax"),
         ("OTHER", "Other (say which in the comment)"),
+    ),
+)
+
+#: PET reconstruction (EARL: the EANM Research Ltd harmonised standards, which make SUVs
+#: of different scanners comparable; the others are the vendors' usual algorithms).
+RECON = CodeList(
+    "RECON",
+    "PET reconstruction",
+    (
+        ("EARL1", "EARL1-harmonised"),
+        ("EARL2", "EARL2-harmonised"),
+        ("OSEM", "OSEM (3D)"),
+        ("OSEMTOF", "OSEM + time of flight"),
+        ("OSEMTOFPSF", "OSEM + time of flight + PSF (resolution recovery)"),
+        ("BSREM", "Bayesian penalised likelihood (e.g. Q.Clear)"),
+        ("OTHER", "Other (describe in the parameters)"),
+    ),
+)
+
+SUVNORM = CodeList(
+    "SUVNORM",
+    "SUV normalisation",
+    (
+        ("BW", "Body weight (SUVbw, g/mL)"),
+        ("LBM", "Lean body mass (SUL)"),
+        ("BSA", "Body surface area (SUVbsa)"),
     ),
 )
 
@@ -459,6 +492,7 @@ ALL_CODELISTS = (
     LIVERTX,
     SYSTX,
     SSADRUG,
+    SSAACT,
     PREGRES,
     PREGSPEC,
     PREGPRE,
@@ -473,6 +507,8 @@ ALL_CODELISTS = (
     ORGAN,
     IMGMETH,
     SEGMETH,
+    RECON,
+    SUVNORM,
     NTLSTAT,
     NEWLES,
     RECRESP,

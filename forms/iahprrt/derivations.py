@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from datetime import date, time
 from decimal import Decimal
-from statistics import median
 from typing import Any
 
 from forms.iahprrt.common import dec, moment, rounded, rows_of
-from forms.values import PartialDate, same_id
+from forms.values import PartialDate
 
 # --- constants -----------------------------------------------------------------------------
 
@@ -276,7 +275,7 @@ def minutes_between(start: time | None, end: time | None) -> int | None:
     return delta if delta >= 0 else None
 
 
-# --- PET uptake: ratios and IAH/IV gains ---------------------------------------------------
+# --- PET uptake: ratios (the IAH/IV pairing and gains: pet_pairs.py) ---------------------
 
 
 def ratio(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | None:
@@ -286,69 +285,6 @@ def ratio(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | N
     return rounded(dec(numerator) / dec(denominator), "0.01")
 
 
-def paired_row(id_key: str, lesion_id: str | None, rows: list[dict] | None) -> dict | None:
-    """The row of ``rows`` whose ``id_key`` is the same lesion identifier, if exactly one."""
-    matches = [row for row in rows_of(rows) if same_id(row.get(id_key), lesion_id)]
-    return matches[0] if len(matches) == 1 else None
-
-
-def paired_ratio(
-    id_key: str,
-    metric: str,
-    lesion_id: str | None,
-    value: Decimal | None,
-    iv_rows: list[dict] | None,
-) -> Decimal | None:
-    """IAH/IV ratio of one lesion's ``metric`` (e.g. SUVMAX), paired with the PET-IV row
-    of the same identifier (``id_key``: the identifier item of that table)."""
-    other = paired_row(id_key, lesion_id, iv_rows)
-    return ratio(value, other.get(metric)) if other else None
-
-
-def paired_tl_ratio(
-    id_key: str,
-    max_key: str,
-    lesion_id: str | None,
-    suvmax: Decimal | None,
-    liver_suvmean: Decimal | None,
-    iv_rows: list[dict] | None,
-    iv_liver_suvmean: Decimal | None,
-) -> Decimal | None:
-    """IAH/IV ratio of the tumour-to-liver ratio (each T/L = lesion SUVmax / healthy-liver
-    SUVmean of its own scan), computed from the raw values, unrounded."""
-    other = paired_row(id_key, lesion_id, iv_rows)
-    if other is None or suvmax is None or not other.get(max_key):
-        return None
-    if not liver_suvmean or not iv_liver_suvmean:
-        return None
-    iah_tl = dec(suvmax) / dec(liver_suvmean)
-    iv_tl = dec(other[max_key]) / dec(iv_liver_suvmean)
-    return rounded(iah_tl / iv_tl, "0.01")
-
-
-def _gains(iah_rows: list[dict] | None, iv_rows: list[dict] | None) -> list[Decimal]:
-    gains = []
-    for row in rows_of(iah_rows):
-        other = paired_row("LESID", row.get("LESID"), iv_rows)
-        if other and row.get("SUVMAX") is not None and other.get("SUVMAX"):
-            gains.append(dec(row["SUVMAX"]) / dec(other["SUVMAX"]))
-    return gains
-
-
-def paired_count(iah_rows: list[dict] | None, iv_rows: list[dict] | None) -> int | None:
-    """How many index lesions have an SUVmax on both PETs (paired by identifier)."""
-    if not iah_rows:
-        return None
-    return len(_gains(iah_rows, iv_rows))
-
-
-def median_gain(iah_rows: list[dict] | None, iv_rows: list[dict] | None) -> Decimal | None:
-    """Per patient: median over the paired liver index lesions of SUVmax IAH / SUVmax IV
-    (unrounded ratios, median rounded to 2 decimals)."""
-    gains = _gains(iah_rows, iv_rows)
-    return rounded(median(gains), "0.01") if gains else None
-
-
 # --- dosimetry ---------------------------------------------------------------------------
 
 
@@ -356,14 +292,6 @@ def mean_of(*values: Decimal | None) -> Decimal | None:
     """Mean of the values entered (None when none is)."""
     present = [dec(v) for v in values if v is not None]
     return rounded(sum(present) / len(present), "0.01") if present else None
-
-
-def dose_ratio(iah: Decimal | None, *iv: Decimal | None) -> Decimal | None:
-    """Absorbed dose of the IAH cycle / mean absorbed dose of the IV cycles entered."""
-    present = [dec(v) for v in iv if v is not None]
-    if iah is None or not present or not sum(present):
-        return None
-    return rounded(dec(iah) * len(present) / sum(present), "0.01")
 
 
 def cumulative_dose(*doses: Decimal | None) -> Decimal | None:

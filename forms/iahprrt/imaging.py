@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from forms.iahprrt import checks as ck
 from forms.iahprrt import derivations as dv
+from forms.iahprrt import pet_pairs as pp
 from forms.iahprrt import recist
 from forms.iahprrt.common import (
     check,
@@ -503,14 +504,29 @@ def _lesion_items(p: str, iah: bool) -> tuple[Item, ...]:
         ),
     ]
     if iah:
+        items.insert(
+            2,
+            yes_no(
+                f"{p}PERF",
+                "Perfused",
+                required=True,
+                help="In the arterial territory injected: yes or no. The primary endpoint"
+                " counts the perfused lesions.",
+            ),
+        )
         items += [derived(f"{p}G{metric}", f"{label} IAH / IV") for metric, label in _SUV_METRICS]
         items.append(derived(f"{p}GTLR", "Tumour-to-liver ratio IAH / IV"))
     return tuple(items)
 
 
+def _place(p: str) -> str:
+    """The location item of a lesion table: the liver segment, or the site elsewhere."""
+    return f"{p}SITE" if p else "SEGMENT"
+
+
 def _lesion_derivations(p: str, iv_rows: str | None) -> list[Derivation]:
     """Per-lesion tumour-to-liver ratio and, on the IAH PET, the IAH/IV ratios paired by
-    lesion identifier with the same table of the PET-IV."""
+    lesion identifier and place (segment or site) with the same table of the PET-IV."""
     result = [
         derive(
             f"{p}TLR",
@@ -524,26 +540,28 @@ def _lesion_derivations(p: str, iv_rows: str | None) -> list[Derivation]:
         result += [
             derive(
                 f"{p}G{metric}",
-                dv.paired_ratio,
+                pp.paired_ratio,
                 f"{p}LESID",
+                _place(p),
                 f"{p}{metric}",
                 iv_rows,
-                constants=(f"{p}LESID", f"{p}{metric}"),
+                constants=(f"{p}LESID", _place(p), f"{p}{metric}"),
                 formula=f"{label} on PET-IAH / {label} of the PET-IV lesion with the same"
-                " identifier.",
+                " identifier, in the same place (none when the places differ).",
             )
             for metric, label in _SUV_METRICS
         ]
         result.append(
             derive(
                 f"{p}GTLR",
-                dv.paired_tl_ratio,
+                pp.paired_tl_ratio,
                 f"{p}LESID",
+                _place(p),
                 f"{p}SUVMAX",
                 "LIVSUVMEAN",
                 iv_rows,
                 "PETIV.PETIV.LIVSUVMEAN",
-                constants=(f"{p}LESID", f"{p}SUVMAX"),
+                constants=(f"{p}LESID", _place(p), f"{p}SUVMAX"),
                 formula="T/L on PET-IAH / T/L of the same lesion on PET-IV (each T/L: lesion"
                 " SUVmax / healthy-liver SUVmean of its own scan).",
             )
@@ -592,7 +610,30 @@ def _lesion_checks(
                 f"{group}_ON_PETIV",
                 f"{p}LESID",
                 among=iv_rows,
-                message="Lesion {value} is not in this table on the PET-IV: no IAH/IV ratio.",
+                message="Lesion {value} is not in this table on the PET-IV: is the identifier"
+                " right? No IAH/IV ratio is computed for it.",
+            )
+        )
+    if iv_rows and not p:
+        result.append(
+            check(
+                f"{group}_SEGMENT_AS_PETIV",
+                "SEGMENT",
+                pp.segment_as_reference,
+                "LESID",
+                "SEGMENT",
+                iv_rows,
+            )
+        )
+    if not p:
+        result.append(
+            check(
+                f"{group}_SEGMENT_AS_BASELINE",
+                "SEGMENT",
+                pp.segment_as_baseline,
+                "LESID",
+                "SEGMENT",
+                "SCR.TUBL.TL[]",
             )
         )
     return result
@@ -667,10 +708,42 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
             sdtm="AG.AGDOSE",
         ),
         derived("UPTKMIN", "Uptake delay (injection to acquisition)", DataType.INTEGER, "min"),
-        text("SCANNER", "PET/CT scanner model", max_length=60),
+        text(
+            "SCANNER",
+            "PET/CT scanner",
+            max_length=60,
+            required=True,
+            help="Maker, model and room as the department names it (e.g. Siemens Biograph"
+            " Vision 600, room 2): the same words for both PETs of a patient.",
+        ),
+        choice("RECON", "Reconstruction", "RECON", required=True),
+        text(
+            "RECONPAR",
+            "Reconstruction parameters",
+            max_length=60,
+            help="Iterations × subsets, filter (e.g. 4i5s, Gaussian 4 mm).",
+        ),
+        choice("SUVNORM", "SUV normalisation", "SUVNORM", required=True),
         choice("SEGMETH", "Volume of interest for SUVmean", "SEGMETH", required=True),
-        choice("LIVREF", "Segment of the healthy-liver reference VOI", "LIVSEG"),
+        choice("LIVREF", "Segment of the healthy-liver reference VOI", "LIVSEG", required=True),
     ]
+    if iah:
+        acquisition.append(
+            yes_no(
+                "LIVPERF",
+                "Healthy-liver reference VOI in the arterial territory injected",
+                required=True,
+            )
+        )
+    acquisition.append(
+        text(
+            "READER",
+            "Reader (nuclear medicine physician)",
+            max_length=40,
+            required=True,
+            help="Name or initials, as on the report: the same reader for both PETs.",
+        )
+    )
     if follow_up:
         acquisition.append(
             yes_no("NEWPET", "New lesion compared with the inclusion PET", required=True)
@@ -710,8 +783,24 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
                 "GAIN",
                 "Primary endpoint: uptake gain IAH / IV",
                 (
-                    derived("NPAIRED", "Index lesions paired with the PET-IV", DataType.INTEGER),
-                    derived("MEDGAIN", "Median SUVmax IAH / IV over the index lesions"),
+                    derived(
+                        "NPAIRED",
+                        "Perfused index lesions paired with the PET-IV",
+                        DataType.INTEGER,
+                    ),
+                    derived(
+                        "MEDGAIN",
+                        "Median SUVmax IAH / IV over the perfused index lesions",
+                    ),
+                    derived(
+                        "NPAIRNP",
+                        "Index lesions outside the territory injected, paired",
+                        DataType.INTEGER,
+                    ),
+                    derived(
+                        "MEDGAINNP",
+                        "Median SUVmax IAH / IV outside the territory injected",
+                    ),
                 ),
             )
         )
@@ -753,17 +842,39 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
         derivations += [
             derive(
                 "NPAIRED",
-                dv.paired_count,
+                pp.count_paired,
                 f"{visit}.{oid}.IDX[]",
                 "PETIV.PETIV.IDX[]",
-                formula="Index lesions with an SUVmax on both PETs, paired by identifier.",
+                constants=("Y",),
+                formula="Perfused index lesions with an SUVmax on both PETs, paired by"
+                " identifier and segment.",
             ),
             derive(
                 "MEDGAIN",
-                dv.median_gain,
+                pp.median_gain,
                 f"{visit}.{oid}.IDX[]",
                 "PETIV.PETIV.IDX[]",
-                formula="Median over the paired liver index lesions of SUVmax IAH / SUVmax IV.",
+                constants=("Y",),
+                formula="Primary endpoint: median over the paired index lesions in the"
+                " arterial territory injected of SUVmax IAH / SUVmax IV.",
+            ),
+            derive(
+                "NPAIRNP",
+                pp.count_paired,
+                f"{visit}.{oid}.IDX[]",
+                "PETIV.PETIV.IDX[]",
+                constants=("N",),
+                formula="Index lesions outside the territory injected with an SUVmax on both"
+                " PETs, paired by identifier and segment.",
+            ),
+            derive(
+                "MEDGAINNP",
+                pp.median_gain,
+                f"{visit}.{oid}.IDX[]",
+                "PETIV.PETIV.IDX[]",
+                constants=("N",),
+                formula="Median over the paired index lesions outside the territory injected"
+                " of SUVmax IAH / SUVmax IV (shown apart from the endpoint).",
             ),
         ]
 
@@ -829,6 +940,18 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
             )
         )
     if iah:
+        checks += [rule.check("PETIV") for rule in pp.PET_PAIR_RULES]
+        checks += [
+            check(
+                f"{group}_ALL_ON_PETIAH",
+                "NPAIRED",
+                pp.missing_on_tested,
+                f"{visit}.{oid}.{group}[]",
+                f"PETIV.PETIV.{group}[]",
+                constants=(f"{p}LESID",),
+            )
+            for group, p, _ in _LESION_TABLES
+        ]
         checks.append(
             compare(
                 "PETIAH_AFTER_PETIV",

@@ -101,7 +101,8 @@ SAFETY = SafetyPlan(
 
 #: The primary endpoint (protocol STUDY.md, "The question the trial asks"): SUVmax of the
 #: 5 liver index lesions on the PET after IAH injection against the PET after IV injection,
-#: lesions paired by identifier; SUVmean, SUVpeak and the tumour-to-liver ratio beside it.
+#: lesions paired by identifier and segment, over those in the arterial territory injected
+#: (the others apart); SUVmean, SUVpeak and the tumour-to-liver ratio beside it.
 IMAGING = ImagingPlan(
     reference=Scan("PETIV", "PETIV", "IV", "PET after intravenous injection"),
     tested=Scan("PETIAH", "PETIAH", "IAH", "PET after intra-arterial hepatic injection"),
@@ -111,6 +112,7 @@ IMAGING = ImagingPlan(
         id_item="LESID",
         location_item="SEGMENT",
         location_label="Segment",
+        perfused_item="PERF",
         metrics=(
             Metric("SUVMAX", "SUVmax", "GSUVMAX"),
             Metric("SUVMEAN", "SUVmean", "GSUVMEAN"),
@@ -126,6 +128,7 @@ IMAGING = ImagingPlan(
             id_item="XLESID",
             location_item="XSITE",
             location_label="Site",
+            perfused_item="XPERF",
             metrics=(
                 Metric("XSUVMAX", "SUVmax", "XGSUVMAX"),
                 Metric("XSUVMEAN", "SUVmean", "XGSUVMEAN"),
@@ -137,7 +140,11 @@ IMAGING = ImagingPlan(
     scan_facts=(
         ScanFact("PET", "PETDAT", "Date"),
         ScanFact("PET", "TRACER", "Tracer"),
+        ScanFact("PET", "SCANNER", "Scanner"),
+        ScanFact("PET", "RECON", "Reconstruction"),
+        ScanFact("PET", "SUVNORM", "SUV normalisation"),
         ScanFact("PET", "UPTKMIN", "Uptake delay"),
+        ScanFact("PET", "READER", "Reader"),
         ScanFact("ORG", "LIVSUVMEAN", "Healthy-liver SUVmean"),
     ),
     paired_count=ScanFact("GAIN", "NPAIRED", "Index lesions paired"),

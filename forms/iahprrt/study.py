@@ -15,6 +15,7 @@ from forms.iahprrt.imaging import ANGIO, PETFU, PETIAH, PETIV, TRM3, TRM6, TUBL
 from forms.iahprrt.labs import COAG, LBCHEM, LBHEM
 from forms.iahprrt.logs import AE, CM, DD, DV, EOS, SAE
 from forms.iahprrt.screening import DM, HEPAT, IC, MH, NETHX, PRTX
+from forms.iahprrt.ssa import SSAINJ
 from forms.iahprrt.therapy import DOSI, LUADM, SCINT
 from forms.language import (
     Reference,
@@ -81,6 +82,7 @@ ALL_FORMS = (
     AE,
     SAE,
     CM,
+    SSAINJ,
     DV,
     EOS,
     DD,
@@ -219,7 +221,12 @@ STUDY = Study(
             kind=VisitKind.UNSCHEDULED,
             timing=Timing.STUDY,
         ),
-        Visit("LOGS", "Logs", ("AE", "SAE", "CM", "DV", "EOS", "DD"), kind=VisitKind.LOG),
+        Visit(
+            "LOGS",
+            "Logs",
+            ("AE", "SAE", "CM", "SSAINJ", "DV", "EOS", "DD"),
+            kind=VisitKind.LOG,
+        ),
     ),
     eligibility=CRITERIA,
     # Nothing but screening (where consent is recorded) before the date of consent.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from forms.iahprrt import checks as ck
 from forms.iahprrt import derivations as dv
+from forms.iahprrt import dosimetry as ds
 from forms.iahprrt.common import (
     check,
     choice,
@@ -271,28 +272,51 @@ SCINT = Form(
 )
 
 
+#: The activities the doses are normalised to: the IAH cycle's (derived on LUADM) and
+#: the IV cycles' (one row per cycle at screening).
+_IAH_ACTIVITY, _IV_CYCLES = "THER.LUADM.ADMACT", "SCR.PRTX.LUT[]"
+
+
 def _doses(p: str) -> tuple[Item, ...]:
-    """Absorbed doses of one lesion or organ: the IAH cycle, the 4 IV cycles, derived."""
+    """Absorbed doses of one lesion or organ: the IAH cycle, the 4 IV cycles, and derived
+    beside them the doses per GBq administered, their IAH/IV ratio and the cumulative dose."""
     dose = {"precision": 2, "hard": (0, 1000)}
     return (
-        decimal(f"{p}DIAH", "Absorbed dose, IAH cycle (5th)", "Gy", required=True, **dose),
-        *(decimal(f"{p}DIV{n}", f"Absorbed dose, IV cycle {n}", "Gy", **dose) for n in range(1, 5)),
-        derived(f"{p}DIVMEAN", "Mean absorbed dose of the IV cycles", units="Gy"),
-        derived(f"{p}DRATIO", "IAH / mean IV absorbed dose"),
-        derived(f"{p}DCUM", "Cumulative absorbed dose, 5 cycles", units="Gy"),
+        decimal(f"{p}DIAH", "IAH cycle (5th)", "Gy", required=True, **dose),
+        derived(f"{p}NIAH", "IAH, per GBq", units="Gy/GBq"),
+        *(decimal(f"{p}DIV{n}", f"IV cycle {n}", "Gy", **dose) for n in range(1, 5)),
+        derived(f"{p}NIVMEAN", "IV mean, per GBq", units="Gy/GBq"),
+        derived(f"{p}DRATIO", "IAH / IV, per GBq"),
+        derived(f"{p}DCUM", "Total, 5 cycles", units="Gy"),
     )
 
 
 def _dose_derivations(p: str):
     iv = tuple(f"{p}DIV{n}" for n in range(1, 5))
     return (
-        derive(f"{p}DIVMEAN", dv.mean_of, *iv, formula="Mean of the IV cycle doses entered."),
+        derive(
+            f"{p}NIAH",
+            ds.per_gbq,
+            f"{p}DIAH",
+            _IAH_ACTIVITY,
+            formula="IAH cycle dose (Gy) / administered 177Lu activity of the IAH cycle (GBq).",
+        ),
+        derive(
+            f"{p}NIVMEAN",
+            ds.mean_iv_per_gbq,
+            _IV_CYCLES,
+            *iv,
+            formula="Mean over the IV cycles of dose (Gy) / activity of that cycle (GBq),"
+            " cycles with both known.",
+        ),
         derive(
             f"{p}DRATIO",
-            dv.dose_ratio,
+            ds.ratio_per_gbq,
             f"{p}DIAH",
+            _IAH_ACTIVITY,
+            _IV_CYCLES,
             *iv,
-            formula="IAH cycle dose / mean of the IV cycle doses entered.",
+            formula="IAH dose per GBq / mean IV dose per GBq (normalised doses, unrounded).",
         ),
         derive(
             f"{p}DCUM",
@@ -305,6 +329,41 @@ def _dose_derivations(p: str):
 
 
 _DOSIMETRY_DONE = When("DOSYN", "eq", "Y")
+
+#: The cumulative doses derived for the organs that limit PRRT: target item, organ code
+#: (DOSORG), whether the IAH cycle counts ("Y"), label, formula.
+_CUMULATIVE = (
+    (
+        "KIDCUMIV",
+        ds.KIDNEYS,
+        "N",
+        "Kidneys, the 4 IV cycles",
+        "Sum of the kidney doses of IV cycles 1–4 (the row for both kidneys, else the higher"
+        " of the left and right kidney).",
+    ),
+    (
+        "KIDCUM",
+        ds.KIDNEYS,
+        "Y",
+        "Kidneys, the 4 IV cycles and the IAH cycle",
+        "Sum of the kidney doses of IV cycles 1–4 and of the IAH cycle (the row for both"
+        " kidneys, else the higher of the left and right kidney).",
+    ),
+    (
+        "BMCUMIV",
+        ds.MARROW,
+        "N",
+        "Red bone marrow, the 4 IV cycles",
+        "Sum of the red-marrow doses of IV cycles 1–4.",
+    ),
+    (
+        "BMCUM",
+        ds.MARROW,
+        "Y",
+        "Red bone marrow, the 4 IV cycles and the IAH cycle",
+        "Sum of the red-marrow doses of IV cycles 1–4 and of the IAH cycle.",
+    ),
+)
 
 DOSI = Form(
     "DOSI",
@@ -328,7 +387,7 @@ DOSI = Form(
         ),
         ItemGroup(
             "LDOSE",
-            "Lesions",
+            "Lesions: absorbed doses (Gy) and doses per GBq administered (Gy/GBq)",
             (
                 text(
                     "LESID",
@@ -344,13 +403,31 @@ DOSI = Form(
         ),
         ItemGroup(
             "ODOSE",
-            "Organs",
+            "Organs: absorbed doses (Gy) and doses per GBq administered (Gy/GBq)",
             (choice("ORGAN", "Organ", "DOSORG", required=True), *_doses("O")),
             repeating=True,
             domain="TR",
         ),
+        ItemGroup(
+            "CUM",
+            "Cumulative doses of the dose-limiting organs",
+            tuple(derived(oid, label, units="Gy") for oid, _, _, label, _ in _CUMULATIVE),
+        ),
     ),
-    derivations=(*_dose_derivations(""), *_dose_derivations("O")),
+    derivations=(
+        *_dose_derivations(""),
+        *_dose_derivations("O"),
+        *(
+            derive(
+                oid,
+                ds.organ_cumulative,
+                "THER.DOSI.ODOSE[]",
+                constants=(code, with_iah),
+                formula=formula,
+            )
+            for oid, code, with_iah, _, formula in _CUMULATIVE
+        ),
+    ),
     checks=(
         unique(
             "LESION_ONCE",

@@ -168,7 +168,8 @@ def matrix_cells(page: Page, base_url: str, identifier: str) -> Locator:
 # --- the patient's data, dated from D0 ------------------------------------------------------
 
 LESIONS = ("L1", "L2", "L3", "L4", "L5")
-SEGMENTS = ("S2", "S4", "S6", "S7", "S8")
+# L1 and L2 are the baseline targets (tests/iahprrt_patient.py): the same segments.
+SEGMENTS = ("S6", "S7", "S2", "S4", "S8")
 # SUVmax, SUVmean of the 5 index lesions after IV, and after IAH injection.
 IV_UPTAKE = (
     ("10.00", "6.00"),
@@ -206,10 +207,17 @@ def pet(day: date, acquisition: dict[str, str], organs, lesions) -> dict[str, st
         "PET-1-PETDAT": day.isoformat(),
         "PET-1-TRACER": "DOTATATE",
         "PET-1-WEIGHT": "70.0",
+        "PET-1-SCANNER": "Siemens Biograph Vision 600",
+        "PET-1-RECON": "EARL2",
+        "PET-1-SUVNORM": "BW",
         "PET-1-SEGMETH": "ISO41",
         "PET-1-LIVREF": "S5",
+        "PET-1-READER": "Dr A. Martin",
         **{f"PET-1-{item}": text for item, text in acquisition.items()},
     }
+    iah = "ARTERY" in acquisition
+    if iah:  # the proper hepatic artery reaches the whole liver
+        values["PET-1-LIVPERF"] = "Y"
     for prefix, (suvmax, suvmean) in organs.items():
         values[f"ORG-1-{prefix}SUVMAX"] = suvmax
         values[f"ORG-1-{prefix}SUVMEAN"] = suvmean
@@ -222,6 +230,8 @@ def pet(day: date, acquisition: dict[str, str], organs, lesions) -> dict[str, st
             f"IDX-{key}-SUVMAX": suvmax,
             f"IDX-{key}-SUVMEAN": suvmean,
         }
+        if iah:
+            values[f"IDX-{key}-PERF"] = "Y"
     return values
 
 
@@ -544,7 +554,7 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
             "1/4 complete",
             "2/6 complete",  # M3: review and response
             "2/6 complete",  # M6
-            "1/6 complete",  # LOGS: end of study
+            "1/7 complete",  # LOGS: end of study (of 7 logs with the cold SSA injections)
         ]
     )
     expect(

@@ -238,6 +238,29 @@ def test_iah_uptake_mostly_exceeds_iv_uptake(seeded):
         assert all(v.value_text for v in stored("MEDGAIN", "PETIAH"))
 
 
+def test_the_pet_pairs_are_comparable_and_one_ssa_injection_falls_in_a_washout(seeded):
+    app, _, _ = seeded
+    with app.app_context():
+        findings = db.session.scalars(
+            sa.select(Finding).where(Finding.status == FindingStatus.OPEN)
+        ).all()
+        names = {f.check_name for f in findings}
+        pair = {n for n in names if n.startswith("SAME_") or "SEGMENT_AS" in n}
+        assert not pair and not {n for n in names if n.endswith("ON_PETIAH")}
+        assert "SSA_BETWEEN_PETS" not in names
+        washouts = {f.subject_id for f in findings if f.check_name.startswith("SSA_WASHOUT_")}
+        assert len(washouts) == 1  # the patient given lanreotide 3 weeks before the PET-IV
+        assert len(stored("SSADAT", "SSAINJ")) >= 3 * 8
+        # Lesions in and out of the territory injected, each side with its gain.
+        assert {v.value_text for v in stored("PERF", "PETIAH")} == {"Y", "N"}
+        assert any(v.value_text for v in stored("MEDGAINNP", "PETIAH"))
+        for item in ("READER", "RECON", "SUVNORM", "SCANNER"):
+            assert all(v.value_text for v in stored(item, "PETIV") + stored(item, "PETIAH"))
+        # Doses per GBq beside the absolute doses, cumulative organ doses.
+        assert any(v.value_text for v in stored("ONIAH", "DOSI"))
+        assert any(v.value_text for v in stored("KIDCUM", "DOSI"))
+
+
 def test_a_second_run_adds_no_subject(seeded):
     app, _, _ = seeded
     result = app.test_cli_runner().invoke(args=["demo", "--no-serve", "--subjects", "3"])

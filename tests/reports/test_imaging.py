@@ -22,7 +22,16 @@ from ecrf.audit.models import AuditEvent
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
-from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
+from ecrf.records.models import (
+    Finding,
+    FindingStatus,
+    FormEntry,
+    ItemGroupRow,
+    ItemValue,
+    Site,
+    Subject,
+    SubjectVisit,
+)
 from ecrf.reporting.imaging import build_imaging_report
 from ecrf.reporting.imaging_page import imaging_context
 from ecrf.reporting.plans import report_plan
@@ -63,18 +72,27 @@ def stored_rows(form_oid: str, group_oid: str) -> dict[str, dict[int, dict[str, 
     return found
 
 
-def expected_gains(site_code: str | None = None) -> dict[str, dict[str, Decimal]]:
-    """{subject: {lesion: SUVmax IAH / SUVmax IV}} of the lesions on both PETs, computed here."""
+def expected_gains(
+    site_code: str | None = None, perfused: str = "Y"
+) -> dict[str, dict[str, Decimal]]:
+    """{subject: {lesion: SUVmax IAH / SUVmax IV}} of the lesions on both PETs in the same
+    segment, perfused ("Y", the endpoint) or not ("N"), computed here."""
     iv, iah = stored_rows("PETIV", "IDX"), stored_rows("PETIAH", "IDX")
     gains: dict[str, dict[str, Decimal]] = {}
     for subject, rows in iah.items():
         if site_code and not subject.startswith(site_code):
             continue
-        before = {r["LESID"].strip().upper(): r.get("SUVMAX") for r in iv.get(subject, {}).values()}
+        before = {
+            r["LESID"].strip().upper(): (r.get("SUVMAX"), r.get("SEGMENT"))
+            for r in iv.get(subject, {}).values()
+        }
         for row in rows.values():
             lesion, after = row["LESID"].strip().upper(), row.get("SUVMAX")
-            if before.get(lesion) and after is not None:
-                gains.setdefault(subject, {})[lesion] = Decimal(after) / Decimal(before[lesion])
+            value, segment = before.get(lesion, (None, None))
+            if row.get("PERF") != perfused or segment != row.get("SEGMENT"):
+                continue
+            if value and after is not None:
+                gains.setdefault(subject, {})[lesion] = Decimal(after) / Decimal(value)
     return gains
 
 
@@ -200,11 +218,121 @@ def test_a_lesion_on_one_pet_only_is_listed_as_unpaired_never_dropped(trial):
         assert all(m.ratio is None for m in lesions[identifier].measures)
     # The derivation counts the pairs again: the report shows its stored count.
     paired = [le for le in subject.index.lesions if le.paired]
-    assert subject.summary.count == len(paired) == len(lesions) - 2
+    assert subject.summary.count + subject.outside.count == len(paired) == len(lesions) - 2
     context = imaging_context(built, page={})
     table = context["subjects"][0]["index"]
     notes = {row["identifier"]: row["note"] for row in table["unpaired"]}
     assert notes == {old_id: "only on IV", RENAMED: "only on IAH"}
+
+
+def test_the_lesions_outside_the_territory_injected_are_summarised_apart(trial):
+    built = report(trial)
+    with trial.app.app_context():
+        outside = expected_gains(perfused="N")
+    values = sorted(g for lesions in outside.values() for g in lesions.values())
+    assert values, "the demo has lesions outside the territory injected"
+    assert built.outside.count == len(values)
+    assert built.outside.median == _two_places(median(values))
+    by_subject = {s.identifier: s for s in built.subjects}
+    for subject, lesions in outside.items():
+        assert by_subject[subject].outside.count == len(lesions)
+        flags = {le.identifier.upper(): le.perfused for le in by_subject[subject].index.lesions}
+        assert all(flags[lesion] is False for lesion in lesions)
+    context = imaging_context(built, page={})
+    assert context["perfusion"] and context["study"]["outside"]["count"] == len(values)
+    assert {row["perfused"] for s in context["subjects"] for row in s["index"]["rows"]} >= {
+        "yes",
+        "no",
+    }
+
+
+def test_a_lesion_given_another_segment_on_the_pet_iah_is_never_paired(trial):
+    with trial.app.app_context():
+        gains = expected_gains()
+        subject_id = sorted(set(gains) - {trial.renamed[0], trial.retyped[0]})[0]
+        key, row = sorted(stored_rows("PETIAH", "IDX")[subject_id].items())[0]
+        other = "S1" if row["SEGMENT"] != "S1" else "S2"
+        subject = get_subject(subject_id)
+        entry = db.session.scalar(
+            sa.select(FormEntry)
+            .join(SubjectVisit, SubjectVisit.id == FormEntry.visit_id)
+            .where(SubjectVisit.subject_id == subject.id, FormEntry.form_oid == "PETIAH")
+        )
+        save_form(
+            current_study(),
+            subject,
+            "PETIAH",
+            "PETIAH",
+            {("IDX", key): {"SEGMENT": other}},
+            actor=None,
+            expected_version=entry.version,
+            reason="Segment corrected on review",
+        )
+        db.session.commit()
+    (built,) = report(trial, subject=subject_id).subjects
+    moved = [le for le in built.index.lesions if le.identifier == row["LESID"]]
+    assert len(moved) == 2 and all(le.moved and not le.paired for le in moved)
+    assert all(le.gain is None for le in moved)
+    table = imaging_context(report(trial, subject=subject_id), page={})["subjects"][0]["index"]
+    notes = {r["note"] for r in table["unpaired"] if r["identifier"] == row["LESID"]}
+    assert notes == {"segment not the same on both scans"}
+
+
+def _save_pet(subject_id: str, form_oid: str, values: dict, reason: str) -> None:
+    subject = get_subject(subject_id)
+    entry = db.session.scalar(
+        sa.select(FormEntry)
+        .join(SubjectVisit, SubjectVisit.id == FormEntry.visit_id)
+        .where(SubjectVisit.subject_id == subject.id, FormEntry.form_oid == form_oid)
+    )
+    save_form(
+        current_study(),
+        subject,
+        form_oid,
+        form_oid,
+        {("PET", 1): values},
+        actor=None,
+        expected_version=entry.version,
+        reason=reason,
+    )
+    db.session.commit()
+
+
+def _open_pair_findings(subject_id: str) -> set[str]:
+    subject = get_subject(subject_id)
+    return set(
+        db.session.scalars(
+            sa.select(Finding.check_name).where(
+                Finding.subject_id == subject.id,
+                Finding.status == FindingStatus.OPEN,
+                Finding.check_name.like("SAME_%"),
+            )
+        )
+    )
+
+
+def test_a_pet_pair_acquired_differently_raises_findings_the_pet_iv_can_resolve(trial):
+    with trial.app.app_context():
+        subject_id = sorted(set(expected_gains()) - {trial.renamed[0], trial.retyped[0]})[-1]
+        assert _open_pair_findings(subject_id) == set()
+        iv_uptake = int(stored_rows("PETIV", "PET")[subject_id][1]["UPTKMIN"])
+        hours, minutes = map(int, stored_rows("PETIAH", "PET")[subject_id][1]["INJTIM"].split(":"))
+        late_minutes = hours * 60 + minutes + iv_uptake + 11  # a morning PET: the same day
+        late = f"{late_minutes // 60:02d}:{late_minutes % 60:02d}"
+        _save_pet(
+            subject_id,
+            "PETIAH",
+            {"SCANNER": "Mediso AnyScan PC", "ACQTIM": late},
+            "Corrected from the PET report",
+        )
+        # 11 min more uptake than on the PET-IV, and another scanner: two questions.
+        assert _open_pair_findings(subject_id) == {
+            "SAME_SCANNER_AS_PETIV",
+            "SAME_UPTKMIN_AS_PETIV",
+        }
+        # The PET-IV turns out to have been acquired on that scanner: the finding closes.
+        _save_pet(subject_id, "PETIV", {"SCANNER": " mediso anyscan pc"}, "Corrected")
+        assert _open_pair_findings(subject_id) == {"SAME_UPTKMIN_AS_PETIV"}
 
 
 def test_identifiers_pair_without_regard_to_case(trial):

@@ -17,6 +17,25 @@ from forms.iahprrt.demo.profile import Patient
 from forms.iahprrt.demo.values import NA, clock, q
 
 _LEFT_LOBE = frozenset({"S2", "S3", "S4"})
+
+#: How each demo site reconstructs and reads its PETs: reconstruction, its parameters,
+#: SUV normalisation, and the nuclear medicine physicians who read them.
+_PET_SITES = {
+    "BDX": ("EARL2", "4i5s, Gaussian 4 mm", "BW", ("Dr A. Martin", "Dr C. Dubois")),
+    "TLS": ("BSREM", "beta 600", "BW", ("Dr L. Garcia", "Dr P. Roux")),
+    "NTE": ("OSEMTOF", "3i9s, Gaussian 4 mm", "LBM", ("Dr M. Leroy",)),
+}
+
+
+def _territory(artery: str, segment: str) -> bool:
+    """Whether the artery injected feeds the liver segment (lobar arteries their lobe)."""
+    if artery == "RHA":
+        return segment not in _LEFT_LOBE
+    if artery == "LHA":
+        return segment in _LEFT_LOBE
+    return True
+
+
 _SEGMENT_WEIGHTS = {
     "S2": 0.1,
     "S3": 0.1,
@@ -131,6 +150,15 @@ def lesions(p: Patient) -> None:
     if left >= 4:
         arteries["LHA"] = 0.5
     p.artery = p.weighted(arteries)
+    recon, parameters, norm, readers = _PET_SITES.get(p.site, _PET_SITES["BDX"])
+    # One reader reads both PETs of a patient; the uptake delay is kept within minutes.
+    p.pet_setup = {
+        "RECON": recon,
+        "RECONPAR": parameters,
+        "SUVNORM": norm,
+        "READER": p.pick(readers),
+    }
+    p.uptake = p.i(55, 70)
 
 
 def pet_scan(
@@ -162,15 +190,21 @@ def pet_scan(
     }
     if iah:
         pet |= {"ARTERY": p.artery, "INJDUR": p.i(1, 5)}
-        uptake = p.i(60, 95)
+        uptake = p.uptake + p.i(-8, 8)
     else:
-        uptake = p.i(52, 75)
+        uptake = p.uptake if follow_up is None else p.i(52, 75)
+    if follow_up is None and not iah:
+        p.segmeth = "ISO41" if p.chance(0.85) else "ISO50"
+        p.livref = p.pick(("S5", "S6", "S7", "S8"))
     pet |= {
         "ACQTIM": clock(injection + uptake),
         "SCANNER": p.lab["SCANNER"],
-        "SEGMETH": "ISO41" if p.chance(0.85) else "ISO50",
-        "LIVREF": p.pick(("S5", "S6", "S7", "S8")),
+        **p.pet_setup,
+        "SEGMETH": p.segmeth,
+        "LIVREF": p.livref,
     }
+    if iah:
+        pet["LIVPERF"] = "Y" if _territory(p.artery, p.livref) else "N"
     if follow_up is not None:
         pet["NEWPET"] = follow_up["NEWPET"]
         if follow_up.get("comment"):
@@ -194,6 +228,8 @@ def pet_scan(
             "SUVPEAK": q(suvmax * lesion["peak"] * p.u(0.97, 1.0), 2),
             "VOLUME": q(lesion["volume"] * p.u(0.95, 1.05) * (scale if scale < 1 else 1), 1),
         }
+        if iah:
+            rows[("IDX", key)]["PERF"] = "Y" if _territory(p.artery, lesion["segment"]) else "N"
     for key, lesion in enumerate(p.extra, start=1):
         g = (gains or {}).get(lesion["id"], 1.0) * scale * p.u(0.96, 1.04)
         suvmax = lesion["suvmax"] * g
@@ -205,6 +241,8 @@ def pet_scan(
             "XSUVPEAK": q(suvmax * lesion["peak"] * p.u(0.97, 1.0), 2),
             "XVOLUME": q(lesion["volume"] * p.u(0.95, 1.05), 1),
         }
+        if iah:  # outside the liver: not in the hepatic arterial territory
+            rows[("EXH", key)]["XPERF"] = "N"
     return rows
 
 
@@ -218,10 +256,9 @@ def pet_iv(p: Patient) -> None:
 def _iah_gains(p: Patient) -> dict[str, float]:
     """IAH/IV uptake per lesion: most liver lesions gain 1.5–3×; those outside the
     injected artery's territory, and a few poorly vascularised ones, lose uptake."""
-    fed = {"RHA": lambda s: s not in _LEFT_LOBE, "LHA": lambda s: s in _LEFT_LOBE}
     gains: dict[str, float] = {}
     for lesion in p.index:
-        in_territory = fed.get(p.artery, lambda s: True)(lesion["segment"])
+        in_territory = _territory(p.artery, lesion["segment"])
         if not in_territory or p.chance(0.06):
             gains[lesion["id"]] = p.u(0.65, 0.97)
         else:

@@ -13,6 +13,7 @@ from forms.iahprrt.demo.imaging import lesions, pet_iah, pet_iv
 from forms.iahprrt.demo.logs import flush_logs
 from forms.iahprrt.demo.profile import FOLLOW_UP, PROFILES, SCREEN_FAILURES, Patient, allocate
 from forms.iahprrt.demo.screening import eligibility_checklist, screening
+from forms.iahprrt.demo.ssa import injections_after_pets, injections_before_pets
 from forms.iahprrt.demo.steps import AddUnscheduledVisit, Scenario, SetVisitDate
 from forms.iahprrt.demo.therapy import therapy_cycle
 
@@ -27,12 +28,15 @@ def cohort(seed: int, count: int, sites: Sequence[str], today: date) -> Iterator
     rng.shuffle(profiles)
     weights = [len(sites) + 1 - i for i in range(len(sites))]
     # Small cohorts still show every kind of finding: the first fully treated patient has
-    # a grade 3 toxicity with no adverse event recorded, and a visit out of its window.
+    # a grade 3 toxicity with no adverse event recorded, a visit out of its window, and a
+    # lanreotide injection inside the 4-week washout before the PET-IV.
     special = next((i for i, p in enumerate(profiles) if p == "therapy_completed"), None)
     patients = []
     for index, profile in enumerate(profiles):
         site = rng.choices(list(sites), weights=weights)[0]
-        features = ("toxicity", "forgotten_ae", "late_visit") if index == special else ()
+        features = (
+            ("toxicity", "forgotten_ae", "late_visit", "ssa_in_washout") if index == special else ()
+        )
         # Dating the consent needs the time line only, not the patient's data.
         consent = Patient(_rng(seed, index), site, today, profile, frozenset(features)).consent
         patients.append((consent, index, site, profile, features))
@@ -83,6 +87,7 @@ def story(p: Patient) -> Scenario:
     lesions(p)
     if p.done("PETIV"):
         pet_iv(p)
+        injections_before_pets(p)
     if p.profile == "withdrawn" and p.variant == "consent":
         flush_logs(p)
         end_of_study(p, "WITHDRAWN", p.end, p.end)
@@ -98,11 +103,13 @@ def story(p: Patient) -> Scenario:
         return _scenario(p)
     safety_call(p)
     if not p.therapy:
+        injections_after_pets(p, therapy=False)
         end_of_study(p, "COMPLETED", p.plan["CALL"], p.plan["CALL"])
         p.status("completed", "Imaging part completed; end of study after the safety call.")
         return _scenario(p)
     if p.done("THER"):
         therapy_cycle(p)
+        injections_after_pets(p, therapy=True)
     previous = "THER"
     for oid in FOLLOW_UP:
         if not p.done(oid):

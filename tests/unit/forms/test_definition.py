@@ -104,7 +104,7 @@ VISIT_CONTENT = {
     "M3": {"VS", "LBHEM", "LBCHEM", "AEREV", "TRM3", "PETFU"},
     "M6": {"VS", "LBHEM", "LBCHEM", "AEREV", "TRM6", "PETFU"},
     "UNS": {"VS", "LBHEM", "LBCHEM", "AEREV"},
-    "LOGS": {"AE", "SAE", "CM", "DV", "EOS", "DD"},
+    "LOGS": {"AE", "SAE", "CM", "SSAINJ", "DV", "EOS", "DD"},
 }
 
 

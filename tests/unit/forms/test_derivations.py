@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, time
 from decimal import Decimal as D
 
 import pytest
 
 from forms.iahprrt import derivations as dv
+from forms.iahprrt import pet_pairs as pp
 from forms.iahprrt.common import rounded
 from forms.values import PartialDate
 from tests.trial_definition import derivation
@@ -316,26 +318,25 @@ def test_tumour_to_liver_ratio():
     ],
 )
 def test_per_lesion_iah_iv_ratio_is_paired_by_identifier(metric, lesion, value, gain):
-    assert dv.paired_ratio("LESID", metric, lesion, value, IV_ROWS) == gain
+    assert pp.paired_ratio("LESID", "SEGMENT", metric, lesion, None, value, IV_ROWS) == gain
 
 
 def test_a_duplicated_identifier_pairs_with_nothing():
     rows = [*IV_ROWS, {"LESID": "L1", "SUVMAX": D("5")}]
-    assert dv.paired_ratio("LESID", "SUVMAX", "L1", D("40"), rows) is None
+    assert pp.paired_ratio("LESID", "SEGMENT", "SUVMAX", "L1", None, D("40"), rows) is None
 
 
 def test_tumour_to_liver_gain_uses_each_scan_s_healthy_liver():
     # IAH T/L = 40 / 4 = 10; IV T/L = 20 / 5 = 4 → 2.5
-    assert dv.paired_tl_ratio("LESID", "SUVMAX", "L1", D("40"), D("4"), IV_ROWS, D("5")) == D(
-        "2.50"
-    )
-    assert dv.paired_tl_ratio("LESID", "SUVMAX", "L1", D("40"), None, IV_ROWS, D("5")) is None
-    assert dv.paired_tl_ratio("LESID", "SUVMAX", "L9", D("40"), D("4"), IV_ROWS, D("5")) is None
+    tl = functools.partial(pp.paired_tl_ratio, "LESID", "SEGMENT", "SUVMAX")
+    assert tl("L1", None, D("40"), D("4"), IV_ROWS, D("5")) == D("2.50")
+    assert tl("L1", None, D("40"), None, IV_ROWS, D("5")) is None
+    assert tl("L9", None, D("40"), D("4"), IV_ROWS, D("5")) is None
 
 
 def test_extra_hepatic_lesions_pair_on_their_own_identifier_item():
     iv = [{"XLESID": "B1", "XSUVMAX": D("8")}]
-    assert dv.paired_ratio("XLESID", "XSUVMAX", "B1", D("12"), iv) == D("1.50")
+    assert pp.paired_ratio("XLESID", "XSITE", "XSUVMAX", "B1", None, D("12"), iv) == D("1.50")
 
 
 @pytest.mark.parametrize(
@@ -369,8 +370,9 @@ def test_extra_hepatic_lesions_pair_on_their_own_identifier_item():
     ],
 )
 def test_median_gain_over_the_index_lesions(iah, median, paired):
-    assert dv.median_gain(iah, IV_ROWS) == median
-    assert dv.paired_count(iah, IV_ROWS) == paired
+    perfused = [{**row, "PERF": "Y"} for row in iah]
+    assert pp.median_gain("Y", perfused, IV_ROWS) == median
+    assert pp.count_paired("Y", perfused, IV_ROWS) == paired
 
 
 def test_the_iah_form_derives_gains_against_the_petiv_rows():
@@ -390,12 +392,10 @@ def test_the_iah_form_derives_gains_against_the_petiv_rows():
 # --- dosimetry, counts -------------------------------------------------------------------
 
 
-def test_absorbed_dose_ratio_and_cumulative_dose():
-    # IAH 12 Gy; IV 4, 6, 5, 5 → mean 5 → ratio 2.4; cumulative 32
+def test_mean_and_cumulative_absorbed_dose():
+    # IAH 12 Gy; IV 4, 6, 5, 5 → mean 5; cumulative 32 (the ratio is on doses per GBq:
+    # test_dosimetry.py)
     assert dv.mean_of(D(4), D(6), D(5), D(5)) == D("5.00")
-    assert dv.dose_ratio(D(12), D(4), D(6), D(5), D(5)) == D("2.40")
-    assert dv.dose_ratio(D(12), D(4), None, None, D(8)) == D("2.00")  # IV cycles entered only
-    assert dv.dose_ratio(D(12), None, None, None, None) is None
     assert dv.cumulative_dose(D(12), D(4), D(6), D(5), D(5)) == D("32.00")
     assert dv.cumulative_dose(D(12), D(4), None, D(5), D(5)) is None
 
