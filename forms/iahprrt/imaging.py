@@ -40,7 +40,7 @@ from forms.language import (
     Severity,
     When,
 )
-from forms.rules import compare, listed, unique
+from forms.rules import compare, listed, unique, within
 
 # --- RECIST 1.1 baseline ----------------------------------------------------------------------
 
@@ -52,6 +52,19 @@ _LESID_HELP = (
 #: Messages of the lesion identifier checks ({value}: the identifier).
 LESION_TWICE = "Lesion {value} is used more than once."
 LESION_IN_OTHER_TABLE = "Lesion {value} is already listed in the other lesion table of this form."
+
+#: Messages of the baseline imaging window ({value}: the imaging date, {reference}: the
+#: PET-IV date, {earliest}/{latest}: the window).
+BASELINE_CT_OUTSIDE = (
+    "The inclusion CT ({value}) is not within the 28 days before the PET-IV ({reference}),"
+    " the first radiopharmaceutical: is the date right? RECIST 1.1 expects the baseline CT"
+    " from {earliest} to {latest}; if it is older, please repeat it or explain why."
+)
+BASELINE_MRI_OUTSIDE = (
+    "The inclusion MRI ({value}) is not within the 28 days before the PET-IV ({reference}),"
+    " the first radiopharmaceutical: is the date right? RECIST 1.1 expects the baseline MRI"
+    " from {earliest} to {latest}; if it is older, please repeat it or explain why."
+)
 
 
 def _lesion_id(oid: str, **kw) -> Item:
@@ -194,6 +207,19 @@ TUBL = Form(
             "SCR.TUBL.TL[]",
             "SCR.TUBL.NTL[]",
         ),
+        *(
+            within(
+                name,
+                item,
+                of=recist.FIRST_RADIOPHARMACEUTICAL,
+                days=(-recist.BASELINE_IMAGING_DAYS, 0),
+                message=message,
+            )
+            for name, item, message in (
+                ("CT_BEFORE_FIRST_PET", "CTDAT", BASELINE_CT_OUTSIDE),
+                ("MRI_BEFORE_FIRST_PET", "MRIDAT", BASELINE_MRI_OUTSIDE),
+            )
+        ),
         compare(
             "MRI_AFTER_LAST_CYCLE",
             "MRIDAT",
@@ -215,6 +241,13 @@ TUBL = Form(
 # --- RECIST 1.1 response (one form per visit) ---------------------------------------------
 
 
+_BEST_FORMULA = (
+    "CR / PR: two CR (CR or PR) time-point responses at least 28 days apart before any"
+    " progression; SD: CR, PR or SD at least 42 days (protocol silent: 6 weeks) after the"
+    " baseline imaging; PD: progression otherwise; NE: none of these."
+)
+
+
 def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) -> Form:
     """The response assessment at ``visit``; ``earlier`` are the earlier response visits,
     whose sums enter the nadir and whose date this one must follow."""
@@ -222,6 +255,13 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
     own_tl, own_ntl = f"{visit}.{oid}.TL[]", f"{visit}.{oid}.NTL[]"
     earlier_sums = tuple(f"{v}.TR{v}.SUMDIAM" for v in earlier)
     previous = f"{earlier[-1]}.TR{earlier[-1]}.TRDAT" if earlier else "THER.LUADM.EXSTDAT"
+    # The best response reads every response visit so far: the earlier ones by reference,
+    # this one by its own items (date, time-point response).
+    visits = (*earlier, visit)
+    best_inputs = ("SCR.TUBL.CTDAT", "SCR.TUBL.MRIDAT")
+    for v in earlier:
+        best_inputs += (f"{v}.TR{v}.TRDAT", f"{v}.TR{v}.OVRLRESP")
+    best_inputs += ("TRDAT", "OVRLRESP")
     return Form(
         oid,
         f"Tumour response, RECIST 1.1 ({visit_name})",
@@ -335,6 +375,14 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                         codelist="RECRESP",
                         sdtm="RS.RSORRES[OVRLRESP]",
                     ),
+                    derived(
+                        "BESTRESP",
+                        "Best overall response so far (CR / PR confirmed)",
+                        DataType.CHOICE,
+                        codelist="RECRESP",
+                        sdtm="RS.RSORRES[BESTRESP]",
+                    ),
+                    derived("BESTWHY", "Best overall response: basis", DataType.TEXT),
                 ),
             ),
         ),
@@ -393,6 +441,20 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                 "NTRGRESP",
                 "NEWLES",
                 formula="RECIST 1.1 time-point response from target, non-target and new lesions.",
+            ),
+            derive(
+                "BESTRESP",
+                recist.best_overall_response,
+                *best_inputs,
+                constants=(visits,),
+                formula=_BEST_FORMULA,
+            ),
+            derive(
+                "BESTWHY",
+                recist.best_response_basis,
+                *best_inputs,
+                constants=(visits,),
+                formula=_BEST_FORMULA,
             ),
         ),
         checks=(
