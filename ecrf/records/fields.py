@@ -253,6 +253,16 @@ def raw_text(item: Item, value: Value) -> str | list[str]:
 CHOICE_TYPES = (DataType.CHOICE, DataType.YES_NO, DataType.MULTI_CHOICE)
 
 
+def missing_codes_for(item: Item, codelist: CodeList | None = None) -> list[str]:
+    """The missing-data codes ``item`` accepts: none where its definition refuses them
+    (``missing_allowed=False``), for a derived value or a multiple choice; for an item
+    answered from ``codelist``, those the list does not use as answers ("NA" may be one)."""
+    if not item.missing_allowed or item.derived or item.type is DataType.MULTI_CHOICE:
+        return []
+    own = {code for code, _ in codelist.codes} if codelist else set()
+    return [code for code in MISSING_CODES if code not in own]
+
+
 def missing_code(
     raw: str | list[str] | None, item: Item | None = None, codelist: CodeList | None = None
 ) -> str | None:

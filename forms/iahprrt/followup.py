@@ -17,7 +17,7 @@ AEREV = Form(
             "AEREV",
             "Review",
             (
-                day("REVDAT", "Date of the review", required=True),
+                day("REVDAT", "Date of the review", required=True, missing_allowed=False),
                 yes_no(
                     "AEYN",
                     "Any new or worsened adverse event since the last contact?",
@@ -46,7 +46,7 @@ CALL = Form(
             "CALL",
             "Contact",
             (
-                day("CALLDAT", "Date of the contact", required=True),
+                day("CALLDAT", "Date of the contact", required=True, missing_allowed=False),
                 choice("CALLMODE", "Contact", "CALLMODE", required=True),
                 yes_no(
                     "AEYN",

@@ -74,6 +74,7 @@ def _lesion_id(oid: str, **kw) -> Item:
         max_length=8,
         required=True,
         help=_LESID_HELP,
+        missing_allowed=False,  # a lesion is named, never "not done" or "unknown"
         cdash="TULNKID",
         sdtm="TU.TULNKID",
         **kw,
@@ -88,8 +89,20 @@ TUBL = Form(
             "IMG",
             "Inclusion imaging",
             (
-                day("CTDAT", "Date of the chest-abdomen-pelvis CT", required=True, sdtm="TU.TUDTC"),
-                day("MRIDAT", "Date of the hepatic MRI", required=True, sdtm="TU.TUDTC"),
+                day(
+                    "CTDAT",
+                    "Date of the chest-abdomen-pelvis CT",
+                    required=True,
+                    missing_allowed=False,
+                    sdtm="TU.TUDTC",
+                ),
+                day(
+                    "MRIDAT",
+                    "Date of the hepatic MRI",
+                    required=True,
+                    missing_allowed=False,
+                    sdtm="TU.TUDTC",
+                ),
                 yes_no(
                     "LESYN",
                     "Any tumour lesion on the inclusion CT and MRI?",
@@ -270,7 +283,13 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                 "IMG",
                 "Assessment",
                 (
-                    day("TRDAT", "Date of the CT / MRI", required=True, sdtm="TR.TRDTC"),
+                    day(
+                        "TRDAT",
+                        "Date of the CT / MRI",
+                        required=True,
+                        missing_allowed=False,
+                        sdtm="TR.TRDTC",
+                    ),
                     choice(
                         "METHOD",
                         "Method (as at baseline)",
@@ -308,6 +327,7 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                         "Target lesion identifier (as at baseline)",
                         max_length=8,
                         required=True,
+                        missing_allowed=False,
                         sdtm="TR.TRLNKID",
                     ),
                     integer(
@@ -333,6 +353,7 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                         "Non-target lesion identifier (as at baseline)",
                         max_length=8,
                         required=True,
+                        missing_allowed=False,
                         sdtm="TR.TRLNKID",
                     ),
                     choice(
