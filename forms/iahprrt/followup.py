@@ -78,8 +78,14 @@ CALL = Form(
             "CALLDAT",
             ">",
             "PETIAH.PETIAH.PETDAT",
-            message="The safety call follows the IAH procedure (D0).",
+            message=(
+                "The safety call ({left}) is not after the IAH procedure ({right}, D0): is the"
+                " date right?"
+            ),
         ),
-        on_visit_date("CALLDAT", "The call date ({left}) is not the date of this visit ({right})."),
+        on_visit_date(
+            "CALLDAT",
+            "The call date ({left}) is not the date of this visit ({right}): which is right?",
+        ),
     ),
 )

@@ -238,14 +238,20 @@ TUBL = Form(
             "MRIDAT",
             ">=",
             "SCR.PRTX.LUTLAST",
-            message="The inclusion MRI must follow the last LUTATHERA cycle.",
+            message=(
+                "The inclusion MRI ({left}) is before the last LUTATHERA cycle ({right}): is"
+                " the date right? Inclusion imaging follows the 4 cycles."
+            ),
         ),
         compare(
             "CT_AFTER_LAST_CYCLE",
             "CTDAT",
             ">=",
             "SCR.PRTX.LUTLAST",
-            message="The inclusion CT must follow the last LUTATHERA cycle.",
+            message=(
+                "The inclusion CT ({left}) is before the last LUTATHERA cycle ({right}): is"
+                " the date right? Inclusion imaging follows the 4 cycles."
+            ),
         ),
     ),
 )
@@ -253,6 +259,14 @@ TUBL = Form(
 
 # --- RECIST 1.1 response (one form per visit) ---------------------------------------------
 
+
+#: Messages of the date of a response assessment ({left}: its date, {right}: the other).
+AFTER_PREVIOUS_ASSESSMENT = (
+    "This assessment ({left}) is not after the previous one ({right}): is the date right?"
+)
+AFTER_ADMINISTRATION = (
+    "This assessment ({left}) is not after the 177Lu administration ({right}): is the date right?"
+)
 
 _BEST_FORMULA = (
     "CR / PR: two CR (CR or PR) time-point responses at least 28 days apart before any"
@@ -520,13 +534,12 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                 "TRDAT",
                 ">",
                 previous,
-                message="This assessment must follow the previous one."
-                if earlier
-                else "This assessment must follow the 177Lu administration.",
+                message=AFTER_PREVIOUS_ASSESSMENT if earlier else AFTER_ADMINISTRATION,
             ),
             in_visit_window(
                 "TRDAT",
-                "The CT / MRI ({value}) lies outside the window of this visit ({low} to {high}).",
+                "The CT / MRI ({value}) lies outside the window of this visit ({low} to"
+                " {high}): is the date right?",
             ),
         ),
     )
@@ -675,7 +688,10 @@ def _lesion_checks(
                 f"{group}_ON_PETIV",
                 f"{p}LESID",
                 among=iv_rows,
-                message="Lesion {value} is not in this table on the PET-IV: no IAH/IV ratio.",
+                message=(
+                    "Lesion {value} is not in this table on the PET-IV, so it has no IAH/IV ratio:"
+                    " is the identifier right?"
+                ),
             )
         )
     return result
@@ -864,14 +880,20 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
             "ACTSYRTM",
             "<=",
             "INJTIM",
-            message="The syringe is measured before the injection.",
+            message=(
+                "The syringe activity is measured at {left}, after the injection at {right}: are"
+                " both times right?"
+            ),
         ),
         compare(
             "RESIDUAL_AFTER_INJECTION",
             "INJTIM",
             "<=",
             "ACTRESTM",
-            message="The residual activity is measured after the injection.",
+            message=(
+                "The residual activity is measured at {right}, before the injection at {left}: are"
+                " both times right?"
+            ),
             at="ACTRESTM",
         ),
     ]
@@ -891,14 +913,21 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
     if visit is not None:  # the PET is the visit
         checks.append(
             on_visit_date(
-                "PETDAT", "The PET/CT date ({left}) is not the date of this visit ({right})."
+                "PETDAT",
+                (
+                    "The PET/CT date ({left}) is not the date of this visit ({right}): which is"
+                    " right?"
+                ),
             )
         )
     else:  # a follow-up PET counts for the visit whose window it lies in
         checks.append(
             in_visit_window(
                 "PETDAT",
-                "The PET/CT ({value}) lies outside the window of this visit ({low} to {high}).",
+                (
+                    "The PET/CT ({value}) lies outside the window of this visit ({low} to {high}):"
+                    " is the date right?"
+                ),
             )
         )
     if visit == "PETIV":
@@ -908,7 +937,10 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
                 "PETDAT",
                 ">=",
                 "SCR.IC.ICDAT",
-                message="The PET-IV is before the informed consent.",
+                message=(
+                    "The PET-IV ({left}) is before the informed consent ({right}): is the date"
+                    " right?"
+                ),
             )
         )
     if iah:
@@ -918,7 +950,10 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
                 "PETDAT",
                 ">",
                 "PETIV.PETIV.PETDAT",
-                message="The PET after IAH injection must follow the PET after IV injection.",
+                message=(
+                    "The PET after IAH injection ({left}) is not after the PET after IV injection"
+                    " ({right}): are the dates right?"
+                ),
             )
         )
     return Form(oid, name, tuple(groups), derivations=tuple(derivations), checks=tuple(checks))
@@ -980,7 +1015,10 @@ ANGIO = Form(
             "PRDAT",
             "==",
             "PETIAH.PETIAH.PETDAT",
-            message="The arteriography and the PET after IAH injection are on D0, the same day.",
+            message=(
+                "The arteriography ({left}) and the PET after IAH injection ({right}) are not on"
+                " the same day (D0): which date is right?"
+            ),
         ),
     ),
 )
