@@ -46,3 +46,13 @@ def test_a_recorded_value_reads_as_on_the_form(study, form, path, text, shown):
 )
 def test_what_the_definition_cannot_explain_is_shown_as_recorded(study, form, path, text):
     assert describe_recorded(study, form, path, text) == text
+
+
+def test_a_corrected_month_3_response_or_pet_iv_date_reruns_what_reads_it(study):
+    entries = [("SCR", 1, "TUBL"), ("PETIV", 1, "PETIV"), ("M3", 1, "TRM3"), ("M6", 1, "TRM6")]
+    scope = study.rules.reach(entries, [("M3", 1, "TRM3", "OVRLRESP")], None)
+    assert (("M6", 1, "TRM6"), "BESTRESP") in scope.derivations
+    assert (("M6", 1, "TRM6"), "BESTWHY") in scope.derivations
+    scope = study.rules.reach(entries, [("PETIV", 1, "PETIV", "PETDAT")], None)
+    assert (("SCR", 1, "TUBL"), "CT_BEFORE_FIRST_PET") in scope.checks
+    assert (("SCR", 1, "TUBL"), "MRI_BEFORE_FIRST_PET") in scope.checks
