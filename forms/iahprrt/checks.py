@@ -21,7 +21,7 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
-from forms.iahprrt.codelists import LABTERM
+from forms.iahprrt.codelists import LABTERM, RECRESP
 from forms.iahprrt.common import dec, moment, rows_of
 from forms.values import PartialDate, definitely_before, earliest, latest, same_id
 
@@ -155,8 +155,9 @@ def differs_from_derived(label: str, answer: str | None, derived: str | None) ->
     if answer is None or derived is None or answer == derived:
         return None
     return (
-        f"{label}: the investigator reads {answer}, the RECIST 1.1 derivation from the"
-        f" measurements gives {derived}. Are the measurements or the reading to be corrected?"
+        f"{label}: the radiologist reads {RECRESP.label(answer).lower()}, the RECIST 1.1"
+        f" derivation from the measurements gives {RECRESP.label(derived).lower()}: are the"
+        " measurements or the reading to be corrected?"
     )
 
 

@@ -9,6 +9,7 @@ from decimal import InvalidOperation
 
 import pytest
 
+from forms.iahprrt import STUDY
 from forms.iahprrt import checks as ck
 from forms.language import Severity
 from forms.values import PartialDate
@@ -294,7 +295,11 @@ def test_follow_up_lesions_come_from_the_baseline():
 
 
 def test_the_radiologist_s_response_is_compared_with_the_derived_one():
-    assert ck.differs_from_derived("Overall response", "SD", "PR")
+    assert ck.differs_from_derived("Overall response", "SD", "PR") == (
+        "Overall response: the radiologist reads stable disease, the RECIST 1.1 derivation"
+        " from the measurements gives partial response: are the measurements or the reading"
+        " to be corrected?"
+    )
     assert ck.differs_from_derived("Overall response", "PR", "PR") is None
     assert ck.differs_from_derived("Overall response", "PR", None) is None
 
@@ -381,3 +386,17 @@ def test_a_check_given_values_it_cannot_combine_raises_for_the_engine_to_report(
     check = check_named("LUADM", "ACTIVITY_WITHIN_10PCT")
     with pytest.raises(InvalidOperation):
         check.function({"ADMACT": "lots", "PRESACT": D("7400")})
+
+
+def test_every_declared_finding_asks_the_site_a_question():
+    """A finding that stays open as a query is worded as a question to the site; a refusal
+    (REJECT) says what to enter instead."""
+    unasked = [
+        (definition.oid, rule.name)
+        for definition in STUDY.forms
+        for rule in definition.checks
+        if rule.severity is Severity.WARN
+        and isinstance(getattr(rule.function, "message", None), str)
+        and "?" not in rule.function.message
+    ]
+    assert unasked == []
