@@ -93,9 +93,7 @@ def test_the_printed_schedule_counts_no_form_of_a_visit_out_of_the_sub_group(
     assert rows["SCR"].endswith("/ 3")
 
 
-def test_the_casebook_trail_reads_a_change_as_the_form_shows_it(
-    study, treated, save, investigator
-):
+def test_the_casebook_trail_reads_a_change_as_the_form_shows_it(study, treated, save, investigator):
     leave_the_subgroup(treated, save)
     trail = build_casebook(study, treated, actor=investigator)["trail"]
     (change,) = [e for e in trail if e["old"]]
