@@ -12,6 +12,8 @@ from flask_login import current_user
 from ecrf.auth.permissions import can
 from ecrf.auth.roles import Perm
 from ecrf.db import utcnow
+from ecrf.records.loader import current_study
+from ecrf.records.recorded import describe_recorded
 from forms.language import AllOf, When
 
 
@@ -39,8 +41,16 @@ def condition_json(condition) -> str:
     return json.dumps(plain(condition))
 
 
+def recorded_value(form_oid: str, path: str | None, text: str | None) -> str:
+    """A value of the trail as people read it ("—" for none): labels, units, missing codes."""
+    if text is None:
+        return "—"
+    return describe_recorded(current_study(), form_oid, path, text)
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["utc"] = format_utc
+    app.jinja_env.globals["recorded_value"] = recorded_value
     app.jinja_env.filters["condition_json"] = condition_json
 
     @app.context_processor

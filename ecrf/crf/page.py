@@ -23,11 +23,14 @@ from ecrf.records import fields
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FindingStatus, FormEntry, Subject
+from ecrf.records.recorded import describe_recorded
 from ecrf.sdv.display import FormVerification
 from ecrf.study import gates
 from forms.language import CONTEXT, REFERENCE_DATE, DataType, Form, Visit
 
 ROWS_EXHAUSTED = "No more rows can be added to this group."
+#: Beside a value another user changed meanwhile ({value} as the form shows it).
+ALSO_CHANGED = "Also changed by {actor} to {value}; yours is kept."
 
 _PATH = re.compile(r"^(\w+)\[(\d+)\]\.(\w+)$")
 
@@ -282,7 +285,12 @@ def merge_stale(page: FormPage, changes: list[AuditEvent]) -> MultiDict:
             page.messages.setdefault(name, []).append(
                 (
                     "warning",
-                    f"Also changed by {event.actor} to {event.new or 'empty'}; yours is kept.",
+                    ALSO_CHANGED.format(
+                        actor=event.actor,
+                        value=describe_recorded(page.study, page.form_def.oid, path, event.new)
+                        if event.new
+                        else "empty",
+                    ),
                 )
             )
     return merged

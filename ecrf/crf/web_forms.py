@@ -25,6 +25,9 @@ PLACEHOLDERS = {
     DataType.DECIMAL: "number",
 }
 
+#: The tooltip of a typed item that accepts missing-data codes ({codes}: "NA, ND, UNK, NASK").
+MISSING_HINT = "No value to give? Type a missing-data code: {codes}."
+
 
 def field_name(group_oid: str, key: int, item_oid: str) -> str:
     return f"{group_oid}-{key}-{item_oid}"
@@ -60,12 +63,8 @@ class EntryFormBase(FlaskForm):
 
 def _field_for(study: LoadedStudy, item: Item) -> Any:
     codelist = study.codelist_for(item)
-    own_codes = {code for code, _ in codelist.codes} if codelist else set()
-    missing = (
-        [(c, f"{label} ({c})") for c, label in MISSING_CODES.items() if c not in own_codes]
-        if item.missing_allowed
-        else []
-    )
+    accepted = fields.missing_codes_for(item, codelist)
+    missing = [(c, f"{MISSING_CODES[c]} ({c})") for c in accepted]
     if item.type is DataType.MULTI_CHOICE:
         return MultiCheckboxField(item.label, choices=list(codelist.codes), validate_choice=False)
     if item.type in (DataType.CHOICE, DataType.YES_NO):
@@ -76,6 +75,8 @@ def _field_for(study: LoadedStudy, item: Item) -> Any:
         choices = [("", "—"), *codelist.codes, *missing]
         return SelectField(item.label, choices=choices, validate_choice=False)
     render_kw = {"placeholder": PLACEHOLDERS.get(item.type, ""), "autocomplete": "off"}
+    if accepted:  # typed, not picked: say which codes this item takes
+        render_kw["title"] = MISSING_HINT.format(codes=", ".join(accepted))
     if item.type in (DataType.INTEGER, DataType.DECIMAL):
         render_kw["inputmode"] = "decimal"
     return StringField(item.label, render_kw=render_kw)

@@ -19,6 +19,17 @@ from forms.values import PartialDate
 Value = Any  # str | int | Decimal | date | PartialDate | time | list[str] | None
 
 
+#: What a person is told when a typed value cannot be read ({codes}: the unknown answers,
+#: {places}: the decimal places the item keeps).
+MESSAGES = {
+    "not_listed": "Not one of the listed answers: {codes}. Choose from the list.",
+    "too_large": "This number is too large: use at most 18 digits before the decimal point.",
+    "whole": "Use whole numbers (no decimal point).",
+    "one_decimal": "Use at most one decimal place, e.g. 12.5.",
+    "decimals": "Use at most {places} decimal places.",
+}
+
+
 class FieldError(ValueError):
     """What is wrong with a typed entry, in words for the person who typed it."""
 
@@ -61,7 +72,7 @@ def parse(
         allowed = {code for code, _ in codelist.codes} if codelist else set()
         unknown = [c for c in codes if c not in allowed]
         if unknown:
-            raise FieldError(f"Not a choice of this list: {', '.join(unknown)}.")
+            raise FieldError(MESSAGES["not_listed"].format(codes=", ".join(unknown)))
         return sorted(set(codes), key=[code for code, _ in codelist.codes].index) or None
     text = (raw[0] if isinstance(raw, list) and raw else raw) or ""
     text = text.strip()
@@ -89,7 +100,7 @@ def _integer(item: Item, text: str, _codelist) -> int:
 
 def _within_limit(value):
     if abs(value) >= _LIMIT:
-        raise FieldError("This number is too large: use at most 18 digits before the point.")
+        raise FieldError(MESSAGES["too_large"])
     return value
 
 
@@ -106,8 +117,10 @@ def _decimal(item: Item, text: str, _codelist) -> Decimal:
     if item.precision is not None:
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > item.precision:
-            places = "no decimals" if item.precision == 0 else f"{item.precision} decimal(s)"
-            raise FieldError(f"Use at most {places}.")
+            if item.precision == 0:
+                raise FieldError(MESSAGES["whole"])
+            key = "one_decimal" if item.precision == 1 else "decimals"
+            raise FieldError(MESSAGES[key].format(places=item.precision))
         value = value.quantize(Decimal(1).scaleb(-item.precision))
     return value
 
@@ -251,6 +264,16 @@ def raw_text(item: Item, value: Value) -> str | list[str]:
 
 #: Items answered from a code list: a missing-data code is picked, never typed.
 CHOICE_TYPES = (DataType.CHOICE, DataType.YES_NO, DataType.MULTI_CHOICE)
+
+
+def missing_codes_for(item: Item, codelist: CodeList | None = None) -> list[str]:
+    """The missing-data codes ``item`` accepts: none where its definition refuses them
+    (``missing_allowed=False``), for a derived value or a multiple choice; for an item
+    answered from ``codelist``, those the list does not use as answers ("NA" may be one)."""
+    if not item.missing_allowed or item.derived or item.type is DataType.MULTI_CHOICE:
+        return []
+    own = {code for code, _ in codelist.codes} if codelist else set()
+    return [code for code in MISSING_CODES if code not in own]
 
 
 def missing_code(

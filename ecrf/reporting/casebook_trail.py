@@ -13,6 +13,7 @@ from ecrf.audit.models import AuditEvent
 from ecrf.extensions import db
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FormEntry, Subject, SubjectStatus
+from ecrf.records.recorded import describe_recorded
 
 #: What each recorded action means, for people (unknown actions are printed as recorded).
 ACTIONS = {
@@ -120,6 +121,12 @@ def subject_trail(
         else:
             where = ""
         condensed = row.entity == "form_entry" and row.action in ENTRIES
+        old, new = row.old or "", row.new or ""
+        if row.entity == "form_entry" and row.field and not condensed:
+            # A change reads as on the form: labels, units, missing-data codes in words.
+            form_oid = places[row.entity_id][2]
+            old = describe_recorded(study, form_oid, row.field, old) if old else ""
+            new = describe_recorded(study, form_oid, row.field, new) if new else ""
         trail.append(
             {
                 "seq": row.seq,
@@ -127,8 +134,8 @@ def subject_trail(
                 "actor": row.actor,
                 "action": ENTERED if condensed else ACTIONS.get(row.action, row.action),
                 "where": where,
-                "old": row.old or "",
-                "new": "" if condensed or row.action == "form_created" else row.new or "",
+                "old": old,
+                "new": "" if condensed or row.action == "form_created" else new,
                 "reason": row.reason or "",
                 "entity_id": row.entity_id if condensed else None,
                 "parts": [_entry_text(study, places[row.entity_id], row)] if condensed else [],

@@ -26,9 +26,9 @@ from ecrf.errors import PermissionDenied, RuleViolation
 from ecrf.extensions import db
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import FormEntry, Site, Subject, SubjectVisit
+from ecrf.records.recorded import describe_recorded
 from ecrf.review.models import ReviewMark
 from ecrf.review.scope import reaches, review_sites
-from forms.language import DataType
 
 #: The audit actions that change a value already entered, or remove a row.
 CHANGE_ACTIONS = ("item_changed", "item_cleared", "row_removed")
@@ -391,15 +391,8 @@ def describe_field(study: LoadedStudy, form_oid: str, path: str | None) -> str:
 
 
 def describe_value(study: LoadedStudy, form_oid: str, path: str | None, text: str | None) -> str:
-    """A value as the trail holds it, as people read it: a code list's label for a code
-    (a missing-data code "[ND]" and any other value as recorded)."""
+    """A value as the trail holds it, as people read it: a code list's label for a code,
+    Yes/No, the unit, a missing-data code's label; any other value as recorded."""
     if text is None:
         return WORDS["empty"]
-    match = _FIELD.match(path or "")
-    if match is None or match["item"] is None or not study.has_item(form_oid, match["item"]):
-        return text
-    item = study.item(form_oid, match["item"])[1]
-    codelist = study.codelist_for(item)
-    if codelist is None or item.type is DataType.MULTI_CHOICE or text.startswith("["):
-        return text
-    return codelist.label(text)
+    return describe_recorded(study, form_oid, path, text)

@@ -4,6 +4,9 @@ pure functions: each returns the message to show when its rule is broken, None o
 start") and uniqueness ("an identifier is used once") are declared in the form files with
 ``forms.rules.compare`` and ``unique``.
 
+A finding is a question to the site, in plain words: what looks wrong, then what to
+check ("…: is the date right?"), so the nurse answers it as she would a monitor's query.
+
 They are bound to forms in the form files (``common.check``), which also chooses REJECT
 (cannot be saved) or WARN (saved, stays open as a query until the data change).
 
@@ -18,7 +21,7 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
-from forms.iahprrt.codelists import LABTERM
+from forms.iahprrt.codelists import LABTERM, RECRESP
 from forms.iahprrt.common import dec, moment, rows_of
 from forms.iahprrt.ctcae_terms import LAB_TERM_CODES
 from forms.values import PartialDate, definitely_before, earliest, latest, same_id
@@ -44,7 +47,7 @@ def birth_month_and_year(birth: PartialDate | None) -> str | None:
 
 def unit_needed(value: Any, unit: str | None) -> str | None:
     if value is not None and unit is None:
-        return "Give the unit of the value."
+        return "The value has no unit: in which unit was it measured?"
     return None
 
 
@@ -57,7 +60,7 @@ def differential_within_total(
     if parts > leucocytes:
         return (
             f"Neutrophils + lymphocytes ({parts}/mm³) exceed the leucocytes ({leucocytes}/mm³):"
-            " check the units (per mm³, not 10⁹/L)."
+            " were all three counts entered in the same unit (per mm³, not 10⁹/L)?"
         )
     return None
 
@@ -90,8 +93,9 @@ def lab_grade_without_ae(
         ):
             return None
     return (
-        f"CTCAE grade {grade} {LABTERM.label(term).lower()} on {sample}: record it in the"
-        " adverse event log (same CTCAE term, grade ≥ 3, dates covering the sample)."
+        f"CTCAE grade {grade} {LABTERM.label(term).lower()} on {sample}, and no adverse event"
+        " covers it: should it be recorded in the adverse event log (same CTCAE term, grade"
+        " ≥ 3, dates covering the sample)?"
     )
 
 
@@ -100,8 +104,8 @@ def sample_after_last_cycle(sample: date | None, cycles: list[dict] | None) -> s
     if sample is None or not dates or sample > max(dates):
         return None
     return (
-        f"The sample ({sample}) is not after the last LUTATHERA cycle ({max(dates)}): the"
-        " eligibility values are those after the 4 cycles."
+        f"The sample ({sample}) is not after the last LUTATHERA cycle ({max(dates)}): is the"
+        " date right? Eligibility is judged on values measured after the 4 cycles."
     )
 
 
@@ -111,7 +115,10 @@ def ki67_matches_grade(grade: str | None, ki67: Decimal | None) -> str | None:
         return None
     expected = "G1" if ki67 < 3 else ("G2" if ki67 <= 20 else "G3")
     if expected != grade:
-        return f"Ki-67 {ki67} % corresponds to grade {expected}, not {grade} (WHO 2019)."
+        return (
+            f"Ki-67 {ki67} % corresponds to grade {expected} (WHO 2019), yet grade {grade} is"
+            " recorded: which of the two is right?"
+        )
     return None
 
 
@@ -128,7 +135,7 @@ def lesion_on_pet(
         same_id(r.get("XLESID"), identifier) for r in rows_of(extra_rows)
     ):
         return None
-    return f"Lesion {identifier} is not among the PET-IV lesions."
+    return f"Lesion {identifier} is not among the PET-IV lesions: is the identifier right?"
 
 
 def lesions_declared(
@@ -136,9 +143,12 @@ def lesions_declared(
 ) -> str | None:
     count = len(rows_of(targets)) + len(rows_of(others))
     if answer == "N" and count:
-        return "No lesion is declared, yet lesions are listed: correct one or the other."
+        return "No lesion is declared, yet lesions are listed: which of the two is right?"
     if answer == "Y" and not rows_of(targets):
-        return "Lesions are declared: list the target lesions (at least one measurable lesion)."
+        return (
+            "Lesions are declared but no target lesion is listed: which measurable lesion is"
+            " the target? Please list at least one."
+        )
     return None
 
 
@@ -146,7 +156,9 @@ def differs_from_derived(label: str, answer: str | None, derived: str | None) ->
     if answer is None or derived is None or answer == derived:
         return None
     return (
-        f"{label}: the investigator's {answer} differs from the RECIST 1.1 derivation ({derived})."
+        f"{label}: the radiologist reads {RECRESP.label(answer).lower()}, the RECIST 1.1"
+        f" derivation from the measurements gives {RECRESP.label(derived).lower()}: are the"
+        " measurements or the reading to be corrected?"
     )
 
 
@@ -161,7 +173,10 @@ def cycles_in_order(cycle: int | None, day: date | None, rows: list[dict] | None
         if other is None or other_day is None or other == cycle:
             continue
         if (other < cycle and other_day >= day) or (other > cycle and other_day <= day):
-            return f"Cycle {cycle} ({day}) is out of order with cycle {other} ({other_day})."
+            return (
+                f"Cycle {cycle} ({day}) is out of order with cycle {other} ({other_day}):"
+                " are the cycle numbers and their dates right?"
+            )
     return None
 
 
@@ -174,26 +189,36 @@ def activity_within(
     if abs(deviation) <= tolerance_percent:
         return None
     return (
-        f"Administered activity {administered} MBq is {deviation:+.1f} % from the prescribed"
-        f" {prescribed} MBq (allowed ±{tolerance_percent} %)."
+        f"The administered activity {administered} MBq is {deviation:+.1f} % from the"
+        f" prescribed {prescribed} MBq (allowed ±{tolerance_percent} %): are both activities"
+        " right? If so, please explain the deviation."
     )
 
 
 def hours_within(label: str, low: int, high: int, hours: Decimal | None) -> str | None:
     if hours is None or low <= hours <= high:
         return None
-    return f"{label} {hours} h after the administration: expected {low}–{high} h."
+    return (
+        f"{label} {hours} h after the administration, where {low}–{high} h is expected:"
+        " are the dates and times right?"
+    )
 
 
 def pregnancy_test_expected(
     test: str | None, sex: str | None, childbearing: str | None
 ) -> str | None:
     if sex == "F" and childbearing == "Y" and test == "NA":
-        return "A woman of childbearing potential needs a pregnancy test before administration."
+        return (
+            "No pregnancy test is recorded for a woman of childbearing potential: was one done"
+            " before the administration?"
+        )
     if sex == "M" and test in ("NEG", "POS"):
-        return "A pregnancy test is recorded for a man: check the patient or the answer."
+        return "A pregnancy test is recorded for a man: is the sex or the answer wrong?"
     if test == "POS":
-        return "Positive pregnancy test: 177Lu-dotatate is contraindicated in pregnancy."
+        return (
+            "The pregnancy test is positive, and 177Lu-dotatate is contraindicated in"
+            " pregnancy: is the result right?"
+        )
     return None
 
 
@@ -203,8 +228,8 @@ def pregnancy_test_expected(
 def ae_before_consent(start: Day, consent: date | None) -> str | None:
     if definitely_before(start, consent):
         return (
-            f"Started ({start}) before consent ({consent}): a condition present before"
-            " consent belongs in the medical history unless it worsened."
+            f"The event started ({start}) before consent ({consent}): did it worsen after"
+            " consent? If not, it belongs in the medical history."
         )
     return None
 
@@ -217,30 +242,36 @@ def serious_needs_report(
     if number is not None and any(row.get("SAESPID") == number for row in rows_of(reports)):
         return None
     return (
-        f"Serious adverse event{f' {number}' if number is not None else ''}: send the SAE"
-        " report within 24 h and record it in the SAE report log."
+        f"Serious adverse event{f' {number}' if number is not None else ''}: was the SAE"
+        " report sent within 24 h? Please record it in the SAE report log."
     )
 
 
 def serious_needs_criterion(serious: str | None, *criteria: str | None) -> str | None:
     if serious == "Y" and "Y" not in criteria:
-        return "A serious adverse event meets at least one seriousness criterion: tick it."
+        return (
+            "The adverse event is serious but no seriousness criterion is ticked: which one"
+            " does it meet?"
+        )
     return None
 
 
 def fatal_consistent(grade: str | None, outcome: str | None) -> str | None:
-    if (grade == "5") != (outcome == "FATAL") and grade is not None and outcome is not None:
-        return (
-            "Grade 5 means the event led to death: the outcome must then be fatal, and vice versa."
-        )
-    return None
+    if grade is None or outcome is None or (grade == "5") == (outcome == "FATAL"):
+        return None
+    if grade == "5":
+        return "Grade 5 means the event led to death, yet the outcome is not fatal: which is right?"
+    return "The outcome is fatal, yet the grade is not 5 (death): which is right?"
 
 
 def death_needs_form(
     outcome: str | None, resulted_in_death: str | None, death_date: date | None
 ) -> str | None:
     if (outcome == "FATAL" or resulted_in_death == "Y") and death_date is None:
-        return "A fatal adverse event: complete the death form and the end-of-study form."
+        return (
+            "The adverse event was fatal: have the death form and the end-of-study form been"
+            " completed?"
+        )
     return None
 
 
@@ -253,7 +284,10 @@ def report_within_24h(
     if aware_date is None or report_date is None:
         return None
     if report_date < aware_date:
-        return "The report date is before the date the site became aware of the event."
+        return (
+            "The report date is before the date the site became aware of the event: which"
+            " date is right?"
+        )
     aware, sent = moment(aware_date, aware_time), moment(report_date, report_time)
     late = (
         (sent - aware).total_seconds() > 24 * 3600
@@ -261,7 +295,10 @@ def report_within_24h(
         else ((report_date - aware_date).days > 1)
     )
     if late:
-        return "The SAE was reported to the sponsor more than 24 h after the site became aware."
+        return (
+            "The SAE was reported to the sponsor more than 24 h after the site became aware:"
+            " are the dates and times right? If so, please explain the delay."
+        )
     return None
 
 
@@ -273,24 +310,27 @@ def report_links_ae(number: int | None, ae_rows: list[dict] | None) -> str | Non
             return (
                 None
                 if row.get("AESER") == "Y"
-                else (f"Adverse event {number} is not marked serious in the adverse event log.")
+                else (
+                    f"Adverse event {number} is not marked serious in the adverse event log:"
+                    " is the number right, or is the event serious?"
+                )
             )
-    return f"No adverse event number {number} in the adverse event log."
+    return f"No adverse event number {number} is in the adverse event log: is the number right?"
 
 
 def death_forces_end_of_study(death_date: date | None, status: str | None) -> str | None:
     if death_date is None:
         return None
     if status is None:
-        return "The patient died: complete the end-of-study form (status: death)."
+        return "The patient died: has the end-of-study form been completed (status: death)?"
     if status != "DEATH":
-        return "The patient died: the end-of-study status must be death."
+        return "The patient died, yet the end-of-study status is not death: which is right?"
     return None
 
 
 def end_of_study_death(status: str | None, death_date: date | None) -> str | None:
     if status == "DEATH" and death_date is None:
-        return "End of study by death: complete the death form."
+        return "The study ended by death: has the death form been completed?"
     return None
 
 
@@ -300,22 +340,31 @@ def completion_consistent(
     if status != "COMPLETED":
         return None
     if therapy == "Y" and m6_date is None:
-        return "Therapy sub-group: the study is completed at M6; the M6 visit is not recorded."
+        return (
+            "The study is completed, yet the M6 visit that completes it in the therapy"
+            " sub-group is not recorded: was it done?"
+        )
     if therapy == "N" and call_date is None:
-        return "Imaging only: the study is completed at the safety call, which is not recorded."
+        return (
+            "The study is completed, yet the safety call that completes it for imaging-only"
+            " patients is not recorded: was it done?"
+        )
     return None
 
 
 def call_ends_study(therapy: str | None, status: str | None) -> str | None:
     if therapy == "N" and status is None:
         return (
-            "The patient is not in the therapy sub-group: the study ends with this call;"
-            " complete the end-of-study form."
+            "The patient is not in the therapy sub-group, so the study ends with this call:"
+            " has the end-of-study form been completed?"
         )
     return None
 
 
 def review_needs_log(answer: str | None, ae_rows: list[dict] | None) -> str | None:
     if answer == "Y" and not rows_of(ae_rows):
-        return "An adverse event is reported: record it in the adverse event log."
+        return (
+            "An adverse event is reported, yet the adverse event log is empty: has it been"
+            " recorded there?"
+        )
     return None

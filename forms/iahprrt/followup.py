@@ -17,7 +17,7 @@ AEREV = Form(
             "AEREV",
             "Review",
             (
-                day("REVDAT", "Date of the review", required=True),
+                day("REVDAT", "Date of the review", required=True, missing_allowed=False),
                 yes_no(
                     "AEYN",
                     "Any new or worsened adverse event since the last contact?",
@@ -46,7 +46,7 @@ CALL = Form(
             "CALL",
             "Contact",
             (
-                day("CALLDAT", "Date of the contact", required=True),
+                day("CALLDAT", "Date of the contact", required=True, missing_allowed=False),
                 choice("CALLMODE", "Contact", "CALLMODE", required=True),
                 yes_no(
                     "AEYN",
@@ -78,8 +78,14 @@ CALL = Form(
             "CALLDAT",
             ">",
             "PETIAH.PETIAH.PETDAT",
-            message="The safety call follows the IAH procedure (D0).",
+            message=(
+                "The safety call ({left}) is not after the IAH procedure ({right}, D0): is the"
+                " date right?"
+            ),
         ),
-        on_visit_date("CALLDAT", "The call date ({left}) is not the date of this visit ({right})."),
+        on_visit_date(
+            "CALLDAT",
+            "The call date ({left}) is not the date of this visit ({right}): which is right?",
+        ),
     ),
 )

@@ -41,7 +41,7 @@ from forms.language import (
     Severity,
     When,
 )
-from forms.rules import compare, listed, unique
+from forms.rules import compare, listed, unique, within
 
 # --- RECIST 1.1 baseline ----------------------------------------------------------------------
 
@@ -54,6 +54,19 @@ _LESID_HELP = (
 LESION_TWICE = "Lesion {value} is used more than once."
 LESION_IN_OTHER_TABLE = "Lesion {value} is already listed in the other lesion table of this form."
 
+#: Messages of the baseline imaging window ({value}: the imaging date, {reference}: the
+#: PET-IV date, {earliest}/{latest}: the window).
+BASELINE_CT_OUTSIDE = (
+    "The inclusion CT ({value}) is not within the 28 days before the PET-IV ({reference}),"
+    " the first radiopharmaceutical: is the date right? RECIST 1.1 expects the baseline CT"
+    " from {earliest} to {latest}; if it is older, please repeat it or explain why."
+)
+BASELINE_MRI_OUTSIDE = (
+    "The inclusion MRI ({value}) is not within the 28 days before the PET-IV ({reference}),"
+    " the first radiopharmaceutical: is the date right? RECIST 1.1 expects the baseline MRI"
+    " from {earliest} to {latest}; if it is older, please repeat it or explain why."
+)
+
 
 def _lesion_id(oid: str, **kw) -> Item:
     return text(
@@ -62,6 +75,7 @@ def _lesion_id(oid: str, **kw) -> Item:
         max_length=8,
         required=True,
         help=_LESID_HELP,
+        missing_allowed=False,  # a lesion is named, never "not done" or "unknown"
         cdash="TULNKID",
         sdtm="TU.TULNKID",
         **kw,
@@ -76,8 +90,20 @@ TUBL = Form(
             "IMG",
             "Inclusion imaging",
             (
-                day("CTDAT", "Date of the chest-abdomen-pelvis CT", required=True, sdtm="TU.TUDTC"),
-                day("MRIDAT", "Date of the hepatic MRI", required=True, sdtm="TU.TUDTC"),
+                day(
+                    "CTDAT",
+                    "Date of the chest-abdomen-pelvis CT",
+                    required=True,
+                    missing_allowed=False,
+                    sdtm="TU.TUDTC",
+                ),
+                day(
+                    "MRIDAT",
+                    "Date of the hepatic MRI",
+                    required=True,
+                    missing_allowed=False,
+                    sdtm="TU.TUDTC",
+                ),
                 yes_no(
                     "LESYN",
                     "Any tumour lesion on the inclusion CT and MRI?",
@@ -195,25 +221,59 @@ TUBL = Form(
             "SCR.TUBL.TL[]",
             "SCR.TUBL.NTL[]",
         ),
+        *(
+            within(
+                name,
+                item,
+                of=recist.FIRST_RADIOPHARMACEUTICAL,
+                days=(-recist.BASELINE_IMAGING_DAYS, 0),
+                message=message,
+            )
+            for name, item, message in (
+                ("CT_BEFORE_FIRST_PET", "CTDAT", BASELINE_CT_OUTSIDE),
+                ("MRI_BEFORE_FIRST_PET", "MRIDAT", BASELINE_MRI_OUTSIDE),
+            )
+        ),
         compare(
             "MRI_AFTER_LAST_CYCLE",
             "MRIDAT",
             ">=",
             "SCR.PRTX.LUTLAST",
-            message="The inclusion MRI must follow the last LUTATHERA cycle.",
+            message=(
+                "The inclusion MRI ({left}) is before the last LUTATHERA cycle ({right}): is"
+                " the date right? Inclusion imaging follows the 4 cycles."
+            ),
         ),
         compare(
             "CT_AFTER_LAST_CYCLE",
             "CTDAT",
             ">=",
             "SCR.PRTX.LUTLAST",
-            message="The inclusion CT must follow the last LUTATHERA cycle.",
+            message=(
+                "The inclusion CT ({left}) is before the last LUTATHERA cycle ({right}): is"
+                " the date right? Inclusion imaging follows the 4 cycles."
+            ),
         ),
     ),
 )
 
 
 # --- RECIST 1.1 response (one form per visit) ---------------------------------------------
+
+
+#: Messages of the date of a response assessment ({left}: its date, {right}: the other).
+AFTER_PREVIOUS_ASSESSMENT = (
+    "This assessment ({left}) is not after the previous one ({right}): is the date right?"
+)
+AFTER_ADMINISTRATION = (
+    "This assessment ({left}) is not after the 177Lu administration ({right}): is the date right?"
+)
+
+_BEST_FORMULA = (
+    "CR / PR: two CR (CR or PR) time-point responses at least 28 days apart before any"
+    " progression; SD: CR, PR or SD at least 42 days (protocol silent: 6 weeks) after the"
+    " baseline imaging; PD: progression otherwise; NE: none of these."
+)
 
 
 def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) -> Form:
@@ -223,6 +283,13 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
     own_tl, own_ntl = f"{visit}.{oid}.TL[]", f"{visit}.{oid}.NTL[]"
     earlier_sums = tuple(f"{v}.TR{v}.SUMDIAM" for v in earlier)
     previous = f"{earlier[-1]}.TR{earlier[-1]}.TRDAT" if earlier else "THER.LUADM.EXSTDAT"
+    # The best response reads every response visit so far: the earlier ones by reference,
+    # this one by its own items (date, time-point response).
+    visits = (*earlier, visit)
+    best_inputs = ("SCR.TUBL.CTDAT", "SCR.TUBL.MRIDAT")
+    for v in earlier:
+        best_inputs += (f"{v}.TR{v}.TRDAT", f"{v}.TR{v}.OVRLRESP")
+    best_inputs += ("TRDAT", "OVRLRESP")
     return Form(
         oid,
         f"Tumour response, RECIST 1.1 ({visit_name})",
@@ -231,7 +298,13 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                 "IMG",
                 "Assessment",
                 (
-                    day("TRDAT", "Date of the CT / MRI", required=True, sdtm="TR.TRDTC"),
+                    day(
+                        "TRDAT",
+                        "Date of the CT / MRI",
+                        required=True,
+                        missing_allowed=False,
+                        sdtm="TR.TRDTC",
+                    ),
                     choice(
                         "METHOD",
                         "Method (as at baseline)",
@@ -269,6 +342,7 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                         "Target lesion identifier (as at baseline)",
                         max_length=8,
                         required=True,
+                        missing_allowed=False,
                         sdtm="TR.TRLNKID",
                     ),
                     integer(
@@ -294,6 +368,7 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                         "Non-target lesion identifier (as at baseline)",
                         max_length=8,
                         required=True,
+                        missing_allowed=False,
                         sdtm="TR.TRLNKID",
                     ),
                     choice(
@@ -336,6 +411,14 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                         codelist="RECRESP",
                         sdtm="RS.RSORRES[OVRLRESP]",
                     ),
+                    derived(
+                        "BESTRESP",
+                        "Best overall response so far (CR / PR confirmed)",
+                        DataType.CHOICE,
+                        codelist="RECRESP",
+                        sdtm="RS.RSORRES[BESTRESP]",
+                    ),
+                    derived("BESTWHY", "Best overall response: basis", DataType.TEXT),
                 ),
             ),
         ),
@@ -395,6 +478,20 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                 "NEWLES",
                 formula="RECIST 1.1 time-point response from target, non-target and new lesions.",
             ),
+            derive(
+                "BESTRESP",
+                recist.best_overall_response,
+                *best_inputs,
+                constants=(visits,),
+                formula=_BEST_FORMULA,
+            ),
+            derive(
+                "BESTWHY",
+                recist.best_response_basis,
+                *best_inputs,
+                constants=(visits,),
+                formula=_BEST_FORMULA,
+            ),
         ),
         checks=(
             listed(
@@ -438,13 +535,12 @@ def recist_response_form(visit: str, visit_name: str, earlier: tuple[str, ...]) 
                 "TRDAT",
                 ">",
                 previous,
-                message="This assessment must follow the previous one."
-                if earlier
-                else "This assessment must follow the 177Lu administration.",
+                message=AFTER_PREVIOUS_ASSESSMENT if earlier else AFTER_ADMINISTRATION,
             ),
             in_visit_window(
                 "TRDAT",
-                "The CT / MRI ({value}) lies outside the window of this visit ({low} to {high}).",
+                "The CT / MRI ({value}) lies outside the window of this visit ({low} to"
+                " {high}): is the date right?",
             ),
         ),
     )
@@ -892,14 +988,20 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
             "ACTSYRTM",
             "<=",
             "INJTIM",
-            message="The syringe is measured before the injection.",
+            message=(
+                "The syringe activity is measured at {left}, after the injection at {right}: are"
+                " both times right?"
+            ),
         ),
         compare(
             "RESIDUAL_AFTER_INJECTION",
             "INJTIM",
             "<=",
             "ACTRESTM",
-            message="The residual activity is measured after the injection.",
+            message=(
+                "The residual activity is measured at {right}, before the injection at {left}: are"
+                " both times right?"
+            ),
             at="ACTRESTM",
         ),
     ]
@@ -919,14 +1021,21 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
     if visit is not None:  # the PET is the visit
         checks.append(
             on_visit_date(
-                "PETDAT", "The PET/CT date ({left}) is not the date of this visit ({right})."
+                "PETDAT",
+                (
+                    "The PET/CT date ({left}) is not the date of this visit ({right}): which is"
+                    " right?"
+                ),
             )
         )
     else:  # a follow-up PET counts for the visit whose window it lies in
         checks.append(
             in_visit_window(
                 "PETDAT",
-                "The PET/CT ({value}) lies outside the window of this visit ({low} to {high}).",
+                (
+                    "The PET/CT ({value}) lies outside the window of this visit ({low} to {high}):"
+                    " is the date right?"
+                ),
             )
         )
     if visit == "PETIV":
@@ -936,7 +1045,10 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
                 "PETDAT",
                 ">=",
                 "SCR.IC.ICDAT",
-                message="The PET-IV is before the informed consent.",
+                message=(
+                    "The PET-IV ({left}) is before the informed consent ({right}): is the date"
+                    " right?"
+                ),
             )
         )
     if iah:
@@ -958,7 +1070,10 @@ def pet_form(oid: str, name: str, visit: str | None, *, iah: bool, follow_up: bo
                 "PETDAT",
                 ">",
                 "PETIV.PETIV.PETDAT",
-                message="The PET after IAH injection must follow the PET after IV injection.",
+                message=(
+                    "The PET after IAH injection ({left}) is not after the PET after IV injection"
+                    " ({right}): are the dates right?"
+                ),
             )
         )
     return Form(oid, name, tuple(groups), derivations=tuple(derivations), checks=tuple(checks))
@@ -1020,7 +1135,10 @@ ANGIO = Form(
             "PRDAT",
             "==",
             "PETIAH.PETIAH.PETDAT",
-            message="The arteriography and the PET after IAH injection are on D0, the same day.",
+            message=(
+                "The arteriography ({left}) and the PET after IAH injection ({right}) are not on"
+                " the same day (D0): which date is right?"
+            ),
         ),
     ),
 )

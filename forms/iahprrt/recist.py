@@ -21,6 +21,12 @@ MIN_LONGEST_DIAMETER = Decimal(10)  # mm, CT/MRI with slices ≤ 5 mm
 MIN_NODE_SHORT_AXIS = Decimal(15)  # mm
 NORMAL_NODE = Decimal(10)  # mm: a node below this short axis is normal
 
+#: Baseline imaging lies at most 4 weeks before treatment (RECIST 1.1). The protocol gives
+#: no window of its own, so 28 days before the first radiopharmaceutical of the trial: the
+#: 68Ga-DOTA-peptide of the PET-IV (the same day counts as before it).
+BASELINE_IMAGING_DAYS = 28
+FIRST_RADIOPHARMACEUTICAL = "PETIV.PETIV.PETDAT"
+
 
 def baseline_sum(rows: list[dict[str, Any]] | None) -> Decimal | None:
     """Sum of diameters of the baseline target lesions (None while one is unmeasured)."""
@@ -156,3 +162,112 @@ def too_many_in_organ(organ: str | None, rows: list[dict] | None) -> str | None:
     if count > MAX_TARGETS_PER_ORGAN:
         return f"{count} target lesions in one organ: RECIST 1.1 allows at most 2 per organ."
     return None
+
+
+# --- best overall response --------------------------------------------------------------------
+
+#: RECIST 1.1, non-randomised trials: a CR or PR is the best response only once a later
+#: assessment, at least 4 weeks after it, confirms it.
+CONFIRMATION_DAYS = 28
+#: RECIST 1.1 leaves the minimum duration of stable disease to the protocol ("in general
+#: not less than 6–8 weeks"); the IAH-PRRT protocol states none, so 6 weeks, counted from
+#: the baseline imaging (the later of its CT and MRI).
+SD_MIN_DAYS = 42
+
+#: Why the best overall response is what it is (one sentence per case, for the form and
+#: the casebook; {first}/{second}: visits, {days}: days between the dates concerned).
+BOR_CONFIRMED = (
+    "{response} at {first} ({first_date}) confirmed at {second} ({second_date}), {days} days"
+    " later (at least 28 required)."
+)
+BOR_SD = (
+    "Stable disease at {first} ({first_date}), {days} days after the baseline imaging"
+    " (at least 42 required)."
+)
+BOR_UNCONFIRMED = (
+    "{response} at {first} ({first_date}) not confirmed by a later assessment at least 28"
+    " days apart: counts as stable disease, {days} days after the baseline imaging (at least"
+    " 42 required)."
+)
+BOR_PD = (
+    "Progression at {first} ({first_date}), with no stable disease at least 42 days after"
+    " the baseline imaging before it."
+)
+BOR_NE = "No assessment evaluable at least 42 days after the baseline imaging, and no progression."
+
+_NAMES = {"CR": "Complete response", "PR": "Partial response"}
+
+
+def _best(
+    baseline: Any, visits: tuple[str, ...], values: tuple[Any, ...]
+) -> tuple[str, str] | None:
+    """The best overall response and why, from the baseline imaging date and the
+    (date, time-point response) of each response visit (``values``, pairs in the order of
+    ``visits``); None while no time-point response is derived yet."""
+    done = sorted(
+        (
+            (values[2 * i], visit, values[2 * i + 1])
+            for i, visit in enumerate(visits)
+            if values[2 * i] is not None and values[2 * i + 1] is not None
+        ),
+        key=lambda a: a[0],
+    )
+    if not done:
+        return None
+    # Nothing after the first progression counts (RECIST 1.1: best response recorded from
+    # the start of treatment until disease progression).
+    first_pd = next((a for a in done if a[2] == "PD"), None)
+    before = done[: done.index(first_pd)] if first_pd else done
+    for level, accepted in (("CR", ("CR",)), ("PR", ("CR", "PR"))):
+        for i, (day1, visit1, resp1) in enumerate(before):
+            if resp1 not in accepted:
+                continue
+            for day2, visit2, resp2 in before[i + 1 :]:
+                if resp2 in accepted and (day2 - day1).days >= CONFIRMATION_DAYS:
+                    return level, BOR_CONFIRMED.format(
+                        response=_NAMES[level],
+                        first=visit1,
+                        first_date=day1.isoformat(),
+                        second=visit2,
+                        second_date=day2.isoformat(),
+                        days=(day2 - day1).days,
+                    )
+    if baseline is not None:
+        for day, visit, resp in before:
+            days = (day - baseline).days
+            if resp in ("CR", "PR", "SD") and days >= SD_MIN_DAYS:
+                text = BOR_SD if resp == "SD" else BOR_UNCONFIRMED
+                return "SD", text.format(
+                    response=_NAMES.get(resp, ""),
+                    first=visit,
+                    first_date=day.isoformat(),
+                    days=days,
+                )
+    elif any(resp in ("CR", "PR", "SD") for _, _, resp in before):
+        return None  # stable disease cannot be judged without the baseline date
+    if first_pd is not None:
+        return "PD", BOR_PD.format(first=first_pd[1], first_date=first_pd[0].isoformat())
+    return "NE", BOR_NE
+
+
+def _baseline_date(ct: Any, mri: Any) -> Any:
+    present = [d for d in (ct, mri) if d is not None]
+    return max(present) if present else None
+
+
+def best_overall_response(visits: tuple[str, ...], ct: Any, mri: Any, *values: Any) -> str | None:
+    """Best overall response with confirmation (RECIST 1.1, non-randomised trials).
+
+    ``visits`` name the response visits in order; ``values`` are each one's assessment date
+    and time-point response. CR (PR): two CR (CR or PR) assessments at least 28 days
+    apart, before any progression; SD: a CR, PR or SD at least 42 days after the baseline
+    imaging (the later of CT and MRI); PD: progression with neither; NE: none of these.
+    """
+    best = _best(_baseline_date(ct, mri), visits, values)
+    return best[0] if best else None
+
+
+def best_response_basis(visits: tuple[str, ...], ct: Any, mri: Any, *values: Any) -> str | None:
+    """The sentence that says which assessments give the best overall response."""
+    best = _best(_baseline_date(ct, mri), visits, values)
+    return best[1] if best else None

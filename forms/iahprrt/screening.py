@@ -74,7 +74,7 @@ IC = Form(
             "D0PLAN",
             ">=",
             "ICDAT",
-            message="The IAH procedure is planned before the consent date.",
+            message="D0 is planned before the consent date: which date is right?",
         ),
         d0_planned_in_window(),
     ),
@@ -158,7 +158,7 @@ DM = Form(
             "PREGDAT",
             ">=",
             "SCR.IC.ICDAT",
-            message="The pregnancy test predates consent: repeat it after consent.",
+            message="The pregnancy test predates consent: was it repeated after consent?",
         ),
     ),
 )
@@ -348,7 +348,7 @@ PRTX = Form(
             "PROGDAT",
             ">=",
             "SCR.NETHX.DIAGDAT",
-            message="Progression dated before the diagnosis.",
+            message="Progression is dated before the diagnosis: which date is right?",
         ),
     ),
 )

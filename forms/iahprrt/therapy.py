@@ -192,19 +192,19 @@ LUADM = Form(
             "RPSTTIM",
             "<=",
             "EXSTTIM",
-            message="The amino-acid infusion starts before the 177Lu-dotatate (≥ 30 min).",
+            message="The amino-acid infusion starts after the 177Lu: are both times right?",
         ),
         compare(
             "AFTER_PETIAH",
             "EXSTDAT",
             ">",
             "PETIAH.PETIAH.PETDAT",
-            message="The 177Lu administration (T0) follows the PET after IAH injection (D0).",
+            message="The 177Lu (T0) is not after the PET-IAH (D0): is the date right?",
         ),
         on_visit_date(
             "EXSTDAT",
             "The administration date ({left}) is not the date of this visit ({right}), "
-            "which dates T0.",
+            "which dates T0: which is right?",
         ),
         check(
             "PREGNANCY_TEST",

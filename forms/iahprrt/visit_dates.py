@@ -24,8 +24,8 @@ def sample_near_visit(item: str = "LBDAT") -> Check:
         of=VISIT_DATE,
         days=SAMPLE_DAYS,
         message=(
-            "The sample date ({value}) is far from the visit ({reference}): samples are "
-            "expected from {earliest} to {latest}."
+            "The sample date ({value}) is far from the visit ({reference}), where samples are "
+            "expected from {earliest} to {latest}: is the date right?"
         ),
     )
 
@@ -37,8 +37,8 @@ def measured_at_visit(item: str) -> Check:
         of=VISIT_DATE,
         days=MEASURE_DAYS,
         message=(
-            "The date of measurement ({value}) is far from the visit ({reference}): "
-            "expected from {earliest} to {latest}."
+            "The date of measurement ({value}) is far from the visit ({reference}), where "
+            "{earliest} to {latest} is expected: is the date right?"
         ),
     )
 
@@ -73,6 +73,7 @@ def d0_planned_in_window() -> Check:
         days=D0_AFTER_SCREENING,
         message=(
             "The planned D0 ({value}) does not fit the screening visit ({reference}), due "
-            "from D-42 to D-7: plan D0 from {earliest} to {latest}, or correct the date."
+            "from D-42 to D-7: is the date right? D0 may be planned from {earliest} to "
+            "{latest}."
         ),
     )

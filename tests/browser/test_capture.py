@@ -321,8 +321,8 @@ def test_a_save_over_someone_elses_shows_their_changes_keeps_yours_and_saves_aga
             "cnurse",
             "item changed",
             re.compile(r"^Weight\s*DM\[1\]\.WEIGHT$"),
-            "68.5",
-            "69.0",
+            "68.5 kg",
+            "69.0 kg",
         ]
     )
     expect(changes.nth(1).locator("td")).to_have_text(
@@ -341,14 +341,14 @@ def test_a_save_over_someone_elses_shows_their_changes_keeps_yours_and_saves_aga
             "cnurse",
             "item derived",
             re.compile(r"^Body-mass index\s*DM\[1\]\.BMI"),
-            "25.2",
-            "25.3",
+            "25.2 kg/m2",
+            "25.3 kg/m2",
         ]
     )
     expect(panel).to_contain_text("Your entries were not saved")
     expect(page.get_by_label("Weight")).to_have_value("71.0")  # mine, with a word about theirs
     expect(item(page, "WEIGHT").locator(".warning")).to_have_text(
-        "Also changed by cnurse to 69.0; yours is kept."
+        "Also changed by cnurse to 69.0 kg; yours is kept."
     )
     expect(page.get_by_label("Height")).to_have_value("166")
     expect(page.get_by_label("Comment")).to_have_value("Weighed in a gown")  # theirs, merged in

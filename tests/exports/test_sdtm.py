@@ -254,8 +254,8 @@ def test_uptake_per_lesion_and_route_is_in_tr_linked_to_tu(seeded, operator):
 
 def test_rs_holds_the_recist_responses_linked_to_tr(operator):
     rs, tr = read(operator, "RS"), read(operator, "TR")
-    assert {r["RSTESTCD"] for r in rs} >= {"TRGRESP", "OVRLRESP", "NEWLPROG"}
-    assert {r["RSORRES"] for r in rs if r["RSTESTCD"] == "OVRLRESP"} <= {
+    assert {r["RSTESTCD"] for r in rs} >= {"TRGRESP", "OVRLRESP", "NEWLPROG", "BESTRESP"}
+    assert {r["RSORRES"] for r in rs if r["RSTESTCD"] in ("OVRLRESP", "BESTRESP")} <= {
         "CR",
         "PR",
         "SD",

@@ -22,6 +22,11 @@ from ecrf.records.loader import LoadedStudy
 from forms.language import Item, ItemGroup, Unit, holds
 from forms.values import PartialDate
 
+#: An empty required item when the form is completed ({codes}: the missing-data codes the
+#: item accepts).
+REQUIRED = "Required to complete the form."
+REQUIRED_OR_MISSING = "Required to complete the form (or a missing-data code: {codes})."
+
 
 def parse_and_validate(
     save: FormSave, entry_data: EntryData, submitted: Submitted, *, require: bool
@@ -105,10 +110,10 @@ def _apply_conditions(save, planned: Planned, single_values, issues, *, require:
             )
             empty = row.values.get(item.oid) is None and item.oid not in row.missing
             if needed and empty and not already:
-                hint = (
-                    " (or a missing-data code: NA, ND, UNK, NASK)" if item.missing_allowed else ""
+                codes = fields.missing_codes_for(item, save.study.codelist_for(item))
+                message = item.required_message or (
+                    REQUIRED_OR_MISSING.format(codes=", ".join(codes)) if codes else REQUIRED
                 )
-                message = item.required_message or f"Required to complete the form{hint}."
                 issues.append(FieldIssue(group_oid, key, item.oid, message))
 
 

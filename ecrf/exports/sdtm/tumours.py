@@ -67,6 +67,7 @@ RS_TESTS = {
     "NTRGRESP": "Non-target Response",
     "OVRLRESP": "Overall Response",
     "NEWLPROG": "New Lesion Progression",
+    "BESTRESP": "Best Overall Response",
 }
 #: The CRF's organ codes → CDISC LOC (C74456).
 LOCATIONS = {
@@ -229,6 +230,9 @@ def map_rs(ctx: Context, subject: str, forms: list[FormData]) -> Iterator[dict]:
         day = ctx.value(images, "TRDAT")
         results = {code: ctx.value(responses, code) for code in ("TRGRESP", "NTRGRESP", "OVRLRESP")}
         results["NEWLPROG"] = NEW_LESION.get(ctx.value(images, "NEWLES"), "")
+        # The best response so far, confirmed (RECIST 1.1): on the last assessment it is
+        # the subject's best overall response.
+        results["BESTRESP"] = ctx.value(responses, "BESTRESP")
         for code, result in results.items():
             if not result:
                 continue

@@ -255,6 +255,9 @@ class Patient(Record):
         plan["IE"] = max(plan["lab"], plan["mri"], plan["echo"]) + self.i(1, 4)
         plan["D0"] = plan["IE"] + self.i(11, 20)
         plan["PETIV"] = plan["D0"] - self.i(3, 10)
+        # RECIST 1.1 baseline imaging: at most 28 days before the PET-IV (TUBL checks).
+        plan["ct"] = max(plan["ct"], plan["PETIV"] - 28)
+        plan["mri"] = max(plan["mri"], plan["ct"])
         plan["PETIAH"] = plan["D0"]
         done_follow_up = [v for v in ("CALL", *FOLLOW_UP) if self.done(v)]
         if not self.therapy:

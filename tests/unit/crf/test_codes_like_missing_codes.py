@@ -55,7 +55,8 @@ def test_a_code_of_the_list_named_na_is_an_answer_not_a_missing_code(study, subj
     assert (stored.value_text, stored.missing_code) == ("NA", None)
     # So the check sees it: a woman of childbearing potential needs the test.
     assert [f.message for f in services_findings(subject) if f.check_name == "PREGNANCY_TEST"] == [
-        "A woman of childbearing potential needs a pregnancy test before administration."
+        "No pregnancy test is recorded for a woman of childbearing potential: was one done"
+        " before the administration?"
     ]
 
 

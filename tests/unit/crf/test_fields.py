@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, time
 from decimal import Decimal
 
@@ -63,9 +64,9 @@ def test_typed_entries_become_typed_values(form_oid, item_oid, raw, expected):
         ("DM", "HEIGHT", "175.5", "whole number"),
         ("DM", "HEIGHT", "1e3", "whole number"),
         ("DM", "HEIGHT", "12345678901234567890", "too large"),
-        ("DM", "WEIGHT", "70.25", "at most 1 decimal"),
-        ("DM", "WEIGHT", "70,25", "at most 1 decimal"),
-        ("LES", "SUVMAX", "12.505", "at most 2 decimal"),
+        ("DM", "WEIGHT", "70.25", "Use at most one decimal place, e.g. 12.5."),
+        ("DM", "WEIGHT", "70,25", "Use at most one decimal place"),
+        ("LES", "SUVMAX", "12.505", "Use at most 2 decimal places."),
         ("LES", "SUVMAX", "12.5.1", "Enter a number"),
         ("LES", "SUVMAX", "NaN", "Enter a number"),
         ("LES", "SUVMAX", "1.2e1", "Enter a number"),
@@ -80,13 +81,22 @@ def test_typed_entries_become_typed_values(form_oid, item_oid, raw, expected):
         ("LB", "LBTIM", "7:05", "HH:MM"),
         ("DM", "SEX", "X", "listed answers"),
         ("DM", "PREG", "yes", "listed answers"),
-        ("DM", "SYMPT", ["FLUSH", "COUGH"], "COUGH"),
+        ("DM", "SYMPT", ["FLUSH", "COUGH"], "Not one of the listed answers: COUGH"),
         ("DM", "NOTE", "x" * 201, "at most 200 characters"),
     ],
 )
 def test_malformed_entries_are_refused_in_words(form_oid, item_oid, raw, message):
     with pytest.raises(fields.FieldError, match=message):
         parse(form_oid, item_oid, raw)
+
+
+@pytest.mark.parametrize(("raw", "kept"), [("70", Decimal(70)), ("+70", Decimal(70))])
+def test_a_number_kept_without_decimals_asks_for_whole_numbers_in_words(raw, kept):
+    item = replace(MINI.item("DM", "WEIGHT")[1], precision=0)
+    assert fields.parse(item, raw, None) == kept
+    with pytest.raises(fields.FieldError) as refused:
+        fields.parse(item, "70.5", None)
+    assert str(refused.value) == "Use whole numbers (no decimal point)."
 
 
 @pytest.mark.parametrize(
@@ -192,7 +202,7 @@ def test_a_decimal_with_more_places_than_allowed_is_refused_and_not_written(subj
     db.session.rollback()
     (issue,) = caught.value.issues
     assert (issue.group_oid, issue.row_key, issue.item_oid) == ("DM", 1, "WEIGHT")
-    assert "at most 1 decimal" in issue.message
+    assert "at most one decimal place" in issue.message
     assert (last_seq(), count(ItemValue)) == before
     assert entry_of(subject, "SCR", "DM") is None
 

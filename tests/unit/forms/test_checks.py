@@ -9,6 +9,7 @@ from decimal import InvalidOperation
 
 import pytest
 
+from forms.iahprrt import STUDY
 from forms.iahprrt import checks as ck
 from forms.language import Severity
 from forms.values import PartialDate
@@ -296,7 +297,11 @@ def test_follow_up_lesions_come_from_the_baseline():
 
 
 def test_the_radiologist_s_response_is_compared_with_the_derived_one():
-    assert ck.differs_from_derived("Overall response", "SD", "PR")
+    assert ck.differs_from_derived("Overall response", "SD", "PR") == (
+        "Overall response: the radiologist reads stable disease, the RECIST 1.1 derivation"
+        " from the measurements gives partial response: are the measurements or the reading"
+        " to be corrected?"
+    )
     assert ck.differs_from_derived("Overall response", "PR", "PR") is None
     assert ck.differs_from_derived("Overall response", "PR", None) is None
 
@@ -383,3 +388,58 @@ def test_a_check_given_values_it_cannot_combine_raises_for_the_engine_to_report(
     check = check_named("LUADM", "ACTIVITY_WITHIN_10PCT")
     with pytest.raises(InvalidOperation):
         check.function({"ADMACT": "lots", "PRESACT": D("7400")})
+
+
+def test_every_declared_finding_asks_the_site_a_question():
+    """A finding that stays open as a query is worded as a question to the site; a refusal
+    (REJECT) says what to enter instead."""
+    unasked = [
+        (definition.oid, rule.name)
+        for definition in STUDY.forms
+        for rule in definition.checks
+        if rule.severity is Severity.WARN
+        and isinstance(getattr(rule.function, "message", None), str)
+        and "?" not in rule.function.message
+    ]
+    assert unasked == []
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        ck.unit_needed(5, None),
+        ck.differential_within_total(3000, 2000, 4000),
+        ck.lab_grade_without_ae("ANEMIA", 3, date(2025, 3, 1), date(2025, 1, 1), []),
+        ck.sample_after_last_cycle(date(2024, 1, 1), [{"EXSTDAT": date(2024, 6, 1)}]),
+        ck.ki67_matches_grade("G1", D(10)),
+        ck.lesion_on_pet("L9", [], []),
+        ck.lesions_declared("N", [{"LESID": "L1"}], []),
+        ck.lesions_declared("Y", [], []),
+        ck.differs_from_derived("Overall response", "SD", "PR"),
+        ck.cycles_in_order(2, date(2024, 1, 1), [{"CYCLE": 1, "EXSTDAT": date(2024, 2, 1)}]),
+        ck.activity_within(10, D(8000), D(7400) - D(1000)),
+        ck.hours_within("Scintigraphy", 20, 28, D(40)),
+        ck.pregnancy_test_expected("NA", "F", "Y"),
+        ck.pregnancy_test_expected("NEG", "M", None),
+        ck.pregnancy_test_expected("POS", "F", "Y"),
+        ck.ae_before_consent(date(2024, 1, 1), date(2024, 2, 1)),
+        ck.serious_needs_report("Y", 1, []),
+        ck.serious_needs_criterion("Y", "N", None),
+        ck.fatal_consistent("5", "RECOVERED"),
+        ck.fatal_consistent("3", "FATAL"),
+        ck.death_needs_form("FATAL", None, None),
+        ck.report_within_24h(date(2024, 1, 2), None, date(2024, 1, 1), None),
+        ck.report_within_24h(date(2024, 1, 1), time(8), date(2024, 1, 2), time(9)),
+        ck.report_links_ae(3, [{"AESPID": 3, "AESER": "N"}]),
+        ck.report_links_ae(3, []),
+        ck.death_forces_end_of_study(date(2024, 1, 1), None),
+        ck.death_forces_end_of_study(date(2024, 1, 1), "COMPLETED"),
+        ck.end_of_study_death("DEATH", None),
+        ck.completion_consistent("COMPLETED", "Y", None, None),
+        ck.completion_consistent("COMPLETED", "N", None, None),
+        ck.call_ends_study("N", None),
+        ck.review_needs_log("Y", []),
+    ],
+)
+def test_each_finding_of_the_trial_s_checks_is_a_question(message):
+    assert message and "?" in message

@@ -101,7 +101,7 @@ def test_the_trail_shows_each_change_with_old_new_and_reason(documented):
     trail = documented["trail"]
     changed = [e for e in trail if e["action"] == "Value changed"]
     assert [(e["old"], e["new"], e["reason"]) for e in changed] == [
-        ("70.0", "72.0", "Scale misread")
+        ("70.0 kg", "72.0 kg", "Scale misread")  # as the form shows them
     ]
     assert changed[0]["where"] == "SCR · Demographics · Weight (WEIGHT)"
     removed = [e for e in trail if e["action"] == "Row removed"]
