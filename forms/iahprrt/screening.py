@@ -262,8 +262,10 @@ PRTX = Form(
             (
                 yes_no(
                     "PROGSSA",
-                    "Progression under cold SSA documented by RECIST 1.1 within 12 months",
+                    "Progression under cold SSA documented by RECIST 1.1",
                     required=True,
+                    help="Eligibility (INC02) counts 12 months back from the date of consent"
+                    " to the date of the imaging below.",
                 ),
                 day(
                     "PROGDAT",

@@ -102,9 +102,13 @@ def test_the_panel_shows_every_criterion_with_its_state_and_evidence(client, pat
         "EXC03": "contradiction",
     }
     lvef = rows["EXC03"]
-    assert lvef["text"] == "EXC03 Carcinoid heart disease (LVEF < 40 %)."
+    assert lvef["text"] == "EXC03 Carcinoid heart disease (LVEF < 40%)."
     assert (lvef["answer"], lvef["badge"]) == ("No", "contradicts the data")
-    assert lvef["computed"] == "met Screening LVEF < 40 %."
+    assert lvef["computed"] == (
+        "met Rule: Screening LVEF < 40 %. Question EXC03: the data say this criterion is met"
+        " (Screening LVEF < 40 %), but the checklist answers no. Which is right? Please"
+        " correct the data or the answer."
+    )
     assert lvef["evidence"] == "LVEF (SCR): 39 %"
     assert (rows["INC12"]["answer"], rows["INC12"]["computed"], rows["INC12"]["badge"]) == (
         "UNK",
@@ -121,7 +125,9 @@ def test_the_panel_shows_every_criterion_with_its_state_and_evidence(client, pat
         "Albumin (SCR): 2.9 g/dL Prothrombin time (SCR): 12.5 s"
         " Prothrombin time: upper limit of normal (SCR): 14.0 s"
     )
-    assert rows["EXC07"]["computed"].startswith("cannot tell yet ")
+    assert rows["EXC07"]["computed"].startswith(
+        "investigator only Rule: Not computed: the investigator decides."
+    )
     assert rows["INC03"]["evidence"] == (
         "Prior somatostatin analogs and LUTATHERA cycles: Standard intravenous LUTATHERA®"
         " cycles: 4 row(s)"
