@@ -184,18 +184,6 @@ def hours_within(label: str, low: int, high: int, hours: Decimal | None) -> str 
     return f"{label} {hours} h after the administration: expected {low}–{high} h."
 
 
-def pregnancy_test_expected(
-    test: str | None, sex: str | None, childbearing: str | None
-) -> str | None:
-    if sex == "F" and childbearing == "Y" and test == "NA":
-        return "A woman of childbearing potential needs a pregnancy test before administration."
-    if sex == "M" and test in ("NEG", "POS"):
-        return "A pregnancy test is recorded for a man: check the patient or the answer."
-    if test == "POS":
-        return "Positive pregnancy test: 177Lu-dotatate is contraindicated in pregnancy."
-    return None
-
-
 # --- safety logs -------------------------------------------------------------------------------
 
 

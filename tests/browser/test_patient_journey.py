@@ -454,6 +454,8 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
             "RP-1-RPSTTIM": "09:15",
             "RP-1-ANTIEM": "Y",
             "SAFE-1-PREGPRE": "NA",  # a man: the code list's "not applicable"
+            "SAFE-1-CONTRA": "Y",
+            "SAFE-1-CONTRAMETH": "CONDOM",
             "SAFE-1-PRCOMP": "N",
         },
     )
@@ -466,7 +468,7 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
             "Prescribed activity: 7400 MBq",
         ]
     )
-    expect(page.get_by_label("Pregnancy test before administration")).to_have_value("NA")
+    expect(page.get_by_label("Pregnancy test before the administration")).to_have_value("NA")
     subject.open()
     expect(subject.references).to_contain_text(f"T0: {t0}")
     subject.change_status("In follow-up", "5th cycle given by IAH infusion")
