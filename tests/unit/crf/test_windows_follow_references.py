@@ -124,3 +124,34 @@ def test_a_save_that_moves_no_reference_changes_no_flag(study, dated, staff):
 
     assert not petiv(dated).out_of_window
     assert deviation_events(dated) == []
+
+
+def test_t0_moved_by_the_177lu_administration_date_moves_the_safety_visits_windows(
+    study, dated, staff
+):
+    # T0 planned at D0 + 28 = 2025-03-03; W2 done on T0 + 14, inside 03-14..03-20.
+    visits.set_visit_date(study, dated, "PETIAH", D0, actor=staff)
+    visits.set_visit_date(study, dated, "W2", date(2025, 3, 17), actor=staff)
+    db.session.commit()
+    w2 = next(v for v in dated.visits if v.visit_oid == "W2")
+    assert not w2.out_of_window
+
+    # The administration took place 4 days later than planned: W2 is now T0 + 10.
+    visits.set_visit_date(study, dated, "THER", date(2025, 3, 7), actor=staff)
+    db.session.commit()
+    db.session.expire_all()
+    assert w2.out_of_window
+    (flagged,) = [
+        e
+        for e in events(f"{dated.identifier}/W2/1", entity="visit")
+        if e.action == "protocol_deviation"
+    ]
+    assert flagged.new == "2025-03-17 outside 2025-03-18..2025-03-24"
+
+    # Corrected to the planned day: W2 back inside, the flag cleared.
+    visits.set_visit_date(
+        study, dated, "THER", date(2025, 3, 3), actor=staff, reason="Date of the wrong visit"
+    )
+    db.session.commit()
+    db.session.expire_all()
+    assert not w2.out_of_window
