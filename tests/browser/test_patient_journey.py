@@ -357,6 +357,13 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
 
     # --- PET after IV injection --------------------------------------------------------------
     subject.record_visit_date("PETIV", visit_dates["PETIV"])
+    # A man: no pregnancy test (the code list's "not applicable"), contraception recorded.
+    no_pregnancy_test = {
+        "PREG-1-PREGPRE": "NA",
+        "PREG-1-CONTRA": "Y",
+        "PREG-1-CONTRAMETH": "CONDOM",
+    }
+    subject.enter("PETIV", "PREG", no_pregnancy_test)
     iv_acquisition = {
         "ACTSYR": "180.0",
         "ACTSYRTM": "09:50",
@@ -374,6 +381,7 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
 
     # --- D0: arteriography and PET after IAH injection: the IAH/IV ratios --------------------
     subject.record_visit_date("PETIAH", d0)
+    subject.enter("PETIAH", "PREG", no_pregnancy_test)
     subject.enter(
         "PETIAH",
         "ANGIO",
