@@ -11,8 +11,12 @@ otherwise. Childbearing potential is the one recorded at screening (SCR.DM.CHILD
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from forms.iahprrt.common import check, choice, day, shown
-from forms.language import VISIT_DATE, Check, Form, Item, ItemGroup, When
+from forms.language import VISIT_DATE, Check, Form, Item, ItemGroup, Severity, When
 from forms.rules import within
 
 #: The test lies at most this many days before the exposure (the day itself included).
@@ -88,6 +92,45 @@ def contraception_expected(
     if required and contraception in ("N", "NA"):
         return NO_CONTRACEPTION
     return None
+
+
+#: Each exposure: its name, the item dating it, and the test recorded before it.
+EXPOSURES = (
+    ("the PET after IV injection", "PETIV.PETIV.PETDAT", "PETIV.PREG.PREGPRE"),
+    ("the PET after IAH injection", "PETIAH.PETIAH.PETDAT", "PETIAH.PREG.PREGPRE"),
+    ("the 177Lu administration", "THER.LUADM.EXSTDAT", "THER.LUADM.PREGPRE"),
+)
+
+
+@dataclass(frozen=True)
+class Untested:
+    """Edit check on the screening demographics: an exposure took place (its date is
+    recorded) and nothing at all is recorded about the pregnancy test before it (its form
+    not entered), for a woman of childbearing potential. The test's own form asks about a
+    test missing, too old or positive once it is entered."""
+
+    def __call__(self, values: Mapping[str, Any]) -> str | None:
+        if values.get("SEX") != "F" or values.get("CHILDPOT") != "Y":
+            return None
+        missing = [
+            f"{name} ({values[dated]})"
+            for name, dated, test in EXPOSURES
+            if values.get(dated) is not None and values.get(test) is None
+        ]
+        if not missing:
+            return None
+        return UNTESTED.format(exposures="; ".join(missing))
+
+
+UNTESTED = (
+    "This woman of childbearing potential had {exposures} with no pregnancy test recorded"
+    f" before: was one done in the {TEST_DAYS} days before? Please enter it with the visit."
+)
+
+
+def untested_exposures() -> Check:
+    inputs = ("SEX", "CHILDPOT", *(ref for _, dated, test in EXPOSURES for ref in (dated, test)))
+    return Check("PREGNANCY_TEST_MISSING", "CHILDPOT", inputs, Untested(), Severity.WARN)
 
 
 NO_TEST = (

@@ -193,6 +193,8 @@ ACRF = AcrfPlan(
         "PREGNANCY_TEST": "A woman of childbearing potential has a test before the PET or"
         " the administration, a man none, and a positive test is asked about"
         " (contraindication).",
+        "PREGNANCY_TEST_MISSING": "A woman of childbearing potential has a pregnancy test"
+        " recorded before each PET and the 177Lu administration that took place.",
         "PREGNANCY_TEST_RECENT": "The pregnancy test lies in the 7 days before the PET or the"
         " administration (the day itself included).",
         "CONTRACEPTION": "Men and women of childbearing potential use effective"

@@ -21,6 +21,7 @@ from forms.iahprrt.common import (
     text,
     yes_no,
 )
+from forms.iahprrt.pregnancy import untested_exposures
 from forms.iahprrt.visit_dates import d0_planned_in_window
 from forms.language import AllOf, DataType, Form, ItemGroup, Severity, Timing, When
 from forms.rules import compare, unique
@@ -160,6 +161,7 @@ DM = Form(
             "SCR.IC.ICDAT",
             message="The pregnancy test predates consent: repeat it after consent.",
         ),
+        untested_exposures(),
     ),
 )
 

@@ -101,3 +101,44 @@ def test_a_test_8_days_before_the_pet_is_asked_about_and_one_7_days_before_resol
     assert [e.new for e in events(entry.id, "item_changed") if e.field.endswith("PREGDAT")] == [
         "2025-01-20"
     ]
+
+
+def test_a_pet_done_with_no_pregnancy_form_is_asked_about_at_screening_until_it_is_entered(
+    study, subject, staff, investigator
+):
+    save_screening(study, subject, staff, CONSENT, WOCBP)
+    subjects.change_status(
+        study, subject, SubjectStatus.INCLUDED, actor=investigator, reason="Eligible"
+    )
+    visits.set_visit_date(study, subject, "PETIV", PETIV, actor=staff)
+    services.save_form(
+        study,
+        subject,
+        "PETIV",
+        "PETIV",
+        {("PET", 1): {"PETDAT": PETIV.isoformat()}},
+        actor=staff,
+        expected_version=0,
+    )
+    db.session.commit()
+
+    (finding,) = open_findings(subject, "PREGNANCY_TEST_MISSING")
+    assert (finding.entry.form_oid, finding.item_oid) == ("DM", "CHILDPOT")
+    assert finding.message == (
+        "This woman of childbearing potential had the PET after IV injection (2025-01-27)"
+        " with no pregnancy test recorded before: was one done in the 7 days before? Please"
+        " enter it with the visit."
+    )
+
+    services.save_form(
+        study,
+        subject,
+        "PETIV",
+        "PREG",
+        {("PREG", 1): {"PREGPRE": "NEG", "PREGDAT": "2025-01-24", "CONTRA": "Y"}},
+        actor=staff,
+        expected_version=0,
+    )
+    db.session.commit()
+    assert open_findings(subject, "PREGNANCY_TEST_MISSING") == []
+    assert open_findings(subject, "PREGNANCY_TEST_RECENT") == []
