@@ -409,6 +409,12 @@ class Criterion:
     #: "VISIT.FORM" of the checklist holding the investigator's answers.
     checklist: str = "SCR.IE"
 
+    def __post_init__(self) -> None:
+        # The eligibility page shows, beside the evidence, the rule a computed result
+        # applied: a computed criterion without one would show a verdict nobody can check.
+        if self.function is not None and not self.rule.strip():
+            raise ValueError(f"criterion {self.id}: a computed criterion states its rule")
+
     @property
     def item(self) -> str:
         """The checklist item holding the investigator's answer (Y = criterion met)."""

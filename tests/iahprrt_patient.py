@@ -107,7 +107,7 @@ def screening(consent: date, changes: Changes | None = None) -> dict[str, Entrie
         "PRTX": {
             "PROG": {
                 "PROGSSA": "Y",
-                "PROGDAT": (consent - timedelta(days=500)).isoformat(),
+                "PROGDAT": (consent - timedelta(days=60)).isoformat(),
             }
         },
         "ECOG": {"ECOG": {"ECOGDAT": seen, "ECOG": "1"}},

@@ -41,6 +41,7 @@ from ecrf.crf.save.write import (
     write_derived,
     write_values,
 )
+from ecrf.crf.visits import recheck_windows
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
 from ecrf.locks.services import locked_refusal, refuse_if_locked
@@ -146,6 +147,10 @@ def save_form(
     signatures.after_form_saved(
         study, subject, visit_oid, visit_repeat, form_oid, _fields(changes), actor=actor
     )
+    # A planned D0 changed (or anything a reference date reads): visits already dated are
+    # measured against their windows again, deviations flagged or cleared.
+    if changes:
+        recheck_windows(study, subject, data, actor=actor)
     return SaveResult(entry, len(changes), warnings)
 
 

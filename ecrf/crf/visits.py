@@ -90,6 +90,9 @@ def set_visit_date(
     visit = ensure_visit(subject, visit_oid, repeat_key)
     old = visit.visit_date
     if old == visit_date:
+        given = (deviation_reason or "").strip()
+        if visit.out_of_window and given and given != visit.deviation_reason:
+            _explain_deviation(study, subject, visit, given, actor=actor)
         return VisitDateResult(visit, visit.out_of_window, None)
     if old is not None and not (reason or "").strip():
         raise RuleViolation("Give the reason for changing the visit date.", field="reason")
@@ -141,7 +144,106 @@ def set_visit_date(
     data.visits[(visit_oid, repeat_key)] = visit
     rerun_rules(study, subject, data, (visit_oid, repeat_key), actor=actor, today=today)
     signatures.after_visit_dated(study, subject, visit_oid, repeat_key, actor=actor)
+    # A visit that dates a reference (PET-IAH is D0, THER is T0) moves the windows of the
+    # visits already dated from it.
+    recheck_windows(study, subject, data, actor=actor)
     return VisitDateResult(visit, outside, window)
+
+
+def _explain_deviation(
+    study: LoadedStudy, subject: Subject, visit: SubjectVisit, reason: str, *, actor: User | None
+) -> None:
+    """The reason of a deviation already flagged (a move of D0 or T0 put the visit outside
+    its window after it was dated), given on the visit's date form."""
+    visit.deviation_reason = reason
+    db.session.flush()
+    record_event(
+        "protocol_deviation",
+        "visit",
+        f"{subject.identifier}/{visit.visit_oid}/{visit.repeat_key}",
+        actor=actor,
+        site_id=subject.site_id,
+        field="deviation_reason",
+        new=reason,
+        reason=reason,
+        definition_version=study.version,
+    )
+    signatures.after_visit_dated(study, subject, visit.visit_oid, visit.repeat_key, actor=actor)
+
+
+@dataclass(frozen=True)
+class WindowChange:
+    """A dated visit whose place in its window changed with its reference date."""
+
+    visit: SubjectVisit
+    outside: bool
+    window: tuple[date, date, date]
+
+
+def recheck_windows(
+    study: LoadedStudy, subject: Subject, data: SubjectData, *, actor: User | None
+) -> list[WindowChange]:
+    """Check every dated visit against its window from the reference dates as they are now
+    (D0 planned or done, T0), after a save or a visit date moved one.
+
+    A visit the move puts outside its window becomes a protocol deviation (flagged, its
+    reason still to give: the site gives it on the visit's date form); one it brings back
+    into its window is cleared. Each change is audited (``protocol_deviation`` or
+    ``protocol_deviation_cleared``, naming the window) and withdraws the signatures over
+    that visit, like a visit date changed. A visit whose reference is unknown keeps its
+    flag: nothing to measure it against.
+    """
+    references = reference_dates(study, data)
+    if not fits_calendar(study, references):
+        return []
+    changed = []
+    for (visit_oid, repeat_key), visit in sorted(data.visits.items()):
+        definition = study.visits.get(visit_oid)
+        if definition is None or visit.visit_date is None:
+            continue
+        window = visit_window(definition, references)
+        if window is None:
+            continue
+        outside = not window[1] <= visit.visit_date <= window[2]
+        if outside == visit.out_of_window:
+            continue
+        entity_id = f"{subject.identifier}/{visit_oid}/{repeat_key}"
+        span = f"{window[1]}..{window[2]}"
+        if outside:
+            record_event(
+                "protocol_deviation",
+                "visit",
+                entity_id,
+                actor=actor,
+                site_id=subject.site_id,
+                field="out_of_window",
+                new=f"{visit.visit_date} outside {span}",
+                reason=WINDOW_MOVED,
+                definition_version=study.version,
+            )
+        else:
+            record_event(
+                "protocol_deviation_cleared",
+                "visit",
+                entity_id,
+                actor=actor,
+                site_id=subject.site_id,
+                field="out_of_window",
+                old=visit.deviation_reason,
+                new=f"{visit.visit_date} inside {span}",
+                reason=WINDOW_MOVED,
+                definition_version=study.version,
+            )
+            visit.deviation_reason = None
+        visit.out_of_window = outside
+        db.session.flush()
+        signatures.after_visit_dated(study, subject, visit_oid, repeat_key, actor=actor)
+        changed.append(WindowChange(visit, outside, window))
+    return changed
+
+
+#: Why a visit's deviation flag changed without its date changing.
+WINDOW_MOVED = "The reference date of the visit's window (D0 or T0) moved."
 
 
 def rerun_rules(

@@ -9,6 +9,7 @@ from typing import Any
 from ecrf.records import fields
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy
+from ecrf.records.models import Finding
 from forms.language import Criterion
 
 
@@ -117,3 +118,17 @@ def assess(study: LoadedStudy, data: SubjectData) -> Assessment:
             answer = row.values.get(item_oid) or row.missing.get(item_oid)
         results.append(CriterionResult(criterion, answer, criterion.evaluate(values), evidence))
     return Assessment(results)
+
+
+def open_questions(study: LoadedStudy, findings: list[Finding]) -> dict[str, list[str]]:
+    """The open findings at each criterion's checklist answer, by criterion id: the
+    questions the edit checks ask the investigator (a contradiction that appeared after
+    inclusion, a blood pressure to confirm), shown with the criterion."""
+    by_item = {c.item: c.id for c in study.study.eligibility}
+    questions: dict[str, list[str]] = {}
+    for finding in findings:
+        visit = finding.entry.visit
+        ref = f"{visit.visit_oid}.{finding.entry.form_oid}.{finding.item_oid}"
+        if ref in by_item:
+            questions.setdefault(by_item[ref], []).append(finding.message)
+    return questions

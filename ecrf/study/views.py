@@ -22,7 +22,7 @@ from ecrf.records.sites import all_sites, get_site
 from ecrf.sdv.display import subject_verification
 from ecrf.signatures import pages as signature_pages
 from ecrf.study import gates, overview, services, subjects
-from ecrf.study.eligibility import assess
+from ecrf.study.eligibility import assess, open_questions
 from ecrf.web_forms import BaseForm
 
 bp = Blueprint("study", __name__)
@@ -191,6 +191,7 @@ def subject_page(study, subject, status_form=None, date_forms=None, status=200):
         study=study,
         view=view,
         eligibility=assess(study, view.data) if study.study.eligibility else None,
+        eligibility_questions=open_questions(study, view.findings),
         status_form=status_form,
         date_forms=date_forms or {},
         date_form=VisitDateForm,

@@ -204,24 +204,6 @@ def hours_within(label: str, low: int, high: int, hours: Decimal | None) -> str 
     )
 
 
-def pregnancy_test_expected(
-    test: str | None, sex: str | None, childbearing: str | None
-) -> str | None:
-    if sex == "F" and childbearing == "Y" and test == "NA":
-        return (
-            "No pregnancy test is recorded for a woman of childbearing potential: was one done"
-            " before the administration?"
-        )
-    if sex == "M" and test in ("NEG", "POS"):
-        return "A pregnancy test is recorded for a man: is the sex or the answer wrong?"
-    if test == "POS":
-        return (
-            "The pregnancy test is positive, and 177Lu-dotatate is contraindicated in"
-            " pregnancy: is the result right?"
-        )
-    return None
-
-
 # --- safety logs -------------------------------------------------------------------------------
 
 

@@ -145,6 +145,29 @@ PREGPRE = CodeList(
     ),
 )
 
+CONTRA = CodeList(
+    "CONTRA",
+    "Effective contraception",
+    (
+        ("Y", "Yes"),
+        ("N", "No"),
+        ("NA", "Not applicable: woman not of childbearing potential"),
+    ),
+)
+
+CONTRAMETH = CodeList(
+    "CONTRAMETH",
+    "Contraception method",
+    (
+        ("HORMONAL", "Hormonal (pill, patch, ring, implant, injection)"),
+        ("IUD", "Intra-uterine device"),
+        ("CONDOM", "Condom"),
+        ("STERIL", "Sterilisation of the patient or the partner"),
+        ("ABST", "Sexual abstinence"),
+        ("OTHER", "Other"),
+    ),
+)
+
 LVEFMETH = CodeList(
     "LVEFMETH",
     "LVEF method",
@@ -496,6 +519,8 @@ ALL_CODELISTS = (
     PREGRES,
     PREGSPEC,
     PREGPRE,
+    CONTRA,
+    CONTRAMETH,
     LVEFMETH,
     ASCITES,
     HEPENC,

@@ -22,8 +22,10 @@ checks), and refuse inclusion while a criterion fails or is unanswered.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -76,11 +78,35 @@ def gep_net(v: Values) -> bool | None:
     return None
 
 
+#: "Progressive ... within 12 months" (registry): the imaging showing progression is dated
+#: at most this many calendar months before the date of consent, counted to the day.
+PROGRESSION_MONTHS = 12
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` calendar months earlier (the 29th–31st of a shorter month
+    become its last day: 12 months before 2024-02-29 is 2023-02-28)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
 def progressive_or_bulky(v: Values) -> bool | None:
+    """Met by a progression dated within the 12 months before consent (to the day), or by a
+    hepatic burden > 50 % at diagnosis. A progression older than that, or none, with a
+    smaller burden, is not met; without the dates the data cannot tell."""
     progression, burden = v.get("SCR.PRTX.PROGSSA"), v.get("SCR.NETHX.HEPBURD")
-    if progression == "Y" or burden == "GT50":
+    seen, consent = v.get("SCR.PRTX.PROGDAT"), v.get("SCR.IC.ICDAT")
+    if burden == "GT50":
         return True
-    if progression == "N" and burden in ("LT25", "25TO50"):
+    recent: bool | None = None
+    if progression == "N":
+        recent = False
+    elif progression == "Y" and seen is not None and consent is not None:
+        recent = seen >= months_before(consent, PROGRESSION_MONTHS)
+    if recent:
+        return True
+    if recent is False and burden in ("LT25", "25TO50"):
         return False
     return None
 
@@ -197,13 +223,33 @@ def low_albumin(v: Values) -> bool | None:
     return dec(pt) > dec(pt_uln)
 
 
-def cardiovascular(v: Values) -> bool | None:
-    """Only the blood pressure can be computed: ≥ 160 systolic or ≥ 95 diastolic on the
-    screening measurement → met. Below that, the other events are the investigator's."""
-    systolic, diastolic = v.get("SCR.VS.SYSBP"), v.get("SCR.VS.DIABP")
-    if (systolic is not None and systolic >= 160) or (diastolic is not None and diastolic >= 95):
-        return True
-    return None
+#: The registry's threshold of uncontrolled arterial hypertension (mmHg).
+HYPERTENSION = (160, 95)
+
+
+@dataclass(frozen=True)
+class HighBloodPressure:
+    """Edit check on EXC07, which is not computed: "uncontrolled arterial hypertension
+    under optimal treatment" is the investigator's judgement (repeated readings, the
+    treatment and whether it is optimal), never one reading's. A screening reading at or
+    above 160/95 mmHg with EXC07 answered no only asks the investigator to confirm."""
+
+    def __call__(self, values: Values) -> str | None:
+        systolic, diastolic = values.get("SCR.VS.SYSBP"), values.get("SCR.VS.DIABP")
+        high_s, high_d = HYPERTENSION
+        high = (systolic is not None and systolic >= high_s) or (
+            diastolic is not None and diastolic >= high_d
+        )
+        if not high or values.get("EXC07") != "N":
+            return None
+        return HIGH_BLOOD_PRESSURE.format(systolic=systolic, diastolic=diastolic)
+
+
+HIGH_BLOOD_PRESSURE = (
+    "The screening blood pressure is {systolic}/{diastolic} mmHg (160/95 or above): is the"
+    " hypertension controlled under optimal treatment? If it is not, exclusion criterion"
+    " EXC07 applies; please confirm the answer."
+)
 
 
 def pregnant_or_breastfeeding(v: Values) -> bool | None:
@@ -228,12 +274,16 @@ def mri_contraindicated(v: Values) -> bool | None:
 
 # --- the criteria ----------------------------------------------------------------------
 
+# The texts are the registry record's (registry-record.txt), word for word; only numbers
+# are written one way (2.5 ×, 100 000/mm³) and the record's repeated "legal protection"
+# criterion is kept once. INC02's alternative (hepatic invasion > 50 %) is the protocol's
+# (STUDY.md), absent from the record's copy.
 CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "INC01",
         INCLUSION,
-        "Histologically proven, well-differentiated neuroendocrine tumour of gastro-intestinal"
-        " or pancreatic origin (GEP-NET).",
+        "Histologically proven well differentiated neuroendocrine tumor (NET) of"
+        " gastrointestinal or pancreatic origin (GEP).",
         ("SCR.NETHX.HISTO", "SCR.NETHX.DIFF", "SCR.NETHX.PRIMSITE"),
         gep_net,
         "NET history: histologically proven, well differentiated, GEP primary site.",
@@ -241,16 +291,20 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "INC02",
         INCLUSION,
-        "Progressive after a cold somatostatin analog (within 12 months, RECIST 1.1), or at"
-        " diagnosis when the hepatic invasion exceeds 50 %.",
-        ("SCR.PRTX.PROGSSA", "SCR.NETHX.HEPBURD"),
+        "Patients are progressive after treatment with cold somatostatin analog (within 12"
+        " months according to RECIST); or, without waiting for progression, hepatic invasion"
+        " > 50 % at diagnosis (protocol).",
+        ("SCR.PRTX.PROGSSA", "SCR.PRTX.PROGDAT", "SCR.IC.ICDAT", "SCR.NETHX.HEPBURD"),
         progressive_or_bulky,
-        "Documented RECIST progression under cold SSA, or hepatic burden > 50 % at diagnosis.",
+        "Met when the imaging showing RECIST progression under cold SSA is dated at most 12"
+        " months before the date of consent (to the day), or when the hepatic burden at"
+        " diagnosis is > 50 %; not met when the progression is older or absent and the burden"
+        " is 50 % or less.",
     ),
     Criterion(
         "INC03",
         INCLUSION,
-        "Has received the 4 standard-of-care LUTATHERA® cycles.",
+        "Patient has received 4 standard of care LUTATHERA® cycles.",
         ("SCR.PRTX.LUT[]",),
         four_cycles,
         "Exactly 4 dated LUTATHERA cycles recorded.",
@@ -258,7 +312,7 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "INC04",
         INCLUSION,
-        "Liver metastatic disease dominant or exclusive, assessable by RECIST 1.1, and not"
+        "Liver metastatic disease dominant or exclusive and assessable by RECIST 1.1, and not"
         " amenable to surgical resection after the last cycle.",
         ("SCR.TUBL.TL[]",),
         liver_measurable,
@@ -268,7 +322,7 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "INC05",
         INCLUSION,
-        "ECOG performance status 0–2.",
+        "ECOG performance status 0-2.",
         ("SCR.ECOG.ECOG",),
         ecog_0_to_2,
         "Screening ECOG 0, 1 or 2.",
@@ -276,15 +330,15 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "INC06",
         INCLUSION,
-        "Creatinine clearance ≥ 50 mL/min.",
+        "Adequate kidney function: creatinine clearance ≥ 50 mL/min.",
         ("SCR.LBCHEM.CRCL",),
         creatinine_clearance,
-        "Cockcroft-Gault clearance of the screening sample ≥ 50.0 mL/min.",
+        "Cockcroft-Gault clearance of the screening sample ≥ 50 mL/min, unrounded.",
     ),
     Criterion(
         "INC07",
         INCLUSION,
-        "ALT and AST ≤ 2.5 × the upper limit of normal.",
+        "Adequate liver function: ALT/AST ≤ 2.5 × the upper limit of normal.",
         ("SCR.LBCHEM.ALT", "SCR.LBCHEM.ALTULN", "SCR.LBCHEM.AST", "SCR.LBCHEM.ASTULN"),
         transaminases,
         "Screening ALT ≤ 2.5 × its ULN and AST ≤ 2.5 × its ULN.",
@@ -292,8 +346,8 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "INC08",
         INCLUSION,
-        "No haematological alteration after the 4 LUTATHERA® cycles: haemoglobin ≥ 8 g/dL,"
-        " neutrophils ≥ 1500/mm³, platelets ≥ 100 000/mm³.",
+        "With no evidence of hematologic alteration after 4 LUTATHERA® cycles: hemoglobin"
+        " ≥ 8 g/dL, neutrophils ≥ 1500/mm³, platelets ≥ 100 000/mm³.",
         ("SCR.LBHEM.HGB", "SCR.LBHEM.NEUT", "SCR.LBHEM.PLAT"),
         blood_counts,
         "Screening haemoglobin ≥ 8.0 g/dL, neutrophils ≥ 1500/mm³, platelets ≥ 100 000/mm³.",
@@ -301,7 +355,7 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "INC09",
         INCLUSION,
-        "Age ≥ 18 years, no upper limit.",
+        "Age ≥ 18 years, no superior limit.",
         ("SCR.DM.BRTHYM", "SCR.IC.ICDAT"),
         adult,
         "Age at consent from the month and year of birth (undecided in the birth month of"
@@ -310,23 +364,24 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "INC10",
         INCLUSION,
-        "Contraception for pre-menopausal women and for men, for at least 6 months after the"
-        " last LUTATHERA® injection.",
+        "Contraception required in pre-menopausal female and men for at least 6 months after"
+        " the last LUTATHERA® injection.",
     ),
     Criterion(
         "INC11",
         INCLUSION,
-        "Signed written informed consent.",
+        "Patient's signed written informed consent.",
         ("SCR.IC.ICDAT",),
         consent_signed,
         "A consent date is recorded.",
     ),
-    Criterion("INC12", INCLUSION, "Affiliated to a social security system."),
+    Criterion("INC12", INCLUSION, "Patient affiliated to a social security system."),
     Criterion(
         "EXC01",
         EXCLUSION,
-        "Complete response: no lesion according to RECIST 1.1 on the inclusion imaging"
-        " (chest-abdomen-pelvis CT and hepatic MRI).",
+        "Patients with complete response defined by the absence of lesion according to"
+        " RECIST 1.1 realized during morphological imaging at inclusion (chest-abdomen-pelvis"
+        " CT scan and hepatic MRI).",
         ("SCR.TUBL.LESYN", "SCR.TUBL.TL[]", "SCR.TUBL.NTL[]"),
         complete_response,
         "Baseline tumour assessment: no lesion declared and none listed.",
@@ -334,8 +389,8 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "EXC02",
         EXCLUSION,
-        "No residual uptake on the standard 24 h 177Lu scintigraphy performed in routine"
-        " after each LUTATHERA® IV cycle.",
+        "No residual uptake according to standard 177-Lu scintigraphy performed in the"
+        " clinical routine 24 hours after each LUTATHERA IV treatment.",
         ("SCR.PRTX.LUT[]",),
         no_residual_uptake,
         "Met if any cycle's 24 h scintigraphy shows no residual uptake; not met when all 4"
@@ -344,7 +399,7 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "EXC03",
         EXCLUSION,
-        "Carcinoid heart disease (LVEF < 40 %).",
+        "Carcinoid heart disease (LVEF < 40%).",
         ("SCR.LVEF.LVEF",),
         low_lvef,
         "Screening LVEF < 40 %.",
@@ -352,15 +407,14 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "EXC04",
         EXCLUSION,
-        "Dominant or threatening extra-hepatic metastases, or metastases that may affect the"
-        " vital prognosis.",
+        "Dominant or threatening extrahepatic metastases or that may affect vital prognosis.",
     ),
     Criterion(
         "EXC05",
         EXCLUSION,
-        "Contraindication to intra-arterial hepatic infusion: coagulation disorder, portal"
-        " thrombosis, intrahepatic biliary dilatation, digestive or biliary anastomosis or"
-        " fistula, cirrhosis Child-Pugh B8 or C.",
+        "Contraindications to intra-hepatic arterial infusion (coagulation disorders, portal"
+        " thrombosis, intra-hepatic biliary tract dilatation, digestive or biliary anastomosis"
+        " or fistula, cirrhosis (Child Pugh B8 or C…).",
         (*(f"SCR.HEPAT.{oid}" for oid in _IAH_CONTRAINDICATIONS), "SCR.HEPAT.CPSCORE"),
         iah_contraindicated,
         "Liver status form: any contraindication ticked, or Child-Pugh score ≥ 8.",
@@ -368,7 +422,7 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "EXC06",
         EXCLUSION,
-        "Serum albumin < 3.0 g/dL, unless the prothrombin time is within the normal range.",
+        "Serum albumin < 3.0 g/dL unless prothrombin time is within the normal range.",
         ("SCR.LBCHEM.ALB", "SCR.COAG.PT", "SCR.COAG.PTULN"),
         low_albumin,
         "Screening albumin < 3.0 g/dL with a prothrombin time above the laboratory's upper limit.",
@@ -376,24 +430,25 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "EXC07",
         EXCLUSION,
-        "In the last 12 months: heart failure, myocardial infarction, stroke, uncontrolled"
-        " arterial hypertension under optimal treatment (≥ 160/95 mmHg), pulmonary embolism or"
-        " revascularisation procedure, unstable angina, uncontrolled cardiac arrhythmia, or"
-        " clinically significant bradycardia.",
-        ("SCR.VS.SYSBP", "SCR.VS.DIABP"),
-        cardiovascular,
-        "Met when the screening blood pressure is ≥ 160 systolic or ≥ 95 mmHg diastolic; the"
-        " other events are the investigator's.",
+        "Heart failure, myocardial infarction, stroke, uncontrolled arterial hypertension"
+        " under optimal treatment (≥ 160/95 mmHg), pulmonary embolism or revascularization"
+        " procedure, unstable angina pectoris, uncontrolled cardiac arrhythmia, and clinically"
+        " significant bradycardia during the last 12 months.",
+        # Not computed: one reading cannot tell uncontrolled hypertension under optimal
+        # treatment (HighBloodPressure asks the investigator when the screening one is high).
+        rule="Not computed: the investigator decides. A screening blood pressure ≥ 160/95"
+        ' mmHg answered "no" asks the investigator to confirm the hypertension is'
+        " controlled under optimal treatment.",
     ),
     Criterion(
         "EXC08",
         EXCLUSION,
-        "Under legal protection, or unable to give informed consent.",
+        "Individuals under legal protection or unable of giving their informed consent.",
     ),
     Criterion(
         "EXC09",
         EXCLUSION,
-        "Pregnancy or breast-feeding.",
+        "Pregnancy or breast feeding.",
         ("SCR.DM.SEX", "SCR.DM.CHILDPOT", "SCR.DM.PREGRES", "SCR.DM.BREASTF"),
         pregnant_or_breastfeeding,
         "Positive pregnancy test or breast-feeding; not met for men, or for women not"
@@ -402,12 +457,12 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion(
         "EXC10",
         EXCLUSION,
-        "Currently participating in another clinical research protocol.",
+        "Currently participating to another clinical research protocol.",
     ),
     Criterion(
         "EXC11",
         EXCLUSION,
-        "MRI contraindicated.",
+        "MRI scan contraindicated.",
         ("SCR.TUBL.MRIDAT",),
         mri_contraindicated,
         "Not met when the inclusion hepatic MRI was done.",
@@ -440,13 +495,23 @@ class Contradiction:
         answer = values.get(self.criterion.id)
         if computed is None or answer not in ("Y", "N") or (answer == "Y") == computed:
             return None
-        said = "met" if computed else "not met"
-        rule = self.criterion.rule.rstrip(".")
+        template = CONTRADICTION_MET if computed else CONTRADICTION_NOT_MET
         answered = "yes" if answer == "Y" else "no"
-        return (
-            f"{self.criterion.id}: the data say the criterion is {said} ({rule});"
-            f" the answer is {answered}."
+        return template.format(
+            id=self.criterion.id, rule=self.criterion.rule.rstrip("."), answer=answered
         )
+
+
+# A question to the investigator: after inclusion too (the data changed since), the
+# checklist answer or the data must be corrected, or the decision reconsidered.
+CONTRADICTION_MET = (
+    "{id}: the data say this criterion is met ({rule}), but the checklist answers {answer}."
+    " Which is right? Please correct the data or the answer."
+)
+CONTRADICTION_NOT_MET = (
+    "{id}: the data say this criterion is not met ({rule}), but the checklist answers"
+    " {answer}. Which is right? Please correct the data or the answer."
+)
 
 
 def eligible(expected: tuple[str, ...], *answers: str | None) -> str | None:
@@ -502,6 +567,8 @@ def _answer(criterion: Criterion):
     )
     if criterion.computable:
         help_text += f" Computed from the data: {criterion.rule}"
+    elif criterion.rule:
+        help_text += f" {criterion.rule}"
     return yes_no(
         criterion.id,
         f"{criterion.id}. {criterion.text}",
@@ -571,15 +638,24 @@ IE = Form(
             formula="Inclusion criteria answered no, exclusion criteria answered yes.",
         ),
     ),
-    checks=tuple(
+    checks=(
+        *(
+            Check(
+                f"{c.id}_COMPUTED",
+                c.id,
+                (*c.inputs, c.id),
+                Contradiction(c),
+                Severity.WARN,
+            )
+            for c in CRITERIA
+            if c.computable
+        ),
         Check(
-            f"{c.id}_COMPUTED",
-            c.id,
-            (*c.inputs, c.id),
-            Contradiction(c),
+            "EXC07_BLOOD_PRESSURE",
+            "EXC07",
+            ("SCR.VS.SYSBP", "SCR.VS.DIABP", "EXC07"),
+            HighBloodPressure(),
             Severity.WARN,
-        )
-        for c in CRITERIA
-        if c.computable
+        ),
     ),
 )

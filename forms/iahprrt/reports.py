@@ -197,8 +197,18 @@ ACRF = AcrfPlan(
         " this call: the end-of-study form is completed.",
         "ACTIVITY_WITHIN_10PCT": "The administered activity is within ±10 % of the"
         " prescribed activity.",
-        "PREGNANCY_TEST": "A woman of childbearing potential has a test before the"
-        " administration, a man none, and a positive test is flagged (contraindication).",
+        "PREGNANCY_TEST": "A woman of childbearing potential has a test before the PET or"
+        " the administration, a man none, and a positive test is asked about"
+        " (contraindication).",
+        "PREGNANCY_TEST_MISSING": "A woman of childbearing potential has a pregnancy test"
+        " recorded before each PET and the 177Lu administration that took place.",
+        "PREGNANCY_TEST_RECENT": "The pregnancy test lies in the 7 days before the PET or the"
+        " administration (the day itself included).",
+        "CONTRACEPTION": "Men and women of childbearing potential use effective"
+        " contraception, until 6 months after the last LUTATHERA® injection.",
+        "EXC07_BLOOD_PRESSURE": "A screening blood pressure ≥ 160/95 mmHg with EXC07 answered"
+        " no asks the investigator to confirm the hypertension is controlled under optimal"
+        " treatment.",
         "ABOUT_24H": "The scan is acquired 20 to 28 h after the administration.",
         "LESION_ONCE": "Each lesion appears in one row only.",
         "ORGAN_ONCE": "Each organ appears in one row only.",

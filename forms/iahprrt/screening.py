@@ -21,6 +21,7 @@ from forms.iahprrt.common import (
     text,
     yes_no,
 )
+from forms.iahprrt.pregnancy import untested_exposures
 from forms.iahprrt.visit_dates import d0_planned_in_window
 from forms.language import AllOf, DataType, Form, ItemGroup, Severity, Timing, When
 from forms.rules import compare, unique
@@ -160,6 +161,7 @@ DM = Form(
             "SCR.IC.ICDAT",
             message="The pregnancy test predates consent: was it repeated after consent?",
         ),
+        untested_exposures(),
     ),
 )
 
@@ -262,8 +264,10 @@ PRTX = Form(
             (
                 yes_no(
                     "PROGSSA",
-                    "Progression under cold SSA documented by RECIST 1.1 within 12 months",
+                    "Progression under cold SSA documented by RECIST 1.1",
                     required=True,
+                    help="Eligibility (INC02) counts 12 months back from the date of consent"
+                    " to the date of the imaging below.",
                 ),
                 day(
                     "PROGDAT",

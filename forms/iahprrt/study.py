@@ -14,6 +14,7 @@ from forms.iahprrt.followup import AEREV, CALL
 from forms.iahprrt.imaging import ANGIO, PETFU, PETIAH, PETIV, TRM3, TRM6, TUBL
 from forms.iahprrt.labs import COAG, LBCHEM, LBHEM
 from forms.iahprrt.logs import AE, CM, DD, DV, EOS, SAE
+from forms.iahprrt.pregnancy import PREG
 from forms.iahprrt.screening import DM, HEPAT, IC, MH, NETHX, PRTX
 from forms.iahprrt.ssa import SSAINJ
 from forms.iahprrt.therapy import DOSI, LUADM, SCINT
@@ -66,6 +67,7 @@ ALL_FORMS = (
     TUBL,
     IE,
     # imaging part
+    PREG,
     PETIV,
     ANGIO,
     PETIAH,
@@ -173,7 +175,8 @@ STUDY = Study(
         Visit(
             "PETIV",
             "68Ga PET after IV injection",
-            ("PETIV",),
+            # The pregnancy test before the exposure, then the PET.
+            ("PREG", "PETIV"),
             reference="D0",
             offset_days=-7,
             window=(-21, -1),
@@ -182,7 +185,7 @@ STUDY = Study(
         Visit(
             "PETIAH",
             "68Ga PET after IAH injection (D0)",
-            ("ANGIO", "PETIAH"),
+            ("PREG", "ANGIO", "PETIAH"),
             reference="D0",
             offset_days=0,
             window=(0, 0),

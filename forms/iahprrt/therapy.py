@@ -20,6 +20,7 @@ from forms.iahprrt.common import (
     text,
     yes_no,
 )
+from forms.iahprrt.pregnancy import pregnancy_checks, pregnancy_items
 from forms.iahprrt.visit_dates import on_visit_date
 from forms.language import DataType, Form, Item, ItemGroup, Severity, When
 from forms.rules import compare, unique
@@ -131,7 +132,7 @@ LUADM = Form(
             "SAFE",
             "Safety",
             (
-                choice("PREGPRE", "Pregnancy test before administration", "PREGPRE", required=True),
+                *pregnancy_items("the administration"),
                 yes_no("PRCOMP", "Complication of the procedure", required=True),
                 text(
                     "PRCOMPD",
@@ -206,14 +207,7 @@ LUADM = Form(
             "The administration date ({left}) is not the date of this visit ({right}), "
             "which dates T0: which is right?",
         ),
-        check(
-            "PREGNANCY_TEST",
-            "PREGPRE",
-            ck.pregnancy_test_expected,
-            "PREGPRE",
-            "SCR.DM.SEX",
-            "SCR.DM.CHILDPOT",
-        ),
+        *pregnancy_checks("the administration"),
     ),
 )
 

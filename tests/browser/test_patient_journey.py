@@ -367,6 +367,13 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
 
     # --- PET after IV injection --------------------------------------------------------------
     subject.record_visit_date("PETIV", visit_dates["PETIV"])
+    # A man: no pregnancy test (the code list's "not applicable"), contraception recorded.
+    no_pregnancy_test = {
+        "PREG-1-PREGPRE": "NA",
+        "PREG-1-CONTRA": "Y",
+        "PREG-1-CONTRAMETH": "CONDOM",
+    }
+    subject.enter("PETIV", "PREG", no_pregnancy_test)
     iv_acquisition = {
         "ACTSYR": "180.0",
         "ACTSYRTM": "09:50",
@@ -384,6 +391,7 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
 
     # --- D0: arteriography and PET after IAH injection: the IAH/IV ratios --------------------
     subject.record_visit_date("PETIAH", d0)
+    subject.enter("PETIAH", "PREG", no_pregnancy_test)
     subject.enter(
         "PETIAH",
         "ANGIO",
@@ -464,6 +472,8 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
             "RP-1-RPSTTIM": "09:15",
             "RP-1-ANTIEM": "Y",
             "SAFE-1-PREGPRE": "NA",  # a man: the code list's "not applicable"
+            "SAFE-1-CONTRA": "Y",
+            "SAFE-1-CONTRAMETH": "CONDOM",
             "SAFE-1-PRCOMP": "N",
         },
     )
@@ -476,7 +486,7 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
             "Prescribed activity: 7400 MBq",
         ]
     )
-    expect(page.get_by_label("Pregnancy test before administration")).to_have_value("NA")
+    expect(page.get_by_label("Pregnancy test before the administration")).to_have_value("NA")
     subject.open()
     expect(subject.references).to_contain_text(f"T0: {t0}")
     subject.change_status("In follow-up", "5th cycle given by IAH infusion")

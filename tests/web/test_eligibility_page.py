@@ -12,11 +12,13 @@ import pytest
 
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
+from ecrf.crf import services, visits
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
 from ecrf.records.models import Site, SubjectStatus
 from ecrf.study import subjects
 from forms.iahprrt.eligibility import CRITERIA
+from tests.capture import entry_of
 from tests.iahprrt_patient import save_screening
 
 CONSENT = date(2025, 1, 6)
@@ -102,9 +104,13 @@ def test_the_panel_shows_every_criterion_with_its_state_and_evidence(client, pat
         "EXC03": "contradiction",
     }
     lvef = rows["EXC03"]
-    assert lvef["text"] == "EXC03 Carcinoid heart disease (LVEF < 40 %)."
+    assert lvef["text"] == "EXC03 Carcinoid heart disease (LVEF < 40%)."
     assert (lvef["answer"], lvef["badge"]) == ("No", "contradicts the data")
-    assert lvef["computed"] == "met Screening LVEF < 40 %."
+    assert lvef["computed"] == (
+        "met Rule: Screening LVEF < 40 %. Question EXC03: the data say this criterion is met"
+        " (Screening LVEF < 40 %), but the checklist answers no. Which is right? Please"
+        " correct the data or the answer."
+    )
     assert lvef["evidence"] == "LVEF (SCR): 39 %"
     assert (rows["INC12"]["answer"], rows["INC12"]["computed"], rows["INC12"]["badge"]) == (
         "UNK",
@@ -121,7 +127,9 @@ def test_the_panel_shows_every_criterion_with_its_state_and_evidence(client, pat
         "Albumin (SCR): 2.9 g/dL Prothrombin time (SCR): 12.5 s"
         " Prothrombin time: upper limit of normal (SCR): 14.0 s"
     )
-    assert rows["EXC07"]["computed"].startswith("cannot tell yet ")
+    assert rows["EXC07"]["computed"].startswith(
+        "investigator only Rule: Not computed: the investigator decides."
+    )
     assert rows["INC03"]["evidence"] == (
         "Prior somatostatin analogs and LUTATHERA cycles: Standard intravenous LUTATHERA®"
         " cycles: 4 row(s)"
@@ -220,3 +228,48 @@ def test_the_subject_page_shows_the_screen_failure_record(app, client, auth, pat
 
     assert "Reason for the status:</strong> Low LVEF [criteria not met: EXC03]" in page
     assert "has left the study (screen failure): no new visit can be started" in page
+
+
+def test_after_inclusion_a_corrected_value_shows_as_a_question_beside_its_criterion(
+    app, client, patient
+):
+    identifier = patient()
+    with app.app_context():
+        study = current_study()
+        subject = subjects.get_subject(identifier)
+        nurse = db.session.query(User).filter_by(username="bnurse").one()
+        investigator = db.session.query(User).filter_by(username="binv").one()
+        subjects.change_status(
+            study, subject, SubjectStatus.INCLUDED, actor=investigator, reason="Eligible"
+        )
+        visits.set_visit_date(study, subject, "PETIV", date(2025, 1, 13), actor=nurse)
+        services.save_form(
+            study,
+            subject,
+            "SCR",
+            "LVEF",
+            {("LVEF", 1): {"LVEF": "39"}},
+            actor=nurse,
+            expected_version=entry_of(subject, "SCR", "LVEF").version,
+            reason="Echocardiography report re-read",
+        )
+        # The IAH procedure rescheduled one day later: the PET-IV leaves its window.
+        services.save_form(
+            study,
+            subject,
+            "SCR",
+            "IC",
+            {("IC", 1): {"D0PLAN": "2025-02-04"}},
+            actor=nurse,
+            expected_version=entry_of(subject, "SCR", "IC").version,
+            reason="Rescheduled",
+        )
+        db.session.commit()
+
+    page = client.get(f"/subjects/{identifier}").get_data(as_text=True)
+
+    assert "Assessed again on the data as they are now: 1 criterion for the investigator" in page
+    assert criteria_rows(page)["EXC03"]["computed"].startswith(
+        "met Rule: Screening LVEF < 40 %. Question EXC03: the data say this criterion is met"
+    )
+    assert "The window moved with D0" in page, re.findall(r"deviation[^<]{0,80}", page)

@@ -25,7 +25,7 @@ def map_ie(ctx: Context, subject: str, forms: list[FormData]) -> Iterator[dict]:
             yield {
                 **ctx.keys("IE", subject),
                 "IETESTCD": criterion.id,
-                "IETEST": criterion.text[:200],
+                "IETEST": criterion.text[:200].rstrip(),  # SDTM: at most 200 characters
                 "IECAT": criterion.category,
                 "IEORRES": answer,
                 "IESTRESC": answer,

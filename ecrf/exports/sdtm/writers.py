@@ -46,7 +46,9 @@ _INTEGER_SUFFIXES = ("SEQ", "DY", "VISITNUM", "AGE", "LLTCD")
 
 def ascii_text(value: str) -> str:
     decomposed = unicodedata.normalize("NFKD", value.translate(_SYMBOLS))
-    return decomposed.encode("ascii", "ignore").decode("ascii")[:MAX_LENGTH]
+    # SAS pads character values with blanks: a value cut before a space would not read
+    # back equal from the transport file.
+    return decomposed.encode("ascii", "ignore").decode("ascii")[:MAX_LENGTH].rstrip()
 
 
 def is_integer(dataset: Dataset, name: str) -> bool:

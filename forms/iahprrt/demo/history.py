@@ -15,11 +15,13 @@ from forms.iahprrt.demo.values import UNK, partial_date
 
 def net_history(p: Patient, consent: date, fails: set[str]) -> None:
     """The NET history (NETHX) and the treatments before the trial (PRTX)."""
-    last_cycle = consent - timedelta(days=p.i(70, 220))
+    # The progression under SSA (before the 4 cycles) lies within the 12 months before
+    # consent that INC02 asks for: the last cycle 6 to 14 weeks before consent.
+    last_cycle = consent - timedelta(days=p.i(42, 100))
     cycles = [last_cycle]
     for _ in range(3):
         cycles.insert(0, cycles[0] - timedelta(days=p.i(49, 63)))
-    progression = cycles[0] - timedelta(days=p.i(30, 150))
+    progression = cycles[0] - timedelta(days=p.i(14, 70))
     ssa_start = progression - timedelta(days=p.i(180, 1200))
     diagnosis = ssa_start - timedelta(days=p.i(10, 400))
     site = "PANCREAS" if "anastomosis" in fails else None

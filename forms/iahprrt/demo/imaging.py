@@ -13,6 +13,7 @@ from typing import Any
 
 from forms.iahprrt import recist
 from forms.iahprrt.demo.logs import ae_add
+from forms.iahprrt.demo.pregnancy import pregnancy_before_pet
 from forms.iahprrt.demo.profile import Patient
 from forms.iahprrt.demo.values import NA, clock, q
 
@@ -249,6 +250,7 @@ def pet_scan(
 def pet_iv(p: Patient) -> None:
     """The PET-IV visit: 68Ga PET/CT after intravenous injection."""
     day = p.visit("PETIV", p.plan["PETIV"])
+    pregnancy_before_pet(p, "PETIV", day, 3)
     p.pet_weight = q(float(p.weight) + p.u(-1.5, 1.0), 1)
     p.form("PETIV", "PETIV", pet_scan(p, day, weight=p.pet_weight))
 
@@ -273,6 +275,7 @@ def pet_iah(p: Patient) -> None:
     into the hepatic artery."""
     plan = p.plan
     day = p.visit("PETIAH", plan["D0"])
+    pregnancy_before_pet(p, "PETIAH", day, 1)
     complication = p.chance(0.05)
     anatomy = "VARIANT" if p.chance(0.2) else "STANDARD"
     angio: dict[str, Any] = {

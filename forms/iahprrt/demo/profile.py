@@ -53,7 +53,9 @@ SCREEN_FAILURES: dict[str, tuple[str, tuple[str, ...]]] = {
     "anastomosis": ("bilio-digestive anastomosis (Whipple procedure)", ()),
     "uptake": ("no residual uptake on the 24 h scintigraphy after cycle 3", ()),
     "ecog": ("ECOG performance status 3", ()),
-    "hypertension": ("uncontrolled arterial hypertension", ()),
+    # One reading does not decide EXC07: the investigator does, on the readings and the
+    # treatment (forms.iahprrt.eligibility.HighBloodPressure).
+    "hypertension": ("uncontrolled arterial hypertension under optimal treatment", ("EXC07",)),
     "no_progression": ("no documented progression, hepatic burden below 50 %", ()),
     "complete_response": ("complete response on the inclusion CT and MRI", ("INC04",)),
     "extrahepatic": ("dominant extra-hepatic (bone) disease", ("EXC04",)),

@@ -10,6 +10,7 @@ from typing import Any
 
 from forms.iahprrt.demo.logs import ae_add, cm_add, dv_add, flush_logs, sae_report, treat
 from forms.iahprrt.demo.measurements import labs, vitals
+from forms.iahprrt.demo.pregnancy import pregnancy_values
 from forms.iahprrt.demo.profile import Patient
 from forms.iahprrt.demo.values import clock, q
 
@@ -102,7 +103,7 @@ def therapy_cycle(p: Patient) -> None:
     complication = p.chance(0.03)
     safe = {
         # A man, or a woman who cannot bear children: the test does not apply.
-        "PREGPRE": "NEG" if p.childbearing else "NA",
+        **pregnancy_values(p, t0, 2),
         "PRCOMP": "Y" if complication else "N",
     }
     if complication:

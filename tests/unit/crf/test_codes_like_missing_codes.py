@@ -13,6 +13,7 @@ from ecrf.crf import services
 from ecrf.crf.web_forms import build_entry_form
 from ecrf.extensions import db
 from ecrf.records.models import Finding, FindingStatus
+from forms.iahprrt.pregnancy import NO_TEST
 from tests.capture import value
 from tests.iahprrt_patient import save_screening
 
@@ -55,8 +56,7 @@ def test_a_code_of_the_list_named_na_is_an_answer_not_a_missing_code(study, subj
     assert (stored.value_text, stored.missing_code) == ("NA", None)
     # So the check sees it: a woman of childbearing potential needs the test.
     assert [f.message for f in services_findings(subject) if f.check_name == "PREGNANCY_TEST"] == [
-        "No pregnancy test is recorded for a woman of childbearing potential: was one done"
-        " before the administration?"
+        NO_TEST
     ]
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from forms.iahprrt import STUDY
 from forms.iahprrt import checks as ck
+from forms.iahprrt.pregnancy import pregnancy_test_expected
 from forms.language import Severity
 from forms.values import PartialDate
 from tests.trial_definition import check_named, form
@@ -154,7 +155,7 @@ def test_renal_protection_starts_first():
     ],
 )
 def test_pregnancy_test_before_administration(test, sex, childbearing, broken):
-    assert (ck.pregnancy_test_expected(test, sex, childbearing) is not None) is broken
+    assert (pregnancy_test_expected(test, sex, childbearing) is not None) is broken
 
 
 @pytest.mark.parametrize(

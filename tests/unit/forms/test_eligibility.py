@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 from decimal import InvalidOperation
+from pathlib import Path
 
 import pytest
 
-from forms.iahprrt.eligibility import BY_ID, CRITERIA, eligible, failed
+from forms.iahprrt.eligibility import BY_ID, CRITERIA, eligible, failed, months_before
+from forms.language import INCLUSION, Criterion
 from forms.values import PartialDate
 from tests.trial_definition import check_named, derivation
 
@@ -27,6 +29,7 @@ def test_the_computable_criteria_are_those_the_data_can_decide():
         "INC10",
         "INC12",
         "EXC04",
+        "EXC07",
         "EXC08",
         "EXC10",
         "EXC12",
@@ -58,18 +61,52 @@ def test_inc01_histologically_proven_well_differentiated_gep_net(
     )
 
 
+CONSENT = date(2025, 1, 6)
+
+
 @pytest.mark.parametrize(
-    ("progression", "burden", "met"),
+    ("progression", "seen", "burden", "met"),
     [
-        ("Y", "LT25", True),
-        ("N", "GT50", True),
-        ("N", "25TO50", False),
-        ("N", None, None),
-        (None, "LT25", None),
+        ("Y", date(2024, 1, 6), "LT25", True),  # 12 months before consent, to the day
+        ("Y", date(2024, 1, 5), "LT25", False),  # one day over
+        ("Y", date(2024, 1, 5), "GT50", True),  # bulky liver disease needs no progression
+        ("Y", date(2024, 1, 5), None, None),
+        ("Y", None, "LT25", None),  # no date: the data cannot tell
+        ("N", None, "GT50", True),
+        ("N", None, "25TO50", False),
+        ("N", None, None, None),
+        (None, None, "LT25", None),
     ],
 )
-def test_inc02_progression_or_bulky_liver_disease(progression, burden, met):
-    assert computed("INC02", SCR__PRTX__PROGSSA=progression, SCR__NETHX__HEPBURD=burden) is met
+def test_inc02_progression_within_12_months_before_consent_or_bulky_liver_disease(
+    progression, seen, burden, met
+):
+    assert (
+        computed(
+            "INC02",
+            SCR__PRTX__PROGSSA=progression,
+            SCR__PRTX__PROGDAT=seen,
+            SCR__IC__ICDAT=CONSENT,
+            SCR__NETHX__HEPBURD=burden,
+        )
+        is met
+    )
+
+
+@pytest.mark.parametrize(
+    ("consent", "earliest"),
+    [
+        (date(2025, 1, 6), date(2024, 1, 6)),
+        (date(2024, 2, 29), date(2023, 2, 28)),  # no 29 February the year before
+        (date(2025, 3, 31), date(2024, 3, 31)),
+    ],
+)
+def test_inc02_counts_12_calendar_months_back_from_consent(consent, earliest):
+    assert months_before(consent, 12) == earliest
+    args = {"SCR__PRTX__PROGSSA": "Y", "SCR__IC__ICDAT": consent, "SCR__NETHX__HEPBURD": "LT25"}
+    assert computed("INC02", SCR__PRTX__PROGDAT=earliest, **args) is True
+    day_before = earliest.fromordinal(earliest.toordinal() - 1)
+    assert computed("INC02", SCR__PRTX__PROGDAT=day_before, **args) is False
 
 
 def _cycles(n, uptake="Y"):
@@ -249,17 +286,66 @@ def test_exc06_low_albumin_unless_normal_prothrombin_time(albumin, pt, pt_uln, m
 
 
 @pytest.mark.parametrize(
-    ("systolic", "diastolic", "met"),
+    ("systolic", "diastolic", "answer", "asked"),
     [
-        (160, 95, True),
-        (160, 80, True),
-        (130, 95, True),
-        (159, 94, None),  # the rest of the criterion is the investigator's
-        (None, None, None),
+        (160, 80, "N", True),
+        (130, 95, "N", True),
+        (159, 94, "N", False),  # below the registry's 160/95
+        (175, 100, "Y", False),  # the investigator excluded the patient: nothing to ask
+        (175, 100, None, False),
+        (None, None, "N", False),
     ],
 )
-def test_exc07_blood_pressure_160_95(systolic, diastolic, met):
-    assert computed("EXC07", SCR__VS__SYSBP=systolic, SCR__VS__DIABP=diastolic) is met
+def test_exc07_is_not_decided_by_one_blood_pressure_reading_but_asks_the_investigator(
+    systolic, diastolic, answer, asked
+):
+    assert not BY_ID["EXC07"].computable
+    assert BY_ID["EXC07"].evaluate({"SCR.VS.SYSBP": 200, "SCR.VS.DIABP": 120}) is None
+    message = check_named("IE", "EXC07_BLOOD_PRESSURE").function(
+        {"SCR.VS.SYSBP": systolic, "SCR.VS.DIABP": diastolic, "EXC07": answer}
+    )
+    if asked:
+        assert message == (
+            f"The screening blood pressure is {systolic}/{diastolic} mmHg (160/95 or above):"
+            " is the hypertension controlled under optimal treatment? If it is not, exclusion"
+            " criterion EXC07 applies; please confirm the answer."
+        )
+    else:
+        assert message is None
+
+
+def test_every_computed_criterion_states_its_rule_and_the_definition_refuses_one_without():
+    assert all(c.rule.strip() for c in CRITERIA if c.computable)
+    with pytest.raises(ValueError, match="INC99: a computed criterion states its rule"):
+        Criterion("INC99", INCLUSION, "Anything.", ("SCR.DM.SEX",), lambda v: True)
+
+
+REGISTRY = (Path(__file__).parents[3] / "../shared/protocol/registry-record.txt").resolve()
+
+
+def _words(text: str) -> str:
+    """Text compared word for word: case, spacing, line breaks and number typography aside."""
+    for typed, written in (
+        ("2,5x", "2.5 ×"),
+        ("100.000", "100 000"),
+        ("mm3", "mm³"),
+        ("´", "'"),
+        ("40%", "40 %"),
+        ("/ mm", "/mm"),
+        ("<3.0", "< 3.0"),
+        ("LUTATHERA ®", "LUTATHERA®"),
+    ):
+        text = text.replace(typed, written)
+    return " ".join(text.split()).lower()
+
+
+@pytest.mark.skipif(not REGISTRY.exists(), reason="the registry record is not beside the tree")
+@pytest.mark.parametrize(
+    "criterion", [c for c in CRITERIA if c.id not in ("INC02", "INC06", "INC07")], ids=str
+)
+def test_each_criterion_reads_as_the_registry_record_writes_it(criterion):
+    record = _words(REGISTRY.read_text(encoding="utf-8"))
+    assert _words(criterion.text).rstrip(".") in record
 
 
 @pytest.mark.parametrize(
@@ -344,7 +430,7 @@ def test_a_computed_result_contradicting_the_answer_raises_a_query():
     check = check_named("IE", "INC06_COMPUTED")
     assert check.inputs == ("SCR.LBCHEM.CRCL", "INC06")
     message = check.function({"SCR.LBCHEM.CRCL": D("49.9"), "INC06": "Y"})
-    assert message.startswith("INC06: the data say the criterion is not met")
+    assert message.startswith("INC06: the data say this criterion is not met")
     assert check.function({"SCR.LBCHEM.CRCL": D("50.0"), "INC06": "Y"}) is None
     assert check.function({"SCR.LBCHEM.CRCL": D("49.9"), "INC06": "N"}) is None
     assert check.function({"SCR.LBCHEM.CRCL": None, "INC06": "Y"}) is None

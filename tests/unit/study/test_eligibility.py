@@ -212,12 +212,17 @@ BOUNDARIES = [
     ("EXC06", {"LBCHEM": {"ALB": "2.9"}, "COAG": {"PT": "14.1"}}, True, False, "2.9 g/dL"),
     ("EXC06", {"LBCHEM": {"ALB": "3.0"}, "COAG": {"PT": "16.0"}}, False, True, "3.0 g/dL"),
     ("EXC06", {"LBCHEM": {"ALB": "2.9"}, "COAG": {"PT": None}}, None, True, "2.9 g/dL"),
-    # Uncontrolled hypertension: ≥ 160 systolic or ≥ 95 diastolic; below, only the
-    # investigator knows the other events.
-    ("EXC07", {"VS": {"SYSBP": "159", "DIABP": "94"}}, None, True, "159 mmHg"),
-    ("EXC07", {"VS": {"SYSBP": "160", "DIABP": "95"}}, True, False, "160 mmHg"),
-    ("EXC07", {"VS": {"SYSBP": "160", "DIABP": "94"}}, True, False, "160 mmHg"),
-    ("EXC07", {"VS": {"SYSBP": "159", "DIABP": "95"}}, True, False, "159 mmHg"),
+    # Progression under SSA within 12 months before consent (2025-01-06), to the day.
+    ("INC02", {"PRTX": {"PROGDAT": "2024-01-06"}}, True, True, "2024-01-06"),
+    ("INC02", {"PRTX": {"PROGDAT": "2024-01-05"}}, False, False, "2024-01-05"),
+    # ... unless the hepatic burden at diagnosis exceeded 50 %.
+    (
+        "INC02",
+        {"PRTX": {"PROGDAT": "2024-01-05"}, "NETHX": {"HEPBURD": "GT50"}},
+        True,
+        True,
+        "2024-01-05",
+    ),
     # Child-Pugh B8 excludes, B7 does not: bilirubin 40 µmol/L (2) or 60 (3), INR 1.8 (2).
     ("EXC05", {"LBCHEM": {"BILI": "40.0"}, "COAG": {"INR": "1.80"}}, False, True, "7 points"),
     ("EXC05", {"LBCHEM": {"BILI": "60.0"}, "COAG": {"INR": "1.80"}}, True, False, "8 points"),
@@ -308,7 +313,6 @@ FAILING_BY_DATA = {
     "EXC03": {"LVEF": {"LVEF": "35"}},
     "EXC05": {"HEPAT": {"PORTTHR": "Y"}},
     "EXC06": {"LBCHEM": {"ALB": "2.5"}, "COAG": {"PT": "16.0"}},
-    "EXC07": {"VS": {"SYSBP": "175", "DIABP": "100"}},
     "EXC09": {
         "DM": {
             "SEX": "F",
@@ -348,7 +352,7 @@ def test_a_criterion_failing_by_the_data_blocks_inclusion_though_ticked_as_met(
     # The checklist's own edit check flags the tick at the item, for the investigator.
     flagged = [f for f in subject_findings(subject) if f.check_name == f"{criterion}_COMPUTED"]
     assert [f.item_oid for f in flagged] == [criterion]
-    assert flagged[0].message.startswith(f"{criterion}: the data say the criterion is")
+    assert flagged[0].message.startswith(f"{criterion}: the data say this criterion is")
 
     refusal = refused_inclusion(study, subject, investigator)
     assert refusal.message == (
