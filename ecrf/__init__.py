@@ -81,11 +81,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.sdv.views import bp as sdv_bp
     from ecrf.signatures.views import bp as signatures_bp
     from ecrf.study.cli import sites_cli, subjects_cli
+    from ecrf.laboratories.views import bp as laboratories_bp
     from ecrf.study.views import bp as study_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(study_bp)
+    app.register_blueprint(laboratories_bp)
     app.register_blueprint(crf_bp)
     app.register_blueprint(queries_bp)
     app.register_blueprint(locks_bp)
