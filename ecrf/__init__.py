@@ -70,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.integrity import audit_cli  # the audit group, with `verify` added
     from ecrf.jobs.cli import jobs_cli, worker_command
     from ecrf.jobs.views import bp as jobs_bp
+    from ecrf.laboratories.views import bp as laboratories_bp
     from ecrf.locks.cli import lock_command, unlock_command
     from ecrf.locks.views import bp as locks_bp
     from ecrf.main.views import bp as main_bp
@@ -81,7 +82,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.sdv.views import bp as sdv_bp
     from ecrf.signatures.views import bp as signatures_bp
     from ecrf.study.cli import sites_cli, subjects_cli
-    from ecrf.laboratories.views import bp as laboratories_bp
     from ecrf.study.views import bp as study_bp
 
     app.register_blueprint(main_bp)
