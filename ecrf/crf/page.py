@@ -15,6 +15,7 @@ from ecrf.crf import web_forms as entry_forms
 from ecrf.crf.evaluate import gather_inputs
 from ecrf.crf.services import FieldIssue, StaleEntry, field_path
 from ecrf.extensions import db
+from ecrf.laboratories.services import site_laboratories
 from ecrf.locks.models import DataLock
 from ecrf.queries.listing import target_words
 from ecrf.queries.models import Query, QueryState
@@ -198,6 +199,21 @@ class FormPage:
                 )
         return shown
 
+    def _laboratories(self, data: dict | None) -> list[str] | None:
+        """The names a lab form's laboratory item offers: the site's laboratories, and the
+        name already entered when it is no longer one of them (renamed since)."""
+        items = [(g, i) for g in self.form_def.groups for i in g.items if i.cdash == "LBNAM"]
+        if not items:
+            return None
+        names = [lab.name for lab in site_laboratories(self.subject.site_id)]
+        for group, item in items:
+            for key in self.row_keys[group.oid]:
+                name = entry_forms.field_name(group.oid, key, item.oid)
+                current = (data or {}).get(name) or (self.formdata or {}).get(name)
+                if current and current not in names:
+                    names.append(current)
+        return names
+
     def render(self, status: int = 200):
         bound = self.formdata is not None
         data = (
@@ -211,6 +227,7 @@ class FormPage:
             self.row_keys,
             formdata=self.formdata if bound else None,
             data=data,
+            laboratories=self._laboratories(data),
         )
         if not bound:
             form.version.data = str(self.entry.version if self.entry else 0)
