@@ -30,8 +30,6 @@ MESSAGES = {
     "choose": "Choose the laboratory that measured these values: their units and normal"
     " limits come from the site's laboratory registry.",
     "unknown": "{name} is not a laboratory of this site. Choose one of: {names}.",
-    "none_declared": "{name} is not a laboratory of this site, which declares none yet: ask"
-    " a data manager to add it to the laboratory registry.",
     "differs": "The registry of {laboratory} gives {expected} {unit} for this sample: why is"
     " this limit different? Give the reason for the change below, or leave the limit empty"
     " to take the registry's.",
@@ -90,6 +88,8 @@ def apply_registry(
                 if require and laboratories and not coded:
                     issues.append(FieldIssue(group.oid, key, lab_item.oid, MESSAGES["choose"]))
                 continue
+            if not laboratories:
+                continue  # a site that declares none names its laboratory freely
             laboratory = next((lab for lab in laboratories if lab.name == name), None)
             if laboratory is None:
                 problem = _unknown(name, laboratories)
@@ -216,6 +216,4 @@ def _text(raw: Any) -> str:
 
 
 def _unknown(name: str, laboratories: list[Laboratory]) -> str:
-    if not laboratories:
-        return MESSAGES["none_declared"].format(name=name)
     return MESSAGES["unknown"].format(name=name, names=", ".join(lab.name for lab in laboratories))
