@@ -43,13 +43,9 @@ LABS: dict[str, dict[str, Any]] = {
         "CGAULN": 98,
         "PTULN": Decimal("13.5"),
         "SCANNER": "GE Discovery MI",
-        "UNITS": {
-            "WBC": "10*9/L",
-            "NEUT": "10*9/L",
-            "LYM": "10*9/L",
-            "PLAT": "10*9/L",
-            "ALB": "g/L",
-        },
+        # Cell counts per mm³ and haemoglobin in g/dL (as some laboratories still print
+        # them), albumin in g/L.
+        "UNITS": {"ALB": "g/L"},
     },
     "NTE": {
         "NAME": "CHU Nantes – Laboratoire de biochimie",
@@ -62,6 +58,7 @@ LABS: dict[str, dict[str, Any]] = {
         "CGAULN": 100,
         "PTULN": Decimal("12.8"),
         "SCANNER": "Philips Vereos Digital PET/CT",
+        # French units, but creatinine in mg/dL: converted on the way in.
         "UNITS": {
             "HGB": "g/L",
             "WBC": "10*9/L",
