@@ -69,7 +69,7 @@ def apply_registry(
     if not groups:
         return submitted, issues, expected
     laboratories = registry.site_laboratories(save.site_id)
-    sex, age = _subject(save, data)
+    sex, age = subject_sex_and_age(data)
     result = {key: dict(row) for key, row in submitted.items()}
     for group in groups:
         lab_item = _laboratory_item(group)
@@ -171,6 +171,16 @@ def _fill_row(
                 raw[limit_item.oid] = format(value, "f")
 
 
+def annotation(item: Item) -> tuple[str | None, str | None]:
+    """("LBORRES" | "LBORNRLO" | "LBORNRHI", LBTESTCD) of a lab item, else (None, None)."""
+    return _annotation(item)
+
+
+def laboratory_item(group: ItemGroup) -> Item | None:
+    """The group's item naming the laboratory (CDASH LBNAM), if any."""
+    return _laboratory_item(group)
+
+
 def _annotation(item: Item) -> tuple[str | None, str | None]:
     match = _ANNOTATION.match(item.sdtm or "")
     if match is None:
@@ -195,10 +205,10 @@ def _sample_date(group: ItemGroup, raw: dict[str, Any], existing) -> date | None
     return value if isinstance(value, date) else None
 
 
-def _subject(save: FormSave, data: SubjectData) -> tuple[str | None, int | None]:
+def subject_sex_and_age(data: SubjectData) -> tuple[str | None, int | None]:
     """The subject's sex and age, from the items annotated SDTM DM.SEX and DM.AGE."""
     found: dict[str, Any] = {}
-    for form in save.study.forms.values():
+    for form in data.study.forms.values():
         for _, item in form.items():
             if item.sdtm in ("DM.SEX", "DM.AGE") and item.sdtm not in found:
                 for (visit_oid, _, form_oid), _entry in data.entries.items():
