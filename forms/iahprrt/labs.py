@@ -520,7 +520,7 @@ COAG = Form(
                 # In seconds: above 60 s it is a prothrombin ratio in % typed here.
                 decimal(
                     "PT",
-                    "Prothrombin time (seconds)",
+                    "Prothrombin time",
                     "s",
                     precision=1,
                     hard=(5, 60),
