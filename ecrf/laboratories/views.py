@@ -38,11 +38,17 @@ class RenameForm(BaseForm):
 
 
 class RangeForm(BaseForm):
-    testcd = SelectField("Analyte", choices=[])
+    # The service checks the choices, with a message at the field (not "Not a valid choice").
+    testcd = SelectField("Analyte", choices=[], validate_choice=False)
     unit = SelectField(
-        "Unit", choices=[], description="The unit the laboratory reports the analyte in."
+        "Unit",
+        choices=[],
+        validate_choice=False,
+        description="The unit the laboratory reports the analyte in.",
     )
-    sex = SelectField("Sex", choices=[("", "Both"), ("M", "Men"), ("F", "Women")])
+    sex = SelectField(
+        "Sex", choices=[("", "Both"), ("M", "Men"), ("F", "Women")], validate_choice=False
+    )
     age_low = StringField("From age (years)", description="Empty: no lower age.")
     age_high = StringField("Below age (years)", description="Empty: no upper age.")
     low = StringField("Lower limit of normal (LLN)")
