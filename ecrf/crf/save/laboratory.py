@@ -91,6 +91,12 @@ def apply_registry(
             if not laboratories:
                 continue  # a site that declares none names its laboratory freely
             laboratory = next((lab for lab in laboratories if lab.name == name), None)
+            if (
+                laboratory is None
+                and existing is not None
+                and existing.values.get(lab_item.oid) == name
+            ):
+                continue  # kept as entered (the laboratory was renamed since): no registry
             if laboratory is None:
                 problem = _unknown(name, laboratories)
                 issues.append(FieldIssue(group.oid, key, lab_item.oid, problem))

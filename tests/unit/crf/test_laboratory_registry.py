@@ -185,3 +185,13 @@ def test_the_prothrombin_ratio_in_percent_has_its_own_item(man, save):
     rows = {("COAG", 1): {"LBDAT": SAMPLE, "PTPCT": "85", "PTPCTLLN": "70", "INR": "1.1"}}
     save(man, "SCR", "COAG", rows)
     assert stored(man, "COAG", "PTPCT") == ("85", None)
+
+
+def test_a_form_keeps_the_name_of_a_laboratory_renamed_since(man, laboratory, save):
+    save(man, "SCR", "LBHEM", hem(NEUT="2.5"))
+    registry.rename_laboratory(laboratory, "CHU Bordeaux – Biologie (Pellegrin)", actor=None)
+    db.session.commit()
+    # the page resubmits the name as entered: accepted, the other values still saved
+    save(man, "SCR", "LBHEM", hem(NEUT="2500", **{"NEUT.unit": "/mm3"}))
+    assert stored(man, "LBHEM", "LBNAM") == (LAB, None)
+    assert stored(man, "LBHEM", "NEUT") == ("2500", "/mm3")
