@@ -70,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from ecrf.integrity import audit_cli  # the audit group, with `verify` added
     from ecrf.jobs.cli import jobs_cli, worker_command
     from ecrf.jobs.views import bp as jobs_bp
+    from ecrf.laboratories.views import bp as laboratories_bp
     from ecrf.locks.cli import lock_command, unlock_command
     from ecrf.locks.views import bp as locks_bp
     from ecrf.main.views import bp as main_bp
@@ -86,6 +87,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(study_bp)
+    app.register_blueprint(laboratories_bp)
     app.register_blueprint(crf_bp)
     app.register_blueprint(queries_bp)
     app.register_blueprint(locks_bp)

@@ -30,6 +30,7 @@ from ecrf.crf import visits
 from ecrf.db import utcnow
 from ecrf.errors import DomainError
 from ecrf.extensions import db
+from ecrf.laboratories import services as lab_registry
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Site, Subject, SubjectStatus
 from ecrf.records.sites import all_sites
@@ -130,10 +131,15 @@ def replay_all(
         actor, decider = actor_for(code), decider_for(code)
         actor_ids[code] = actor.id if actor is not None else None
         decider_ids[code] = decider.id if decider is not None else None
+    declared: set[tuple[str, str]] = set()
     for done, scenario in enumerate(scenarios, start=1):
         site = db.session.get(Site, site_ids[scenario.site])
         actor, decider = _user(actor_ids[scenario.site]), _user(decider_ids[scenario.site])
         try:
+            laboratory = getattr(scenario, "laboratory", None)
+            if laboratory is not None and (site.code, laboratory.name) not in declared:
+                declare_laboratory(study, site, laboratory)
+                declared.add((site.code, laboratory.name))
             subject = replay(study, site, scenario.steps, actor=actor, decider=decider)
             db.session.commit()
         except BaseException:
@@ -146,6 +152,24 @@ def replay_all(
         if progress is not None:
             progress(done)
     return report
+
+
+def declare_laboratory(study: LoadedStudy, site: Site, laboratory) -> None:
+    """The laboratory a scenario's lab forms name, added to its site's registry with its
+    ranges (by the operator seeding the demo) unless the site declares it already."""
+    if lab_registry.find_laboratory(site.id, laboratory.name) is not None:
+        return
+    added = lab_registry.add_laboratory(site, laboratory.name, actor=None)
+    for declared in laboratory.ranges:
+        typed = lab_registry.RangeInput(
+            testcd=declared.testcd,
+            unit=declared.unit,
+            sex=declared.sex,
+            low=declared.low,
+            high=declared.high,
+            valid_from=laboratory.valid_from.isoformat(),
+        )
+        lab_registry.add_range(study, added, typed, actor=None)
 
 
 def _user(user_id: int | None) -> User | None:

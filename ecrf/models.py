@@ -5,6 +5,7 @@ from ecrf.audit.models import AuditEvent, AuditHead
 from ecrf.auth.models import LoginThrottle, RoleAssignment, User
 from ecrf.dashboards.models import MonitoringVisit
 from ecrf.jobs.models import Job
+from ecrf.laboratories.models import Laboratory, ReferenceRange
 from ecrf.locks.models import DataLock
 from ecrf.queries.models import Query, QueryMessage
 from ecrf.records.models import (
@@ -33,11 +34,13 @@ __all__ = [
     "ItemGroupRow",
     "ItemValue",
     "Job",
+    "Laboratory",
     "LoginThrottle",
     "MonitoringVisit",
     "PendingSubmission",
     "Query",
     "QueryMessage",
+    "ReferenceRange",
     "ReviewMark",
     "RoleAssignment",
     "Signature",

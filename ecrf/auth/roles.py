@@ -55,6 +55,7 @@ class Perm(StrEnum):
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
     MANAGE_SITES = "manage_sites"
+    MANAGE_LABORATORIES = "manage_laboratories"
 
     @property
     def label(self) -> str:
@@ -76,6 +77,7 @@ PERM_LABELS = {
     Perm.VIEW_AUDIT: "Review the audit trail",
     Perm.MANAGE_USERS: "Create accounts and assign roles",
     Perm.MANAGE_SITES: "Add and edit sites",
+    Perm.MANAGE_LABORATORIES: "Declare laboratories and their normal ranges",
 }
 
 # Administrators run the system but see no clinical data; sponsors see data without
@@ -112,8 +114,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.EXPORT_DATA,
             Perm.VIEW_AUDIT,
             Perm.MANAGE_USERS,
+            Perm.MANAGE_LABORATORIES,
         }
     ),
     Role.SPONSOR: frozenset({Perm.VIEW_SUBJECTS, Perm.EXPORT_DATA}),
-    Role.ADMIN: frozenset({Perm.MANAGE_USERS, Perm.MANAGE_SITES, Perm.VIEW_AUDIT}),
+    Role.ADMIN: frozenset(
+        {Perm.MANAGE_USERS, Perm.MANAGE_SITES, Perm.MANAGE_LABORATORIES, Perm.VIEW_AUDIT}
+    ),
 }

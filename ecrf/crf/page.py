@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property, partial
 
 import sqlalchemy as sa
 from flask import abort, render_template
@@ -14,8 +15,10 @@ from ecrf.converters import MAX_INTEGER, bounded_int
 from ecrf.crf import web_forms as entry_forms
 from ecrf.crf.evaluate import gather_inputs
 from ecrf.crf.row_summary import column_kinds, opens_by_itself, summary_cells
+from ecrf.crf.save.laboratory import annotation, laboratory_item, subject_sex_and_age
 from ecrf.crf.services import FieldIssue, StaleEntry, field_path
 from ecrf.extensions import db
+from ecrf.laboratories.services import site_laboratories
 from ecrf.locks.models import DataLock
 from ecrf.queries.listing import target_words
 from ecrf.queries.models import Query, QueryState
@@ -202,6 +205,76 @@ class FormPage:
                 )
         return shown
 
+    @cached_property
+    def lab_registry(self) -> dict | None:
+        """What the page needs to fill units and limits as the laboratory is chosen (the
+        server does the same on save): the site's laboratories' ranges, the subject's sex
+        and age, and each row's fields by analyte. None for a form naming no laboratory."""
+        rows = []
+        for group in self.form_def.groups:
+            lab_item = laboratory_item(group)
+            if lab_item is None:
+                continue
+            date_item = next((i for i in group.items if i.cdash == "LBDAT"), None)
+            for key in self.row_keys[group.oid]:
+                rows.append(self._registry_row(group, key, lab_item, date_item))
+        if not rows:
+            return None
+        sex, age = subject_sex_and_age(self.data)
+        labs = {
+            lab.name: [
+                {
+                    "testcd": r.testcd,
+                    "unit": r.unit,
+                    "sex": r.sex,
+                    "age_low": r.age_low,
+                    "age_high": r.age_high,
+                    "low": r.low_text,
+                    "high": r.high_text,
+                    "from": r.valid_from.isoformat(),
+                    "to": r.valid_to.isoformat() if r.valid_to else None,
+                }
+                for r in lab.ranges
+            ]
+            for lab in site_laboratories(self.subject.site_id)
+        }
+        return {"sex": sex, "age": age, "labs": labs, "rows": rows}
+
+    def _registry_row(self, group, key: int, lab_item, date_item) -> dict:
+        name = partial(entry_forms.field_name, group.oid, key)
+        analytes: dict[str, dict] = {}
+        for item in group.items:
+            kind, testcd = annotation(item)
+            if kind is None or item.derived:
+                continue
+            fields_of = analytes.setdefault(testcd, {"unit": None, "low": None, "high": None})
+            if kind == "LBORRES" and entry_forms.chooses_unit(item):
+                fields_of["unit"] = entry_forms.unit_field_name(group.oid, key, item.oid)
+            elif kind == "LBORNRLO":
+                fields_of["low"] = name(item.oid)
+            elif kind == "LBORNRHI":
+                fields_of["high"] = name(item.oid)
+        return {
+            "lab": name(lab_item.oid),
+            "date": name(date_item.oid) if date_item else None,
+            "analytes": analytes,
+        }
+
+    def _laboratories(self, data: dict | None) -> list[str] | None:
+        """The names a lab form's laboratory item offers: the site's laboratories, and the
+        name already entered when it is no longer one of them (renamed since)."""
+        items = [(g, i) for g in self.form_def.groups for i in g.items if i.cdash == "LBNAM"]
+        if not items:
+            return None
+        names = [lab.name for lab in site_laboratories(self.subject.site_id)]
+        for group, item in items:
+            for key in self.row_keys[group.oid]:
+                name = entry_forms.field_name(group.oid, key, item.oid)
+                current = (data or {}).get(name) or (self.formdata or {}).get(name)
+                if current and current not in names:
+                    names.append(current)
+        return names
+
     def render(self, status: int = 200):
         bound = self.formdata is not None
         data = (
@@ -215,6 +288,7 @@ class FormPage:
             self.row_keys,
             formdata=self.formdata if bound else None,
             data=data,
+            laboratories=self._laboratories(data),
         )
         if not bound:
             form.version.data = str(self.entry.version if self.entry else 0)

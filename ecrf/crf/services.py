@@ -30,6 +30,7 @@ from ecrf.crf.save.entry import (
     publish_definition,
 )
 from ecrf.crf.save.findings import sync_findings
+from ecrf.crf.save.laboratory import apply_registry, limit_issues
 from ecrf.crf.save.outcome import FieldIssue, SaveResult, StaleEntry, ValidationFailed
 from ecrf.crf.save.plan import Submitted, merge_planned, unit_key
 from ecrf.crf.save.rules import derive_and_check, reached
@@ -112,10 +113,18 @@ def save_form(
         raise ValidationFailed([], [locked])
 
     was_complete = entry.status is EntryStatus.COMPLETE
+    # A lab form that names its laboratory: the registry's units and limits.
+    submitted, lab_issues, registry_limits = apply_registry(
+        save, data, entry_data, submitted, require=complete or was_complete
+    )
     issues, planned = parse_and_validate(
         save, entry_data, submitted, require=complete or was_complete
     )
+    issues += lab_issues
     changes = plan_changes(save, entry, planned)
+    reason = (reason or "").strip() or None
+    limit_problems, limits_differ = limit_issues(registry_limits, planned, changes, reason)
+    issues += limit_problems
     merge_planned(data, save, planned)
     scope = reached(save, data, changes)
     derived, found, rejected = derive_and_check(save, data, scope)
@@ -123,7 +132,6 @@ def save_form(
     errors = [i for i in issues if i.severity == "error"]
     warnings = [i for i in issues if i.severity == "warning"]
     errors += timing_issues(save, data, changes)
-    reason = (reason or "").strip() or None
     form_errors = []
     if changes and reason is None:
         if was_complete:
@@ -133,7 +141,7 @@ def save_form(
     if errors or form_errors:
         raise ValidationFailed(errors + warnings, form_errors)
 
-    needs_reason = was_complete or gate.reason is not None
+    needs_reason = was_complete or gate.reason is not None or limits_differ
     write_values(save, entry, changes, reason if needs_reason else None)
     # A changed value loses its source verification (visibly, audited).
     unverify_changed(save, entry, changes)

@@ -61,7 +61,10 @@ class EntryFormBase(FlaskForm):
     reason = TextAreaField("Reason for change")
 
 
-def _field_for(study: LoadedStudy, item: Item) -> Any:
+def _field_for(study: LoadedStudy, item: Item, laboratories: list[str] | None = None) -> Any:
+    if item.cdash == "LBNAM" and laboratories:  # the site's laboratory registry
+        choices = [("", "—"), *((name, name) for name in laboratories)]
+        return SelectField(item.label, choices=choices, validate_choice=False)
     codelist = study.codelist_for(item)
     accepted = fields.missing_codes_for(item, codelist)
     missing = [(c, f"{MISSING_CODES[c]} ({c})") for c in accepted]
@@ -108,15 +111,27 @@ def row_keys_for(form: Form, entry: EntryData | None, extra: dict[str, list[int]
 
 
 def build_entry_form(
-    study: LoadedStudy, form: Form, row_keys: dict[str, list[int]], *, formdata=None, data=None
+    study: LoadedStudy,
+    form: Form,
+    row_keys: dict[str, list[int]],
+    *,
+    formdata=None,
+    data=None,
+    laboratories: list[str] | None = None,
 ) -> FlaskForm:
-    """An instance of a form class with one field per (row, non-derived item)."""
+    """An instance of a form class with one field per (row, non-derived item).
+
+    :param laboratories: the names of the subject's site's laboratories, offered by a lab
+        form's laboratory item (CDASH LBNAM).
+    """
     attrs: dict[str, Any] = {}
     for group in form.groups:
         for key in row_keys[group.oid]:
             for item in group.items:
                 if not item.derived:
-                    attrs[field_name(group.oid, key, item.oid)] = _field_for(study, item)
+                    attrs[field_name(group.oid, key, item.oid)] = _field_for(
+                        study, item, laboratories
+                    )
                 if chooses_unit(item):
                     attrs[unit_field_name(group.oid, key, item.oid)] = _unit_field(item)
         if group.repeating:

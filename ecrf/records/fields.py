@@ -175,6 +175,22 @@ _PARSERS = {
 }
 
 
+#: A value impossible in its unit but plausible in another of the item's units.
+UNIT_QUESTION = (
+    "{value}{units} is impossible here (expected {expected}{units}): was it reported in"
+    " {other}? Please check the unit."
+)
+
+
+def _unit_it_fits(item: Item, value: Value, unit: Unit | None) -> Unit | None:
+    if unit is None:
+        return None
+    return next(
+        (u for u in item.measured_in if u is not unit and u.hard and u.hard.contains(value)),
+        None,
+    )
+
+
 def range_problem(item: Item, value: Value, unit: Unit | None = None) -> tuple[str, str] | None:
     """("hard"|"soft", message) when a numeric value lies outside a range of the item, or
     of ``unit``, the unit it was entered in (an item with several units)."""
@@ -185,6 +201,11 @@ def range_problem(item: Item, value: Value, unit: Unit | None = None) -> tuple[s
         hard, soft, label = unit.hard, unit.soft, unit.label
     units = f" {label}" if label else ""
     if hard and not hard.contains(value):
+        other = _unit_it_fits(item, value, unit)
+        if other is not None:  # plausible in another unit: typed in the wrong one?
+            return "hard", UNIT_QUESTION.format(
+                value=value, units=units, expected=hard.describe(), other=other.label
+            )
         return "hard", f"{value}{units} is impossible here: expected {hard.describe()}{units}."
     if soft and not soft.contains(value):
         return (

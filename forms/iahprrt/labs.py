@@ -42,6 +42,24 @@ def _lab(testcd: str) -> dict[str, str]:
     return {"cdash": "LBORRES", "sdtm": f"LB.LBORRES[{testcd}]"}
 
 
+def laboratory() -> Item:
+    """The laboratory that measured the row's values, chosen from the subject's site's
+    laboratory registry: the values are taken in the units it reports, and the limits of
+    normal it gives for the sample (date, the subject's sex and age) fill those left empty;
+    a limit typed otherwise needs a reason. Required, at completion, where the site declares
+    laboratories."""
+    return Item(
+        "LBNAM",
+        "Laboratory",
+        DataType.TEXT,
+        max_length=120,
+        help="The laboratory of the report: its units and normal limits come from the site's"
+        " laboratory registry (empty limits are filled in when you save).",
+        cdash="LBNAM",
+        sdtm="LB.LBNAM",
+    )
+
+
 def graded_by(value_oid: str, label: str, low_or_high: str) -> dict[str, Any]:
     """What makes a limit needed: the CTCAE grade of ``value_oid`` is computed against it,
     so a value given without its limit would lose its grade and the "grade ≥ 3 without an
@@ -253,6 +271,7 @@ def _haematology_items() -> tuple[Item, ...]:
     items: list[Item] = [
         day("LBDAT", "Sample date", required=True, cdash="LBDAT", sdtm="LB.LBDTC"),
         clock("LBTIM", "Sample time", cdash="LBTIM"),
+        laboratory(),
     ]
     for oid, label, testcd, _, measured, limit_units in _DECREASED:
         extra = {"help": _COUNT_HELP} if oid != "HGB" else {}
@@ -365,6 +384,7 @@ _GRADED_INCREASED = (
 def _biochemistry_items() -> tuple[Item, ...]:
     items: list[Item] = [
         day("LBDAT", "Sample date", required=True, cdash="LBDAT", sdtm="LB.LBDTC"),
+        laboratory(),
         _measured_value(
             "CREAT",
             "Creatinine",
@@ -496,16 +516,34 @@ COAG = Form(
             "Coagulation",
             (
                 day("LBDAT", "Sample date", required=True, cdash="LBDAT", sdtm="LB.LBDTC"),
+                laboratory(),
+                # In seconds: above 60 s it is a prothrombin ratio in % typed here.
                 decimal(
                     "PT",
                     "Prothrombin time",
                     "s",
                     precision=1,
-                    hard=(5, 150),
+                    hard=(5, 60),
                     soft=(10, 14),
+                    help="Where the laboratory reports the time in seconds. A percentage goes"
+                    " in the prothrombin ratio below.",
                     **_lab("PT"),
                 ),
                 _limit("PTULN", "Prothrombin time", "PT", "s", "high", (8, 25), 1),
+                # French laboratories report the prothrombin ratio (taux de prothrombine) in %
+                # of a normal plasma: not convertible to seconds (it depends on the reagent).
+                decimal(
+                    "PTPCT",
+                    "Prothrombin ratio (%)",
+                    "%",
+                    precision=0,
+                    hard=(1, 150),
+                    soft=(70, 130),
+                    help="Taux de prothrombine, where the laboratory reports it in %. A time"
+                    " in seconds goes in the prothrombin time above.",
+                    **_lab("PTPCT"),
+                ),
+                _limit("PTPCTLLN", "Prothrombin ratio", "PTPCT", "%", "low", (40, 100), 0),
                 derived("PTNORM", "Prothrombin time within the normal range", DataType.YES_NO),
                 decimal(
                     "INR",

@@ -12,7 +12,10 @@ from playwright.sync_api import Page, expect
 
 from ecrf.auth.roles import Role
 from ecrf.extensions import db
+from ecrf.laboratories import services as registry
+from ecrf.records.loader import current_study
 from ecrf.records.models import ItemValue
+from ecrf.records.sites import get_site
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +60,8 @@ def test_a_count_is_entered_with_its_unit_and_checked_against_that_units_range(
     page.locator("#LBHEM-1-NEUT").fill("3")
     page.get_by_role("button", name="Save draft").click()
     expect(neutrophils.locator(".error")).to_have_text(
-        "3 /mm3 is impossible here: expected 10 to 200000 /mm3."
+        "3 /mm3 is impossible here (expected 10 to 200000 /mm3): was it reported in G/L?"
+        " Please check the unit."
     )
     expect(page.get_by_label("Unit of Neutrophils", exact=True)).to_have_value("/mm3")
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -86,3 +90,29 @@ def test_a_count_is_entered_with_its_unit_and_checked_against_that_units_range(
     # the history says the unit
     page.locator('.item[data-item="NEUT"]').get_by_role("link", name="history").click()
     expect(page.locator("table tbody tr td").nth(4)).to_have_text("3 10*9/L")
+
+
+def test_choosing_the_laboratory_fills_its_units_and_limits(
+    page: Page, app, live_server, ward, sign_in
+):
+    with app.app_context():
+        lab = registry.add_laboratory(get_site("BDX"), "CHU Bordeaux – Biologie", actor=None)
+        typed = registry.RangeInput(
+            testcd="NEUT", unit="10*9/L", low="1.8", valid_from="2020-01-01"
+        )
+        registry.add_range(current_study(), lab, typed, actor=None)
+        db.session.commit()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    sign_in("bnurse")
+    page.goto(f"{live_server.url}/subjects/{ward}/visits/SCR/1/forms/LBHEM")
+    unit = page.get_by_label("Unit of Neutrophils", exact=True)
+    limit = page.locator("#LBHEM-1-NEUTLLN")
+    expect(unit).to_have_value("/mm3")
+    page.locator("#LBHEM-1-LBNAM").select_option("CHU Bordeaux – Biologie")
+    expect(unit).to_have_value("10*9/L")
+    expect(limit).to_have_value("1.8")
+    # a limit the user typed is never overwritten
+    limit.fill("1.5")
+    page.locator("#LBHEM-1-LBNAM").select_option("")
+    page.locator("#LBHEM-1-LBNAM").select_option("CHU Bordeaux – Biologie")
+    expect(limit).to_have_value("1.5")

@@ -181,7 +181,8 @@ def test_a_unit_that_is_not_the_items_is_refused_and_the_units_range_applies(
 
     result, before, after = run_import(target, edited(source, tmp_path, g_per_dl))
     assert result.exit_code == 1
-    assert "g/dL is impossible here: expected" in result.output
+    assert "g/dL is impossible here (expected" in result.output
+    assert "was it reported in g/L?" in result.output
     assert after == before
 
 

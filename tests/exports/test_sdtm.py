@@ -169,6 +169,12 @@ def test_lb_converts_to_standard_units_grades_and_flags_against_the_limits(opera
         for r in platelets
     )
     assert {r["LBORRESU"] for r in platelets} == {"/mm3", "10^9/L"}  # both reported
+    # the laboratory each value came from, as its site's registry names it (in ASCII)
+    assert {r["LBNAM"] for r in platelets} == {
+        "CHU Bordeaux - Laboratoire de biologie",
+        "CHU Toulouse - Institut federatif de biologie",
+    }
+    assert all(r["LBNAM"] == "" for r in lb if r["LBTESTCD"] == "HCG")
     for row in lb:
         if row["LBORNRHI"] and row["LBORRES"]:
             high = Decimal(row["LBORRES"]) > Decimal(row["LBORNRHI"])

@@ -15,6 +15,7 @@ from ecrf.auth import services as auth_services
 from ecrf.auth.roles import Role
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
+from ecrf.laboratories import services as laboratories
 from ecrf.locks import services as locks
 from ecrf.locks.services import LockTarget
 from ecrf.queries import services as queries
@@ -58,6 +59,9 @@ AUDIT_READERS = {Role.DATA_MANAGER}
 VERIFIERS = {Role.MONITOR}
 SDV_READERS = {Role.MONITOR, Role.DATA_MANAGER}
 PLANNERS = {Role.DATA_MANAGER}
+#: The laboratory registry: administrators everywhere, data managers at their sites.
+LAB_KEEPERS = {Role.ADMIN, Role.DATA_MANAGER}
+LAB_TEST, LAB_UNIT = "HGB", "g/dL"  # the mini definition's one analyte
 
 # (method, path, roles allowed when their role is at BDX only[, roles answered 404])
 ROUTES = [
@@ -162,6 +166,21 @@ ROUTES = [
     ("GET", "/sdv?site=TLS", set(), SDV_READERS),
     ("POST", "/sdv/sites/BDX/plan", PLANNERS),
     ("POST", "/sdv/sites/TLS/plan", set(), PLANNERS),
+    # Laboratory 1 (with range 1) is BDX's, laboratory 2 (with range 2) TLS's.
+    ("GET", "/admin/laboratories", LAB_KEEPERS),
+    ("POST", "/admin/laboratories", LAB_KEEPERS),
+    ("GET", "/admin/laboratories/1", LAB_KEEPERS),
+    ("GET", "/admin/laboratories/2", {Role.ADMIN}, {Role.DATA_MANAGER}),
+    ("POST", "/admin/laboratories/1", LAB_KEEPERS),
+    ("POST", "/admin/laboratories/2", {Role.ADMIN}, {Role.DATA_MANAGER}),
+    ("POST", "/admin/laboratories/1/name", LAB_KEEPERS),
+    ("POST", "/admin/laboratories/2/name", {Role.ADMIN}, {Role.DATA_MANAGER}),
+    ("GET", "/admin/laboratories/1/ranges/1", LAB_KEEPERS),
+    ("GET", "/admin/laboratories/2/ranges/2", {Role.ADMIN}, {Role.DATA_MANAGER}),
+    ("POST", "/admin/laboratories/1/ranges/1", LAB_KEEPERS),
+    ("POST", "/admin/laboratories/2/ranges/2", {Role.ADMIN}, {Role.DATA_MANAGER}),
+    # A range of another laboratory through this one's address: missing, for all.
+    ("GET", "/admin/laboratories/1/ranges/2", set(), LAB_KEEPERS),
 ]
 
 
@@ -192,6 +211,11 @@ def world(databases, tmp_path_factory) -> str:
             queries.open_query(study, subject, sex, "Sex as on the ID?", actor=None)
             labs = LockTarget(subject=subject, visit_oid="SCR", form_oid="LB")
             locks.lock(study, labs, actor=None)
+            laboratory = laboratories.add_laboratory(get_site(code), f"Lab {code}", actor=None)
+            typed = laboratories.RangeInput(
+                testcd=LAB_TEST, unit=LAB_UNIT, high="40", valid_from="2020-01-01"
+            )
+            laboratories.add_range(study, laboratory, typed, actor=None)
         users = [("staff.tls", Role.SITE_STAFF, "TLS")] + [
             (f"{role.value.replace('_', '')}.bdx", role, None if role is Role.ADMIN else "BDX")
             for role in Role

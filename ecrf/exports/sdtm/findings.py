@@ -44,6 +44,8 @@ LB_TESTS = {
     "ALB": Test("Albumin", "CHEMISTRY", "g/L", (("g/dL", "10"), ("g/L", "1"))),
     "CHROMGRA": Test("Chromogranin A", "CHEMISTRY", "ug/L", (("ug/L", "1"),)),
     "PT": Test("Prothrombin Time", "COAGULATION", "sec", (("sec", "1"),)),
+    # The French "taux de prothrombine" (verify the test code in the current CDISC CT).
+    "PTPCT": Test("Prothrombin Activity", "COAGULATION", "%", (("%", "1"),)),
     "INR": Test("Prothrombin Intl. Normalized Ratio", "COAGULATION", "RATIO", (("", "1"),)),
     "APTT": Test("Activated Partial Thromboplastin Time", "COAGULATION", "RATIO", (("", "1"),)),
     "HCG": Test("Choriogonadotropin Beta", "CHEMISTRY"),
@@ -103,6 +105,9 @@ def map_lb(ctx: Context, subject: str, forms: list[FormData]) -> Iterator[dict]:
         group = definition.groups[0].oid
         row = form.row(group)
         day = dtc(ctx.value(row, "LBDAT"), ctx.value(row, "LBTIM"))
+        laboratory = next(
+            (ctx.value(row, i.oid) for _, i in definition.items() if i.sdtm == "LB.LBNAM"), ""
+        )
         for code, items in annotated_tests(definition, "LB").items():
             source = items.get("LBORRES") or items.get("LBSTRESN")
             if source is None or row is None or source not in row.values:
@@ -141,6 +146,7 @@ def map_lb(ctx: Context, subject: str, forms: list[FormData]) -> Iterator[dict]:
                 "LBSTRESU": test.standard_unit if standard is not None else "",
                 "LBNRIND": _indicator(value, number(low), number(high)),
                 "LBSTAT": "NOT DONE" if not_done else "",
+                "LBNAM": laboratory,
                 "LBSPEC": "BLOOD" if test.category == "HEMATOLOGY" else "SERUM OR PLASMA",
                 "LBTOXGR": ctx.value(row, items["LBTOXGR"]) if "LBTOXGR" in items else "",
                 **ctx.visit(form),
@@ -169,6 +175,7 @@ def _pregnancy_test(ctx: Context, subject: str, form: FormData) -> Iterator[dict
         "LBSTRESU": "",
         "LBNRIND": "",
         "LBSTAT": "",
+        "LBNAM": "",
         "LBSPEC": ctx.value(row, "PREGSPEC"),
         "LBTOXGR": "",
         **ctx.visit(form),

@@ -374,6 +374,7 @@ LB = Dataset(
             source="LBORRES against LBORNRLO/LBORNRHI",
         ),
         _v("LBSTAT", "Completion Status", codelist="C66789 ND", source="Missing code ND"),
+        _v("LBNAM", "Vendor Name", source="Item annotated LB.LBNAM (the site's laboratory)"),
         _v("LBSPEC", "Specimen Type", origin=ASSIGNED, codelist="C78734 SPECTYPE"),
         _v(
             "LBTOXGR",

@@ -159,6 +159,7 @@ class Patient(Record):
         self.features = features
         self.lab = LABS.get(site, LABS["*"])
         self.reported_units = dict(self.lab.get("UNITS", {}))
+        self.laboratory_name = self.lab["NAME"]
         self.ae = {}
         self.cm = {}
         self.due = []

@@ -54,6 +54,8 @@ class Record:
         #: The units the patient's laboratory reports in, where not the standard one:
         #: item OID → UCUM symbol (the values given to ``form`` are in the standard unit).
         self.reported_units: dict[str, str] = {}
+        #: The laboratory the patient's lab forms name (from the site's registry).
+        self.laboratory_name: str | None = None
         self.steps: list[Step] = []
         #: What the data hold: "VISIT.FORM.ITEM" → typed value; "VISIT.FORM.GROUP[]" →
         #: {key: row}. The eligibility answers are chosen from it.
@@ -81,6 +83,7 @@ class Record:
         the text a user types, and remember the values."""
         submitted = {}
         for (group, key), row in rows.items():
+            row = self._with_laboratory(form, group, row)
             for item, value in row.items():
                 first = value.earliest() if isinstance(value, PartialDate) else value
                 future = isinstance(first, date) and first > self.horizon
@@ -89,6 +92,13 @@ class Record:
             submitted[(group, key)] = self._typed(form, row)
             self._remember(visit, form, group, key, row)
         self.steps.append(SaveForm(visit, repeat, form, submitted, complete, reason))
+
+    def _with_laboratory(self, form: str, group: str, row: dict[str, Any]) -> dict[str, Any]:
+        """A lab form's row names the patient's laboratory."""
+        named = next((i.oid for i in _GROUPS[(form, group)].items if i.cdash == "LBNAM"), None)
+        if named is None or self.laboratory_name is None or named in row:
+            return row
+        return {**row, named: self.laboratory_name}
 
     def _typed(self, form: str, row: dict[str, Any]) -> dict[str, Any]:
         """The row as typed: values of the laboratory's own units converted, with the unit

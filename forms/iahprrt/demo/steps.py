@@ -82,11 +82,34 @@ STEP_TYPES = (SetVisitDate, AddUnscheduledVisit, SaveForm, RemoveRow, ChangeStat
 
 
 @dataclass(frozen=True)
+class DeclaredRange:
+    """A normal range of a laboratory (``laboratories.add_range``): texts as typed."""
+
+    testcd: str
+    unit: str
+    low: str = ""
+    high: str = ""
+    sex: str = ""
+
+
+@dataclass(frozen=True)
+class DeclaredLaboratory:
+    """A laboratory of the patient's site, declared (once per site, by the operator who
+    seeds the demo) before the patient's lab forms name it."""
+
+    name: str
+    valid_from: date
+    ranges: tuple[DeclaredRange, ...]
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One patient: the site registering them, the profile they were drawn for, the day
-    they signed consent, and the steps the site takes for them, in order."""
+    they signed consent, and the steps the site takes for them, in order; the laboratory
+    their lab forms name, when the site declares one."""
 
     site: str
     profile: str
     consent: date
     steps: tuple[Step, ...]
+    laboratory: DeclaredLaboratory | None = None

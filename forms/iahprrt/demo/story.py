@@ -10,6 +10,7 @@ from datetime import date
 from forms.iahprrt.demo.end_of_study import end_of_study, ending
 from forms.iahprrt.demo.follow_up import follow_up_visit, safety_call
 from forms.iahprrt.demo.imaging import lesions, pet_iah, pet_iv
+from forms.iahprrt.demo.laboratories import laboratory
 from forms.iahprrt.demo.logs import flush_logs
 from forms.iahprrt.demo.profile import FOLLOW_UP, PROFILES, SCREEN_FAILURES, Patient, allocate
 from forms.iahprrt.demo.screening import eligibility_checklist, screening
@@ -126,4 +127,4 @@ def _scenario(p: Patient) -> Scenario:
         dated = isinstance(step, (SetVisitDate, AddUnscheduledVisit))
         if dated and step.day > p.horizon:  # a generator bug
             raise AssertionError(f"{step} is after {p.horizon}")
-    return Scenario(p.site, p.profile, p.consent, tuple(p.steps))
+    return Scenario(p.site, p.profile, p.consent, tuple(p.steps), laboratory(p.site))

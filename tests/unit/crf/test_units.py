@@ -119,10 +119,16 @@ def test_each_unit_has_its_own_hard_and_soft_range_at_the_field(subject, save):
     # 3 neutrophils per mm³ is 3 G/L typed in the wrong unit
     failed = refused(save, subject, "SCR", "LBHEM", hem(NEUT="3", **{"NEUT.unit": "/mm3"}))
     assert where(failed.issues) == [("LBHEM", 1, "NEUT", "error")]
-    assert failed.issues[0].message == "3 /mm3 is impossible here: expected 10 to 200000 /mm3."
+    assert failed.issues[0].message == (
+        "3 /mm3 is impossible here (expected 10 to 200000 /mm3): was it reported in G/L?"
+        " Please check the unit."
+    )
     # 125 g/dL is haemoglobin in g/L with the wrong unit chosen
     failed = refused(save, subject, "SCR", "LBHEM", hem(HGB="125", **{"HGB.unit": "g/dL"}))
-    assert failed.issues[0].message == "125.0 g/dL is impossible here: expected 3 to 25 g/dL."
+    assert failed.issues[0].message == (
+        "125.0 g/dL is impossible here (expected 3 to 25 g/dL): was it reported in g/L?"
+        " Please check the unit."
+    )
     assert snapshot() == before
     # in g/L it is plausible; 95 g/L is below the usual range: saved with a warning
     result = save(subject, "SCR", "LBHEM", hem(HGB="95", **{"HGB.unit": "g/L"}))
@@ -136,7 +142,11 @@ def test_a_limit_is_checked_against_the_ranges_of_its_values_unit(subject, save)
         save, subject, "SCR", "LBHEM", hem(HGB="125", **{"HGB.unit": "g/L"}, HGBLLN="12")
     )
     assert [(i.item_oid, i.message) for i in failed.issues] == [
-        ("HGBLLN", "12 g/L is impossible here: expected 80 to 160 g/L.")
+        (
+            "HGBLLN",
+            "12 g/L is impossible here (expected 80 to 160 g/L): was it reported in g/dL?"
+            " Please check the unit.",
+        )
     ]
 
 
@@ -206,7 +216,10 @@ def test_changing_only_the_unit_of_an_unchanged_number_is_a_change(study, subjec
     assert result.changes == 0
     # a number kept and only its unit changed
     failed = refused(save, subject, "SCR", "LBHEM", hem(WBC="4500", **{"WBC.unit": "10*9/L"}))
-    assert failed.issues[0].message == "4500 G/L is impossible here: expected 0.1 to 500 G/L."
+    assert failed.issues[0].message == (
+        "4500 G/L is impossible here (expected 0.1 to 500 G/L): was it reported in /mm3?"
+        " Please check the unit."
+    )
     assert value(study, subject, "SCR.LBHEM.WBC") == Decimal(4500)
     # the same number in another unit: 100 µmol/L, then 100 mg/dL refused (hard range)
     creat = {"CREAT": "100", "CREAT.unit": "umol/L"}
@@ -214,7 +227,10 @@ def test_changing_only_the_unit_of_an_unchanged_number_is_a_change(study, subjec
     failed = refused(
         save, subject, "SCR", "LBCHEM", {("LBCHEM", 1): creat | {"CREAT.unit": "mg/dL"}}
     )
-    assert failed.issues[0].message == "100 mg/dL is impossible here: expected 0.1 to 23 mg/dL."
+    assert failed.issues[0].message == (
+        "100 mg/dL is impossible here (expected 0.1 to 23 mg/dL): was it reported in µmol/L?"
+        " Please check the unit."
+    )
     save(subject, "SCR", "LBCHEM", {("LBCHEM", 1): {"CREAT": "1.13", "CREAT.unit": "mg/dL"}})
     assert changes(entry.id)[-1] == (
         "item_changed",
