@@ -27,6 +27,9 @@ from ecrf.study import gates
 from forms.language import CONTEXT, REFERENCE_DATE, DataType, Form, Visit
 
 ROWS_EXHAUSTED = "No more rows can be added to this group."
+#: How a derivation's input read from another sample or visit is named beside its value.
+BASELINE_INPUT = "baseline sample"
+LATEST_INPUT = "{form}, this visit or the latest before it"
 
 _PATH = re.compile(r"^(\w+)\[(\d+)\]\.(\w+)$")
 
@@ -302,6 +305,15 @@ def describe_input(study: LoadedStudy, form_oid: str, ref: str, value) -> tuple[
     """(label, value as people read it) of a derivation's input written in ``form_oid``; an
     input from another form names its visit, as the eligibility evidence does."""
     resolved = study.resolve(form_oid, ref)
+    if resolved.lookup is not None:
+        ref_item = study.item(resolved.form, resolved.item)[1]
+        where = (
+            BASELINE_INPUT
+            if resolved.lookup == "BASELINE"
+            else LATEST_INPUT.format(form=study.forms[resolved.form].name)
+        )
+        shown = "—" if value in (None, "") else fields.display(ref_item, value)
+        return f"{ref_item.label} ({where})", shown
     if resolved.context is not None:
         label = CONTEXT.get(resolved.context) or REFERENCE_DATE.format(name=resolved.context)
         return label[0].upper() + label[1:], value.isoformat() if value else "—"

@@ -115,6 +115,8 @@ WINDOW_RULE = "{item} from {low} to {high} days after {of}"
 INPUT_CONTEXT = "{words} (context)"
 INPUT_ROWS_HERE = "every row of {group} (this form)"
 INPUT_SAME_VISIT = "{label} ({form}, same visit)"
+INPUT_BASELINE = "{label} of the baseline sample ({rule})"
+INPUT_LATEST = "{label} ({form}, this visit or the latest before it)"
 
 # --- SDTM annotations ---------------------------------------------------------------------
 

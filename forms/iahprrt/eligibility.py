@@ -279,7 +279,8 @@ CRITERIA: tuple[Criterion, ...] = (
         "Creatinine clearance ≥ 50 mL/min.",
         ("SCR.LBCHEM.CRCL",),
         creatinine_clearance,
-        "Cockcroft-Gault clearance of the screening sample ≥ 50.0 mL/min.",
+        "Cockcroft-Gault clearance of the screening sample ≥ 50 mL/min, unrounded (49.96"
+        " is not met although shown as 50.0).",
     ),
     Criterion(
         "INC07",
