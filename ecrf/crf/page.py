@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from ecrf.audit.models import AuditEvent
 from ecrf.converters import MAX_INTEGER, bounded_int
+from ecrf.crf import analytes
 from ecrf.crf import web_forms as entry_forms
 from ecrf.crf.evaluate import gather_inputs
 from ecrf.crf.services import FieldIssue, StaleEntry, field_path
@@ -24,7 +25,7 @@ from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FindingStatus, FormEntry, Subject
 from ecrf.sdv.display import FormVerification
 from ecrf.study import gates
-from forms.language import CONTEXT, REFERENCE_DATE, DataType, Form, Visit
+from forms.language import CONTEXT, REFERENCE_DATE, DataType, Form, ItemGroup, Visit
 
 ROWS_EXHAUSTED = "No more rows can be added to this group."
 #: How a derivation's input read from another sample or visit is named beside its value.
@@ -137,6 +138,17 @@ class FormPage:
         self.form_errors.append(exc.message)
 
     # --- rendering -------------------------------------------------------------------------
+    def analyte_layout(self, group: ItemGroup) -> list[analytes.Segment]:
+        """A laboratory group's items, its analytes as table rows (``crf/_analytes.html``)."""
+        return analytes.layout(
+            self.study,
+            self.data,
+            self.form_def,
+            group,
+            self.entry_data,
+            (self.visit_def.oid, self.repeat),
+        )
+
     def _findings(self) -> dict[str, list[str]]:
         if self.entry is None:
             return {}
