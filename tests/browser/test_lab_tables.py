@@ -84,6 +84,11 @@ def test_each_lab_form_is_a_table_that_fits_a_laptop_and_a_phone(
     page.set_viewport_size(PHONE)
     shoot(page, f"lab-{form_oid}-390")
     assert fits(page)
+    # on paper (the monitor's print), the rows stay a table
+    page.set_viewport_size(LAPTOP)
+    page.emulate_media(media="print")
+    expect(table.locator("thead")).to_be_visible()
+    shoot(page, f"lab-{form_oid}-print")
 
 
 def test_a_row_shows_value_limits_grade_baseline_and_flag(
@@ -102,6 +107,9 @@ def test_a_row_shows_value_limits_grade_baseline_and_flag(
     )
     expect(alt.locator(".lab-flag")).to_have_attribute("title", "Above the upper limit of normal")
     expect(alt.locator("#LBCHEM-1-ALTXULN")).to_have_text("4.00 × ULN")
+    expect(page.locator(".baseline-rule")).to_contain_text(
+        "before the first study radiopharmaceutical administration"
+    )
     shoot(page, "lab-LBCHEM-UNS-1366")
     assert fits(page)
 
