@@ -138,6 +138,11 @@ class FormPage:
         self.form_errors.append(exc.message)
 
     # --- rendering -------------------------------------------------------------------------
+    @staticmethod
+    def analyte_flag_words() -> dict[str, str]:
+        """The words of the H and L flags, for the page's script to show as it flags."""
+        return {"high": analytes.HIGH[1], "low": analytes.LOW[1]}
+
     def analyte_layout(self, group: ItemGroup) -> list[analytes.Segment]:
         """A laboratory group's items, its analytes as table rows (``crf/_analytes.html``)."""
         return analytes.layout(

@@ -113,6 +113,21 @@ def test_a_row_shows_value_limits_grade_baseline_and_flag(
     shoot(page, "lab-LBCHEM-UNS-1366")
     assert fits(page)
 
+    # the flag follows the value as it is typed: at the ULN normal, just above it high
+    page.locator("#LBCHEM-1-ALT").fill("40")
+    expect(alt.locator(".lab-flag")).to_have_count(0)
+    page.locator("#LBCHEM-1-ALT").fill("40.5")
+    expect(alt.locator(".lab-flag")).to_have_text("HAbove the upper limit of normal")
+    alb = page.locator('tr[data-analyte="ALB"]')
+    page.locator("#LBCHEM-1-ALBLLN").fill("3.5")
+    page.locator("#LBCHEM-1-ALB").fill("3.4")
+    expect(alb.locator(".lab-flag")).to_have_attribute("title", "Below the lower limit of normal")
+    page.locator("#LBCHEM-1-ALB").fill("3.5")
+    expect(alb.locator(".lab-flag")).to_have_count(0)
+    page.locator("#LBCHEM-1-ALB").fill("")
+    page.locator("#LBCHEM-1-ALBLLN").fill("")
+    page.locator("#LBCHEM-1-ALT").fill("160")
+
     # a refused value keeps its message in its own cell
     page.locator("#LBCHEM-1-AST").fill("99999")
     page.get_by_role("button", name="Save draft").click()
