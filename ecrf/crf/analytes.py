@@ -43,6 +43,8 @@ class AnalyteView:
     #: The baseline in words, beside the grade (graded rows of a form with a baseline).
     baseline: str | None
     required: bool
+    #: The saved grade (None when not computed): grade 3 and above stand out.
+    grade_value: int | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ def _view(study, data, form, analyte: AnalyteRow, items, row, visit) -> AnalyteV
             else None
         ),
         required=value.required,
+        grade_value=row.values.get(analyte.grade) if row is not None and analyte.grade else None,
     )
 
 
