@@ -13,6 +13,11 @@ Derivations and checks may also read the context of the entry, as dates (``CONTE
 - ``"@TODAY"``: the day of the save;
 - ``"@D0"``, ``"@T0"``: a reference event of the schedule (``Reference``), by its name;
 - ``"@WINDOW_START"``, ``"@WINDOW_END"``: the first and last day of the visit's window.
+Or other samples and visits, found by a declared rule:
+- ``"@BASELINE.ALT"``, ``"@BASELINE.ALT.ALTULN"``: the analyte's value, or another item,
+  of its baseline sample (the form's ``Baseline``: ``baseline_of``);
+- ``"@LATEST.VS.WEIGHT"``: an item of another form at this visit, or else at the latest
+  visit dated before it where it was given (``latest``).
 Conditions (``When``) read items only: the page evaluates them as the user types.
 """
 
@@ -285,6 +290,63 @@ class Item:
 
 
 @dataclass(frozen=True)
+class AnalyteRow:
+    """One analyte of a laboratory form, laid out as one table row: its value (with the
+    unit chosen beside it), the laboratory's limits of normal, its CTCAE grade and
+    ``extra`` derived items (× ULN...). Every part but the value may be absent; each names
+    an item of the group. The page flags the value H or L against the limits."""
+
+    value: str
+    low: str | None = None
+    high: str | None = None
+    grade: str | None = None
+    extra: tuple[str, ...] = ()
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        parts = (self.value, self.low, self.high, self.grade, *self.extra)
+        return tuple(p for p in parts if p is not None)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Which sample later values of a form are compared with (CTCAE v5.0 "baseline").
+
+    For each analyte, the baseline sample is the last entry of the form, at any visit,
+    where the analyte's value is given and whose ``dated_by`` date lies before the event
+    dated by ``before`` (sources as in ``Reference``: ``"visit:PETIV"``...); a sample of
+    the day of the event counts when ``same_day`` (it is drawn before the event). No
+    baseline while the event is not dated. Rules read it as ``baseline_of(analyte, item)``.
+    """
+
+    name: str
+    #: The rule in words, as the page and the annotated CRF show it.
+    rule: str
+    dated_by: str
+    before: tuple[str, ...]
+    same_day: bool = True
+
+
+#: How a rule reads the baseline sample of an analyte: "@BASELINE.ALT" (its value) or
+#: "@BASELINE.ALT.ALTULN" (another item of that same sample: its limit, its date).
+BASELINE_PREFIX = "@BASELINE."
+#: How a rule reads an item of another form at this visit, or else at the latest visit
+#: dated before this one where it was given: "@LATEST.VS.WEIGHT".
+LATEST_PREFIX = "@LATEST."
+
+
+def baseline_of(analyte: str, item: str | None = None) -> str:
+    """The input reference to ``item`` (default: the analyte's value) of the baseline
+    sample of ``analyte`` (``Baseline``)."""
+    return f"{BASELINE_PREFIX}{analyte}" + (f".{item}" if item and item != analyte else "")
+
+
+def latest(form: str, item: str) -> str:
+    """The input reference to ``form``'s ``item`` at this visit or the latest before it."""
+    return f"{LATEST_PREFIX}{form}.{item}"
+
+
+@dataclass(frozen=True)
 class ItemGroup:
     oid: str
     label: str
@@ -298,6 +360,13 @@ class ItemGroup:
     #: one line per row with these values, and all the row's items in a panel that opens
     #: below it, instead of one table as wide as the items are many.
     summary: tuple[tuple[str, str], ...] = ()
+    #: Laboratory results laid out as a table, one row per analyte (``AnalyteRow``);
+    #: the group's other items are laid out as usual, in their order.
+    analytes: tuple[AnalyteRow, ...] = ()
+
+    def analyte_of(self, item_oid: str) -> AnalyteRow | None:
+        """The analyte row ``item_oid`` sits in, if any."""
+        return next((a for a in self.analytes if item_oid in a.items), None)
 
 
 @dataclass(frozen=True)
@@ -338,6 +407,8 @@ class Form:
     derivations: tuple[Derivation, ...] = ()
     checks: tuple[Check, ...] = ()
     help: str = ""
+    #: The baseline its rules read (``baseline_of``), if any.
+    baseline: Baseline | None = None
 
     def items(self) -> list[tuple[ItemGroup, Item]]:
         return [(group, item) for group in self.groups for item in group.items]

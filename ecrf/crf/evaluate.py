@@ -10,6 +10,7 @@ from ecrf.crf.rule_failures import rule_failed
 from ecrf.db import utcnow
 from ecrf.records.data import EntryData, RowData, SubjectData
 from ecrf.records.loader import LoadedStudy
+from ecrf.records.lookups import baseline_value, latest_value
 from ecrf.records.rule_graph import Scope
 from ecrf.study.schedule import reference_dates, visit_window
 from forms.language import Form, Severity
@@ -78,7 +79,11 @@ def gather_inputs(
     inputs: dict[str, Any] = {}
     for ref in refs:
         resolved = study.resolve(form.oid, ref)
-        if resolved.context is not None:
+        if resolved.lookup == "BASELINE":
+            inputs[ref] = baseline_value(study, data, form.oid, resolved.analyte, resolved.item)
+        elif resolved.lookup == "LATEST":
+            inputs[ref] = latest_value(study, data, visit, resolved.form, resolved.item)
+        elif resolved.context is not None:
             context = context or RuleContext(study, data)
             inputs[ref] = context.value(resolved.context, visit)
         elif resolved.local and resolved.group is not None:

@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from ecrf.audit.models import AuditEvent
 from ecrf.converters import MAX_INTEGER, bounded_int
+from ecrf.crf import analytes
 from ecrf.crf import web_forms as entry_forms
 from ecrf.crf.evaluate import gather_inputs
 from ecrf.crf.row_summary import column_kinds, opens_by_itself, summary_cells
@@ -29,11 +30,14 @@ from ecrf.records.models import Finding, FindingStatus, FormEntry, Subject
 from ecrf.records.recorded import describe_recorded
 from ecrf.sdv.display import FormVerification
 from ecrf.study import gates
-from forms.language import CONTEXT, REFERENCE_DATE, DataType, Form, Visit
+from forms.language import CONTEXT, REFERENCE_DATE, DataType, Form, ItemGroup, Visit
 
 ROWS_EXHAUSTED = "No more rows can be added to this group."
 #: Beside a value another user changed meanwhile ({value} as the form shows it).
 ALSO_CHANGED = "Also changed by {actor} to {value}; yours is kept."
+#: How a derivation's input read from another sample or visit is named beside its value.
+BASELINE_INPUT = "baseline sample"
+LATEST_INPUT = "{form}, this visit or the latest before it"
 
 _PATH = re.compile(r"^(\w+)\[(\d+)\]\.(\w+)$")
 
@@ -141,6 +145,22 @@ class FormPage:
         self.form_errors.append(exc.message)
 
     # --- rendering -------------------------------------------------------------------------
+    @staticmethod
+    def analyte_flag_words() -> dict[str, str]:
+        """The words of the H and L flags, for the page's script to show as it flags."""
+        return {"high": analytes.HIGH[1], "low": analytes.LOW[1]}
+
+    def analyte_layout(self, group: ItemGroup) -> list[analytes.Segment]:
+        """A laboratory group's items, its analytes as table rows (``crf/_analytes.html``)."""
+        return analytes.layout(
+            self.study,
+            self.data,
+            self.form_def,
+            group,
+            self.entry_data,
+            (self.visit_def.oid, self.repeat),
+        )
+
     def _findings(self) -> dict[str, list[str]]:
         if self.entry is None:
             return {}
@@ -390,6 +410,15 @@ def describe_input(study: LoadedStudy, form_oid: str, ref: str, value) -> tuple[
     """(label, value as people read it) of a derivation's input written in ``form_oid``; an
     input from another form names its visit, as the eligibility evidence does."""
     resolved = study.resolve(form_oid, ref)
+    if resolved.lookup is not None:
+        ref_item = study.item(resolved.form, resolved.item)[1]
+        where = (
+            BASELINE_INPUT
+            if resolved.lookup == "BASELINE"
+            else LATEST_INPUT.format(form=study.forms[resolved.form].name)
+        )
+        shown = "—" if value in (None, "") else fields.display(ref_item, value)
+        return f"{ref_item.label} ({where})", shown
     if resolved.context is not None:
         label = CONTEXT.get(resolved.context) or REFERENCE_DATE.format(name=resolved.context)
         return label[0].upper() + label[1:], value.isoformat() if value else "—"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ecrf.records import dates
@@ -270,6 +270,9 @@ def display(
         return ", ".join(codelist.label(c) if codelist else c for c in value)
     if item.type in (DataType.CHOICE, DataType.YES_NO):
         return codelist.label(value) if codelist else str(value)
+    if item.derived and item.precision is not None and isinstance(value, Decimal):
+        # A derived value is kept unrounded (thresholds compare it); shown as people round.
+        value = value.quantize(Decimal(1).scaleb(-item.precision), ROUND_HALF_UP)
     text = store(item, value).text or ""
     return f"{text} {item.units}" if item.units else text
 

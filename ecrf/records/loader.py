@@ -16,8 +16,10 @@ from flask import current_app
 from ecrf.records.rule_graph import RuleGraph
 from ecrf.records.units import unit_problems
 from forms.language import (
+    BASELINE_PREFIX,
     CONDITION_OPS,
     CONTEXT,
+    LATEST_PREFIX,
     TODAY,
     YES_NO,
     AllOf,
@@ -60,6 +62,11 @@ class ResolvedRef:
     same_visit: bool = False  # another form of the same visit ("FORM.ITEM")
     #: The entry's context ("@VISIT_DATE", "@D0"...), by name: a date, not an item.
     context: str | None = None
+    #: Read from another entry found by a rule: "BASELINE" (``item`` of the baseline sample
+    #: of ``analyte``, in this form) or "LATEST" (``form``.``item`` at this visit or the
+    #: latest dated before it).
+    lookup: str | None = None
+    analyte: str | None = None
 
 
 class LoadedStudy:
@@ -104,6 +111,13 @@ class LoadedStudy:
         return resolved
 
     def _resolve(self, form_oid: str, ref: str) -> ResolvedRef:
+        if ref.startswith(BASELINE_PREFIX):
+            return self._resolve_baseline(form_oid, ref)
+        if ref.startswith(LATEST_PREFIX):
+            form, _, item = ref[len(LATEST_PREFIX) :].partition(".")
+            if form not in self.forms or self.item(form, item)[0].repeating:
+                raise KeyError(ref)
+            return ResolvedRef(ref, None, form, item, None, False, lookup="LATEST")
         if ref.startswith("@"):
             name = ref[1:]
             if name not in CONTEXT and name not in self.references:
@@ -142,6 +156,20 @@ class LoadedStudy:
         if group.repeating:
             raise KeyError(ref)
         return ResolvedRef(ref, visit, form, last, None, False)
+
+    def _resolve_baseline(self, form_oid: str, ref: str) -> ResolvedRef:
+        """ "@BASELINE.ANALYTE[.ITEM]": both items of this form, outside repeating groups,
+        in a form that declares its baseline."""
+        analyte, _, item = ref[len(BASELINE_PREFIX) :].partition(".")
+        item = item or analyte
+        if self.forms[form_oid].baseline is None:
+            raise KeyError(ref)
+        for oid in (analyte, item):
+            if self.item(form_oid, oid)[0].repeating:
+                raise KeyError(ref)
+        return ResolvedRef(
+            ref, None, form_oid, item, None, False, lookup="BASELINE", analyte=analyte
+        )
 
     @cached_property
     def rules(self) -> RuleGraph:
@@ -239,6 +267,9 @@ def _check_form(problems: list[str], loaded: LoadedStudy, form: Form) -> None:
         _check_item(problems, loaded, form, group, item)
     for group in form.groups:
         _check_summary(problems, f"{where}, group {group.oid}", group)
+        _check_analytes(problems, where, group)
+    if form.baseline is not None:
+        _check_baseline(problems, loaded, form)
     derived_targets = set()
     for derivation in form.derivations:
         label = f"{where}, derivation of {derivation.target}"
@@ -264,6 +295,44 @@ def _check_form(problems: list[str], loaded: LoadedStudy, form: Form) -> None:
             continue
         _check_inputs(problems, loaded, form, label, check.target, check.inputs)
         _check_declared(problems, loaded, form, label, check)
+
+
+def _check_analytes(problems: list[str], where: str, group) -> None:
+    """An analyte row names items of its group, each in one row only; never in a
+    repeating group (whose rows are already a table)."""
+    if not group.analytes:
+        return
+    if group.repeating:
+        problems.append(f"{where}, group {group.oid}: a repeating group has no analyte rows")
+    oids = {item.oid for item in group.items}
+    placed: set[str] = set()
+    for row in group.analytes:
+        for oid in row.items:
+            if oid not in oids:
+                problems.append(f"{where}, analyte row {row.value}: unknown item {oid}")
+            elif oid in placed:
+                problems.append(f"{where}, analyte row {row.value}: {oid} is in another row")
+            placed.add(oid)
+
+
+def _check_baseline(problems: list[str], loaded: LoadedStudy, form: Form) -> None:
+    """The baseline is dated by a date item of the form and by existing visits or items."""
+    baseline, label = form.baseline, f"form {form.oid}, baseline {form.baseline.name}"
+    if not loaded.has_item(form.oid, baseline.dated_by):
+        problems.append(f"{label}: unknown date item {baseline.dated_by}")
+    elif loaded.item(form.oid, baseline.dated_by)[1].type is not DataType.DATE:
+        problems.append(f"{label}: {baseline.dated_by} is not a date")
+    if not baseline.before:
+        problems.append(f"{label}: no event dates it")
+    for source in baseline.before:
+        if source.startswith("visit:"):
+            if source[6:] not in loaded.visits:
+                problems.append(f"{label}: unknown visit {source[6:]}")
+            continue
+        try:
+            _resolve_absolute(loaded, source)
+        except KeyError:
+            problems.append(f"{label}: unknown source {source}")
 
 
 #: Types a declared comparison may set side by side.

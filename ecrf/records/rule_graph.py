@@ -70,6 +70,11 @@ class RuleGraph:
         #: visit OID -> rules (of any form, in every entry) reading a date computed from
         #: that visit's date (a reference event, a window).
         self.dated_visit_readers: dict[str, list[Rule]] = defaultdict(list)
+        #: (form OID, item OID) -> rules reading the item at whichever visit a rule finds it
+        #: (a baseline sample, the latest visit): run in every entry of their form.
+        self.any_visit_readers: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+        #: Rules that read "the latest visit before this one": any visit dated moves it.
+        self.any_date_readers: list[Rule] = []
         self._references = {r.name: r for r in study.references}
         self._study_visits = {v.oid: v for v in study.visits}
         for form in study.forms:
@@ -85,7 +90,9 @@ class RuleGraph:
         inputs = rule.derivation.inputs if rule.derivation else rule.check.inputs
         for ref in inputs:
             resolved = resolve(form_oid, ref)
-            if resolved.context is not None:
+            if resolved.lookup is not None:
+                self._add_lookup(form_oid, rule, resolved)
+            elif resolved.context is not None:
                 self._add_context(form_oid, rule, resolved.context)
             elif resolved.local and resolved.group is not None:  # the rows of this entry
                 for item in self._group(form_oid, resolved.group).items:
@@ -99,6 +106,25 @@ class RuleGraph:
                     self.remote_readers[(resolved.visit, resolved.form, item.oid)].append(rule)
             else:
                 self.remote_readers[(resolved.visit, resolved.form, resolved.item)].append(rule)
+
+    def _add_lookup(self, form_oid: str, rule: Rule, resolved) -> None:
+        """A baseline sample depends on the analyte and the item at every visit, the dates
+        of the samples and what dates the event; the latest visit, on the item anywhere and
+        on the visits' dates."""
+        reads = {resolved.item} | ({resolved.analyte} if resolved.analyte else set())
+        if resolved.lookup == "BASELINE":
+            baseline = self._forms[form_oid].baseline
+            reads.add(baseline.dated_by)
+            for source in baseline.before:
+                if source.startswith("visit:"):
+                    self.dated_visit_readers[source[6:]].append(rule)
+                else:
+                    visit_oid, source_form, item_oid = source.split(".")
+                    self.remote_readers[(visit_oid, source_form, item_oid)].append(rule)
+        else:
+            self.any_date_readers.append(rule)
+        for item_oid in sorted(reads):
+            self.any_visit_readers[(resolved.form, item_oid)].append(rule)
 
     def _add_context(self, form_oid: str, rule: Rule, name: str) -> None:
         if name == "VISIT_DATE":
@@ -158,6 +184,14 @@ class RuleGraph:
                         feeds[(visit_oid, form_oid, item_oid)].add(
                             (reader_visit, rule.form_oid, rule.target)
                         )
+        for (form_oid, item_oid), rules in self.any_visit_readers.items():
+            for rule in rules:
+                if rule.derivation is not None:
+                    for visit_oid in self._visits_of[form_oid]:
+                        for reader_visit in self._visits_of[rule.form_oid]:
+                            feeds[(visit_oid, form_oid, item_oid)].add(
+                                (reader_visit, rule.form_oid, rule.target)
+                            )
         found: list[list[str]] = []
         state: dict[tuple, int] = {}  # 1: on the path, 2: done
         path: list[tuple[str, str, str]] = []
@@ -223,6 +257,9 @@ class RuleGraph:
             for rule in self.dated_visit_readers.get(visit[0], ()):
                 for entry in by_form.get(rule.form_oid, ()):
                     run(entry, rule)
+            for rule in self.any_date_readers:
+                for entry in by_form.get(rule.form_oid, ()):
+                    run(entry, rule)
         while work:
             visit_oid, repeat, form_oid, item_oid = work.pop()
             for rule in self.local_readers.get((form_oid, item_oid), ()):
@@ -231,6 +268,9 @@ class RuleGraph:
                 if (visit_oid, repeat, rule.form_oid) in present:
                     run((visit_oid, repeat, rule.form_oid), rule)
             for rule in self.remote_readers.get((visit_oid, form_oid, item_oid), ()):
+                for entry in by_form.get(rule.form_oid, ()):
+                    run(entry, rule)
+            for rule in self.any_visit_readers.get((form_oid, item_oid), ()):
                 for entry in by_form.get(rule.form_oid, ()):
                     run(entry, rule)
         return scope

@@ -366,6 +366,13 @@ class _Builder:
 
     def _input_words(self, form: Form, ref: str) -> str:
         resolved = self.study.resolve(form.oid, ref)
+        if resolved.lookup is not None:
+            item = self.study.item(resolved.form, resolved.item)[1]
+            if resolved.lookup == "BASELINE":
+                return words.INPUT_BASELINE.format(label=item.label, rule=form.baseline.name)
+            return words.INPUT_LATEST.format(
+                label=item.label, form=self.study.forms[resolved.form].name
+            )
         if resolved.context is not None:
             said = CONTEXT.get(resolved.context) or REFERENCE_DATE.format(name=resolved.context)
             return words.INPUT_CONTEXT.format(words=said)

@@ -117,6 +117,8 @@ NEAR_RULE = "{item} differs from {of} by at most {by}"
 INPUT_CONTEXT = "{words} (context)"
 INPUT_ROWS_HERE = "every row of {group} (this form)"
 INPUT_SAME_VISIT = "{label} ({form}, same visit)"
+INPUT_BASELINE = "{label} of the baseline sample ({rule})"
+INPUT_LATEST = "{label} ({form}, this visit or the latest before it)"
 
 # --- SDTM annotations ---------------------------------------------------------------------
 

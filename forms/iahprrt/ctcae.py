@@ -10,8 +10,9 @@ between the absolute grade-2 cut-off and a lower limit of normal that was not en
 Baseline rules of v5 (ALT, AST, ALP, GGT, bilirubin: "baseline normal" scale as multiples
 of ULN, "baseline abnormal" scale as multiples of the subject's baseline; creatinine:
 grades 2–3 also met by the multiple of baseline) apply to samples taken after the
-baseline sample, the screening (SCR) sample of this trial. The baseline sample itself
-(or any earlier one) is graded on the ULN scale.
+baseline sample: the last sample before the first study radiopharmaceutical
+administration, as forms.iahprrt.baseline declares it. The baseline sample itself (or any
+earlier one) is graded on the ULN scale.
 """
 
 from __future__ import annotations
@@ -175,21 +176,21 @@ GRADE_FORMULA = {
     " <2000–1000 3; <1000 4.",
     "HYPOALB": "CTCAE v5.0 hypoalbuminemia: <LLN–3 g/dL 1; <3–2 2; <2 3 (grade 4 is clinical).",
     "ALTINC": "CTCAE v5.0 ALT increased: baseline normal >ULN–3 × ULN 1, >3–5 2, >5–20 3,"
-    " >20 4; after an abnormal (> ULN) screening value: 1.5–3 × baseline 1, >3–5 2, >5–20 3,"
+    " >20 4; after an abnormal (> ULN) baseline value: 1.5–3 × baseline 1, >3–5 2, >5–20 3,"
     " >20 4.",
     "ASTINC": "CTCAE v5.0 AST increased: baseline normal >ULN–3 × ULN 1, >3–5 2, >5–20 3,"
-    " >20 4; after an abnormal (> ULN) screening value: 1.5–3 × baseline 1, >3–5 2, >5–20 3,"
+    " >20 4; after an abnormal (> ULN) baseline value: 1.5–3 × baseline 1, >3–5 2, >5–20 3,"
     " >20 4.",
     "BILIINC": "CTCAE v5.0 blood bilirubin increased: baseline normal >ULN–1.5 × ULN 1,"
-    " >1.5–3 2, >3–10 3, >10 4; after an abnormal screening value: >1–1.5 × baseline 1,"
+    " >1.5–3 2, >3–10 3, >10 4; after an abnormal baseline value: >1–1.5 × baseline 1,"
     " >1.5–3 2, >3–10 3, >10 4.",
     "ALPINC": "CTCAE v5.0 alkaline phosphatase increased: baseline normal >ULN–2.5 × ULN 1,"
-    " >2.5–5 2, >5–20 3, >20 4; after an abnormal screening value: 2–2.5 × baseline 1,"
+    " >2.5–5 2, >5–20 3, >20 4; after an abnormal baseline value: 2–2.5 × baseline 1,"
     " >2.5–5 2, >5–20 3, >20 4.",
     "GGTINC": "CTCAE v5.0 GGT increased: baseline normal >ULN–2.5 × ULN 1, >2.5–5 2, >5–20 3,"
-    " >20 4; after an abnormal screening value: 2–2.5 × baseline 1, >2.5–5 2, >5–20 3,"
+    " >20 4; after an abnormal baseline value: 2–2.5 × baseline 1, >2.5–5 2, >5–20 3,"
     " >20 4.",
     "CREATINC": "CTCAE v5.0 creatinine increased: >ULN–1.5 × ULN 1; >1.5–3 × ULN or"
-    " >1.5–3 × screening value 2; >3–6 × ULN or >3 × screening value 3; >6 × ULN 4"
+    " >1.5–3 × baseline value 2; >3–6 × ULN or >3 × baseline value 3; >6 × ULN 4"
     " (units converted, 88.42 µmol/L per mg/dL).",
 }

@@ -78,8 +78,14 @@ def creatinine_mgdl(value: Decimal | None, unit: str | None) -> Decimal | None:
 CG_FORMULA = (
     "Cockcroft-Gault: CrCl (mL/min) = (140 − age in years) × weight in kg × (0.85 if female)"
     " / (72 × serum creatinine in mg/dL); creatinine entered in µmol/L is divided by 88.42."
-    " Age at consent, sex and screening weight; not normalised to 1.73 m²."
+    " Age at consent, sex, and the weight of this visit (or the latest weighed before it);"
+    " not normalised to 1.73 m². Shown to one decimal; eligibility compares the unrounded"
+    " value with its threshold."
 )
+
+#: Places the clearance is kept to: those of the database's numbers (Numeric(28, 10)), so
+#: that the stored text and number agree; thresholds compare this, never the shown value.
+CLEARANCE_PLACES = Decimal("1e-10")
 
 
 def cockcroft_gault(
@@ -89,14 +95,16 @@ def cockcroft_gault(
     creatinine: Decimal | None,
     unit: str | None,
 ) -> Decimal | None:
-    """Creatinine clearance, mL/min, to one decimal (see CG_FORMULA)."""
+    """Creatinine clearance, mL/min, unrounded (see CG_FORMULA): rounded only for display."""
     scr = creatinine_mgdl(creatinine, unit)
     if age is None or weight is None or sex not in ("M", "F") or not scr:
         return None
     clearance = (140 - Decimal(age)) * dec(weight) / (72 * scr)
     if sex == "F":
         clearance *= CG_FEMALE_FACTOR
-    return rounded(clearance)
+    kept = clearance.quantize(CLEARANCE_PLACES).normalize()
+    # No exponent in the kept text: 7E+1 is written 70.
+    return kept.quantize(Decimal(1)) if kept.as_tuple().exponent > 0 else kept
 
 
 def creatinine_clearance(

@@ -21,9 +21,11 @@ from typing import Any
 from forms.iahprrt import checks as ck
 from forms.iahprrt import ctcae
 from forms.iahprrt import derivations as dv
+from forms.iahprrt.baseline import LAB_BASELINE
 from forms.iahprrt.common import check, clock, day, decimal, derive, derived, integer
 from forms.iahprrt.visit_dates import sample_near_visit
 from forms.language import (
+    AnalyteRow,
     Check,
     DataType,
     Derivation,
@@ -33,6 +35,8 @@ from forms.language import (
     Range,
     Unit,
     When,
+    baseline_of,
+    latest,
 )
 
 AE_LOG = "LOGS.AE.AE[]"
@@ -284,7 +288,18 @@ def _haematology_items() -> tuple[Item, ...]:
 LBHEM = Form(
     "LBHEM",
     "Haematology",
-    (ItemGroup("LBHEM", "Blood count", _haematology_items(), domain="LB"),),
+    (
+        ItemGroup(
+            "LBHEM",
+            "Blood count",
+            _haematology_items(),
+            domain="LB",
+            analytes=tuple(
+                AnalyteRow(oid, low=f"{oid}LLN", grade=f"{oid}GR") for oid, *_ in _DECREASED
+            ),
+        ),
+    ),
+    baseline=LAB_BASELINE,
     derivations=tuple(
         derive(
             f"{oid}GR",
@@ -402,6 +417,7 @@ def _biochemistry_items() -> tuple[Item, ...]:
             "CRCL",
             "Creatinine clearance (Cockcroft-Gault)",
             units="mL/min",
+            precision=1,  # shown to one decimal; kept and compared unrounded
             sdtm="LB.LBSTRESN[CREATCLR]",
         ),
     ]
@@ -445,9 +461,9 @@ def _increased_derivation(oid: str, term: str) -> Derivation:
         oid,
         f"{oid}ULN",
         "LBDAT",
-        f"SCR.LBCHEM.{oid}",
-        f"SCR.LBCHEM.{oid}ULN",
-        "SCR.LBCHEM.LBDAT",
+        baseline_of(oid),
+        baseline_of(oid, f"{oid}ULN"),
+        baseline_of(oid, "LBDAT"),
         constants=(term,),
         formula=ctcae.GRADE_FORMULA[term],
     )
@@ -458,15 +474,32 @@ LBCHEM = Form(
     "Biochemistry",
     (
         ItemGroup(
-            "LBCHEM", "Renal and liver function, tumour marker", _biochemistry_items(), domain="LB"
+            "LBCHEM",
+            "Renal and liver function, tumour marker",
+            _biochemistry_items(),
+            domain="LB",
+            analytes=(
+                AnalyteRow("CREAT", high="CREATULN", grade="CREATGR"),
+                AnalyteRow("CRCL"),
+                AnalyteRow("ALT", high="ALTULN", grade="ALTGR", extra=("ALTXULN",)),
+                AnalyteRow("AST", high="ASTULN", grade="ASTGR", extra=("ASTXULN",)),
+                AnalyteRow("BILI", high="BILIULN", grade="BILIGR"),
+                AnalyteRow("ALP", high="ALPULN", grade="ALPGR"),
+                AnalyteRow("GGT", high="GGTULN", grade="GGTGR"),
+                AnalyteRow("ALB", low="ALBLLN", grade="ALBGR"),
+                AnalyteRow("CGA", high="CGAULN"),
+            ),
         ),
     ),
+    baseline=LAB_BASELINE,
     derivations=(
         derive(
             "CRCL",
             dv.creatinine_clearance,
             "SCR.DM.AGE",
-            "SCR.VS.WEIGHT",
+            # The weight of this visit, or the latest weighed before it (a patient losing
+            # weight under treatment clears less than the screening weight says).
+            latest("VS", "WEIGHT"),
             "SCR.DM.SEX",
             "CREAT",
             formula=dv.CG_FORMULA,
@@ -477,8 +510,8 @@ LBCHEM = Form(
             "CREAT",
             "CREATULN",
             "LBDAT",
-            "SCR.LBCHEM.CREAT",
-            "SCR.LBCHEM.LBDAT",
+            baseline_of("CREAT"),
+            baseline_of("CREAT", "LBDAT"),
             formula=ctcae.GRADE_FORMULA["CREATINC"],
         ),
         derive("ALTXULN", dv.times_uln, "ALT", "ALTULN", formula="ALT / ULN of the laboratory."),
@@ -566,8 +599,14 @@ COAG = Form(
                 ),
             ),
             domain="LB",
+            analytes=(
+                AnalyteRow("PT", high="PTULN", extra=("PTNORM",)),
+                AnalyteRow("INR"),
+                AnalyteRow("APTTR"),
+            ),
         ),
     ),
+    baseline=LAB_BASELINE,
     derivations=(
         derive(
             "PTNORM",

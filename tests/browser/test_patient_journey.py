@@ -327,7 +327,8 @@ def test_a_site_nurse_walks_one_patient_from_consent_to_m6(
             expect(form.inputs("CRCL")).to_have_text(
                 [
                     f"Age at consent (SCR): {AGE} years",
-                    "Weight (SCR): 70.0 kg",
+                    # the weight of this visit, or the latest weighed before it
+                    "Weight (Vital signs, this visit or the latest before it): 70.0 kg",
                     "Sex (SCR): Male",
                     # 1.00 mg/dL entered, read by the rule in the standard unit
                     "Creatinine: 88.42 µmol/L",

@@ -5,7 +5,8 @@ values of screening are written by the same helpers)."""
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
 from typing import Any
 
 from forms.iahprrt import ctcae
@@ -121,6 +122,47 @@ def haematology_values(p: Patient, values: dict[str, Any]) -> dict[str, Any]:
         "PLAT": values["PLAT"],
         "PLATLLN": lab["LLN"]["PLAT"],
     }
+
+
+#: Share of patients whose liver panel is repeated between screening and the first PET.
+REPEAT_BEFORE_PET = 0.2
+
+
+def repeat_chemistry_before_pet(p: Patient, pet: date) -> None:
+    """Some sites repeat the chemistry between screening and the PET after IV injection
+    (an unscheduled visit): that sample, the last before the first study radiopharmaceutical
+    administration, becomes the baseline of the CTCAE grades (forms.iahprrt.baseline).
+
+    Drawn from its own generator, seeded by the patient's dates, so that the rest of the
+    story (and every other patient) draws exactly as without it."""
+    pick = random.Random(f"repeat-chemistry:{p.site}:{p.consent}:{p.baseline_day}:{pet}")
+    gap = (pet - p.baseline_day).days
+    if gap < 2 or pick.random() >= REPEAT_BEFORE_PET:
+        return
+    day = p.baseline_day + timedelta(days=pick.randint(1, gap - 1))
+    b = p.baseline
+    chem: dict[str, Any] = {
+        "CREAT": q(
+            float(b["CREAT"]) * pick.uniform(0.95, 1.08), 2 if p.lab["CREATU"] == "mg/dL" else 0
+        )
+    }
+    for analyte in ("ALT", "AST", "BILI", "ALP", "GGT"):
+        if analyte in b:
+            value = float(b[analyte]) * pick.uniform(0.9, 1.15)
+            chem[analyte] = q(value, 1) if analyte == "BILI" else max(1, round(value))
+    if "ALB" not in b or len(chem) < 6:
+        return  # a panel the screening left incomplete is not repeated
+    chem["ALB"] = q(float(b["ALB"]) * pick.uniform(0.96, 1.03), 1)
+    p.uns += 1
+    p.unscheduled_visit("UNS", p.uns, day)
+    p.form(
+        "UNS",
+        "LBCHEM",
+        {("LBCHEM", 1): {"LBDAT": day, **chemistry_values(p, chem)}},
+        repeat=p.uns,
+    )
+    p.baseline = b | chem
+    p.baseline_day = day
 
 
 def chemistry_values(p: Patient, values: dict[str, Any]) -> dict[str, Any]:

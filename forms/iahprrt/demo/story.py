@@ -12,6 +12,7 @@ from forms.iahprrt.demo.follow_up import follow_up_visit, safety_call
 from forms.iahprrt.demo.imaging import lesions, pet_iah, pet_iv
 from forms.iahprrt.demo.laboratories import laboratory
 from forms.iahprrt.demo.logs import flush_logs
+from forms.iahprrt.demo.measurements import repeat_chemistry_before_pet
 from forms.iahprrt.demo.profile import FOLLOW_UP, PROFILES, SCREEN_FAILURES, Patient, allocate
 from forms.iahprrt.demo.screening import eligibility_checklist, screening
 from forms.iahprrt.demo.ssa import injections_after_pets, injections_before_pets
@@ -87,6 +88,7 @@ def story(p: Patient) -> Scenario:
     p.status("included", f"Eligible on the checklist of {iedat}: all criteria satisfied.")
     lesions(p)
     if p.done("PETIV"):
+        repeat_chemistry_before_pet(p, p.day(p.plan["PETIV"]))
         pet_iv(p)
         injections_before_pets(p)
     if p.profile == "withdrawn" and p.variant == "consent":

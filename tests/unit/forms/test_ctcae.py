@@ -8,7 +8,8 @@ from decimal import Decimal as D
 import pytest
 
 from forms.iahprrt import ctcae
-from tests.trial_definition import derivation
+from forms.iahprrt.baseline import LAB_BASELINE
+from tests.trial_definition import derivation, form
 
 # term, LLN, [(value, grade)]: "<LLN – x" means LLN > value ≥ x.
 DECREASED = [
@@ -218,16 +219,30 @@ def test_every_graded_lab_has_a_grade_derivation_with_its_formula():
             assert "CTCAE v5.0" in derivation(form_oid, target).formula
 
 
-def test_the_alt_grade_derivation_reads_the_screening_baseline():
+def test_the_alt_grade_derivation_reads_the_declared_baseline_sample():
     grade = derivation("LBCHEM", "ALTGR")
     values = {
         "ALT": 160,
         "ALTULN": 40,
         "LBDAT": LATER,
-        "SCR.LBCHEM.ALT": 100,
-        "SCR.LBCHEM.ALTULN": 40,
-        "SCR.LBCHEM.LBDAT": SCREENING,
+        "@BASELINE.ALT": 100,
+        "@BASELINE.ALT.ALTULN": 40,
+        "@BASELINE.ALT.LBDAT": SCREENING,
     }
     assert set(grade.inputs) == set(values)
     assert grade.function(values) == 1
-    assert grade.function({**values, "SCR.LBCHEM.ALT": 30}) == 2  # normal baseline
+    assert grade.function({**values, "@BASELINE.ALT": 30}) == 2  # normal baseline
+
+
+def test_the_creatinine_grade_reads_the_baseline_of_creatinine():
+    grade = derivation("LBCHEM", "CREATGR")
+    assert "@BASELINE.CREAT" in grade.inputs and "@BASELINE.CREAT.LBDAT" in grade.inputs
+    assert not any(ref.startswith("SCR.") for ref in grade.inputs)
+
+
+def test_the_lab_forms_declare_their_baseline_before_the_first_68ga_injection():
+    assert LAB_BASELINE.before == ("visit:PETIV",)
+    assert LAB_BASELINE.same_day and LAB_BASELINE.dated_by == "LBDAT"
+    assert "before the first study radiopharmaceutical administration" in LAB_BASELINE.rule
+    for oid in ("LBHEM", "LBCHEM", "COAG"):
+        assert form(oid).baseline is LAB_BASELINE

@@ -96,22 +96,39 @@ def test_an_unknown_creatinine_unit_is_refused():
     ],
 )
 def test_cockcroft_gault(age, weight, sex, creatinine, unit, clearance):
-    assert dv.cockcroft_gault(age, weight, sex, creatinine, unit) == clearance
+    """The clearance as shown (one decimal); it is kept unrounded."""
+    result = dv.cockcroft_gault(age, weight, sex, creatinine, unit)
+    assert (None if result is None else rounded(result)) == clearance
 
 
-def test_the_clearance_derivation_reads_screening_age_weight_and_sex():
+@pytest.mark.parametrize(
+    ("creatinine", "kept"),
+    [
+        # 7200 / (72 × 2.004) = 49.9002: kept as computed, not 49.9
+        (D("2.004"), D("49.9001996008")),
+        # 7200 / (72 × 2.0008) = 49.98: shown 50.0, kept below 50
+        (D("2.0008"), D("49.9800079968")),
+        (D("2.0"), D("50")),
+    ],
+)
+def test_the_clearance_is_kept_unrounded(creatinine, kept):
+    assert dv.cockcroft_gault(40, D("72"), "M", creatinine, "mg/dL") == kept
+
+
+def test_the_clearance_derivation_reads_the_weight_of_its_visit_or_the_latest():
     crcl = derivation("LBCHEM", "CRCL")
     assert "0.85" in crcl.formula and "88.42" in crcl.formula
+    assert "latest" in crcl.formula
     values = {
         "SCR.DM.AGE": 40,
-        "SCR.VS.WEIGHT": D("72"),
+        "@LATEST.VS.WEIGHT": D("72"),
         "SCR.DM.SEX": "M",
         "CREAT": D("176.84"),  # in µmol/L, the standard unit the engine converts to
     }
     assert set(crcl.inputs) == set(values)
-    assert crcl.function(values) == D("50.0")
+    assert crcl.function(values) == D("50")
     # 2.00 mg/dL as the engine converts it (× 88.42) gives the same clearance
-    assert crcl.function(values | {"CREAT": D("2.00") * D("88.42")}) == D("50.0")
+    assert crcl.function(values | {"CREAT": D("2.00") * D("88.42")}) == D("50")
 
 
 @pytest.mark.parametrize(

@@ -191,6 +191,22 @@ BOUNDARIES = [
         True,
         "50.0 mL/min",
     ),
+    # Compared unrounded, shown to one decimal: 70 × 88.42 / 123.8 = 49.996 is not met,
+    # 70 × 88.42 / 123.7 = 50.036 is; both read 50.0.
+    (
+        "INC06",
+        {"LBCHEM": {"CREAT": "123.8", "CREAT.unit": "umol/L", "CREATULN": "106"}},
+        False,
+        False,
+        "50.0 mL/min",
+    ),
+    (
+        "INC06",
+        {"LBCHEM": {"CREAT": "123.7", "CREAT.unit": "umol/L", "CREATULN": "106"}},
+        True,
+        True,
+        "50.0 mL/min",
+    ),
     ("INC07", {"LBCHEM": {"ALT": "100"}}, True, True, "100 U/L"),  # exactly 2.5 × 40
     ("INC07", {"LBCHEM": {"ALT": "101"}}, False, False, "101 U/L"),
     ("INC07", {"LBCHEM": {"AST": "101"}}, False, False, "101 U/L"),
@@ -288,7 +304,7 @@ def test_the_derived_clearance_lands_on_the_boundary_and_follows_a_correction(
     )
     db.session.commit()
 
-    assert str(value(study, subject, "SCR.LBCHEM.CRCL")) == "50.0"
+    assert str(value(study, subject, "SCR.LBCHEM.CRCL")) == "50"  # kept unrounded
     assert by_id(assessment(study, subject))["INC06"].state == "satisfied"
     include(study, subject, investigator)
 
