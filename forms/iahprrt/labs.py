@@ -601,6 +601,7 @@ COAG = Form(
             domain="LB",
             analytes=(
                 AnalyteRow("PT", high="PTULN", extra=("PTNORM",)),
+                AnalyteRow("PTPCT", low="PTPCTLLN"),
                 AnalyteRow("INR"),
                 AnalyteRow("APTTR"),
             ),
