@@ -16,6 +16,7 @@ from ecrf.audit.reconcile import Reconciler
 from ecrf.auth.integrity import AccountReconciler
 from ecrf.crf.integrity import CapturedDataReconciler
 from ecrf.dashboards.integrity import MonitoringVisitReconciler
+from ecrf.laboratories.integrity import LaboratoryReconciler
 from ecrf.locks.integrity import LockReconciler
 from ecrf.queries.integrity import QueryReconciler
 from ecrf.review.integrity import ReviewMarkReconciler
@@ -36,6 +37,7 @@ def reconcilers() -> list[Reconciler]:
         AccountReconciler(),
         TokenReconciler(),
         ReviewMarkReconciler(),
+        LaboratoryReconciler(),
     ]
 
 

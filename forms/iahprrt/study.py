@@ -121,7 +121,15 @@ STUDY = Study(
     # 1.4: monitoring: the critical forms (verified for every subject, reviewed in the
     # audit trail), the share of subjects whose other forms are verified, the enrolment
     # target and the SAE reporting clock. The data captured are those of 1.3.
-    version="1.4",
+    # 1.5: site-ready content: lab forms name their laboratory (ranges from the site's
+    # registry), the prothrombin ratio in %, tables per analyte, the CTCAE baseline
+    # declared (last sample before the first 68Ga injection), the clearance from the
+    # weight of its visit; comparable PET pairs, lesions matched by identifier and
+    # segment, perfusion and the gain over perfused lesions; cold SSA injections and their
+    # washouts; doses per GBq and cumulative doses; AEs coded with CTCAE v5.0 terms;
+    # eligibility as the registry writes it; pregnancy tests before each exposure; RECIST
+    # best overall response with confirmation; findings worded as questions.
+    version="1.5",
     protocol="CHUBX 2017/47 · NCT04837885 · EudraCT 2019-003023-38",
     description=(
         "Intra-arterial hepatic infusion of radiolabelled somatostatin analogs in GEP-NET "
