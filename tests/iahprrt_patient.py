@@ -76,7 +76,7 @@ def screening(consent: date, changes: Changes | None = None) -> dict[str, Entrie
     """Each screening form's entries for the eligible patient, with ``changes`` applied."""
     d0 = consent + timedelta(days=28)
     seen = (consent + timedelta(days=2)).isoformat()
-    imaging = (consent - timedelta(days=10)).isoformat()
+    imaging = (consent - timedelta(days=5)).isoformat()  # within 28 days of the PET-IV
     single: dict[str, dict[str, dict[str, Any]]] = {
         "IC": {
             "IC": {

@@ -153,15 +153,15 @@ def test_staff_registers_enters_completes_and_corrects_demographics(
     history = page.locator("table tbody tr")
     expect(history).to_have_count(2)
     expect(history.nth(0).locator("td")).to_have_text(
-        [re.compile("UTC$"), "bnurse", "item entered", "—", "68.5", "", "1.0"]
+        [re.compile("UTC$"), "bnurse", "item entered", "—", "68.5 kg", "", "1.0"]
     )
     expect(history.nth(1).locator("td")).to_have_text(
         [
             re.compile("UTC$"),
             "bnurse",
             "item changed",
-            "68.5",
-            "70.2",
+            "68.5 kg",
+            "70.2 kg",
             "Transcription error, source re-checked",
             "1.0",
         ]

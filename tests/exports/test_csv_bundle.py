@@ -113,6 +113,8 @@ def test_files_load_with_pandas_and_numeric_items_stay_numeric(full):
     for name in full.tables:
         for options in (RECIPE, {}):  # the README's recipe, and pandas' defaults
             frame = full.frame(name, **options)
+            if frame.empty:  # no row to type: pandas reads every column of it as text
+                continue
             for column in frame.columns:
                 if types.get((name, column)) in ("integer", "decimal"):
                     assert pd.api.types.is_numeric_dtype(frame[column]), (name, column)

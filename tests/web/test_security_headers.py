@@ -24,6 +24,8 @@ SAMPLE_ARGS = {
     "job_id": 1,
     "query_id": 1,
     "lock_id": 1,
+    "laboratory_id": 1,
+    "range_id": 1,
 }
 #: Whoever walks the routes: nobody, the all-sites administrator, a nurse of the other site.
 VISITORS = [None, "admin", "staff.tls"]
