@@ -225,6 +225,15 @@ class FormPage:
                 )
         return shown
 
+    def marked_required(self, group: ItemGroup, item) -> bool:
+        """Whether the page stars ``item`` as needed to complete the form: required by the
+        definition, or the laboratory of a lab form where the site declares laboratories
+        (the save step asks for it then)."""
+        if item.required:
+            return True
+        registry = self.lab_registry
+        return bool(registry and registry["labs"]) and item == laboratory_item(group)
+
     @cached_property
     def lab_registry(self) -> dict | None:
         """What the page needs to fill units and limits as the laboratory is chosen (the

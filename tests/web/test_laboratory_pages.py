@@ -103,3 +103,23 @@ def test_the_lab_form_offers_the_sites_laboratories_and_their_ranges(app, client
         "low": "LBHEM-1-NEUTLLN",
         "high": None,
     }
+
+
+LABORATORY_LABEL = re.compile(
+    r'<label for="LBHEM-1-LBNAM">Laboratory( <span class="req"[^>]*>\*</span>)?</label>'
+)
+
+
+def test_the_laboratory_is_starred_as_needed_only_where_the_site_declares_laboratories(
+    app, client, ward
+):
+    sign_in(client, "anna")
+    page = client.get("/subjects/BDX-001/visits/SCR/1/forms/LBHEM").get_data(as_text=True)
+    assert LABORATORY_LABEL.search(page).group(1) is None  # none declared: the name is typed
+    client.post("/logout")
+    sign_in(client, "dm.bdx")
+    add_laboratory(client)
+    client.post("/logout")
+    sign_in(client, "anna")
+    page = client.get("/subjects/BDX-001/visits/SCR/1/forms/LBHEM").get_data(as_text=True)
+    assert LABORATORY_LABEL.search(page).group(1) is not None
