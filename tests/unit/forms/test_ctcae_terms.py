@@ -92,3 +92,17 @@ def test_the_laboratory_terms_map_to_the_ctcae_terms_of_the_same_name():
     assert set(LAB_TERM_CODES) == {code for code, _ in LABTERM.codes}
     for lab, code in LAB_TERM_CODES.items():
         assert term_of(code).term == LABTERM.label(lab)
+
+
+@pytest.mark.parametrize(
+    ("code", "soc"),
+    [
+        ("10015919", "Eye disorders"),
+        ("10013993", "Ear and labyrinth disorders"),
+        ("10038604", "Reproductive system and breast disorders"),
+    ],
+)
+def test_an_event_of_the_eye_ear_or_reproductive_system_can_be_coded(code, soc):
+    assert term_of(code).term == f"{soc} - Other, specify"
+    assert allowed_grades(code) == (1, 2, 3, 4, 5)
+    assert code in OTHER_SPECIFY_CODES and CTCAE.heading(code) == soc
