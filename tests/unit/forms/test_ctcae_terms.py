@@ -100,9 +100,17 @@ def test_the_laboratory_terms_map_to_the_ctcae_terms_of_the_same_name():
         ("10015919", "Eye disorders"),
         ("10013993", "Ear and labyrinth disorders"),
         ("10038604", "Reproductive system and breast disorders"),
+        ("10010331", "Congenital, familial and genetic disorders"),
+        ("10036585", "Pregnancy, puerperium and perinatal conditions"),
+        ("10041244", "Social circumstances"),
+        ("10042613", "Surgical and medical procedures"),
     ],
 )
-def test_an_event_of_the_eye_ear_or_reproductive_system_can_be_coded(code, soc):
+def test_an_event_of_any_class_can_be_coded_other_specify(code, soc):
     assert term_of(code).term == f"{soc} - Other, specify"
     assert allowed_grades(code) == (1, 2, 3, 4, 5)
     assert code in OTHER_SPECIFY_CODES and CTCAE.heading(code) == soc
+
+
+def test_all_26_classes_of_ctcae_are_offered():
+    assert len({t.soc for t in terms()}) == 26
