@@ -130,16 +130,8 @@ def set_visit_date(
         definition_version=study.version,
     )
     if outside:
-        record_event(
-            "protocol_deviation",
-            "visit",
-            entity_id,
-            actor=actor,
-            site_id=subject.site_id,
-            field="out_of_window",
-            new=f"{visit_date} outside {window[1]}..{window[2]}",
-            reason=visit.deviation_reason,
-            definition_version=study.version,
+        _record_deviation(
+            study, subject, entity_id, visit_date, window, visit.deviation_reason, actor
         )
     data.visits[(visit_oid, repeat_key)] = visit
     rerun_rules(study, subject, data, (visit_oid, repeat_key), actor=actor, today=today)
@@ -210,16 +202,8 @@ def recheck_windows(
         entity_id = f"{subject.identifier}/{visit_oid}/{repeat_key}"
         span = f"{window[1]}..{window[2]}"
         if outside:
-            record_event(
-                "protocol_deviation",
-                "visit",
-                entity_id,
-                actor=actor,
-                site_id=subject.site_id,
-                field="out_of_window",
-                new=f"{visit.visit_date} outside {span}",
-                reason=WINDOW_MOVED,
-                definition_version=study.version,
+            _record_deviation(
+                study, subject, entity_id, visit.visit_date, window, WINDOW_MOVED, actor
             )
         else:
             record_event(
@@ -308,3 +292,19 @@ def add_unscheduled_visit(
     visit = ensure_visit(subject, visit_oid, repeat_key)
     set_visit_date(study, subject, visit_oid, visit_date, actor=actor, repeat_key=repeat_key)
     return visit
+
+
+def _record_deviation(study, subject, entity_id, visit_date, window, reason, actor) -> None:
+    """The audit event of a visit dated outside its window (``window``: its day, first and
+    last day), with the deviation's reason."""
+    record_event(
+        "protocol_deviation",
+        "visit",
+        entity_id,
+        actor=actor,
+        site_id=subject.site_id,
+        field="out_of_window",
+        new=f"{visit_date} outside {window[1]}..{window[2]}",
+        reason=reason,
+        definition_version=study.version,
+    )
