@@ -4,7 +4,7 @@ mean."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import pytest
@@ -73,7 +73,10 @@ def test_a_comparison_shows_clock_times_to_the_minute_as_the_site_typed_them():
     )
     found = check.function({"ACQTIM": time(9, 5), "INJTIM": time(10, 30)})
     assert found == "The acquisition (09:05) starts before the injection (10:30)."
-    moments = {"ACQTIM": datetime(2024, 3, 1, 9, 5), "INJTIM": datetime(2024, 3, 1, 10, 30, 15)}
+    moments = {
+        "ACQTIM": datetime(2024, 3, 1, 9, 5, tzinfo=UTC),
+        "INJTIM": datetime(2024, 3, 1, 10, 30, 15, tzinfo=UTC),
+    }
     assert check.function(moments) == (
         "The acquisition (2024-03-01 09:05) starts before the injection (2024-03-01 10:30)."
     )
