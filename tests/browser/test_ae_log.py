@@ -83,6 +83,9 @@ def test_one_line_per_event_and_its_fields_below_it(page: Page, log_url, tmp_pat
     expect(third).to_contain_text("Grade 3")
     expect(third).to_contain_text("2025-03-10")
     expect(third).to_contain_text("Probably related")
+    # The end column: the date an event ended, "Ongoing" for one that has not.
+    expect(rows.nth(0).locator("> summary [data-label='End']")).to_have_text("2025-02-05")
+    expect(rows.nth(1).locator("> summary [data-label='End']")).to_have_text("Ongoing")
     expect(page.locator("[name='AE-3-AETOXGR']")).to_be_hidden()
     _no_sideways_scroll(page)
     page.screenshot(path=tmp_path / "ae-log-laptop.png", full_page=True)
