@@ -234,6 +234,22 @@ def holds(condition: Condition, values: Mapping[str, Any]) -> bool:
         return False
 
 
+# --- choices that depend on another item ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OptionsBy:
+    """The codes of a choice item that go with each code of another item of the same row
+    (a CTCAE term's grades). The page offers only those; the definition's own check refuses
+    the others on save (the browser may be old or scripted).
+
+    ``table`` returns {code of ``item``: allowed codes}; a code missing from it allows all.
+    """
+
+    item: str
+    table: Callable[[], Mapping[str, tuple[str, ...]]]
+
+
 # --- items, groups, forms -----------------------------------------------------------------
 
 
@@ -273,6 +289,8 @@ class Item:
     #: laboratory's limit of normal "in the same unit"): that item's OID. The unit is not
     #: chosen for this item; both are converted together.
     unit_of: str | None = None
+    #: For a choice: which of its codes the page offers, by the value of another item.
+    options_by: OptionsBy | None = None
 
     @property
     def multi_unit(self) -> bool:
