@@ -518,13 +518,12 @@ class Criterion:
         return "Y" if self.category == INCLUSION else "N"
 
     def evaluate(self, values: Values) -> bool | None:
-        """The computed result; None when not computable or inputs cannot be combined."""
+        """The computed result; None when not computable. A function expresses "cannot be
+        decided on these inputs" by returning None: one that raises has a bug, which the
+        caller reports (``ecrf.records.rule_failures``), never hides."""
         if self.function is None:
             return None
-        try:
-            return self.function(values)
-        except (ArithmeticError, TypeError, ValueError, KeyError):
-            return None
+        return self.function(values)
 
 
 @dataclass(frozen=True)
