@@ -31,7 +31,8 @@ from flask_migrate import upgrade
 from ecrf import create_app
 from ecrf.audit.models import AuditEvent
 from ecrf.config import normalise_database_url
-from ecrf.demo import seed_demo, seed_demo_subjects
+from ecrf.demo import seed_demo
+from ecrf.demo_seeding import seed_demo_subjects
 from ecrf.extensions import db
 from ecrf.records.models import FormEntry, ItemValue
 
