@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import click
 import sqlalchemy as sa
@@ -148,6 +149,8 @@ def queue_seeding(
     seed) and the line to print. An unfinished seeding is queued again: it resumes after
     its last committed step, with the count, seed and day it started with."""
     job = unfinished_seeding()
+    if job is not None and _alive_on_a_worker(job):
+        return None, STILL_RUNNING.format(job=job.id)
     if job is not None:
         plan = SeedingPlan.from_params(job.params or {})
         plan = SeedingPlan(plan.count, plan.seed, plan.today, hand_over(passwords))
@@ -171,6 +174,17 @@ def queue_seeding(
     return job.id, QUEUED.format(count=count)
 
 
+def _alive_on_a_worker(job: Job) -> bool:
+    """Whether ``job`` runs on an RQ worker still (its heartbeat is fresh): only this
+    process's own threads die with it."""
+    config = current_app.config
+    if not config.get("REDIS_URL") or job.state is not JobState.RUNNING:
+        return False
+    fresh = utcnow() - timedelta(minutes=float(config["JOB_STALE_MINUTES"]))
+    return job.heartbeat_at is not None and job.heartbeat_at >= fresh
+
+
+STILL_RUNNING = "The demo seeding (job #{job}) is still running on a worker: it goes on."
 QUEUED = (
     "Seeding {count} demo patients in the background: sign in now; the home page shows"
     " how far it got, and the data appears as it is entered."
@@ -239,7 +253,8 @@ def demo_command(subjects, seed, no_serve, host, port, force):
     job_id, line = transaction.perform(lambda: queue_seeding(subjects, seed, _signers(accounts)))
     click.echo(line)
     if no_serve:  # an unfinished seeding: finish it here
-        _run_here(job_id)
+        if job_id is not None:
+            _run_here(job_id)
         return
     if job_id is not None:
         try:

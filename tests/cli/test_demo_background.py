@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -255,3 +256,22 @@ def test_for_a_worker_they_wait_in_redis_and_are_taken_once(make_app):
         assert 0 < connection.ttl(key) <= 240 * 60  # gone at the latest with the job's timeout
         assert take_passwords(key) == [("investigator.bdx", "secret")]
         assert take_passwords(key) == [] and not connection.exists(key)
+
+
+def test_a_seeding_alive_on_a_worker_is_left_to_it_and_a_silent_one_resumed(make_app):
+    app = make_app(REDIS_URL=os.environ.get("ECRF_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    with app.app_context():
+        plan = SeedingPlan(COUNT, SEED, utcnow().date())
+        job = Job(
+            kind=DEMO_KIND, params=plan.params(), state=JobState.RUNNING, heartbeat_at=utcnow()
+        )
+        db.session.add(job)
+        db.session.commit()
+        job_id, line = queue_seeding(COUNT, SEED, [])
+        assert job_id is None and f"job #{job.id}) is still running on a worker" in line
+        assert job.state is JobState.RUNNING
+        job.heartbeat_at = utcnow() - timedelta(minutes=31)  # past ECRF_JOB_STALE_MINUTES
+        db.session.commit()
+        job_id, line = queue_seeding(COUNT, SEED, [])
+        assert job_id == job.id and job.state is JobState.QUEUED
+        assert take_passwords(job.params["passwords_key"]) == []
