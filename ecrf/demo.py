@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server
 
 from ecrf import transaction
 from ecrf.auth import services as auth_services
@@ -184,6 +186,7 @@ def _alive_on_a_worker(job: Job) -> bool:
     return job.heartbeat_at is not None and job.heartbeat_at >= fresh
 
 
+STOPPED = "Stopped; the demo seeding is unfinished: `ecrf demo` resumes it."
 STILL_RUNNING = "The demo seeding (job #{job}) is still running on a worker: it goes on."
 QUEUED = (
     "Seeding {count} demo patients in the background: sign in now; the home page shows"
@@ -256,6 +259,9 @@ def demo_command(subjects, seed, no_serve, host, port, force):
         if job_id is not None:
             _run_here(job_id)
         return
+    # The port is bound first: a browser opened at once waits for its page, not for a
+    # refused connection. Not app.run(): Flask ignores it inside a CLI command.
+    server = make_server(host, port, current_app._get_current_object(), threaded=True)
     if job_id is not None:
         try:
             submit(job_id)
@@ -263,8 +269,13 @@ def demo_command(subjects, seed, no_serve, host, port, force):
             jobs.mark_not_submitted(job_id)
             click.echo(jobs.QUEUE_DOWN, err=True)
     click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    # Not app.run(): Flask ignores it inside a CLI command (FLASK_RUN_FROM_CLI).
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    server.serve_forever()  # until Ctrl+C
+    if unfinished_seeding() is not None:
+        # The pool's thread would hold the exit until the seeding ends; what it committed
+        # stays, and the next `ecrf demo` resumes after it.
+        click.echo(STOPPED)
+        sys.stdout.flush()
+        os._exit(0)
 
 
 def _run_here(job_id: int) -> None:
