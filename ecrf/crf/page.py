@@ -17,6 +17,7 @@ from ecrf.crf import web_forms as entry_forms
 from ecrf.crf.evaluate import gather_inputs
 from ecrf.crf.row_summary import column_kinds, opens_by_itself, summary_cells
 from ecrf.crf.save.laboratory import annotation, laboratory_item, subject_sex_and_age
+from ecrf.crf.save.plan import Submitted
 from ecrf.crf.services import FieldIssue, StaleEntry, field_path
 from ecrf.extensions import db
 from ecrf.laboratories.services import site_laboratories
@@ -24,9 +25,16 @@ from ecrf.locks.models import DataLock
 from ecrf.queries.listing import target_words
 from ecrf.queries.models import Query, QueryState
 from ecrf.records import fields
-from ecrf.records.data import SubjectData
+from ecrf.records.data import EntryData, RowData, SubjectData
 from ecrf.records.loader import LoadedStudy
-from ecrf.records.models import Finding, FindingStatus, FormEntry, Subject
+from ecrf.records.models import (
+    Finding,
+    FindingStatus,
+    FormEntry,
+    ItemGroupRow,
+    Subject,
+    SubjectVisit,
+)
 from ecrf.records.recorded import describe_recorded
 from ecrf.sdv.display import FormVerification
 from ecrf.study import gates
@@ -82,7 +90,8 @@ class FormPage:
         self.version_override: int | None = None
 
     def _load(self) -> None:
-        self.data = SubjectData.load(self.study, self.subject)
+        focus = (self.visit_def.oid, self.repeat, self.form_def.oid)
+        self.data = SubjectData.load(self.study, self.subject, focus=focus)
         self.entry_data = self.data.entry(self.visit_def.oid, self.repeat, self.form_def.oid)
         self.entry: FormEntry | None = self.entry_data.entry if self.entry_data else None
         self.row_keys = entry_forms.row_keys_for(self.form_def, self.entry_data)
@@ -120,10 +129,7 @@ class FormPage:
         return entry_forms.submitted_from(self.formdata, self.form_def, self.row_keys)
 
     def expected_version(self) -> int:
-        version = bounded_int((self.formdata or {}).get("version") or "0")
-        if version is None:  # the page's own hidden field: only a forged request gets here
-            abort(400, "The form's version is not a valid number.")
-        return version
+        return _expected_version(self.formdata or {})
 
     def show_issues(self, issues: list[FieldIssue], form_errors: list[str]) -> None:
         for issue in issues:
@@ -265,9 +271,13 @@ class FormPage:
                 }
                 for r in lab.ranges
             ]
-            for lab in site_laboratories(self.subject.site_id)
+            for lab in self._site_laboratories
         }
         return {"sex": sex, "age": age, "labs": labs, "rows": rows}
+
+    @cached_property
+    def _site_laboratories(self):
+        return site_laboratories(self.subject.site_id)
 
     def _registry_row(self, group, key: int, lab_item, date_item) -> dict:
         name = partial(entry_forms.field_name, group.oid, key)
@@ -295,7 +305,7 @@ class FormPage:
         items = [(g, i) for g in self.form_def.groups for i in g.items if i.cdash == "LBNAM"]
         if not items:
             return None
-        names = [lab.name for lab in site_laboratories(self.subject.site_id)]
+        names = [lab.name for lab in self._site_laboratories]
         for group, item in items:
             for key in self.row_keys[group.oid]:
                 name = entry_forms.field_name(group.oid, key, item.oid)
@@ -344,6 +354,45 @@ class FormPage:
                 self.messages, group, key, bool(saved)
             ),
         ), status
+
+
+def posted_entries(
+    subject: Subject, visit_def: Visit, repeat: int, form_def: Form, formdata: MultiDict
+) -> tuple[Submitted, int]:
+    """What a POST of the form page submits, and the version it started from, read without
+    building the page (whose data a save reads again under the subject's lock): the rows
+    the page carried, plus the saved rows (those it left out are submitted empty, as the
+    page would), whose keys one statement reads when the form repeats a group.
+    """
+    try:
+        extra = entry_forms.extra_rows_from(formdata, form_def)
+    except ValueError:
+        abort(400, "A row number of this form is out of range.")
+    saved = EntryData(form_def.oid, None)
+    if any(group.repeating for group in form_def.groups):
+        for group_oid, key in db.session.execute(
+            sa.select(ItemGroupRow.group_oid, ItemGroupRow.repeat_key)
+            .join(FormEntry, FormEntry.id == ItemGroupRow.entry_id)
+            .join(SubjectVisit, SubjectVisit.id == FormEntry.visit_id)
+            .where(
+                SubjectVisit.subject_id == subject.id,
+                SubjectVisit.visit_oid == visit_def.oid,
+                SubjectVisit.repeat_key == repeat,
+                FormEntry.form_oid == form_def.oid,
+                ItemGroupRow.removed.is_(False),
+            )
+        ):
+            saved.rows[(group_oid, key)] = RowData(group_oid, key)
+    row_keys = entry_forms.row_keys_for(form_def, saved, extra)
+    submitted = entry_forms.submitted_from(formdata, form_def, row_keys)
+    return submitted, _expected_version(formdata)
+
+
+def _expected_version(formdata) -> int:
+    version = bounded_int(formdata.get("version") or "0")
+    if version is None:  # the page's own hidden field: only a forged request gets here
+        abort(400, "The form's version is not a valid number.")
+    return version
 
 
 def merge_stale(page: FormPage, changes: list[AuditEvent]) -> MultiDict:

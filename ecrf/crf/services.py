@@ -16,7 +16,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from ecrf.audit.services import record_event
+from ecrf.audit.services import batched_events, record_event
 from ecrf.auth.models import User
 from ecrf.crf.evaluate import run_checks, run_derivations
 from ecrf.crf.save.authorize import authorize
@@ -107,7 +107,7 @@ def save_form(
     definition = publish_definition(study)
     entry_data = open_entry(save, data, definition, expected_version)
     entry = entry_data.entry
-    check_version(entry, expected_version)
+    check_version(entry, expected_version, saved_by=actor, definition=definition)
     # A lock on the form, visit, subject, site or study refuses the save, at the form.
     if locked := locked_refusal(study, subject, visit_oid, visit_repeat, form_oid):
         raise ValidationFailed([], [locked])
@@ -142,24 +142,27 @@ def save_form(
         raise ValidationFailed(errors + warnings, form_errors)
 
     needs_reason = was_complete or gate.reason is not None or limits_differ
-    write_values(save, entry, changes, reason if needs_reason else None)
-    # A changed value loses its source verification (visibly, audited).
-    unverify_changed(save, entry, changes)
-    write_derived(study, data, derived, actor, save.site_id)
-    if complete and not was_complete:
-        mark_complete(save, entry)
-    record_saved(study, entry, actor, save.site_id, definition)
-    sync_findings(study, subject, data, found, actor, checked=scope.checks)
-    # Automatic queries open and close with the findings (sync_findings); signatures over
-    # what changed (derived values too) no longer hold.
-    signatures.after_form_saved(
-        study, subject, visit_oid, visit_repeat, form_oid, _fields(changes), actor=actor
-    )
-    # A planned D0 changed (or anything a reference date reads): visits already dated are
-    # measured against their windows again, deviations flagged or cleared.
-    if changes:
-        recheck_windows(study, subject, data, actor=actor)
-    return SaveResult(entry, len(changes), warnings)
+    # The save's events join the trail together, in the order recorded, when it is written
+    # (the chain's head moved once per save, not once per step).
+    with batched_events():
+        write_values(save, entry, changes, reason if needs_reason else None)
+        # A changed value loses its source verification (visibly, audited).
+        unverify_changed(save, entry, changes)
+        write_derived(study, data, derived, actor, save.site_id)
+        if complete and not was_complete:
+            mark_complete(save, entry)
+        record_saved(study, entry, actor, save.site_id, stamped=True)
+        sync_findings(study, subject, data, found, actor, checked=scope.checks)
+        # Automatic queries open and close with the findings (sync_findings); signatures
+        # over what changed (derived values too) no longer hold.
+        signatures.after_form_saved(
+            study, subject, visit_oid, visit_repeat, form_oid, _fields(changes), actor=actor
+        )
+        # A planned D0 changed (or anything a reference date reads): visits already dated
+        # are measured against their windows again, deviations flagged or cleared.
+        if changes:
+            recheck_windows(study, subject, data, actor=actor)
+    return SaveResult(entry, len(changes), warnings, status=entry.status)
 
 
 def remove_row(

@@ -11,7 +11,7 @@ from ecrf.auth.permissions import can, require, require_permission
 from ecrf.auth.roles import Perm
 from ecrf.converters import bounded_int
 from ecrf.crf import services, visits
-from ecrf.crf.page import FormPage, history_events, merge_stale
+from ecrf.crf.page import FormPage, history_events, merge_stale, posted_entries
 from ecrf.errors import DomainError, RuleViolation
 from ecrf.locks.services import covering_lock
 from ecrf.queries.listing import QUERY_PERMS
@@ -19,7 +19,7 @@ from ecrf.records import fields
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import current_study
 from ecrf.resume.web import MESSAGES as RESUME_MESSAGES
-from ecrf.resume.web import take_posted_form
+from ecrf.resume.web import kept_form_waiting, take_posted_form
 from ecrf.sdv.display import form_verification
 from ecrf.study import subjects
 from ecrf.study.views import VisitDateForm, subject_or_404, subject_page
@@ -52,6 +52,62 @@ def _load(identifier: str, visit_oid: str, repeat: int, form_oid: str):
 def edit_entry(identifier: str, visit_oid: str, repeat: int, form_oid: str):
     """Show a form; save it as draft or complete; add rows to repeating groups."""
     study, subject, visit_def, form_def = _load(identifier, visit_oid, repeat, form_oid)
+    if request.method == "GET":
+        page = _page(study, subject, visit_def, repeat, form_def)
+        # A form posted while its sender was signed out comes back filled, to check and save.
+        if (
+            page.can_edit
+            and kept_form_waiting()
+            and (kept := transaction.perform(take_posted_form)) is not None
+        ):
+            page.bind(kept)
+            flash(RESUME_MESSAGES["restored"], "warning")
+        return page.render()
+    require_permission(current_user, Perm.ENTER_DATA, subject.site_id)
+    action = request.form.get("action", "save")
+    if action.startswith("add_row:"):
+        page = _page(study, subject, visit_def, repeat, form_def, request.form)
+        page.add_blank_row(action.split(":", 1)[1])
+        return page.render()
+    # The page is built again only to show refusals: a save reads the subject once.
+    submitted, version = posted_entries(subject, visit_def, repeat, form_def, request.form)
+    try:
+        result = transaction.perform(
+            lambda: services.save_form(
+                study,
+                subject,
+                visit_def.oid,
+                form_def.oid,
+                submitted,
+                actor=current_user,
+                expected_version=version,
+                reason=request.form.get("reason"),
+                complete=action == "complete",
+                visit_repeat=repeat,
+            )
+        )
+    except services.ValidationFailed as exc:
+        page = _page(study, subject, visit_def, repeat, form_def, request.form)
+        page.show_issues(exc.issues, exc.form_errors)
+        return page.render(status=422)
+    except services.StaleEntry as exc:
+        page = _page(study, subject, visit_def, repeat, form_def, request.form)
+        page.reload_after_conflict(exc, merge_stale)
+        return page.render(status=409)
+    note = (
+        f" {len(result.warnings)} value(s) outside the usual range: please check."
+        if result.warnings
+        else ""
+    )
+    flash(
+        f"{form_def.name} saved ({result.status.label.lower()}).{note}",
+        "warning" if note else "success",
+    )
+    return redirect(request.path)
+
+
+def _page(study, subject, visit_def, repeat: int, form_def, formdata=None) -> FormPage:
+    """The form page as the signed-in user sees it, bound to ``formdata`` when posted."""
     lock = covering_lock(subject, visit_def.oid, repeat, form_def.oid)
     page = FormPage(
         study,
@@ -65,49 +121,9 @@ def edit_entry(identifier: str, visit_oid: str, repeat: int, form_oid: str):
         sees_queries=any(can(current_user, p, subject.site_id) for p in QUERY_PERMS),
     )
     page.sdv = form_verification(study, subject, page.entry, form_def.oid, current_user)
-    if request.method == "GET":
-        # A form posted while its sender was signed out comes back filled, to check and save.
-        if page.can_edit and (kept := transaction.perform(take_posted_form)) is not None:
-            page.bind(kept)
-            flash(RESUME_MESSAGES["restored"], "warning")
-        return page.render()
-    require_permission(current_user, Perm.ENTER_DATA, subject.site_id)
-    action = request.form.get("action", "save")
-    page.bind(request.form)
-    if action.startswith("add_row:"):
-        page.add_blank_row(action.split(":", 1)[1])
-        return page.render()
-    try:
-        result = transaction.perform(
-            lambda: services.save_form(
-                study,
-                subject,
-                visit_def.oid,
-                form_def.oid,
-                page.submitted(),
-                actor=current_user,
-                expected_version=page.expected_version(),
-                reason=request.form.get("reason"),
-                complete=action == "complete",
-                visit_repeat=repeat,
-            )
-        )
-    except services.ValidationFailed as exc:
-        page.show_issues(exc.issues, exc.form_errors)
-        return page.render(status=422)
-    except services.StaleEntry as exc:
-        page.reload_after_conflict(exc, merge_stale)
-        return page.render(status=409)
-    note = (
-        f" {len(result.warnings)} value(s) outside the usual range: please check."
-        if result.warnings
-        else ""
-    )
-    flash(
-        f"{form_def.name} saved ({result.entry.status.label.lower()}).{note}",
-        "warning" if note else "success",
-    )
-    return redirect(request.path)
+    if formdata is not None:
+        page.bind(formdata)
+    return page
 
 
 @bp.post(FORM_URL + "/rows/<group_oid>/<int:key>/remove")

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ecrf.extensions import db
 from ecrf.records import fields, units
 from ecrf.records.loader import LoadedStudy
-from ecrf.records.models import FormEntry, ItemGroupRow, Subject, SubjectVisit
+from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, SubjectVisit
 
 
 @dataclass
@@ -32,6 +33,10 @@ class EntryData:
     form_oid: str
     entry: FormEntry | None
     rows: dict[tuple[str, int], RowData] = field(default_factory=dict)
+    #: For an entry read as plain rows (``SubjectData.load`` with a focus elsewhere): each
+    #: value's text as stored, (group OID, repeat key, item OID) → text. ``rows`` may be
+    #: changed by derivations; this says what the database holds.
+    stored_texts: dict[tuple[str, int, str], str | None] | None = None
 
     def group_rows(self, group_oid: str) -> list[RowData]:
         return sorted(
@@ -52,7 +57,21 @@ class SubjectData:
         self.entries: dict[tuple[str, int, str], EntryData] = {}
 
     @classmethod
-    def load(cls, study: LoadedStudy, subject: Subject) -> SubjectData:
+    def load(
+        cls,
+        study: LoadedStudy,
+        subject: Subject,
+        *,
+        focus: tuple[str, int, str] | None = None,
+    ) -> SubjectData:
+        """Read the subject's visits, entries and values.
+
+        :param focus: (visit OID, repeat, form OID) of the one entry the caller will write
+            or show as a form (a save, a form page): only its rows and values are read as
+            ORM objects; the other entries' values, which the caller only reads, come as
+            plain rows (several times cheaper: a documented subject has a thousand values).
+            Without it, every entry's rows are ORM objects (``entry.rows``).
+        """
         data = cls(study, subject)
         visits = db.session.scalars(
             sa.select(SubjectVisit).where(SubjectVisit.subject_id == subject.id)
@@ -64,38 +83,48 @@ class SubjectData:
         entries = db.session.scalars(
             sa.select(FormEntry).where(FormEntry.visit_id.in_(by_id)).order_by(FormEntry.id)
         ).all()
-        # Rows and values of the entries not read yet in this session, in two queries. The
-        # others already hold theirs: eager loading would fetch them again only for the ORM
-        # to discard them (it never overwrites a loaded collection).
-        unread = [entry.id for entry in entries if "rows" not in sa.inspect(entry).dict]
-        if unread:
-            db.session.scalars(
-                sa.select(FormEntry)
-                .where(FormEntry.id.in_(unread))
-                .options(selectinload(FormEntry.rows).selectinload(ItemGroupRow.values))
-            ).all()
+        # Entries read already in this session hold their rows: eager loading would fetch
+        # them again only for the ORM to discard them (it never overwrites a loaded
+        # collection).
+        unread = [entry for entry in entries if not rows_loaded(entry)]
+        if focus is None:
+            if unread:
+                db.session.scalars(
+                    sa.select(FormEntry)
+                    .where(FormEntry.id.in_([entry.id for entry in unread]))
+                    .options(selectinload(FormEntry.rows).selectinload(ItemGroupRow.values))
+                ).all()
+            plain: dict[int, tuple[list[RowData], dict]] = {}
+        else:
+            focused = [e for e in unread if _key(by_id[e.visit_id], e) == focus]
+            for entry in focused:
+                load_rows(entry)
+            plain = _plain_rows(study, {e.id: e.form_oid for e in unread if e not in focused})
         for entry in entries:
             visit = by_id[entry.visit_id]
             entry_data = EntryData(entry.form_oid, entry)
-            data.entries[(visit.visit_oid, visit.repeat_key, entry.form_oid)] = entry_data
+            data.entries[_key(visit, entry)] = entry_data
             if entry.form_oid not in study.forms:
+                continue
+            if entry.id in plain:
+                rows, entry_data.stored_texts = plain[entry.id]
+                for row_data in rows:
+                    entry_data.rows[(row_data.group_oid, row_data.repeat_key)] = row_data
                 continue
             for row in entry.rows:
                 if row.removed:
                     continue
                 row_data = RowData(row.group_oid, row.repeat_key, row=row)
                 for value in row.values:
-                    if not study.has_item(entry.form_oid, value.item_oid):
-                        continue
-                    item = study.item(entry.form_oid, value.item_oid)[1]
-                    typed = fields.load(item, value.value_text)
-                    if item.multi_unit and typed is not None:
-                        symbol = value.unit or item.standard_unit.symbol
-                        row_data.entered[value.item_oid] = (typed, symbol)
-                        typed = units.to_standard(item, typed, symbol)
-                    row_data.values[value.item_oid] = typed
-                    if value.missing_code:
-                        row_data.missing[value.item_oid] = value.missing_code
+                    _add_value(
+                        study,
+                        entry.form_oid,
+                        row_data,
+                        value.item_oid,
+                        value.value_text,
+                        value.unit,
+                        value.missing_code,
+                    )
                 entry_data.rows[(row.group_oid, row.repeat_key)] = row_data
         return data
 
@@ -128,6 +157,90 @@ class SubjectData:
         subgroup = self.study.subgroups[name]
         visit_oid, form_oid, item_oid = subgroup.item.split(".")
         return self.value(visit_oid, form_oid, item_oid) == subgroup.value
+
+
+def rows_loaded(entry: FormEntry) -> bool:
+    return "rows" in sa.inspect(entry).dict
+
+
+def load_rows(entry: FormEntry) -> list[ItemGroupRow]:
+    """The entry's rows with their values, read in one statement if not loaded yet (rather
+    than one per row, as lazy loading would)."""
+    if not rows_loaded(entry):
+        rows = (
+            db.session.scalars(
+                sa.select(ItemGroupRow)
+                .where(ItemGroupRow.entry_id == entry.id)
+                .options(joinedload(ItemGroupRow.values))
+                .order_by(ItemGroupRow.group_oid, ItemGroupRow.repeat_key)
+            )
+            .unique()
+            .all()
+        )
+        set_committed_value(entry, "rows", rows)
+    return entry.rows
+
+
+def _key(visit: SubjectVisit, entry: FormEntry) -> tuple[str, int, str]:
+    return (visit.visit_oid, visit.repeat_key, entry.form_oid)
+
+
+def _plain_rows(
+    study: LoadedStudy, forms: dict[int, str]
+) -> dict[int, tuple[list[RowData], dict[tuple[str, int, str], str | None]]]:
+    """The non-removed rows of the entries ``forms`` names (entry id → form OID) as
+    ``RowData`` without ORM objects, and their values' stored texts: one statement."""
+    result: dict[int, tuple[list[RowData], dict]] = {entry_id: ([], {}) for entry_id in forms}
+    if not forms:
+        return result
+    query = (
+        sa.select(
+            ItemGroupRow.entry_id,
+            ItemGroupRow.group_oid,
+            ItemGroupRow.repeat_key,
+            ItemValue.item_oid,
+            ItemValue.value_text,
+            ItemValue.unit,
+            ItemValue.missing_code,
+        )
+        .outerjoin(ItemValue, ItemValue.row_id == ItemGroupRow.id)
+        .where(ItemGroupRow.entry_id.in_(forms), ItemGroupRow.removed.is_(False))
+        .order_by(
+            ItemGroupRow.entry_id, ItemGroupRow.group_oid, ItemGroupRow.repeat_key, ItemValue.id
+        )
+    )
+    row_data, here = None, None
+    for entry_id, group_oid, repeat_key, item_oid, text, unit, missing in db.session.execute(query):
+        if row_data is None or here != (entry_id, group_oid, repeat_key):
+            here = (entry_id, group_oid, repeat_key)
+            row_data = RowData(group_oid, repeat_key)
+            result[entry_id][0].append(row_data)
+        if item_oid is not None:
+            result[entry_id][1][(group_oid, repeat_key, item_oid)] = text
+            _add_value(study, forms[entry_id], row_data, item_oid, text, unit, missing)
+    return result
+
+
+def _add_value(
+    study: LoadedStudy,
+    form_oid: str,
+    row_data: RowData,
+    item_oid: str,
+    text: str | None,
+    unit: str | None,
+    missing: str | None,
+) -> None:
+    if not study.has_item(form_oid, item_oid):
+        return
+    item = study.item(form_oid, item_oid)[1]
+    typed = fields.load(item, text)
+    if item.multi_unit and typed is not None:
+        symbol = unit or item.standard_unit.symbol
+        row_data.entered[item_oid] = (typed, symbol)
+        typed = units.to_standard(item, typed, symbol)
+    row_data.values[item_oid] = typed
+    if missing:
+        row_data.missing[item_oid] = missing
 
 
 def group_entries_by_subject(entries) -> dict[int, list[FormEntry]]:

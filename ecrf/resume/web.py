@@ -84,6 +84,12 @@ def keep_after_csrf_failure() -> Response | None:
     return keep_posted_form(None)
 
 
+def kept_form_waiting() -> bool:
+    """Whether the request carries the cookie of a kept form (else nothing to take, and no
+    transaction to commit: a commit would expire what the page has read)."""
+    return bool(request.cookies.get(COOKIE))
+
+
 def take_posted_form() -> MultiDict | None:
     """The fields kept for this page and the signed-in user, removed as they are shown.
 

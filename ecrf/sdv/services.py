@@ -263,7 +263,11 @@ def unverify_changed(save, entry: FormEntry, changes: Sequence[Change]) -> int:
         return 0
     changed = {(c.group_oid, c.row_key, c.item_oid): c for c in changes}
     withdrawn = 0
-    for verification in current_verifications([entry.id]):
+    # The values the save changes need not be written to find their verifications: they
+    # are flushed with the save's other writes (one statement for them all).
+    with db.session.no_autoflush:
+        verifications = current_verifications([entry.id])
+    for verification in verifications:
         change = changed.get(
             (verification.group_oid, verification.repeat_key, verification.item_oid)
         )
@@ -279,7 +283,6 @@ def unverify_changed(save, entry: FormEntry, changes: Sequence[Change]) -> int:
             version=save.study.version,
         )
         withdrawn += 1
-    db.session.flush()
     return withdrawn
 
 

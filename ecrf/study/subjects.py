@@ -149,7 +149,8 @@ def change_status(
 
 def lock_subject(subject: Subject) -> bool:
     """Hold the subject's row lock until the transaction ends: writes to one subject queue;
-    return whether this transaction took it just now (False: it held it already).
+    return whether this transaction took it just now (False: it held it already). The
+    subject object is refreshed from the locked row.
 
     Each write then reads the data the previous one committed (derivations and checks span
     forms), and two first saves cannot both create one visit or form. A no-op UPDATE rather
@@ -157,12 +158,14 @@ def lock_subject(subject: Subject) -> bool:
     lock and really opens the transaction, so that a later SAVEPOINT nests in it instead of
     starting (and, on release, committing) a transaction of its own under pysqlite.
     """
+    # RETURNING the row refreshes ``subject`` in the same statement: read after the lock.
     db.session.execute(
         sa.update(Subject)
         .where(Subject.id == subject.id)
         .values(number=Subject.number)
-        .execution_options(synchronize_session=False)
-    )
+        .returning(Subject)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).all()
     transaction = db.session().get_transaction()
     held = db.session.info.get(_LOCKS_HELD)
     if held is None or held[0] is not transaction:

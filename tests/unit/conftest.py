@@ -106,8 +106,8 @@ def slow_reads(monkeypatch):
     """Pause after each read of a subject's data, so that racing writers overlap for sure."""
     load = SubjectData.load.__func__
 
-    def slow_load(cls, study, subject):
-        data = load(cls, study, subject)
+    def slow_load(cls, study, subject, **options):
+        data = load(cls, study, subject, **options)
         time.sleep(0.2)
         return data
 

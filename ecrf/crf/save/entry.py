@@ -4,11 +4,14 @@ and its version moved on only if nobody saved it since the user opened it."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ecrf.audit.models import AuditEvent
 from ecrf.audit.services import record_event
+from ecrf.auth.models import RoleAssignment, User
 from ecrf.crf.save.outcome import StaleEntry, ValidationFailed
 from ecrf.crf.save.plan import FormSave
+from ecrf.db import utcnow
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
 from ecrf.records.data import EntryData, SubjectData
@@ -18,6 +21,9 @@ from ecrf.study import gates
 from ecrf.study.schedule import applicable
 from ecrf.study.subjects import ensure_visit, lock_subject
 from forms.language import VisitKind
+
+#: What the subject's lock does not cover, kept loaded through it: the accounts acting.
+_NOT_SUBJECT_DATA = (User, RoleAssignment)
 
 
 def lock_and_read(save: FormSave) -> SubjectData:
@@ -30,9 +36,12 @@ def lock_and_read(save: FormSave) -> SubjectData:
         # Read after the lock, and afresh: objects this session loaded before it may be
         # stale. Once the transaction holds the lock, nobody else writes this subject: what
         # the session loaded since, and wrote itself, is current (a patient replayed in one
-        # transaction reads its data once).
-        db.session.expire_all()
-    data = SubjectData.load(save.study, save.subject)
+        # transaction reads its data once). The lock's own statement read the subject; the
+        # accounts acting are not the subject's data (the permission was decided on them).
+        for instance in list(db.session.identity_map.values()):
+            if instance is not save.subject and not isinstance(instance, _NOT_SUBJECT_DATA):
+                db.session.expire(instance)
+    data = SubjectData.load(save.study, save.subject, focus=save.entry_key)
     if not applicable(save.study, data, save.visit_def):
         raise RuleViolation(f"{save.visit_def.name} does not apply to this subject.")
     key = (save.visit_oid, save.visit_repeat)
@@ -99,10 +108,15 @@ def open_entry(
 
     :raises StaleEntry: the entry exists but the user started from none, or the reverse.
     """
-    visit = ensure_visit(save.subject, save.visit_oid, save.visit_repeat)
-    data.visits.setdefault((save.visit_oid, save.visit_repeat), visit)
-    key = (save.visit_oid, save.visit_repeat, save.form_oid)
-    entry = find_entry(visit, save.form_oid)
+    # The visit and entry as read with the subject's data (under its lock): no second read.
+    visit = data.visits.get((save.visit_oid, save.visit_repeat))
+    if visit is None:
+        visit = data.visits[(save.visit_oid, save.visit_repeat)] = ensure_visit(
+            save.subject, save.visit_oid, save.visit_repeat
+        )
+    key = save.entry_key
+    known = data.entry(*key)
+    entry = known.entry if known is not None else None
     if entry is None:
         if expected_version != 0:
             raise StaleEntry([])
@@ -137,24 +151,45 @@ def open_entry(
     return entry_data
 
 
-def check_version(entry: FormEntry, expected_version: int) -> None:
+def check_version(
+    entry: FormEntry,
+    expected_version: int,
+    *,
+    saved_by: User | None = None,
+    definition: DefinitionVersion | None = None,
+) -> None:
     """Move the entry to its next version only if still at ``expected_version``.
 
     A conditional UPDATE takes the row's write lock first, so of two saves based on the same
     version exactly one succeeds, on SQLite and PostgreSQL alike.
 
+    :param definition: when given, the same statement records the save on the entry: who
+        (``saved_by``), when, and the definition version it follows (``record_saved``
+        then writes only its event).
     :raises StaleEntry: with the changes saved since ``expected_version``.
     """
+    stamp: dict[str, object] = {}
+    if definition is not None:
+        stamp = {
+            "updated_at": utcnow(),
+            "updated_by_id": saved_by.id if saved_by else None,
+            "definition_version_id": definition.id,
+        }
     updated = db.session.execute(
         sa.update(FormEntry)
         .where(FormEntry.id == entry.id, FormEntry.version == expected_version)
-        .values(version=FormEntry.version + 1)
+        .values(version=FormEntry.version + 1, **stamp)
         .execution_options(synchronize_session=False)
     ).rowcount
     if updated != 1:
         db.session.refresh(entry)
         raise StaleEntry(_changes_since(entry, expected_version))
-    db.session.refresh(entry, ["version"])
+    # The row matched expected_version, so it holds the next one now: no read to learn it.
+    set_committed_value(entry, "version", expected_version + 1)
+    for name, value in stamp.items():
+        set_committed_value(entry, name, value)
+    if definition is not None:
+        set_committed_value(entry, "definition_version", definition)
 
 
 def _changes_since(entry: FormEntry, version: int) -> list[AuditEvent]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ecrf.audit.models import AuditEvent
 from ecrf.errors import Conflict, RuleViolation
-from ecrf.records.models import FormEntry
+from ecrf.records.models import EntryStatus, FormEntry
 
 
 @dataclass(frozen=True)
@@ -43,3 +43,5 @@ class SaveResult:
     entry: FormEntry
     changes: int
     warnings: list[FieldIssue] = field(default_factory=list)
+    #: The entry's status once saved (read after the commit without reloading the entry).
+    status: EntryStatus | None = None

@@ -51,6 +51,11 @@ class FormSave:
     def site_id(self) -> int:
         return self.subject.site_id
 
+    @property
+    def entry_key(self) -> tuple[str, int, str]:
+        """(visit OID, visit repeat, form OID): the entry's key in ``SubjectData``."""
+        return (self.visit_def.oid, self.visit_repeat, self.form.oid)
+
 
 @dataclass
 class PlannedRow:

@@ -12,7 +12,7 @@ from ecrf.crf.save.plan import FormSave, ValueChange
 from ecrf.db import utcnow
 from ecrf.extensions import db
 from ecrf.records import fields
-from ecrf.records.data import SubjectData
+from ecrf.records.data import SubjectData, load_rows, rows_loaded
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import DefinitionVersion, EntryStatus, FormEntry, ItemGroupRow, ItemValue
 
@@ -106,13 +106,23 @@ def _write_derived(study, data, derived, actor, site_id) -> None:
         if entry_data is None or entry_data.entry is None or entry_data.entry.id is None:
             continue
         entry = entry_data.entry
+        item = study.item(form_oid, item_oid)[1]
+        stored = fields.store(item, value)
+        texts = entry_data.stored_texts
+        # An entry read as plain rows (not the one saved) whose value is unchanged: nothing
+        # to load or write.
+        if (
+            texts is not None
+            and not rows_loaded(entry)
+            and texts.get((group_oid, key, item_oid)) == stored.text
+        ):
+            continue
         row = next(
-            (r for r in entry.rows if r.group_oid == group_oid and r.repeat_key == key), None
+            (r for r in load_rows(entry) if r.group_oid == group_oid and r.repeat_key == key),
+            None,
         )
         if row is not None and row.removed:
             continue
-        item = study.item(form_oid, item_oid)[1]
-        stored = fields.store(item, value)
         current = None
         if row is not None:
             current = next((v for v in row.values if v.item_oid == item_oid), None)
@@ -163,12 +173,18 @@ def record_saved(
     actor: User | None,
     site_id: int,
     definition: DefinitionVersion | None = None,
+    *,
+    stamped: bool = False,
 ) -> None:
-    """The entry's new version, who saved it and when, and its ``form_saved`` event."""
-    if definition is not None:
-        entry.definition_version = definition
-    entry.updated_at = utcnow()
-    entry.updated_by_id = actor.id if actor else None
+    """The entry's new version, who saved it and when, and its ``form_saved`` event.
+
+    :param stamped: ``check_version`` recorded who and when already (with the version).
+    """
+    if not stamped:
+        if definition is not None:
+            entry.definition_version = definition
+        entry.updated_at = utcnow()
+        entry.updated_by_id = actor.id if actor else None
     db.session.flush()
     record_event(
         "form_saved",
