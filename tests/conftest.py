@@ -29,8 +29,12 @@ from ecrf.records.models import Site
 from ecrf.records.sites import get_site
 from ecrf.study import services as study_services
 from ecrf.study import subjects
+from tests import compiled_once
 from tests.databases import DatabaseFactory
 from tests.seeded_trial import Seeded, seeded_trial
+
+# Every app of the run shares its URL builders and compiled templates (tests/compiled_once.py).
+compiled_once.install()
 
 pytest_plugins = ["tests.browser_fixtures"]
 
