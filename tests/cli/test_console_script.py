@@ -21,6 +21,8 @@ from tests.cli.conftest import ECRF
 from tests.cli.test_demo import DEMO_NAMES, printed_accounts
 
 PASSWORD = "a fresh machine's pass phrase"
+#: Patients `ecrf demo` seeds before serving in test_demo_serves_the_app.
+SERVED_SUBJECTS = 3
 
 
 def ecrf(env: dict[str, str], *args: str, cwd: Path, stdin: str | None = None):
@@ -111,14 +113,16 @@ def test_demo_serves_the_app(script_env, tmp_path, free_port):
     log = tmp_path / "demo.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [ECRF, "demo", "--port", str(free_port)],
+            # A few patients: seeding is what the demo's other tests check (the default 40
+            # in tests/cli/test_demo_strict_rules.py); this one checks that it then serves.
+            [ECRF, "demo", "--subjects", str(SERVED_SUBJECTS), "--port", str(free_port)],
             env=script_env,
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
         )
     try:
-        # Seeding 40 patients through the write path comes first: generous on a loaded machine.
+        # Seeding through the write path comes first: generous on a loaded machine.
         deadline = time.monotonic() + 240
         status = None
         while time.monotonic() < deadline:
@@ -133,6 +137,7 @@ def test_demo_serves_the_app(script_env, tmp_path, free_port):
 
         accounts = printed_accounts(log.read_text())
         assert list(accounts) == DEMO_NAMES
+        assert f"Seeded {SERVED_SUBJECTS} demo subjects (" in log.read_text()
         assert f"Serving on {base}/" in log.read_text()
         assert sign_in_over_http(base, "admin", accounts["admin"]) == (200, f"{base}/")
         assert sign_in_over_http(base, "admin", "not the password") == (422, f"{base}/login")
