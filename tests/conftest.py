@@ -30,7 +30,7 @@ from ecrf.records.sites import get_site
 from ecrf.study import services as study_services
 from ecrf.study import subjects
 from tests import compiled_once
-from tests.databases import DatabaseFactory
+from tests.databases import DatabaseFactory, database_folder
 from tests.seeded_trial import Seeded, seeded_trial
 
 # Every app of the run shares its URL builders and compiled templates (tests/compiled_once.py).
@@ -71,7 +71,7 @@ AUDIT_KEY = "test audit key"
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory) -> DatabaseFactory:
     factory = DatabaseFactory(
-        os.environ.get("ECRF_TEST_DATABASE_URL"), tmp_path_factory.mktemp("db")
+        os.environ.get("ECRF_TEST_DATABASE_URL"), database_folder(tmp_path_factory.mktemp("db"))
     )
     factory.prepare_template()
     yield factory
@@ -79,8 +79,10 @@ def databases(tmp_path_factory) -> DatabaseFactory:
 
 
 @pytest.fixture
-def database_url(databases) -> str:
-    return databases.new_database()
+def database_url(databases) -> Iterator[str]:
+    url = databases.new_database()
+    yield url
+    databases.discard(url)
 
 
 @pytest.fixture(scope="module")
@@ -112,9 +114,13 @@ def app_config(url: str, workdir, **overrides) -> dict:
 def make_app(tmp_path, databases):
     """Build an app on a fresh database; keyword arguments override the test config."""
     apps: list[Flask] = []
+    created: list[str] = []  # the databases made here (not those passed in), removed after
 
     def build(**overrides) -> Flask:
-        url = overrides.pop("SQLALCHEMY_DATABASE_URI", None) or databases.new_database()
+        url = overrides.pop("SQLALCHEMY_DATABASE_URI", None)
+        if url is None:
+            url = databases.new_database()
+            created.append(url)
         app = create_app(app_config(url, tmp_path, **overrides))
         apps.append(app)
         return app
@@ -125,6 +131,8 @@ def make_app(tmp_path, databases):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+    for url in created:
+        databases.discard(url)
 
 
 @pytest.fixture
