@@ -2,7 +2,8 @@
 
 Each test gets its own database cloned from one migrated at session start (a file copy
 on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL). Clones cost milliseconds and let
-tests commit for real, run live servers in threads and race transactions.
+tests commit for real, run live servers in threads and race transactions. SQLite files live
+in /dev/shm when the machine has it (tests/databases.py), and each test's is removed after it.
 
 Set ECRF_TEST_DATABASE_URL to a PostgreSQL server URL (any database on it, e.g.
 postgresql://postgres@127.0.0.1:5432/postgres) to run everything on PostgreSQL.
