@@ -129,9 +129,9 @@ class DatabaseFactory:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
     def drop_all(self) -> None:
+        if self.workdir.parent == MEMORY_FOLDER:  # made for this run (checkpoint files too)
+            shutil.rmtree(self.workdir, ignore_errors=True)
         if not self.server_url:
-            if self.workdir.parent == MEMORY_FOLDER:
-                shutil.rmtree(self.workdir, ignore_errors=True)
             return
         with self._admin_engine().connect() as conn:
             for name in reversed(self.created):
