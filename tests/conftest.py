@@ -2,7 +2,8 @@
 
 Each test gets its own database cloned from one migrated at session start (a file copy
 on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL). Clones cost milliseconds and let
-tests commit for real, run live servers in threads and race transactions.
+tests commit for real, run live servers in threads and race transactions. SQLite files live
+in /dev/shm when the machine has it (tests/databases.py), and each test's is removed after it.
 
 Set ECRF_TEST_DATABASE_URL to a PostgreSQL server URL (any database on it, e.g.
 postgresql://postgres@127.0.0.1:5432/postgres) to run everything on PostgreSQL.
@@ -29,8 +30,12 @@ from ecrf.records.models import Site
 from ecrf.records.sites import get_site
 from ecrf.study import services as study_services
 from ecrf.study import subjects
-from tests.databases import DatabaseFactory
+from tests import compiled_once
+from tests.databases import DatabaseFactory, database_folder
 from tests.seeded_trial import Seeded, seeded_trial
+
+# Every app of the run shares its URL builders and compiled templates (tests/compiled_once.py).
+compiled_once.install()
 
 pytest_plugins = ["tests.browser_fixtures"]
 
@@ -67,7 +72,7 @@ AUDIT_KEY = "test audit key"
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory) -> DatabaseFactory:
     factory = DatabaseFactory(
-        os.environ.get("ECRF_TEST_DATABASE_URL"), tmp_path_factory.mktemp("db")
+        os.environ.get("ECRF_TEST_DATABASE_URL"), database_folder(tmp_path_factory.mktemp("db"))
     )
     factory.prepare_template()
     yield factory
@@ -75,8 +80,10 @@ def databases(tmp_path_factory) -> DatabaseFactory:
 
 
 @pytest.fixture
-def database_url(databases) -> str:
-    return databases.new_database()
+def database_url(databases) -> Iterator[str]:
+    url = databases.new_database()
+    yield url
+    databases.discard(url)
 
 
 @pytest.fixture(scope="module")
@@ -108,9 +115,13 @@ def app_config(url: str, workdir, **overrides) -> dict:
 def make_app(tmp_path, databases):
     """Build an app on a fresh database; keyword arguments override the test config."""
     apps: list[Flask] = []
+    created: list[str] = []  # the databases made here (not those passed in), removed after
 
     def build(**overrides) -> Flask:
-        url = overrides.pop("SQLALCHEMY_DATABASE_URI", None) or databases.new_database()
+        url = overrides.pop("SQLALCHEMY_DATABASE_URI", None)
+        if url is None:
+            url = databases.new_database()
+            created.append(url)
         app = create_app(app_config(url, tmp_path, **overrides))
         apps.append(app)
         return app
@@ -121,6 +132,8 @@ def make_app(tmp_path, databases):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+    for url in created:
+        databases.discard(url)
 
 
 @pytest.fixture

@@ -335,17 +335,15 @@ def test_the_operator_writes_the_acrf_and_is_told_where_and_how_many_pages(mini_
 
 
 @pytest.mark.parametrize("where", ["missing-folder/acrf.pdf", "a-file/acrf.pdf"])
-def test_an_unwritable_destination_is_a_clear_message_and_a_failure(mini_env, tmp_path, where):
+def test_an_unwritable_destination_is_a_clear_message_and_a_failure(app, tmp_path, where):
+    # The command in this process (the mini study's app): a refusal needs no process of its
+    # own; it is a message and exit code 1, never an exception escaping the command.
+    app.instance_path = str(tmp_path / "instance")
     (tmp_path / "a-file").write_text("not a folder")
     out = tmp_path / where
-    result = subprocess.run(
-        [ECRF, "report", "acrf", "--out", str(out)],
-        env=mini_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 1
+    result = app.test_cli_runner().invoke(args=["report", "acrf", "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
     assert f"Error: Cannot write {out}: there is no folder {out.parent}." in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
