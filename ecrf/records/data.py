@@ -13,6 +13,7 @@ from ecrf.extensions import db
 from ecrf.records import fields, units
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import FormEntry, ItemGroupRow, Subject, SubjectVisit
+from forms.language import Item
 
 
 @dataclass
@@ -25,6 +26,19 @@ class RowData:
     #: Items with several units: item OID → (value as entered, UCUM symbol of its unit);
     #: ``values`` holds the value converted to the item's standard unit.
     entered: dict[str, tuple[Any, str]] = field(default_factory=dict)
+
+    def read(
+        self, item: Item, text: str | None, unit: str | None, missing_code: str | None
+    ) -> None:
+        """Keep one stored value of ``item`` as its typed value (in its standard unit)."""
+        typed = fields.load(item, text)
+        if item.multi_unit and typed is not None:
+            symbol = unit or item.standard_unit.symbol
+            self.entered[item.oid] = (typed, symbol)
+            typed = units.to_standard(item, typed, symbol)
+        self.values[item.oid] = typed
+        if missing_code:
+            self.missing[item.oid] = missing_code
 
 
 @dataclass
@@ -85,17 +99,13 @@ class SubjectData:
                     continue
                 row_data = RowData(row.group_oid, row.repeat_key, row=row)
                 for value in row.values:
-                    if not study.has_item(entry.form_oid, value.item_oid):
-                        continue
-                    item = study.item(entry.form_oid, value.item_oid)[1]
-                    typed = fields.load(item, value.value_text)
-                    if item.multi_unit and typed is not None:
-                        symbol = value.unit or item.standard_unit.symbol
-                        row_data.entered[value.item_oid] = (typed, symbol)
-                        typed = units.to_standard(item, typed, symbol)
-                    row_data.values[value.item_oid] = typed
-                    if value.missing_code:
-                        row_data.missing[value.item_oid] = value.missing_code
+                    if study.has_item(entry.form_oid, value.item_oid):
+                        row_data.read(
+                            study.item(entry.form_oid, value.item_oid)[1],
+                            value.value_text,
+                            value.unit,
+                            value.missing_code,
+                        )
                 entry_data.rows[(row.group_oid, row.repeat_key)] = row_data
         return data
 
