@@ -20,9 +20,15 @@ from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, Sub
 def schedule_items(study: LoadedStudy) -> set[tuple[str, str, str]]:
     """(visit OID, form OID, item OID) of the values a schedule reads: the dates the
     references come from and the items that place a subject in a sub-group."""
-    sources = {s for r in study.references.values() for s in r.sources if "." in s}
-    sources |= {g.item for g in study.subgroups.values()}
-    return {tuple(s.split(".")) for s in sources}  # type: ignore[misc]
+    found: set[tuple[str, str, str]] = set()
+    for source in [s for r in study.references.values() for s in r.sources]:
+        if not source.startswith("visit:"):
+            visit_oid, form_oid, item_oid = source.split(".")
+            found.add((visit_oid, form_oid, item_oid))
+    for subgroup in study.subgroups.values():
+        visit_oid, form_oid, item_oid = subgroup.item.split(".")
+        found.add((visit_oid, form_oid, item_oid))
+    return found
 
 
 def load_schedule_data(study: LoadedStudy, subjects: Sequence[Subject]) -> dict[int, SubjectData]:
