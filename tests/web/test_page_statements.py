@@ -139,8 +139,15 @@ def statements(app, client, pages) -> dict[str, Counter[str]]:
             response = client.get(path)
         assert response.status_code == 200, path
         # "IN (?, ?, ...)" lists grow with the page's ids: one statement all the same.
-        counted[path] = Counter(re.sub(r"\((?:[?$%][\w()]*(?:, )?)+\)", "(...)", s) for s in seen)
+        counted[path] = Counter(_shape(s) for s in seen)
     return counted
+
+
+def _shape(statement: str) -> str:
+    """The statement with its placeholders (SQLite's ?, psycopg's %(name)s::TYPE) as ? and
+    each list of them as one."""
+    statement = re.sub(r"%\(\w+\)s(?:::[A-Z ]+(?:\(\d+\))?)?", "?", statement)
+    return re.sub(r"\((?:\?, )*\?\)", "(...)", statement)
 
 
 def repeated(more: dict[str, Counter[str]], base: dict[str, Counter[str]]) -> dict[str, list]:
