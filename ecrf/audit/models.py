@@ -43,7 +43,20 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
 
-    __table_args__ = (sa.Index("ix_audit_event_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        # Pattern operators on PostgreSQL: a subject's trail finds its visits' events by
+        # prefix (entity_id LIKE 'BDX-001/%'), which a collation other than "C" cannot
+        # answer from a plain index; equality lookups use the index all the same.
+        sa.Index(
+            "ix_audit_event_entity",
+            "entity",
+            "entity_id",
+            postgresql_ops={"entity_id": "varchar_pattern_ops"},
+        ),
+        # The dashboards' SAE clock finds when an event became serious by the item's path
+        # (field LIKE 'AE[%].AESER'): by prefix, not by reading the whole trail.
+        sa.Index("ix_audit_event_field", "field", postgresql_ops={"field": "varchar_pattern_ops"}),
+    )
 
 
 class AuditHead(Base):

@@ -25,6 +25,7 @@ from ecrf.records.models import (
     Subject,
     SubjectVisit,
 )
+from ecrf.records.schedule_data import schedule_items
 from ecrf.study.schedule import VisitSlot, build_schedule
 
 
@@ -44,20 +45,6 @@ class SubjectSchedule:
 
     def forms_at(self, slot: VisitSlot) -> dict[str, EntryState]:
         return self.entries.get((slot.definition.oid, slot.repeat_key), {})
-
-
-def schedule_items(study: LoadedStudy) -> set[tuple[str, str, str]]:
-    """(visit, form, item) of every value the schedule reads."""
-    needed: set[tuple[str, str, str]] = set()
-    for reference in study.references.values():
-        for source in reference.sources:
-            if not source.startswith("visit:"):
-                visit_oid, form_oid, item_oid = source.split(".")
-                needed.add((visit_oid, form_oid, item_oid))
-    for subgroup in study.subgroups.values():
-        visit_oid, form_oid, item_oid = subgroup.item.split(".")
-        needed.add((visit_oid, form_oid, item_oid))
-    return needed
 
 
 def load_schedules(study: LoadedStudy, scope: Scope) -> list[SubjectSchedule]:

@@ -161,5 +161,6 @@ def subject_queries(subject_id: int) -> list[Query]:
             sa.select(Query)
             .where(Query.subject_id == subject_id, Query.state != QueryState.CLOSED)
             .order_by(Query.opened_at, Query.id)
+            .options(selectinload(Query.messages))
         )
     )

@@ -74,6 +74,9 @@ class Query(Base):
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
 
+    # The query list pages through queries oldest first: read in that order, not sorted.
+    __table_args__ = (sa.Index("ix_data_query_opened_at", "opened_at", "id"),)
+
     subject: Mapped[Subject] = relationship()
     visit: Mapped[SubjectVisit] = relationship()
     entry: Mapped[FormEntry | None] = relationship()

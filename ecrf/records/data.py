@@ -14,6 +14,7 @@ from ecrf.extensions import db
 from ecrf.records import fields, units
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, SubjectVisit
+from forms.language import Item
 
 
 @dataclass
@@ -26,6 +27,19 @@ class RowData:
     #: Items with several units: item OID → (value as entered, UCUM symbol of its unit);
     #: ``values`` holds the value converted to the item's standard unit.
     entered: dict[str, tuple[Any, str]] = field(default_factory=dict)
+
+    def read(
+        self, item: Item, text: str | None, unit: str | None, missing_code: str | None
+    ) -> None:
+        """Keep one stored value of ``item`` as its typed value (in its standard unit)."""
+        typed = fields.load(item, text)
+        if item.multi_unit and typed is not None:
+            symbol = unit or item.standard_unit.symbol
+            self.entered[item.oid] = (typed, symbol)
+            typed = units.to_standard(item, typed, symbol)
+        self.values[item.oid] = typed
+        if missing_code:
+            self.missing[item.oid] = missing_code
 
 
 @dataclass
@@ -230,17 +244,8 @@ def _add_value(
     unit: str | None,
     missing: str | None,
 ) -> None:
-    if not study.has_item(form_oid, item_oid):
-        return
-    item = study.item(form_oid, item_oid)[1]
-    typed = fields.load(item, text)
-    if item.multi_unit and typed is not None:
-        symbol = unit or item.standard_unit.symbol
-        row_data.entered[item_oid] = (typed, symbol)
-        typed = units.to_standard(item, typed, symbol)
-    row_data.values[item_oid] = typed
-    if missing:
-        row_data.missing[item_oid] = missing
+    if study.has_item(form_oid, item_oid):
+        row_data.read(study.item(form_oid, item_oid)[1], text, unit, missing)
 
 
 def group_entries_by_subject(entries) -> dict[int, list[FormEntry]]:

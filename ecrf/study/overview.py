@@ -20,8 +20,8 @@ from ecrf.records.models import (
     FormEntry,
     Subject,
     SubjectStatus,
-    SubjectVisit,
 )
+from ecrf.records.schedule_data import load_schedule_data
 from ecrf.study.schedule import VisitSlot, build_schedule, reference_dates
 from forms.language import VisitKind
 
@@ -102,16 +102,9 @@ class Counts:
     visit_queries: dict[int, int]
 
 
-def _entry_states(subject_ids: list[int]):
-    rows = db.session.execute(
-        sa.select(
-            SubjectVisit.subject_id, SubjectVisit.visit_oid, SubjectVisit.repeat_key, FormEntry
-        )
-        .join(FormEntry, FormEntry.visit_id == SubjectVisit.id)
-        .where(SubjectVisit.subject_id.in_(subject_ids))
-    ).all()
-    entries = {(s, v, r, e.form_oid): e for s, v, r, e in rows}
-    counts = dict(
+def _counts(subject_ids: list[int]) -> Counts:
+    """Open findings and queries not closed of these subjects, counted in the database."""
+    findings = dict(
         db.session.execute(
             sa.select(Finding.entry_id, sa.func.count())
             .where(Finding.subject_id.in_(subject_ids), Finding.status == FindingStatus.OPEN)
@@ -119,11 +112,11 @@ def _entry_states(subject_ids: list[int]):
         ).all()
     )
     entry_queries, visit_queries = unresolved_counts(subject_ids)
-    return entries, Counts(counts, entry_queries, visit_queries)
+    return Counts(findings, entry_queries, visit_queries)
 
 
 def visit_cells(
-    study: LoadedStudy, subject: Subject, data: SubjectData, entries, counts: Counts
+    study: LoadedStudy, subject: Subject, data: SubjectData, counts: Counts
 ) -> list[Cell]:
     today = utcnow().date()
     cells = []
@@ -132,7 +125,8 @@ def visit_cells(
         if slot.record is not None:
             cell.visit_queries = counts.visit_queries.get(slot.record.id, 0)
         for form_oid in slot.definition.forms:
-            entry = entries.get((subject.id, slot.definition.oid, slot.repeat_key, form_oid))
+            found = data.entry(slot.definition.oid, slot.repeat_key, form_oid)
+            entry = found.entry if found else None
             status = "not_started" if entry is None else entry.status.value
             cell.forms.append(
                 FormState(
@@ -162,14 +156,15 @@ def matrix_columns(study: LoadedStudy):
 
 
 def matrix(study: LoadedStudy, subjects: list[Subject]) -> list[MatrixRow]:
-    """Subjects × visits with each cell's state, for one page of subjects."""
+    """Subjects × visits with each cell's state, for one page of subjects: the same few
+    statements whatever the number of subjects and whatever data they hold."""
     if not subjects:
         return []
-    entries, counts = _entry_states([s.id for s in subjects])
+    loaded = load_schedule_data(study, subjects)
+    counts = _counts([s.id for s in subjects])
     rows = []
     for subject in subjects:
-        data = SubjectData.load(study, subject)
-        cells = visit_cells(study, subject, data, entries, counts)
+        cells = visit_cells(study, subject, loaded[subject.id], counts)
         by_visit = {
             c.slot.definition.oid: c
             for c in cells
@@ -201,7 +196,7 @@ class SubjectOverview:
 
 def subject_overview(study: LoadedStudy, subject: Subject) -> SubjectOverview:
     data = SubjectData.load(study, subject)
-    entries, counts = _entry_states([subject.id])
+    counts = _counts([subject.id])
     findings = list(
         db.session.scalars(
             sa.select(Finding)
@@ -212,7 +207,7 @@ def subject_overview(study: LoadedStudy, subject: Subject) -> SubjectOverview:
     return SubjectOverview(
         subject,
         data,
-        visit_cells(study, subject, data, entries, counts),
+        visit_cells(study, subject, data, counts),
         reference_dates(study, data),
         findings,
         subject_queries(subject.id),
