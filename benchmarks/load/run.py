@@ -40,6 +40,7 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+GUNICORN_CONF = Path(__file__).with_name("gunicorn_conf.py")
 ACCOUNT_LINE = re.compile(
     r"^\s+(\S+)\s+(\S+)\s+(Site staff|Investigator|Monitor|Data manager|Sponsor|Administrator)\s"
 )
@@ -154,6 +155,8 @@ def run(args: argparse.Namespace, work: Path, url: str, stack: Stack) -> int:
         for n in range(args.rq_workers or args.servers)
     ]
     hosts = []
+    costs = work / "costs"
+    costs.mkdir()
     for n in range(args.servers):
         port = args.port + n
         stack.start(
@@ -169,9 +172,12 @@ def run(args: argparse.Namespace, work: Path, url: str, stack: Stack) -> int:
                 f"127.0.0.1:{port}",
                 "--access-logfile",
                 "/dev/null",
+                "--no-control-socket",  # one per user by default: the servers would share it
+                "-c",
+                str(GUNICORN_CONF),
                 "wsgi:app",
             ],
-            env,
+            {**env, "LOAD_COSTS_DIR": str(costs)},
             work / f"gunicorn-{n + 1}.log",
         )
         hosts.append(f"http://127.0.0.1:{port}")
@@ -222,6 +228,7 @@ def run(args: argparse.Namespace, work: Path, url: str, stack: Stack) -> int:
     jobs = wait_for_jobs(engine)
     stats = read_stats(prefix)
     print_stats(stats)
+    print_costs(costs)
     problems = check(args, env, engine, stats, jobs, before, worker_names, work)
     engine.dispose()
     for log in sorted(work.glob("gunicorn-*.log")) + sorted(work.glob("rq-worker-*.log")):
@@ -311,6 +318,44 @@ def print_stats(stats: list[dict[str, str]]) -> None:
             f"{label:<22}{row['Request Count']:>9}{row['Failure Count']:>8}"
             f"{float(row['Requests/s']):>8.1f}{row['50%']:>8}{row['95%']:>8}{row['99%']:>8}"
             f"{float(row['Max Response Time']):>8.0f}"
+        )
+
+
+#: Request paths to their kind: identifiers and numbers out, one line per route and form.
+KIND_PATTERNS = [
+    (re.compile(p), r)
+    for p, r in [
+        (r"/subjects/[A-Z0-9]+-\d+", "/subjects/<id>"),
+        (r"/visits/(\w+)/\d+/forms/(?!VS$)\w+$", "/visits/<visit>/<n>/forms/<form>"),
+        (r"/(queries|jobs)/\d+", r"/\1/<n>"),
+    ]
+]
+
+
+def print_costs(costs: Path) -> None:
+    """The server side of each kind of request: median wall time inside the worker, CPU
+    time and SQL statements (see gunicorn_conf.py)."""
+    kinds: dict[str, list[tuple[float, float, int]]] = {}
+    for path in costs.glob("*.tsv"):
+        for line in path.read_text().splitlines():
+            method, where, _, wall, cpu, statements = line.split("\t")
+            for pattern, replacement in KIND_PATTERNS:
+                where = pattern.sub(replacement, where)
+            kinds.setdefault(f"{method} {where}", []).append(
+                (float(wall), float(cpu), int(statements))
+            )
+    print(
+        f"\n{'server side (per request)':<52}{'count':>6}{'wall p50':>9}{'wall p95':>9}"
+        f"{'CPU p50':>8}{'SQL p50':>8}"
+    )
+    for kind, rows in sorted(kinds.items(), key=lambda item: -len(item[1])):
+        walls = sorted(r[0] for r in rows)
+        cpus = sorted(r[1] for r in rows)
+        sqls = sorted(r[2] for r in rows)
+        print(
+            f"{kind[:51]:<52}{len(rows):>6}{walls[len(rows) // 2]:>9.0f}"
+            f"{walls[int(len(rows) * 0.95)]:>9.0f}{cpus[len(rows) // 2]:>8.0f}"
+            f"{sqls[len(rows) // 2]:>8}"
         )
 
 
