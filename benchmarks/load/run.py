@@ -60,11 +60,14 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def stop(self) -> None:
-        for process in reversed(self.processes):
+    def stop(self, processes: list[subprocess.Popen] | None = None) -> None:
+        """Stop ``processes`` (default: all), each by its own id; gunicorn and rq finish
+        the request or job in hand first (SIGTERM is their graceful stop)."""
+        processes = self.processes if processes is None else processes
+        for process in reversed(processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in reversed(self.processes):
+        for process in reversed(processes):
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -154,12 +157,12 @@ def run(args: argparse.Namespace, work: Path, url: str, stack: Stack) -> int:
         stack.start(ecrf("worker"), env, work / f"rq-worker-{n + 1}.log")
         for n in range(args.rq_workers or args.servers)
     ]
-    hosts = []
+    hosts, servers = [], []
     costs = work / "costs"
     costs.mkdir()
     for n in range(args.servers):
         port = args.port + n
-        stack.start(
+        server = stack.start(
             [
                 sys.executable,
                 "-m",
@@ -180,6 +183,7 @@ def run(args: argparse.Namespace, work: Path, url: str, stack: Stack) -> int:
             {**env, "LOAD_COSTS_DIR": str(costs)},
             work / f"gunicorn-{n + 1}.log",
         )
+        servers.append(server)
         hosts.append(f"http://127.0.0.1:{port}")
     for host in hosts:
         wait_until_up(host)
@@ -225,7 +229,12 @@ def run(args: argparse.Namespace, work: Path, url: str, stack: Stack) -> int:
     )
     print(f"Locust ran {time.monotonic() - started:.0f} s.")
 
+    # The checks look at what the load left: the servers finish the requests they hold
+    # (locust has gone, but its last requests may still wait in the listen queue), the
+    # workers the jobs.
+    stack.stop(servers)
     jobs = wait_for_jobs(engine)
+    stack.stop(workers)
     stats = read_stats(prefix)
     print_stats(stats)
     print_costs(costs)
