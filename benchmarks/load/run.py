@@ -81,7 +81,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--gunicorn-workers", type=int, default=4, help="per app server")
     parser.add_argument("--rq-workers", type=int, help="RQ workers (default: one per server)")
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--spawn-rate", type=float, default=10)
+    parser.add_argument(
+        "--spawn-rate", type=float, default=2, help="users starting (signing in) per second"
+    )
     parser.add_argument("--time", default="60s", help="locust's run time (60s, 2m…)")
     parser.add_argument("--subjects", type=int, default=12, help="demo patients seeded")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -237,7 +239,7 @@ def run(args: argparse.Namespace, work: Path, url: str, stack: Stack) -> int:
     stack.stop(workers)
     stats = read_stats(prefix)
     print_stats(stats)
-    print_costs(costs)
+    print_costs(costs, time.monotonic() - started)
     problems = check(args, env, engine, stats, jobs, before, worker_names, work)
     engine.dispose()
     for log in sorted(work.glob("gunicorn-*.log")) + sorted(work.glob("rq-worker-*.log")):
@@ -341,7 +343,7 @@ KIND_PATTERNS = [
 ]
 
 
-def print_costs(costs: Path) -> None:
+def print_costs(costs: Path, seconds: float) -> None:
     """The server side of each kind of request: median wall time inside the worker, CPU
     time and SQL statements (see gunicorn_conf.py)."""
     kinds: dict[str, list[tuple[float, float, int]]] = {}
@@ -366,6 +368,11 @@ def print_costs(costs: Path) -> None:
             f"{walls[int(len(rows) * 0.95)]:>9.0f}{cpus[len(rows) // 2]:>8.0f}"
             f"{sqls[len(rows) // 2]:>8}"
         )
+    cpu = sum(r[1] for rows in kinds.values() for r in rows) / 1000
+    print(
+        f"Server CPU for all requests: {cpu:.0f} s in {seconds:.0f} s of load: "
+        f"{cpu / seconds:.2f} cores busy on average ({os.cpu_count()} on this machine)"
+    )
 
 
 def check(args, env, engine, stats, jobs, before, worker_names, work) -> list[str]:
