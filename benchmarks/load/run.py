@@ -229,7 +229,8 @@ def run(args: argparse.Namespace, work: Path, url: str, stack: Stack) -> int:
         stdout=(work / "locust.log").open("wb"),
         stderr=subprocess.STDOUT,
     )
-    print(f"Locust ran {time.monotonic() - started:.0f} s.")
+    load_seconds = time.monotonic() - started
+    print(f"Locust ran {load_seconds:.0f} s.")
 
     # The checks look at what the load left: the servers finish the requests they hold
     # (locust has gone, but its last requests may still wait in the listen queue), the
@@ -239,7 +240,7 @@ def run(args: argparse.Namespace, work: Path, url: str, stack: Stack) -> int:
     stack.stop(workers)
     stats = read_stats(prefix)
     print_stats(stats)
-    print_costs(costs, time.monotonic() - started)
+    print_costs(costs, load_seconds)
     problems = check(args, env, engine, stats, jobs, before, worker_names, work)
     engine.dispose()
     for log in sorted(work.glob("gunicorn-*.log")) + sorted(work.glob("rq-worker-*.log")):
