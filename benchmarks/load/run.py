@@ -156,7 +156,11 @@ def run(args: argparse.Namespace, work: Path, url: str, stack: Stack) -> int:
     before = count_subjects(engine)
 
     workers = [
-        stack.start(ecrf("worker"), env, work / f"rq-worker-{n + 1}.log")
+        stack.start(
+            ecrf("worker"),
+            {**env, "ECRF_INSTANCE_PATH": str(work / f"worker-{n + 1}")},
+            work / f"rq-worker-{n + 1}.log",
+        )
         for n in range(args.rq_workers or args.servers)
     ]
     hosts, servers = [], []
@@ -182,7 +186,13 @@ def run(args: argparse.Namespace, work: Path, url: str, stack: Stack) -> int:
                 str(GUNICORN_CONF),
                 "wsgi:app",
             ],
-            {**env, "LOAD_COSTS_DIR": str(costs)},
+            # Each server its own instance folder, as on its own host: the keys come from
+            # the environment, the checkpoints and exports from the shared folder.
+            {
+                **env,
+                "LOAD_COSTS_DIR": str(costs),
+                "ECRF_INSTANCE_PATH": str(work / f"host-{n + 1}"),
+            },
             work / f"gunicorn-{n + 1}.log",
         )
         servers.append(server)
