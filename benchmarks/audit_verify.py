@@ -33,8 +33,9 @@ from benchmarks.support import bench_app, bench_database
 from ecrf.audit.chain import EVENT_COLUMNS, Problems, walk_chain
 from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.audit.models import AuditEvent
-from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
+from ecrf.demo import seed_demo
 from ecrf.demo_data import count_subjects, seed_subjects
+from ecrf.demo_seeding import DEMO_SITES, demo_actor, demo_decider
 from ecrf.extensions import db
 from ecrf.integrity import verify_trail
 from ecrf.records.loader import current_study

@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask_migrate import upgrade
 
 from benchmarks.support import bench_app, bench_database, reset_peak_rss, status_kib
-from ecrf.demo import demo_actor, demo_decider, seed_demo
+from ecrf.demo import seed_demo
 from ecrf.demo_data import seed_subjects
+from ecrf.demo_seeding import demo_actor, demo_decider
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
 from ecrf.records.models import FormEntry, Site, Subject, SubjectVisit

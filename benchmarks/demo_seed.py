@@ -31,7 +31,8 @@ from flask_migrate import upgrade
 from ecrf import create_app
 from ecrf.audit.models import AuditEvent
 from ecrf.config import normalise_database_url
-from ecrf.demo import seed_demo, seed_demo_subjects
+from ecrf.demo import seed_demo
+from ecrf.demo_seeding import seed_demo_subjects_now
 from ecrf.extensions import db
 from ecrf.records.models import FormEntry, ItemValue
 
@@ -50,11 +51,12 @@ def run(size: int, seed: int, url: str) -> None:
     )
     with app.app_context():
         upgrade()
-        seed_demo()
+        accounts = seed_demo()
         db.session.commit()
+        signers = [(a.username, a.password) for a in accounts]
         events_before = count(AuditEvent)
         wall, cpu = time.perf_counter(), time.process_time()
-        summary = seed_demo_subjects(size, seed)
+        summary = seed_demo_subjects_now(size, seed, signers)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         events = count(AuditEvent) - events_before
         entries, values = count(FormEntry), count(ItemValue)
@@ -69,7 +71,7 @@ def run(size: int, seed: int, url: str) -> None:
             f"  {saves / wall:6.1f} saves/s  {events:8d} events {entries:6d} forms"
             f" {values:8d} values  peak RSS {peak_mb:5.0f} MB"
         )
-        print(f"        {summary}")
+        print("        " + summary.replace("\n", "\n        "))
         db.session.remove()
         db.engine.dispose()
 

@@ -32,8 +32,9 @@ from flask_migrate import upgrade
 from benchmarks.support import bench_app, bench_database
 from ecrf.crf import services
 from ecrf.crf.evaluate import run_checks, run_derivations
-from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
+from ecrf.demo import seed_demo
 from ecrf.demo_data import seed_subjects
+from ecrf.demo_seeding import DEMO_SITES, demo_actor, demo_decider
 from ecrf.extensions import db
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import current_study

@@ -2,84 +2,45 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import click
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server
 
 from ecrf import transaction
-from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.auth import services as auth_services
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
-from ecrf.crf.services import save_form
-from ecrf.demo_data import ScenarioFailed, count_subjects, demo_generator, seed_subjects
+from ecrf.db import utcnow
+from ecrf.demo_data import ScenarioFailed, count_subjects, demo_generator
+from ecrf.demo_seeding import (
+    DEMO_SITES,
+    DEMO_USERS,
+    SeedingPlan,
+    hand_over,
+    seed_demo_subjects_now,
+)
 from ecrf.extensions import db
-from ecrf.locks.demo import seed_demo_locks
-from ecrf.queries import services as queries
-from ecrf.queries.services import QueryTarget
-from ecrf.records.loader import current_study
-from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
+from ecrf.jobs import services as jobs
+from ecrf.jobs.backends import QueueUnavailable, submit
+from ecrf.jobs.kinds import DEMO_KIND
+from ecrf.jobs.models import Job, JobState
+from ecrf.jobs.seeding import INTERRUPTED, latest_seeding
 from ecrf.records.sites import get_site
-from ecrf.review.demo import seed_demo_review
-from ecrf.sdv.demo import seed_demo_verification
-from ecrf.signatures.demo import seed_demo_signatures
 from ecrf.study import services as study_services
 
-DEMO_SITES = [
-    ("BDX", "CHU de Bordeaux (University Hospital Bordeaux)"),
-    ("TLS", "CHU de Toulouse (demo site)"),
-    ("NTE", "CHU de Nantes (demo site)"),
-]
-DEMO_USERS = [
-    ("staff.bdx", "Camille Martin", Role.SITE_STAFF, "BDX"),
-    ("investigator.bdx", "Dr Louise Dupont", Role.INVESTIGATOR, "BDX"),
-    ("staff.tls", "Inès Moreau", Role.SITE_STAFF, "TLS"),
-    ("monitor", "Hugo Bernard", Role.MONITOR, None),
-    ("datamanager", "Chloé Petit", Role.DATA_MANAGER, None),
-    ("sponsor", "Sponsor Reader", Role.SPONSOR, None),
-    ("admin", "System Administrator", Role.ADMIN, None),
-]
-
-
-#: The demo monitor's own queries, so that a newcomer meets each state beside the automatic
-#: ones (opened and closed by the edit checks): closed after the site's answer, answered,
-#: open. (site, visit, form, item, question, the site's answer, the monitor's closing note)
-DEMO_QUERIES = [
-    (
-        "BDX",
-        "SCR",
-        "VS",
-        "WEIGHT",
-        "The referral letter gives another weight: please check the source.",
-        "Checked on the nurse's sheet of the visit: the letter was older.",
-        "Seen on the source at the monitoring visit.",
-    ),
-    (
-        "TLS",
-        "SCR",
-        "DM",
-        "BRTHYM",
-        "Please confirm the month of birth against the identity card.",
-        "Confirmed on the identity card.",
-        None,
-    ),
-    (
-        "BDX",
-        "PETIV",
-        "PETIV",
-        "PETDAT",
-        "The PET report is dated another day: which is right?",
-        None,
-        None,
-    ),
-]
+#: The demo's random passwords are hashed with this argon2 profile (see seed_demo).
+DEMO_HASH_PROFILE = "cheapest"
 
 
 @dataclass(frozen=True)
@@ -109,131 +70,50 @@ def seed_demo(*, force: bool = False) -> list[DemoAccount]:
         if get_site(code) is None:
             study_services.add_site(code, name, actor=None)
     accounts = []
-    for username, full_name, role, site_code in DEMO_USERS:
-        password = secrets.token_urlsafe(12)
-        site = get_site(site_code) if site_code else None
-        user = auth_services.get_user(username)
-        if user is None:
-            # Throwaway accounts whose passwords are printed for whoever tries the demo: no
-            # forced change, or every first visit would start with a password form.
-            user = auth_services.create_user(
-                username,
-                full_name,
-                password,
-                role=role,
-                site=site,
-                actor=None,
-                must_change_password=False,
-            )
-        else:
-            auth_services.set_password(user, password, actor=None, must_change_password=False)
-            if auth_services.locked_until(username):
-                auth_services.unlock(username, actor=None)
-        accounts.append(DemoAccount(username, password, role, site_code or "all sites"))
+    with _hash_profile(DEMO_HASH_PROFILE):
+        for username, full_name, role, site_code in DEMO_USERS:
+            accounts.append(_demo_account(username, full_name, role, site_code))
     return accounts
 
 
-def demo_actor(site_code: str) -> User | None:
-    """Who enters a demo site's data: its site staff account (None where it has none: the
-    command-line operator)."""
-    for username, _, role, code in DEMO_USERS:
-        if code == site_code and role is Role.SITE_STAFF:
-            return auth_services.get_user(username)
-    return None
+@contextmanager
+def _hash_profile(profile: str) -> Iterator[None]:
+    """Hash the passwords set meanwhile with ``profile``. The demo's passwords are random
+    96-bit tokens, new at each run: a slow hash protects guessable passwords and adds
+    nothing to these, but would cost about 0.4 s an account before the first page (the
+    hash names its parameters, so it verifies under any profile; a password a user
+    chooses later gets the configured one)."""
+    config = current_app.config
+    kept = config["PASSWORD_HASH_PROFILE"]
+    config["PASSWORD_HASH_PROFILE"] = profile
+    try:
+        yield
+    finally:
+        config["PASSWORD_HASH_PROFILE"] = kept
 
 
-def demo_decider(site_code: str) -> User | None:
-    """Who records a demo site's investigator decisions (inclusion, screen failure,
-    withdrawal): its investigator account (None where it has none: the command-line
-    operator)."""
-    for username, _, role, code in DEMO_USERS:
-        if code == site_code and role is Role.INVESTIGATOR:
-            return auth_services.get_user(username)
-    return None
-
-
-def seed_demo_subjects(count: int, seed: int) -> str:
-    """Seed ``count`` synthetic patients at the demo sites; return the line to print.
-
-    Nothing is added to a database that already has subjects (a second run of the demo).
-    """
-    if count <= 0:
-        return "No demo subjects requested."
-    existing = count_subjects()
-    if existing:
-        return f"Demo subjects: the database already has {existing}; none added."
-    generator = demo_generator()
-    if generator is None:
-        return "No demo subjects: this study definition ships no demo data generator."
-    progress = None
-    if sys.stderr.isatty():
-
-        def progress(done: int) -> None:
-            click.echo(f"\rSeeding demo subjects: {done}/{count}", err=True, nl=done == count)
-
-    report = seed_subjects(
-        current_study(),
-        count,
-        seed,
-        [code for code, _ in DEMO_SITES],
-        actor_for=demo_actor,
-        decider_for=demo_decider,
-        generator=generator,
-        progress=progress,
-    )
-    raised = transaction.perform(seed_demo_queries)
-    verified = transaction.perform(lambda: seed_demo_verification(save_form))
-    reviewed = transaction.perform(seed_demo_review)
-    # Last: the locks refuse later writes to what they hold.
-    locked = transaction.perform(lambda: seed_demo_locks(current_study()))
-    return "\n".join(
-        (report.summary(), DEMO_QUERIES_RAISED.format(count=raised), verified, reviewed, locked)
-    )
-
-
-DEMO_QUERIES_RAISED = "The demo monitor raised {count} queries of its own."
-
-
-def seed_demo_queries() -> int:
-    """The demo monitor's queries (``DEMO_QUERIES``) on the first subject of each site with
-    that item filled, answered by the site's staff and closed as listed; returns how many
-    (fewer when too few subjects were seeded to have the data)."""
-    study = current_study()
-    monitor = auth_services.get_user("monitor")
-    raised = 0
-    for site_code, visit, form, item, question, answer, note in DEMO_QUERIES:
-        subject = _first_with(site_code, visit, form, item)
-        if subject is None:
-            continue
-        target = QueryTarget(visit, 1, form, item_oid=item)
-        query = queries.open_query(study, subject, target, question, actor=monitor)
-        if answer is not None:
-            queries.answer_query(query, answer, actor=demo_actor(site_code))
-        if note is not None:
-            queries.close_query(query, note, actor=monitor)
-        raised += 1
-    return raised
-
-
-def _first_with(site_code: str, visit: str, form: str, item: str) -> Subject | None:
-    return db.session.scalar(
-        sa.select(Subject)
-        .join(Site, Subject.site_id == Site.id)
-        .join(SubjectVisit, SubjectVisit.subject_id == Subject.id)
-        .join(FormEntry, FormEntry.visit_id == SubjectVisit.id)
-        .join(ItemGroupRow, ItemGroupRow.entry_id == FormEntry.id)
-        .join(ItemValue, ItemValue.row_id == ItemGroupRow.id)
-        .where(
-            Site.code == site_code,
-            SubjectVisit.visit_oid == visit,
-            SubjectVisit.repeat_key == 1,
-            FormEntry.form_oid == form,
-            ItemValue.item_oid == item,
-            ItemValue.value_text.is_not(None),
+def _demo_account(username: str, full_name: str, role: Role, site_code: str | None) -> DemoAccount:
+    """Create (or reset) one demo account with a new random password."""
+    password = secrets.token_urlsafe(12)
+    site = get_site(site_code) if site_code else None
+    user = auth_services.get_user(username)
+    if user is None:
+        # Throwaway accounts whose passwords are printed for whoever tries the demo: no
+        # forced change, or every first visit would start with a password form.
+        user = auth_services.create_user(
+            username,
+            full_name,
+            password,
+            role=role,
+            site=site,
+            actor=None,
+            must_change_password=False,
         )
-        .order_by(Subject.number)
-        .limit(1)
-    )
+    else:
+        auth_services.set_password(user, password, actor=None, must_change_password=False)
+        if auth_services.locked_until(username):
+            auth_services.unlock(username, actor=None)
+    return DemoAccount(username, password, role, site_code or "all sites")
 
 
 def _made_by_demo(user: User) -> bool:
@@ -250,6 +130,79 @@ def _made_by_demo(user: User) -> bool:
     return False
 
 
+# --- the command ---------------------------------------------------------------------------
+
+
+def unfinished_seeding() -> Job | None:
+    """The demo seeding a stopped `ecrf demo` left unfinished (waiting, running when its
+    process ended, or given up as lost), if any."""
+    job = latest_seeding()
+    if job is None or job.state is JobState.DONE or job.state is JobState.EXPIRED:
+        return None
+    if job.state is JobState.FAILED and job.error not in INTERRUPTED:
+        return None  # refused by the study's rules: it would fail again
+    return job
+
+
+def queue_seeding(
+    count: int, seed: int, passwords: list[tuple[str, str]]
+) -> tuple[int | None, str]:
+    """Queue the demo seeding as a job (not committed); return its id (None: nothing to
+    seed) and the line to print. An unfinished seeding is queued again: it resumes after
+    its last committed step, with the count, seed and day it started with."""
+    job = unfinished_seeding()
+    if job is not None and _alive_on_a_worker(job):
+        return None, STILL_RUNNING.format(job=job.id)
+    if job is not None:
+        plan = SeedingPlan.from_params(job.params or {})
+        plan = SeedingPlan(plan.count, plan.seed, plan.today, hand_over(passwords))
+        job.params = plan.params()
+        job.state, job.error = JobState.QUEUED, None
+        job.started_at = job.finished_at = None
+        job.heartbeat_at = utcnow()
+        db.session.flush()
+        return job.id, RESUMING.format(done=job.progress_done, total=plan.steps, count=plan.count)
+    if count <= 0:
+        return None, "No demo subjects requested."
+    existing = count_subjects()
+    if existing:
+        return None, f"Demo subjects: the database already has {existing}; none added."
+    if demo_generator() is None:
+        return None, "No demo subjects: this study definition ships no demo data generator."
+    plan = SeedingPlan(count, seed, utcnow().date(), hand_over(passwords))
+    job = Job(kind=DEMO_KIND, user_id=None, params=plan.params(), progress_total=plan.steps)
+    db.session.add(job)
+    db.session.flush()
+    return job.id, QUEUED.format(count=count)
+
+
+def _alive_on_a_worker(job: Job) -> bool:
+    """Whether ``job`` runs on an RQ worker still (its heartbeat is fresh): only this
+    process's own threads die with it."""
+    config = current_app.config
+    if not config.get("REDIS_URL") or job.state is not JobState.RUNNING:
+        return False
+    fresh = utcnow() - timedelta(minutes=float(config["JOB_STALE_MINUTES"]))
+    return job.heartbeat_at is not None and job.heartbeat_at >= fresh
+
+
+STOPPED = "Stopped; the demo seeding is unfinished: `ecrf demo` resumes it."
+STILL_RUNNING = "The demo seeding (job #{job}) is still running on a worker: it goes on."
+QUEUED = (
+    "Seeding {count} demo patients in the background: sign in now; the home page shows"
+    " how far it got, and the data appears as it is entered."
+)
+RESUMING = (
+    "Resuming the unfinished demo seeding ({count} patients) after step {done} of {total}:"
+    " what it entered stays."
+)
+
+
+def _signers(accounts: list[DemoAccount]) -> list[tuple[str, str]]:
+    """The passwords the signing phase needs: the investigators' only."""
+    return [(a.username, a.password) for a in accounts if a.role is Role.INVESTIGATOR]
+
+
 @click.command("demo")
 @click.option(
     "--subjects",
@@ -262,7 +215,11 @@ def _made_by_demo(user: User) -> bool:
 @click.option(
     "--seed", default=1, show_default=True, type=int, help="Random seed of the demo data."
 )
-@click.option("--no-serve", is_flag=True, help="Prepare the database and exit.")
+@click.option(
+    "--no-serve",
+    is_flag=True,
+    help="Prepare the database (seeding in this command) and exit.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
@@ -272,7 +229,9 @@ def _made_by_demo(user: User) -> bool:
 )
 @with_appcontext
 def demo_command(subjects, seed, no_serve, host, port, force):
-    """Upgrade the database, create demo sites and users, print them, and serve the app."""
+    """Upgrade the database, create demo sites and users, print them, and serve the app
+    at once while the demo patients are seeded in the background (--no-serve: seed them,
+    then exit)."""
     upgrade()
     try:
         accounts = transaction.perform(lambda: seed_demo(force=force))
@@ -288,17 +247,41 @@ def demo_command(subjects, seed, no_serve, host, port, force):
         role = account.role.label
         click.echo(f"  {account.username:<18} {account.password:<18} {role:<14} {account.scope}")
     click.echo("")
-    demo_passwords = [(a.username, a.password) for a in accounts]
-    try:
-        click.echo(seed_demo_subjects(subjects, seed))
-        click.echo(transaction.perform(lambda: seed_demo_signatures(demo_passwords, save_form)))
-    except ScenarioFailed as exc:
-        raise click.ClickException(f"Demo subjects could not be seeded: {exc}") from None
-    # The seeding appended thousands of events in minutes: checkpoint the head it reached.
-    checkpoint = write_checkpoint()
-    click.echo(f"Audit checkpoint: event #{checkpoint.seq}.")
-    if no_serve:
+    if no_serve and unfinished_seeding() is None:
+        try:
+            click.echo(seed_demo_subjects_now(subjects, seed, _signers(accounts)))
+        except ScenarioFailed as exc:
+            raise click.ClickException(f"Demo subjects could not be seeded: {exc}") from None
         return
+    job_id, line = transaction.perform(lambda: queue_seeding(subjects, seed, _signers(accounts)))
+    click.echo(line)
+    if no_serve:  # an unfinished seeding: finish it here
+        if job_id is not None:
+            _run_here(job_id)
+        return
+    # The port is bound first: a browser opened at once waits for its page, not for a
+    # refused connection. Not app.run(): Flask ignores it inside a CLI command.
+    server = make_server(host, port, current_app._get_current_object(), threaded=True)
+    if job_id is not None:
+        try:
+            submit(job_id)
+        except QueueUnavailable:
+            jobs.mark_not_submitted(job_id)
+            click.echo(jobs.QUEUE_DOWN, err=True)
     click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    # Not app.run(): Flask ignores it inside a CLI command (FLASK_RUN_FROM_CLI).
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    server.serve_forever()  # until Ctrl+C
+    if unfinished_seeding() is not None:
+        # The pool's thread would hold the exit until the seeding ends; what it committed
+        # stays, and the next `ecrf demo` resumes after it.
+        click.echo(STOPPED)
+        sys.stdout.flush()
+        os._exit(0)
+
+
+def _run_here(job_id: int) -> None:
+    """Run the queued seeding in this command; print its lines, or fail with its error."""
+    jobs.run_job(job_id)
+    job = db.session.get(Job, job_id, populate_existing=True)
+    if job.state is not JobState.DONE:
+        raise click.ClickException(job.error or jobs.UNEXPECTED)
+    click.echo((jobs.export_dir() / job.result_path).read_text(encoding="utf-8").rstrip())

@@ -94,6 +94,9 @@ def seed_subjects(
     today: date | None = None,
     generator: ModuleType | None = None,
     progress: Callable[[int], None] | None = None,
+    skip: int = 0,
+    until: int | None = None,
+    in_transaction: Callable[[int], None] | None = None,
 ) -> SeedReport:
     """Generate ``count`` patients with ``seed`` at ``site_codes`` and replay them through
     the write path of ``study``, one commit per patient.
@@ -102,6 +105,12 @@ def seed_subjects(
     :param decider_for: who records a site's investigator decisions (inclusion, screen
         failure, withdrawal); ``actor_for`` when not given.
     :param today: the day the patients' histories end (default: today, UTC).
+    :param skip: how many of the patients are in the database already (a resumed seeding:
+        the same seed generates them again, and they are passed over).
+    :param until: stop after that patient (a seeding driven step by step).
+    :param in_transaction: called with the count of patients done inside each patient's
+        transaction, before its commit (a job's progress, committed with the patient);
+        ``progress`` is called after the commit.
     :raises ScenarioFailed: a step was refused (that patient is rolled back).
     :raises LookupError: the running definition ships no demo generator.
     """
@@ -111,7 +120,14 @@ def seed_subjects(
     today = today or utcnow().date()
     scenarios = generator.cohort(seed, count, list(site_codes), today)
     return replay_all(
-        study, scenarios, actor_for=actor_for, decider_for=decider_for, progress=progress
+        study,
+        scenarios,
+        actor_for=actor_for,
+        decider_for=decider_for,
+        progress=progress,
+        skip=skip,
+        until=until,
+        in_transaction=in_transaction,
     )
 
 
@@ -122,7 +138,13 @@ def replay_all(
     actor_for: Callable[[str], User | None] = lambda code: None,
     decider_for: Callable[[str], User | None] | None = None,
     progress: Callable[[int], None] | None = None,
+    skip: int = 0,
+    until: int | None = None,
+    in_transaction: Callable[[int], None] | None = None,
 ) -> SeedReport:
+    """Replay ``scenarios`` (but the first ``skip``, and none after ``until``), one commit
+    per patient (see
+    :func:`seed_subjects`)."""
     report = SeedReport()
     site_ids = {site.code: site.id for site in all_sites()}
     decider_for = decider_for or actor_for
@@ -133,6 +155,10 @@ def replay_all(
         decider_ids[code] = decider.id if decider is not None else None
     declared: set[tuple[str, str]] = set()
     for done, scenario in enumerate(scenarios, start=1):
+        if until is not None and done > until:
+            break
+        if done <= skip:
+            continue
         site = db.session.get(Site, site_ids[scenario.site])
         actor, decider = _user(actor_ids[scenario.site]), _user(decider_ids[scenario.site])
         try:
@@ -141,6 +167,8 @@ def replay_all(
                 declare_laboratory(study, site, laboratory)
                 declared.add((site.code, laboratory.name))
             subject = replay(study, site, scenario.steps, actor=actor, decider=decider)
+            if in_transaction is not None:
+                in_transaction(done)
             db.session.commit()
         except BaseException:
             db.session.rollback()

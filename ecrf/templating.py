@@ -6,12 +6,13 @@ import json
 from datetime import datetime
 from decimal import Decimal
 
-from flask import Flask
+from flask import Flask, g
 from flask_login import current_user
 
 from ecrf.auth.permissions import can
 from ecrf.auth.roles import Perm
 from ecrf.db import utcnow
+from ecrf.jobs.seeding import SeedingProgress, seeding_progress
 from ecrf.records.loader import current_study
 from ecrf.records.recorded import describe_recorded
 from forms.language import AllOf, When
@@ -48,9 +49,22 @@ def recorded_value(form_oid: str, path: str | None, text: str | None) -> str:
     return describe_recorded(current_study(), form_oid, path, text)
 
 
+#: Seconds between the reloads of a page that follows the demo seeding.
+SEEDING_REFRESH_SECONDS = 3
+
+
+def demo_seeding() -> SeedingProgress | None:
+    """The unfinished demo seeding's progress (read once per request)."""
+    if "demo_seeding" not in g:
+        g.demo_seeding = seeding_progress()
+    return g.demo_seeding
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["utc"] = format_utc
     app.jinja_env.globals["recorded_value"] = recorded_value
+    app.jinja_env.globals["demo_seeding"] = demo_seeding
+    app.jinja_env.globals["seeding_refresh_seconds"] = SEEDING_REFRESH_SECONDS
     app.jinja_env.filters["condition_json"] = condition_json
 
     @app.context_processor

@@ -234,6 +234,22 @@ def holds(condition: Condition, values: Mapping[str, Any]) -> bool:
         return False
 
 
+# --- choices that depend on another item ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OptionsBy:
+    """The codes of a choice item that go with each code of another item of the same row
+    (a CTCAE term's grades). The page offers only those; the definition's own check refuses
+    the others on save (the browser may be old or scripted).
+
+    ``table`` returns {code of ``item``: allowed codes}; a code missing from it allows all.
+    """
+
+    item: str
+    table: Callable[[], Mapping[str, tuple[str, ...]]]
+
+
 # --- items, groups, forms -----------------------------------------------------------------
 
 
@@ -273,6 +289,8 @@ class Item:
     #: laboratory's limit of normal "in the same unit"): that item's OID. The unit is not
     #: chosen for this item; both are converted together.
     unit_of: str | None = None
+    #: For a choice: which of its codes the page offers, by the value of another item.
+    options_by: OptionsBy | None = None
 
     @property
     def multi_unit(self) -> bool:
@@ -500,13 +518,12 @@ class Criterion:
         return "Y" if self.category == INCLUSION else "N"
 
     def evaluate(self, values: Values) -> bool | None:
-        """The computed result; None when not computable or inputs cannot be combined."""
+        """The computed result; None when not computable. A function expresses "cannot be
+        decided on these inputs" by returning None: one that raises has a bug, which the
+        caller reports (``ecrf.records.rule_failures``), never hides."""
         if self.function is None:
             return None
-        try:
-            return self.function(values)
-        except (ArithmeticError, TypeError, ValueError, KeyError):
-            return None
+        return self.function(values)
 
 
 @dataclass(frozen=True)

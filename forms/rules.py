@@ -29,7 +29,7 @@ with an empty value raises nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -70,6 +70,11 @@ def broken(left: Any, op: str, right: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
+    """A value as the site wrote it: clock times to the minute (the forms take no seconds)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S" if value.second else "%H:%M")
     return value.isoformat() if isinstance(value, date) else str(value)
 
 

@@ -19,8 +19,9 @@ from pathlib import Path
 from flask import Flask
 
 from ecrf import create_app
-from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
+from ecrf.demo import seed_demo
 from ecrf.demo_data import seed_subjects
+from ecrf.demo_seeding import DEMO_SITES, demo_actor, demo_decider
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
 

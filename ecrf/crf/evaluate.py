@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ecrf.crf.rule_failures import rule_failed
 from ecrf.db import utcnow
 from ecrf.records.data import EntryData, RowData, SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.lookups import baseline_value, latest_value
+from ecrf.records.rule_failures import rule_failed
 from ecrf.records.rule_graph import Scope
 from ecrf.study.schedule import reference_dates, visit_window
 from forms.language import Form, Severity

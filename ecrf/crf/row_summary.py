@@ -1,6 +1,7 @@
 """The one-line summary of a log's rows (``ItemGroup.summary``): each column's value as the
 row's fields hold it now (what was typed after a refused save, else what is saved), in
-words, and whether the row's panel opens by itself."""
+words, and whether the row's panel opens by itself. An end date left empty because the
+row's "ongoing" answer is Yes is marked so (the page then says "Ongoing", not "—")."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from ecrf.crf.web_forms import field_name
 from ecrf.records.loader import LoadedStudy
-from forms.language import MISSING_CODES, DataType, ItemGroup
+from forms.language import MISSING_CODES, DataType, Item, ItemGroup, condition_items
 
 EMPTY = "—"
 
@@ -22,6 +23,9 @@ class Cell:
     short: str
     #: The whole value (the line's tooltip, and what a screen reader reads).
     full: str
+    #: Empty because the event is ongoing: an end date asked only when the row's CDASH
+    #: --ONGO item ("Ongoing") is No, and that answer is Yes.
+    ongoing: bool = False
 
 
 def summary_cells(study: LoadedStudy, form: Any, group: ItemGroup, key: int) -> list[Cell]:
@@ -29,10 +33,11 @@ def summary_cells(study: LoadedStudy, form: Any, group: ItemGroup, key: int) -> 
     cells = []
     for oid, heading in group.summary:
         item = items[oid]
-        data = form[field_name(group.oid, key, oid)].data
-        text = ", ".join(data) if isinstance(data, list) else (data or "").strip()
+        text = _text(form[field_name(group.oid, key, oid)].data)
         if not text:
-            cells.append(Cell(heading, EMPTY, EMPTY))
+            ongo = _ongoing_item(group, item)
+            yes = ongo is not None and _text(form[field_name(group.oid, key, ongo)].data) == "Y"
+            cells.append(Cell(heading, EMPTY, EMPTY, ongoing=yes))
             continue
         if text in MISSING_CODES and not _own_code(study, item, text):
             cells.append(Cell(heading, text, MISSING_CODES[text]))
@@ -67,6 +72,22 @@ def column_kinds(group: ItemGroup) -> list[str]:
         "name" if index == 1 else _KINDS.get(items[oid].type, "answer")
         for index, (oid, _) in enumerate(group.summary)
     ]
+
+
+def _text(data: Any) -> str:
+    return ", ".join(data) if isinstance(data, list) else (data or "").strip()
+
+
+def _ongoing_item(group: ItemGroup, item: Item) -> str | None:
+    """The OID of the row's "ongoing" item (CDASH --ONGO) when ``item`` is asked only
+    depending on it (the end date: asked when the event is not ongoing)."""
+    if item.shown_when is None:
+        return None
+    refs = condition_items(item.shown_when)
+    return next(
+        (i.oid for i in group.items if i.oid in refs and (i.cdash or "").endswith("ONGO")),
+        None,
+    )
 
 
 def _own_code(study: LoadedStudy, item, code: str) -> bool:

@@ -42,6 +42,11 @@ class JobKind:
     per_subject: bool = False
     #: ``run`` takes the study it works on first: the runner passes the running one.
     takes_study: bool = False
+    #: ``run`` also takes ``params=`` (the job row's ``params``) and ``job_id=`` (to count
+    #: its progress inside its own transactions, as the demo seeding does).
+    takes_params: bool = False
+    #: Started by the application itself (the demo seeding), never from "New extract".
+    internal: bool = False
 
     def function(self) -> Run:
         if callable(self.run):
@@ -51,6 +56,8 @@ class JobKind:
 
 
 KINDS: dict[str, JobKind] = {}
+#: The demo seeding's kind (`ecrf demo`; registered below).
+DEMO_KIND = "demo"
 
 
 def register(kind: JobKind) -> JobKind:
@@ -124,5 +131,19 @@ register(
         "Investigator's copy: every casebook of the site (PDF/A files and manifest; zipped)",
         (Perm.DOWNLOAD_REPORTS,),
         "ecrf.reporting.casebook_jobs:write_site_casebooks",
+    )
+)
+
+# `ecrf demo`: the demo patients and the monitoring of them, seeded while the app serves.
+register(
+    JobKind(
+        DEMO_KIND,
+        "Demo data (synthetic patients through the write path, then their monitoring)",
+        (),
+        "ecrf.demo_seeding:run_demo_seeding",
+        filename="demo-seeding.txt",
+        takes_study=True,
+        takes_params=True,
+        internal=True,
     )
 )

@@ -58,6 +58,8 @@ class Job(Base):
     state: Mapped[JobState] = mapped_column(str_enum(JobState), default=JobState.QUEUED, index=True)
     progress_done: Mapped[int] = mapped_column(default=0)
     progress_total: Mapped[int] = mapped_column(default=0)
+    #: What a kind that ``takes_params`` runs with (the demo seeding: count, seed, day).
+    params: Mapped[dict | None] = mapped_column(sa.JSON)
     #: The result file, relative to ECRF_EXPORT_DIR.
     result_path: Mapped[str | None] = mapped_column(sa.String(500))
     result_size: Mapped[int | None] = mapped_column(sa.BigInteger)

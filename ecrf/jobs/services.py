@@ -85,7 +85,9 @@ def kinds_for(user: User) -> list[JobKind]:
     return [
         kind
         for kind in KINDS.values()
-        if not kind.per_subject and all(can(user, perm) for perm in kind.perms)
+        if not kind.per_subject
+        and not kind.internal
+        and all(can(user, perm) for perm in kind.perms)
     ]
 
 
@@ -127,7 +129,7 @@ def start_job(kind_name: str, site_code: str | None, *, actor: User) -> Job:
         (or anywhere).
     """
     kind = get_kind(kind_name)
-    if kind is None or kind.per_subject:
+    if kind is None or kind.per_subject or kind.internal:
         raise RuleViolation(UNKNOWN_KIND, field="kind")
     if site_code:
         site = db.session.scalar(sa.select(Site).where(Site.code == site_code.strip().upper()))
@@ -165,7 +167,7 @@ def start_subject_job(kind_name: str, identifier: str, *, actor: User) -> Job:
         at its site.
     """
     kind = get_kind(kind_name)
-    if kind is None or not kind.per_subject:
+    if kind is None or not kind.per_subject or kind.internal:
         raise RuleViolation(UNKNOWN_KIND, field="kind")
     subject = db.session.scalar(sa.select(Subject).where(Subject.identifier == identifier))
     if subject is None or not can(actor, Perm.VIEW_SUBJECTS, subject.site_id):
@@ -226,7 +228,9 @@ def run_job(job_id: int) -> JobState | None:
         name = kind.filename.format(subject=job.subject) if kind.filename else kind.name
         out = folder / name
         reporter = _ProgressReporter(job_id)
-        extra = {"subject": job.subject} if kind.per_subject else {}
+        extra: dict = {"subject": job.subject} if kind.per_subject else {}
+        if kind.takes_params:
+            extra.update(params=dict(job.params or {}), job_id=job_id)
         study = (current_study(),) if kind.takes_study else ()
         result = kind.function()(
             *study, out, site_ids=site_ids, actor=actor, progress=reporter, **extra

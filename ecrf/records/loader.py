@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import MISSING, Field, dataclass, fields, is_dataclass
 from decimal import Decimal
 from enum import Enum
 from functools import cached_property
@@ -187,8 +187,14 @@ class LoadedStudy:
 
 
 def _canonical(value: Any) -> Any:
+    # Fields left at their default are not written: a field the language gains later does
+    # not change the fingerprint of definitions that do not use it.
     if is_dataclass(value):
-        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value)}
+        return {
+            f.name: _canonical(getattr(value, f.name))
+            for f in fields(value)
+            if not _is_default(f, getattr(value, f.name))
+        }
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (list, tuple)):
@@ -200,6 +206,14 @@ def _canonical(value: Any) -> Any:
     if callable(value):
         return f"{value.__module__}.{value.__qualname__}"
     return value
+
+
+def _is_default(field: Field, value: Any) -> bool:
+    if field.default is not MISSING:
+        return value == field.default
+    if field.default_factory is not MISSING:
+        return value == field.default_factory()
+    return False
 
 
 def current_study() -> LoadedStudy:
@@ -268,6 +282,7 @@ def _check_form(problems: list[str], loaded: LoadedStudy, form: Form) -> None:
     for group in form.groups:
         _check_summary(problems, f"{where}, group {group.oid}", group)
         _check_analytes(problems, where, group)
+        _check_options_by(problems, loaded, f"{where}, group {group.oid}", group)
     if form.baseline is not None:
         _check_baseline(problems, loaded, form)
     derived_targets = set()
@@ -295,6 +310,25 @@ def _check_form(problems: list[str], loaded: LoadedStudy, form: Form) -> None:
             continue
         _check_inputs(problems, loaded, form, label, check.target, check.inputs)
         _check_declared(problems, loaded, form, label, check)
+
+
+def _check_options_by(problems: list[str], loaded: LoadedStudy, where: str, group) -> None:
+    """A choice whose codes depend on another item names a choice of its own row, and its
+    table speaks of codes both lists have."""
+    for item in group.items:
+        if item.options_by is None:
+            continue
+        label = f"{where}, item {item.oid}: options_by {item.options_by.item}"
+        by = next((i for i in group.items if i.oid == item.options_by.item), None)
+        mine, theirs = loaded.codelist_for(item), by and loaded.codelist_for(by)
+        if by is None or mine is None or theirs is None:
+            problems.append(f"{label}: both items must be choices of the same group")
+            continue
+        codes, keys = {c for c, _ in mine.codes}, {c for c, _ in theirs.codes}
+        for key, allowed in item.options_by.table().items():
+            if key not in keys or not set(allowed) <= codes:
+                problems.append(f"{label}: {key} → {allowed} is not in the code lists")
+                break
 
 
 def _check_analytes(problems: list[str], where: str, group) -> None:

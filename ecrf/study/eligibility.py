@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecrf.records import fields
-from ecrf.records.data import SubjectData
+from ecrf.records.data import RowData, SubjectData
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding
+from ecrf.records.rule_failures import rule_failed
 from forms.language import Criterion
 
 
@@ -116,7 +117,15 @@ def assess(study: LoadedStudy, data: SubjectData) -> Assessment:
         answer = None
         if row is not None:
             answer = row.values.get(item_oid) or row.missing.get(item_oid)
-        results.append(CriterionResult(criterion, answer, criterion.evaluate(values), evidence))
+        try:
+            computed = criterion.evaluate(values)
+        except Exception as error:  # a bug of the definition: logged, or raised when strict
+            where = (visit_oid, 1, form_oid)
+            rule_failed(
+                "criterion", criterion.id, data, where, row or RowData(group.oid, 1), values, error
+            )
+            computed = None
+        results.append(CriterionResult(criterion, answer, computed, evidence))
     return Assessment(results)
 
 

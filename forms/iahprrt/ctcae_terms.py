@@ -75,6 +75,12 @@ def terms() -> tuple[Term, ...]:
 
 
 @cache
+def grades_by_code() -> dict[str, tuple[str, ...]]:
+    """The grades each term has, as the grade item's codes: what the page offers."""
+    return {t.code: tuple(str(g) for g in t.grades) for t in terms()}
+
+
+@cache
 def by_code() -> dict[str, Term]:
     return {t.code: t for t in terms()}
 

@@ -19,8 +19,18 @@ from forms.iahprrt.common import (
     text,
     yes_no,
 )
+from forms.iahprrt.ctcae_terms import grades_by_code
 from forms.iahprrt.eligibility import CRITERIA, NotMet
-from forms.language import DataType, Derivation, Form, ItemGroup, Severity, Timing, When
+from forms.language import (
+    DataType,
+    Derivation,
+    Form,
+    ItemGroup,
+    OptionsBy,
+    Severity,
+    Timing,
+    When,
+)
 from forms.rules import compare, unique
 
 _SERIOUS = When("AESER", "eq", "Y")
@@ -94,6 +104,8 @@ AE = Form(
                     "CTCAE v5.0 grade (worst)",
                     "AETOXGR",
                     required=True,
+                    # The page offers the term's grades; grade_outside_term refuses others.
+                    options_by=OptionsBy("AELLTCD", grades_by_code),
                     cdash="AETOXGR",
                     sdtm="AE.AETOXGR",
                 ),

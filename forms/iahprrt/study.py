@@ -129,7 +129,10 @@ STUDY = Study(
     # washouts; doses per GBq and cumulative doses; AEs coded with CTCAE v5.0 terms;
     # eligibility as the registry writes it; pregnancy tests before each exposure; RECIST
     # best overall response with confirmation; findings worded as questions.
-    version="1.5",
+    # 1.6: CTCAE v5.0 terms checked against the NCI spreadsheet (grades of 8 terms, the
+    # class of 2 corrected); the AE grade offers only the chosen term's grades. The
+    # fingerprint leaves out what the definition leaves at its default.
+    version="1.6",
     protocol="CHUBX 2017/47 · NCT04837885 · EudraCT 2019-003023-38",
     description=(
         "Intra-arterial hepatic infusion of radiolabelled somatostatin analogs in GEP-NET "

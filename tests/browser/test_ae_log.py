@@ -83,6 +83,9 @@ def test_one_line_per_event_and_its_fields_below_it(page: Page, log_url, tmp_pat
     expect(third).to_contain_text("Grade 3")
     expect(third).to_contain_text("2025-03-10")
     expect(third).to_contain_text("Probably related")
+    # The end column: the date an event ended, "Ongoing" for one that has not.
+    expect(rows.nth(0).locator("> summary [data-label='End']")).to_have_text("2025-02-05")
+    expect(rows.nth(1).locator("> summary [data-label='End']")).to_have_text("Ongoing")
     expect(page.locator("[name='AE-3-AETOXGR']")).to_be_hidden()
     _no_sideways_scroll(page)
     page.screenshot(path=tmp_path / "ae-log-laptop.png", full_page=True)
@@ -110,10 +113,12 @@ def test_a_grade_the_term_lacks_is_refused_at_that_events_grade(page: Page, log_
     expect(new).to_have_attribute("open", "")  # a new event opens to be filled
     page.fill("[name='AE-4-AESPID']", "4")
     page.fill("[name='AE-4-AETERM']", "Hair loss")
+    # The grade chosen first, then a term without it: the page keeps the grade shown, the
+    # server refuses it.
+    page.select_option("[name='AE-4-AETOXGR']", "3")
     page.select_option("[name='AE-4-AELLTCD']", "10001760")  # Alopecia: grades 1 and 2
     page.fill("[name='AE-4-AESTDAT']", "2025-04-01")
     page.select_option("[name='AE-4-AEONGO']", "Y")
-    page.select_option("[name='AE-4-AETOXGR']", "3")
     page.get_by_role("button", name="Save draft").click()
 
     expect(page.locator(".form-errors")).to_contain_text("Nothing was saved")
@@ -122,3 +127,25 @@ def test_a_grade_the_term_lacks_is_refused_at_that_events_grade(page: Page, log_
     expect(message).to_be_visible()  # its event's panel is open at the refusal
     expect(page.locator("#row-AE-1")).not_to_have_attribute("open", "")
     expect(page.locator("#row-AE-4 summary .mark-error")).to_be_visible()
+
+
+def _offered(page: Page, name: str) -> list[str]:
+    return page.locator(f"[name='{name}'] option:not([disabled])").evaluate_all(
+        "options => options.map(o => o.value).filter(v => /^[0-9]$/.test(v))"
+    )
+
+
+def test_the_grade_offers_only_the_grades_of_the_chosen_term(page: Page, log_url):
+    page.goto(log_url)
+    page.locator("#row-AE-3 > summary").click()
+    # Platelet count decreased: grades 1 to 4
+    assert _offered(page, "AE-3-AETOXGR") == ["1", "2", "3", "4"]
+    page.select_option("[name='AE-3-AELLTCD']", "10001760")  # Alopecia: grades 1 and 2
+    # grade 3, already chosen, stays shown (the server's message will speak of it)
+    assert _offered(page, "AE-3-AETOXGR") == ["1", "2", "3"]
+    page.select_option("[name='AE-3-AETOXGR']", "2")
+    assert _offered(page, "AE-3-AETOXGR") == ["1", "2"]
+    page.select_option("[name='AE-3-AELLTCD']", "10040047")  # Sepsis: grades 3 to 5
+    assert _offered(page, "AE-3-AETOXGR") == ["2", "3", "4", "5"]
+    # the other events keep their own terms' grades
+    assert _offered(page, "AE-1-AETOXGR") == ["1", "2", "3"]  # Nausea

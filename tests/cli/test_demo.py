@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from ecrf.auth import services as auth_services
 from ecrf.auth.models import User
 from ecrf.auth.roles import Role
-from ecrf.demo import DEMO_SITES, DEMO_USERS
+from ecrf.demo_seeding import DEMO_SITES, DEMO_USERS
 from ecrf.extensions import db
 from ecrf.records.sites import all_sites
 from tests.conftest import PASSWORD

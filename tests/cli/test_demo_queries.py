@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ecrf.demo import DEMO_QUERIES, seed_demo_queries
+from ecrf.demo_seeding import DEMO_QUERIES, seed_demo_queries
 from ecrf.extensions import db
 from ecrf.integrity import verify_trail
 from ecrf.queries.models import MessageKind, Query, QueryState

@@ -14,8 +14,9 @@ from flask import Flask
 from ecrf import create_app
 from ecrf.crf.services import save_form
 from ecrf.db import utcnow
-from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo
+from ecrf.demo import seed_demo
 from ecrf.demo_data import seed_subjects
+from ecrf.demo_seeding import DEMO_SITES, demo_actor, demo_decider
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
 from ecrf.records.models import (

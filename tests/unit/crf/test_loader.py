@@ -6,12 +6,13 @@ from dataclasses import replace
 
 import pytest
 
-from ecrf.records.loader import DefinitionError, import_study, load_study
+from ecrf.records.loader import DefinitionError, _canonical, import_study, load_study
 from forms.language import (
     Check,
     DataType,
     Derivation,
     Item,
+    OptionsBy,
     Range,
     Visit,
     When,
@@ -248,3 +249,55 @@ def test_a_log_summary_names_items_of_its_own_repeating_group_with_headings():
         "only a repeating group has a summary line per row" in p
         for p in problems_of(_with_summary(form.oid, single.oid, ((first, "First"),)))
     )
+
+
+def _pregnancy_answers() -> dict[str, tuple[str, ...]]:
+    return {"F": ("Y", "N"), "M": ("N",)}
+
+
+def _answers_of_no_sex() -> dict[str, tuple[str, ...]]:
+    return {"X": ("N",)}
+
+
+def _answers_not_in_the_list() -> dict[str, tuple[str, ...]]:
+    return {"M": ("MAYBE",)}
+
+
+def test_a_choice_may_offer_its_codes_by_another_choice_of_its_row():
+    study = replace_item(STUDY, "DM", "PREG", options_by=OptionsBy("SEX", _pregnancy_answers))
+    item = load_study(study).item("DM", "PREG")[1]
+    assert item.options_by.table()["M"] == ("N",)
+
+
+@pytest.mark.parametrize(
+    ("options_by", "problem"),
+    [
+        (
+            OptionsBy("WEIGHT", _pregnancy_answers),
+            "form DM, group DM, item PREG: options_by WEIGHT: both items must be choices of the"
+            " same group",
+        ),
+        (
+            OptionsBy("SEX", _answers_of_no_sex),
+            "form DM, group DM, item PREG: options_by SEX: X → ('N',) is not in the code lists",
+        ),
+        (
+            OptionsBy("SEX", _answers_not_in_the_list),
+            "form DM, group DM, item PREG: options_by SEX: M → ('MAYBE',) is not in the code lists",
+        ),
+    ],
+    ids=["not-a-choice", "unknown-key", "unknown-code"],
+)
+def test_options_by_another_item_are_checked_at_start_up(options_by, problem):
+    study = replace_item(STUDY, "DM", "PREG", options_by=options_by)
+    assert problem in problems_of(study)
+
+
+def test_the_fingerprint_leaves_out_what_is_left_at_its_default():
+    # A field the language gains later changes no definition that does not use it.
+    assert _canonical(Item("X", "Label", DataType.TEXT)) == {
+        "oid": "X",
+        "label": "Label",
+        "type": "text",
+    }
+    assert _canonical(Item("X", "Label", DataType.TEXT, max_length=8))["max_length"] == 8

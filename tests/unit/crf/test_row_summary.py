@@ -48,6 +48,30 @@ def test_the_line_shows_labels_short_and_whole(app, study):
     assert cells["End"] == (EMPTY, EMPTY)
 
 
+@pytest.mark.parametrize(
+    ("typed", "ongoing", "end"),
+    [
+        ({"AEONGO": "Y"}, True, EMPTY),  # no end date asked: the event is ongoing
+        ({"AEONGO": "N"}, False, EMPTY),  # ended, its date not given yet
+        ({}, False, EMPTY),  # not answered
+        ({"AEONGO": "N", "AEENDAT": "2025-04-02"}, False, "2025-04-02"),
+    ],
+)
+def test_an_ongoing_event_is_marked_so_in_the_end_column(app, study, typed, ongoing, end):
+    with app.test_request_context():
+        form_def = study.forms["AE"]
+        (group,) = form_def.groups
+        form = build_entry_form(
+            study,
+            form_def,
+            {"AE": [1]},
+            formdata=MultiDict({f"AE-1-{oid}": text for oid, text in typed.items()}),
+        )
+        cells = {c.heading: c for c in summary_cells(study, form, group, 1)}
+    assert (cells["End"].ongoing, cells["End"].short) == (ongoing, end)
+    assert not any(c.ongoing for heading, c in cells.items() if heading != "End")
+
+
 def test_columns_keep_their_kind(study):
     (group,) = study.forms["AE"].groups
     assert column_kinds(group) == [

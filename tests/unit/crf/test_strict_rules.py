@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import pytest
 
-from ecrf.crf.rule_failures import RuleFailed, shortened_repr, strict_rules
 from ecrf.extensions import db
 from ecrf.records.loader import LoadedStudy, load_study
+from ecrf.records.rule_failures import RuleFailed, shortened_repr, strict_rules
 from forms.language import Check, Derivation
 from tests.capture import entry_of, rows
 from tests.definitions.mini import STUDY

@@ -20,8 +20,8 @@ ALOPECIA, DEATH, SEPSIS, ANEMIA = "10001760", "10011914", "10040047", "10002272"
         (ALOPECIA, "3", True),  # just above
         (DEATH, "5", False),
         (DEATH, "4", True),
-        (SEPSIS, "3", True),  # just below its lowest grade
-        (SEPSIS, "4", False),
+        (SEPSIS, "2", True),  # just below its lowest grade
+        (SEPSIS, "3", False),
         (ANEMIA, "5", False),
         (None, "3", False),  # nothing to check against yet
         (ALOPECIA, None, False),

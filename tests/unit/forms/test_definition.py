@@ -21,7 +21,7 @@ FORMS_DIR = Path(__file__).resolve().parents[3] / "forms"
 
 def test_the_definition_loads_without_a_problem():
     loaded = load_study(STUDY)
-    assert loaded.version == "1.5"
+    assert loaded.version == "1.6"
     assert len(loaded.digest) == 64
 
 

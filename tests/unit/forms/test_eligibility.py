@@ -380,9 +380,11 @@ def test_exc11_mri_done_shows_it_is_not_contraindicated():
     assert computed("EXC11", SCR__TUBL__MRIDAT=None) is None
 
 
-def test_a_criterion_whose_inputs_cannot_be_combined_is_undecided():
-    assert computed("INC06", SCR__LBCHEM__CRCL="fifty") is None
+def test_a_criterion_without_its_inputs_is_undecided_and_one_that_raises_is_not_hidden():
     assert BY_ID["INC10"].evaluate({}) is None
+    # Typed values never do this: the caller reports the definition's bug (rule_failures).
+    with pytest.raises(InvalidOperation):
+        computed("INC06", SCR__LBCHEM__CRCL="fifty")
 
 
 def test_in_a_check_or_derivation_a_criterion_that_raises_is_reported_not_undecided():

@@ -4,7 +4,7 @@ mean."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import pytest
@@ -61,6 +61,25 @@ def test_a_comparison_check_names_both_values_in_its_message():
     assert found == "The end date (2024-01-01) is before the start date (2024-02)."
     assert check.function({"ENDDAT": date(2024, 3, 1), "STDAT": date(2024, 2, 1)}) is None
     assert check.function({"ENDDAT": None, "STDAT": date(2024, 2, 1)}) is None
+
+
+def test_a_comparison_shows_clock_times_to_the_minute_as_the_site_typed_them():
+    check = compare(
+        "ACQ_AFTER_INJ",
+        "ACQTIM",
+        ">",
+        "INJTIM",
+        message="The acquisition ({left}) starts before the injection ({right}).",
+    )
+    found = check.function({"ACQTIM": time(9, 5), "INJTIM": time(10, 30)})
+    assert found == "The acquisition (09:05) starts before the injection (10:30)."
+    moments = {
+        "ACQTIM": datetime(2024, 3, 1, 9, 5, tzinfo=UTC),
+        "INJTIM": datetime(2024, 3, 1, 10, 30, 15, tzinfo=UTC),
+    }
+    assert check.function(moments) == (
+        "The acquisition (2024-03-01 09:05) starts before the injection (2024-03-01 10:30)."
+    )
 
 
 def test_a_comparison_may_show_its_finding_at_another_item():

@@ -6,6 +6,8 @@ names the criteria; a screen failure records them.
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -16,7 +18,9 @@ from ecrf.crf.services import ValidationFailed
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
 from ecrf.records.data import SubjectData
+from ecrf.records.loader import load_study
 from ecrf.records.models import Finding, FindingStatus, SubjectStatus
+from ecrf.records.rule_failures import RuleFailed
 from ecrf.study import subjects
 from ecrf.study.eligibility import Assessment, assess
 from forms.iahprrt.eligibility import CRITERIA
@@ -552,3 +556,33 @@ def test_a_screen_failure_of_an_eligible_patient_keeps_the_reason_as_given(
     )
     db.session.commit()
     assert subject.status_reason == "Withdrew before D0"
+
+
+def _unguarded_clearance(values):
+    """INC06 without its guard on a missing clearance: None > 50 raises."""
+    return values["SCR.LBCHEM.CRCL"] >= 50
+
+
+def _with_broken_inc06(study):
+    criteria = tuple(
+        replace(c, function=_unguarded_clearance) if c.id == "INC06" else c
+        for c in study.study.eligibility
+    )
+    return load_study(replace(study.study, version="broken", eligibility=criteria))
+
+
+def test_a_criterion_that_raises_stops_the_assessment_when_strict(study, subject):
+    with pytest.raises(RuleFailed) as caught:
+        assessment(_with_broken_inc06(study), subject)
+    failure = caught.value
+    assert (failure.kind, failure.rule, failure.subject) == ("criterion", "INC06", "BDX-001")
+    assert (failure.visit_oid, failure.form_oid) == ("SCR", "IE")
+    assert isinstance(failure.__cause__, TypeError)
+
+
+def test_a_criterion_that_raises_is_logged_and_left_undecided(app, study, subject, caplog):
+    app.config["STRICT_RULES"] = False
+    result = by_id(assessment(_with_broken_inc06(study), subject))
+    assert result["INC06"].computed is None
+    (record,) = [r for r in caplog.records if "criterion INC06 raised TypeError" in r.getMessage()]
+    assert record.levelno == logging.ERROR and "subject BDX-001" in record.getMessage()
