@@ -4,12 +4,15 @@ stored data against the trail, both ways, in one streamed pass over the events."
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ecrf.audit.chain import ChainSummary, Problems, walk_chain
 from ecrf.audit.checkpoints import BadLine, Checkpoint, checkpoint_path, read_checkpoints
 from ecrf.audit.reconcile import Reconciler, dispatcher
 from ecrf.audit.services import audit_key
+from ecrf.extensions import db
 
 
 @dataclass
@@ -28,6 +31,38 @@ def verify_trail(reconcilers: list[Reconciler], limit: int = 20) -> Verification
     """Check the chain, then the data through ``reconcilers`` (each package that keeps audited
     data brings its own: ``ecrf.integrity`` gathers them); every problem is counted, the
     first ``limit`` are kept to show."""
+    with one_snapshot():
+        return _verify(reconcilers, limit)
+
+
+@contextmanager
+def one_snapshot() -> Iterator[None]:
+    """Read the trail and the data as of one moment, in a read transaction of its own.
+
+    On a live system the trail is read first, the tables after: a registration, a save or a
+    query committed in between would otherwise be seen in the tables but not in the trail,
+    and reported as data the application never wrote (the load test met it: a subject
+    registered while `ecrf audit verify` ran). PostgreSQL gives REPEATABLE READ; SQLite
+    (WAL) a deferred BEGIN, whose first read fixes the snapshot without holding writers
+    back. Inside a transaction the caller
+    already opened, its reads are used as they are.
+    """
+    session = db.session()
+    if session.in_transaction():
+        yield
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    elif dialect == "sqlite":
+        session.connection().exec_driver_sql("BEGIN")
+    try:
+        yield
+    finally:
+        session.rollback()  # only read: ends the snapshot
+
+
+def _verify(reconcilers: list[Reconciler], limit: int) -> Verification:
     started = time.perf_counter()
     key = audit_key()
     problems = Problems(limit)
