@@ -159,8 +159,8 @@ def _copy_batch(templates: list[_Template], start: int, size: int) -> None:
     """Copy ``size`` patients (the ``start``-th copy onwards, cycling through the templates)
     in one transaction, with their audit events."""
     next_id = _next_ids()
-    numbers = dict(db.session.execute(sa.select(Site.id, Site.last_subject_number)).tuples().all())
-    sites = dict(db.session.execute(sa.select(Site.id, Site.code)).tuples().all())
+    numbers = dict(db.session.execute(sa.select(Site.id, Site.last_subject_number)).all())
+    sites = dict(db.session.execute(sa.select(Site.id, Site.code)).all())
     out: dict[str, list[tuple]] = {name: [] for name in PATIENT_TABLES}
     with batched_events():
         for n in range(start, start + size):
