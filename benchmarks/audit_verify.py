@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -55,18 +56,44 @@ def full_scan() -> int:
     return rows
 
 
-def measure(subjects: int) -> None:
+@dataclass(frozen=True)
+class VerifyFigures:
+    events: int
+    count_s: float
+    scan_s: float
+    chain_s: float
+    verify_s: float
+    intact: bool
+    problems: int
+
+
+def verify_figures() -> VerifyFigures:
+    """`ecrf audit verify`'s service, the chain walk alone and the floors, timed once each."""
     count_s, events = timed(
         lambda: db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
     )
     scan_s, _ = timed(full_scan)
     chain_s, _ = timed(lambda: walk_chain(Problems()))
     verify_s, result = timed(verify_trail)
+    return VerifyFigures(
+        events, count_s, scan_s, chain_s, verify_s, result.intact, result.problems.total
+    )
+
+
+def measure(subjects: int) -> None:
+    f = verify_figures()
+    count_s, scan_s, chain_s, verify_s, events = (
+        f.count_s,
+        f.scan_s,
+        f.chain_s,
+        f.verify_s,
+        f.events,
+    )
     tracemalloc.start()
     verify_trail()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    verdict = "intact" if result.intact else f"{result.problems.total} PROBLEMS"
+    verdict = "intact" if f.intact else f"{f.problems} PROBLEMS"
     print(
         f"N={subjects:<5} {events:8d} events | floor: count {count_s:6.2f} s, full scan "
         f"{scan_s:6.2f} s | chain {chain_s:6.2f} s | verify {verify_s:6.2f} s "

@@ -76,7 +76,7 @@ class _Template:
 
     identifier: str
     site_id: int
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    rows: dict[str, list[tuple]] = field(default_factory=dict)
     events: list[Any] = field(default_factory=list)
 
 
@@ -112,27 +112,26 @@ def _table(name: str) -> sa.Table:
     return db.metadata.tables[name]
 
 
+def _columns(name: str) -> list[str]:
+    return [column.name for column in _table(name).columns]
+
+
 def _load(subject_id: int) -> _Template:
-    """A patient's rows, table by table, and the audit events about it, in chain order."""
+    """A patient's rows, table by table, as the database holds them (driver values, no
+    type conversion: they go back as they came), and the audit events about it."""
     connection = db.session.connection()
     owned: dict[str, list[int]] = {"subject": [subject_id]}
-    rows: dict[str, list[dict[str, Any]]] = {}
+    rows: dict[str, list[tuple]] = {}
     for name in PATIENT_TABLES:
-        table = _table(name)
-        if name == "subject":
-            where = table.c.id == subject_id
-        else:
-            column, owner = _OWNER[name]
-            where = table.c[column].in_(owned[owner])
-        found = [
-            dict(r)
-            for r in connection.execute(
-                sa.select(table).where(where).order_by(table.c.id)
-            ).mappings()
-        ]
-        rows[name] = found
-        owned[name] = [r["id"] for r in found]
-    subject = rows["subject"][0]
+        column, owner = _OWNER.get(name, ("id", "subject"))
+        ids = ", ".join(str(int(i)) for i in owned[owner]) or "NULL"
+        listed = ", ".join(f'"{c}"' for c in _columns(name))
+        found = connection.exec_driver_sql(
+            f'SELECT {listed} FROM "{name}" WHERE "{column}" IN ({ids}) ORDER BY id'
+        ).all()
+        rows[name] = [tuple(row) for row in found]
+        owned[name] = [row[0] for row in found]
+    subject = dict(zip(_columns("subject"), rows["subject"][0], strict=True))
     identifier = subject["identifier"]
     ids = {entity: {str(i) for i in owned[name]} for entity, name in _ENTITY_TABLE.items()}
     about = sa.or_(
@@ -160,9 +159,9 @@ def _copy_batch(templates: list[_Template], start: int, size: int) -> None:
     """Copy ``size`` patients (the ``start``-th copy onwards, cycling through the templates)
     in one transaction, with their audit events."""
     next_id = _next_ids()
-    numbers = dict(db.session.execute(sa.select(Site.id, Site.last_subject_number)).tuples().all())
-    sites = dict(db.session.execute(sa.select(Site.id, Site.code)).tuples().all())
-    out: dict[str, list[dict[str, Any]]] = {name: [] for name in PATIENT_TABLES}
+    numbers = dict(db.session.execute(sa.select(Site.id, Site.last_subject_number)).all())
+    sites = dict(db.session.execute(sa.select(Site.id, Site.code)).all())
+    out: dict[str, list[tuple]] = {name: [] for name in PATIENT_TABLES}
     with batched_events():
         for n in range(start, start + size):
             template = templates[n % len(templates)]
@@ -172,9 +171,15 @@ def _copy_batch(templates: list[_Template], start: int, size: int) -> None:
             new_ids = _copy_rows(template, out, next_id, number, identifier)
             _copy_events(template, identifier, new_ids)
         connection = db.session.connection()
+        mark = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
         for name in PATIENT_TABLES:
             if out[name]:
-                connection.execute(sa.insert(_table(name)), out[name])
+                columns = _columns(name)
+                listed = ", ".join(f'"{c}"' for c in columns)
+                marks = ", ".join([mark] * len(columns))
+                connection.exec_driver_sql(
+                    f'INSERT INTO "{name}" ({listed}) VALUES ({marks})', out[name]
+                )
         for site_id, number in numbers.items():
             connection.execute(
                 sa.update(_table("site")).where(_table("site").c.id == site_id),
@@ -185,7 +190,7 @@ def _copy_batch(templates: list[_Template], start: int, size: int) -> None:
 
 def _copy_rows(
     template: _Template,
-    out: dict[str, list[dict[str, Any]]],
+    out: dict[str, list[tuple]],
     next_id: dict[str, int],
     number: int,
     identifier: str,
@@ -193,26 +198,30 @@ def _copy_rows(
     """Append the copy's rows to ``out`` with new ids (taken from ``next_id``); return
     old id → new id, by table."""
     new_ids: dict[str, dict[int, int]] = {}
-    references = {name: _references(name) for name in PATIENT_TABLES}
     for name in PATIENT_TABLES:
         mapping = new_ids[name] = {}
+        references = [(index, new_ids[target]) for index, target in _references(name)]
         for row in template.rows[name]:
-            copy = dict(row)
-            copy["id"] = mapping[row["id"]] = next_id[name]
+            copy = list(row)
+            copy[0] = mapping[row[0]] = next_id[name]
             next_id[name] += 1
-            for column, target in references[name]:
-                if copy[column] is not None:
-                    copy[column] = new_ids[target][copy[column]]
-            out[name].append(copy)
-    subject = out["subject"][-1]
-    subject["number"], subject["identifier"] = number, identifier
+            for index, targets in references:
+                if copy[index] is not None:
+                    copy[index] = targets[copy[index]]
+            out[name].append(tuple(copy))
+    subject = list(out["subject"][-1])
+    columns = _columns("subject")
+    subject[columns.index("number")] = number
+    subject[columns.index("identifier")] = identifier
+    out["subject"][-1] = tuple(subject)
     return new_ids
 
 
-def _references(name: str) -> list[tuple[str, str]]:
-    """(column, patient table) of each foreign key of ``name`` to a patient table."""
+def _references(name: str) -> list[tuple[int, str]]:
+    """(column's index, patient table) of each foreign key of ``name`` to a patient table."""
+    columns = _columns(name)
     return [
-        (key.parent.name, key.column.table.name)
+        (columns.index(key.parent.name), key.column.table.name)
         for key in _table(name).foreign_keys
         if key.column.table.name in PATIENT_TABLES
     ]

@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -68,7 +69,21 @@ def most_documented() -> Subject:
     return db.session.scalar(sa.select(Subject).where(Subject.identifier == identifier))
 
 
-def measure_one(runs: int) -> None:
+@dataclass(frozen=True)
+class CasebookFigures:
+    identifier: str
+    trail_lines: int
+    html_bytes: int
+    pdf_bytes: int
+    pages: int
+    data_s: float
+    html_s: float
+    whole_s: float
+    floor_s: float
+
+
+def casebook_figures(runs: int) -> CasebookFigures:
+    """The most documented patient's casebook, its parts and the floor: medians of ``runs``."""
     study = current_study()
     subject = most_documented()
     data_s, context = median_time(lambda: build_casebook(study, subject, actor=None), runs)
@@ -76,14 +91,28 @@ def measure_one(runs: int) -> None:
     floor_s, floor_pdf = median_time(lambda: html_to_pdf(html, variant=ARCHIVAL), runs)
     whole_s, rendered = median_time(lambda: render_casebook(study, subject, actor=None), runs)
     db.session.commit()
-    pages = count_pages(floor_pdf)
+    return CasebookFigures(
+        subject.identifier,
+        len(context["trail"]),
+        len(html),
+        len(rendered.pdf),
+        count_pages(floor_pdf),
+        data_s,
+        html_s,
+        whole_s,
+        floor_s,
+    )
+
+
+def measure_one(runs: int) -> None:
+    f = casebook_figures(runs)
     print(
-        f"casebook of {subject.identifier} ({len(context['trail'])} trail lines, "
-        f"{len(html) / 1024:.0f} kB of HTML, {len(rendered.pdf) / 1024:.0f} kB PDF, "
-        f"{pages} pages), median of {runs}:\n"
-        f"  data {data_s:6.2f} s | HTML {html_s:6.2f} s | whole casebook {whole_s:6.2f} s"
-        f" | floor (WeasyPrint on the finished HTML) {floor_s:6.2f} s"
-        f" | ratio {whole_s / floor_s:4.2f}",
+        f"casebook of {f.identifier} ({f.trail_lines} trail lines, "
+        f"{f.html_bytes / 1024:.0f} kB of HTML, {f.pdf_bytes / 1024:.0f} kB PDF, "
+        f"{f.pages} pages), median of {runs}:\n"
+        f"  data {f.data_s:6.2f} s | HTML {f.html_s:6.2f} s | whole casebook {f.whole_s:6.2f} s"
+        f" | floor (WeasyPrint on the finished HTML) {f.floor_s:6.2f} s"
+        f" | ratio {f.whole_s / f.floor_s:4.2f}",
         flush=True,
     )
 
