@@ -29,8 +29,9 @@ from ecrf import transaction
 from ecrf.audit.checkpoints import write_checkpoint
 from ecrf.audit.models import AuditEvent
 from ecrf.audit.services import batched_events, record_event
-from ecrf.demo import DEMO_SITES, demo_actor, demo_decider, seed_demo, seed_demo_queries
+from ecrf.demo import seed_demo
 from ecrf.demo_data import seed_subjects
+from ecrf.demo_seeding import DEMO_SITES, demo_actor, demo_decider, seed_demo_queries
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
 from ecrf.records.models import Site, Subject

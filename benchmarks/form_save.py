@@ -40,8 +40,9 @@ from benchmarks.support import bench_app, bench_database
 from ecrf import transaction
 from ecrf.auth.roles import Role
 from ecrf.crf import web_forms
-from ecrf.demo import DEMO_SITES, DEMO_USERS, demo_actor, demo_decider, seed_demo
+from ecrf.demo import seed_demo
 from ecrf.demo_data import seed_subjects
+from ecrf.demo_seeding import DEMO_SITES, DEMO_USERS, demo_actor, demo_decider
 from ecrf.extensions import db
 from ecrf.records.data import SubjectData
 from ecrf.records.loader import LoadedStudy, current_study

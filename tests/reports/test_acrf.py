@@ -232,7 +232,7 @@ def test_the_pdf_is_archival_with_a_plausible_page_count_and_bookmarks(trial, do
 
 def test_the_pages_carry_the_study_the_kind_of_document_and_the_version(download):
     first = " ".join(download.reader.pages[10].extract_text().split())
-    assert "IAH-PRRT (LUTARTERIAL) · Annotated CRF (blank) · study definition 1.5" in first
+    assert "IAH-PRRT (LUTARTERIAL) · Annotated CRF (blank) · study definition 1.6" in first
     assert re.search(r"Page 11 of \d+", first)
 
 
@@ -249,7 +249,7 @@ def test_every_signed_in_user_downloads_the_same_file(trial, download, username)
     response = client.get("/reports/acrf.pdf")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
-    assert response.headers["Content-Disposition"] == ("attachment; filename=aCRF-IAHPRRT-1.5.pdf")
+    assert response.headers["Content-Disposition"] == ("attachment; filename=aCRF-IAHPRRT-1.6.pdf")
     assert response.data == download.pdf
 
 
