@@ -26,6 +26,7 @@ def data_manager(create_user, rename_user):
 
 
 def _menu_lines(page: Page) -> int:
+    page.wait_for_load_state("load")  # positions are read with the stylesheets applied
     tops = page.locator(".topbar nav a").evaluate_all(
         "links => links.map(a => Math.round(a.getBoundingClientRect().top))"
     )

@@ -51,6 +51,8 @@ def _open_lesion_table(page: Page, live_server, patient, sign_in):
     for _ in range(2):
         page.locator('button[value="add_row:IDX"]').click()
     expect(lesions.locator("tbody tr")).to_have_count(2)
+    # Widths are read once the page's stylesheets apply (the row's POST reloads the page).
+    page.wait_for_load_state("load")
     return page.locator(".table-wrap", has=lesions)
 
 
