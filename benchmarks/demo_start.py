@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -31,19 +30,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-ECRF = str(Path(sys.executable).parent / "ecrf")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def environment(instance: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ECRF_", "FLASK_"))}
-    env["ECRF_INSTANCE_PATH"] = str(instance)
-    return env
+from benchmarks.startup import ECRF, environment, free_port
 
 
 def first_page(args: list[str], env: dict[str, str], port: int, log: Path):

@@ -21,13 +21,13 @@ ECRF = str(Path(sys.executable).with_name("ecrf"))
 TIMEOUT = 600.0
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def _environment(instance: Path) -> dict[str, str]:
+def environment(instance: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ECRF_", "FLASK_"))}
     return env | {"ECRF_INSTANCE_PATH": str(instance)}
 
@@ -42,11 +42,11 @@ def _serves(port: int) -> bool:
 
 def first_page(arguments: list[str], instance: Path) -> float:
     """Seconds from starting ``ecrf <arguments> --port P`` to its sign-in page served."""
-    port = _free_port()
+    port = free_port()
     started = time.perf_counter()
     server = subprocess.Popen(
         [ECRF, *arguments, "--port", str(port)],
-        env=_environment(instance),
+        env=environment(instance),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -72,7 +72,7 @@ def demo_start(workdir: Path) -> tuple[float, float]:
     floor_instance = workdir / "floor-instance"
     subprocess.run(
         [ECRF, "db", "upgrade"],
-        env=_environment(floor_instance),
+        env=environment(floor_instance),
         check=True,
         capture_output=True,
     )
