@@ -21,14 +21,13 @@ import sqlalchemy as sa
 
 from ecrf.audit.models import AuditEvent
 from ecrf.dashboards.scope import Scope
-from ecrf.dashboards.snapshot import SubjectSchedule, load_schedules
+from ecrf.dashboards.slots import late_or_out_of_window, missing_forms
 from ecrf.extensions import db
 from ecrf.queries.listing import AGES
 from ecrf.queries.models import Query, QueryState
 from ecrf.records import fields
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import (
-    EntryStatus,
     FormEntry,
     ItemGroupRow,
     ItemValue,
@@ -36,7 +35,6 @@ from ecrf.records.models import (
     SubjectStatus,
     SubjectVisit,
 )
-from forms.language import VisitKind
 
 # --- words (one place; a French translation will follow) -----------------------------------
 TEXT = {
@@ -67,8 +65,6 @@ AGE_BANDS = (
 )
 #: Rows a section lists at most (the figures count them all).
 ROWS_SHOWN = 50
-#: Subjects who left the study: no visit is due any more (as on the subject matrix).
-ENDED = frozenset({SubjectStatus.SCREEN_FAILURE, SubjectStatus.WITHDRAWN, SubjectStatus.COMPLETED})
 #: Statuses that mean the subject was included.
 INCLUDED = frozenset({SubjectStatus.INCLUDED, SubjectStatus.IN_FOLLOW_UP, SubjectStatus.COMPLETED})
 
@@ -112,16 +108,11 @@ class Section:
 
 
 class Context:
-    """What the section functions share: the study, the scope, and the subjects' schedules
-    (read once, when a section first needs them)."""
+    """What the section functions share: the study and the scope."""
 
     def __init__(self, study: LoadedStudy, scope: Scope) -> None:
         self.study = study
         self.scope = scope
-
-    @cached_property
-    def schedules(self) -> list[SubjectSchedule]:
-        return load_schedules(self.study, self.scope)
 
     @cached_property
     def subjects(self) -> dict[int, tuple[int, str]]:
@@ -227,33 +218,23 @@ def visits(ctx: Context) -> Section:
     overdue: Counter[int] = Counter()
     outside: Counter[int] = Counter()
     rows = []
-    for schedule in ctx.schedules:
-        subject = schedule.subject
-        for slot in schedule.slots:
-            if slot.definition.kind is not VisitKind.SCHEDULED:
-                continue
-            late = (
-                subject.status not in ENDED
-                and slot.overdue(today)
-                and not schedule.forms_at(slot)  # nothing entered yet (as on the matrix)
+    for slot in late_or_out_of_window(ctx.study, ctx.scope):
+        late = slot.overdue(today)
+        (overdue if late else outside)[slot.site_id] += 1
+        rows.append(
+            VisitRow(
+                slot.site_id,
+                slot.subject,
+                slot.definition.oid,
+                slot.definition.name,
+                1,
+                slot.due,
+                slot.earliest,
+                slot.latest,
+                slot.visit_date,
+                (today - slot.latest).days if late and slot.latest else None,
             )
-            if not late and not slot.out_of_window:
-                continue
-            (overdue if late else outside)[subject.site_id] += 1
-            rows.append(
-                VisitRow(
-                    subject.site_id,
-                    subject.identifier,
-                    slot.definition.oid,
-                    slot.definition.name,
-                    slot.repeat_key,
-                    slot.due,
-                    slot.earliest,
-                    slot.latest,
-                    slot.visit_date,
-                    (today - slot.latest).days if late and slot.latest else None,
-                )
-            )
+        )
     rows.sort(key=lambda r: (r.days_late is None, -(r.days_late or 0), r.subject))
     return Section(
         "visits",
@@ -288,36 +269,22 @@ def forms(ctx: Context) -> Section:
     of subjects other than screen failures."""
     missing: Counter[int] = Counter()
     rows = []
-    for schedule in ctx.schedules:
-        subject = schedule.subject
-        if subject.status is SubjectStatus.SCREEN_FAILURE:
-            continue
-        for slot in schedule.slots:
-            if (
-                slot.definition.kind is not VisitKind.SCHEDULED
-                or not slot.applicable
-                or slot.visit_date is None
-            ):
-                continue
-            states = schedule.forms_at(slot)
-            for form_oid in slot.definition.forms:
-                state = states.get(form_oid)
-                if state is not None and state.status is EntryStatus.COMPLETE:
-                    continue
-                missing[subject.site_id] += 1
-                rows.append(
-                    FormRow(
-                        subject.site_id,
-                        subject.identifier,
-                        slot.definition.oid,
-                        slot.definition.name,
-                        slot.repeat_key,
-                        slot.visit_date,
-                        form_oid,
-                        ctx.study.forms[form_oid].name,
-                        "not_started" if state is None else state.status.value,
-                    )
-                )
+    for found in missing_forms(ctx.study, ctx.scope):
+        slot = found.slot
+        missing[slot.site_id] += 1
+        rows.append(
+            FormRow(
+                slot.site_id,
+                slot.subject,
+                slot.definition.oid,
+                slot.definition.name,
+                1,
+                slot.visit_date,
+                found.form_oid,
+                ctx.study.forms[found.form_oid].name,
+                "not_started" if found.status is None else found.status.value,
+            )
+        )
     return Section(
         "forms", TEXT["forms"], [Column(TEXT["missing"], dict(missing), alarm=True)], rows
     )

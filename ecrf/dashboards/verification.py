@@ -35,7 +35,7 @@ def verification(ctx: Context) -> Section:
     """Values the plan asks to verify (critical forms of every subject, the other forms of
     the sampled ones), verified, still to verify, and withdrawn by a later change, per
     site; the subjects with values to verify, most first."""
-    sites, subjects = overview(ctx.study, list(ctx.scope.sites))
+    sites, subjects = overview(ctx.study, list(ctx.scope.sites), by_form=False)
     rows = [
         PendingRow(
             s.subject.site_id,

@@ -19,9 +19,6 @@ from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subjec
 from ecrf.sdv import plan
 from ecrf.sdv.models import SitePlan, SourceVerification
 
-#: (entry id, group OID, repeat key, item OID): one captured value.
-ValueKey = tuple[int, str, int, str]
-
 
 @dataclass
 class Progress:
@@ -75,68 +72,105 @@ class SiteProgress:
     progress: Progress = field(default_factory=Progress)
 
 
-def _values(site_ids: Collection[int] | None, subject_id: int | None):
+def _counts(
+    study: LoadedStudy, site_ids: Collection[int], subject_id: int | None, *, by_form: bool
+):
+    """The values captured, verified and withdrawn, counted in SQL (none read into
+    Python): per subject, visit (OID, repeat key) and form when ``by_form``, else per
+    subject and whether the form is critical: (subject id, visit OID, visit repeat key,
+    form OID, captured, verified, withdrawn) or (subject id, critical, captured, verified,
+    withdrawn).
+
+    A value is captured when it holds a value or a missing-data code, in a row not
+    removed, not derived, of an item the study defines in its form; it is verified when a
+    verification of it holds, withdrawn when none holds and one was withdrawn.
+    """
+    verifications = sa.select(
+        SourceVerification.entry_id,
+        SourceVerification.group_oid,
+        SourceVerification.repeat_key,
+        SourceVerification.item_oid,
+        sa.func.max(sa.case((SourceVerification.withdrawn_at.is_(None), 1), else_=0)).label(
+            "holds"
+        ),
+    ).group_by(
+        SourceVerification.entry_id,
+        SourceVerification.group_oid,
+        SourceVerification.repeat_key,
+        SourceVerification.item_oid,
+    )
+    if subject_id is not None:
+        verifications = verifications.where(SourceVerification.subject_id == subject_id)
+    verifications = verifications.subquery("verifications")
+    holds = verifications.c.holds
+    if by_form:
+        keys = [Subject.id, SubjectVisit.visit_oid, SubjectVisit.repeat_key, FormEntry.form_oid]
+    else:
+        critical = sa.case((FormEntry.form_oid.in_(study.study.critical_forms), 1), else_=0)
+        keys = [Subject.id, critical]
     query = (
         sa.select(
-            FormEntry.id,
-            ItemGroupRow.group_oid,
-            ItemGroupRow.repeat_key,
-            ItemValue.item_oid,
-            Subject.id,
-            FormEntry.form_oid,
-            SubjectVisit.visit_oid,
-            SubjectVisit.repeat_key,
+            *keys,
+            sa.func.count(),
+            sa.func.sum(sa.case((holds == 1, 1), else_=0)),
+            sa.func.sum(sa.case((holds == 0, 1), else_=0)),
         )
         .select_from(ItemValue)
         .join(ItemGroupRow, ItemValue.row_id == ItemGroupRow.id)
         .join(FormEntry, ItemGroupRow.entry_id == FormEntry.id)
         .join(SubjectVisit, FormEntry.visit_id == SubjectVisit.id)
         .join(Subject, SubjectVisit.subject_id == Subject.id)
+        .outerjoin(
+            verifications,
+            sa.and_(
+                verifications.c.entry_id == FormEntry.id,
+                verifications.c.group_oid == ItemGroupRow.group_oid,
+                verifications.c.repeat_key == ItemGroupRow.repeat_key,
+                verifications.c.item_oid == ItemValue.item_oid,
+            ),
+        )
         .where(
+            Subject.site_id.in_(site_ids),
             ItemGroupRow.removed.is_(False),
             ItemValue.derived.is_(False),
             sa.or_(ItemValue.value_text.is_not(None), ItemValue.missing_code.is_not(None)),
+            (FormEntry.form_oid + "." + ItemValue.item_oid).in_(_defined_items(study)),
         )
+        .group_by(*keys)
     )
-    if site_ids is not None:
-        query = query.where(Subject.site_id.in_(site_ids))
     if subject_id is not None:
         query = query.where(Subject.id == subject_id)
     return db.session.execute(query)
 
 
-def _verifications(site_ids: Collection[int] | None, subject_id: int | None):
-    query = sa.select(
-        SourceVerification.entry_id,
-        SourceVerification.group_oid,
-        SourceVerification.repeat_key,
-        SourceVerification.item_oid,
-        SourceVerification.subject_id,
-        SourceVerification.withdrawn_at.is_(None),
+def _defined_items(study: LoadedStudy) -> list[str]:
+    """ "FORM.ITEM" of every item the study defines (a value of an item since dropped from
+    the definition counts nowhere): a list the study's size, not the data's."""
+    return sorted(
+        {f"{form.oid}.{item.oid}" for form in study.forms.values() for _, item in form.items()}
     )
-    if site_ids is not None:
-        query = query.join(Subject, SourceVerification.subject_id == Subject.id).where(
-            Subject.site_id.in_(site_ids)
-        )
-    if subject_id is not None:
-        query = query.where(SourceVerification.subject_id == subject_id)
-    current: set[ValueKey] = set()
-    withdrawn: dict[ValueKey, int] = {}
-    for entry_id, group_oid, key, item_oid, owner, is_current in db.session.execute(query):
-        value_key = (entry_id, group_oid, key, item_oid)
-        if is_current:
-            current.add(value_key)
-        else:
-            withdrawn[value_key] = owner
-    return current, {k: s for k, s in withdrawn.items() if k not in current}
+
+
+def _step(captured: int, verified: int, withdrawn: int, required: bool) -> Progress:
+    step = Progress(captured=captured, withdrawn=withdrawn)
+    if required:
+        step.required, step.verified = captured, verified
+    else:
+        step.beyond = verified
+    return step
 
 
 def subject_progress(
-    study: LoadedStudy, subjects: list[Subject], percentages: dict[int, int]
+    study: LoadedStudy,
+    subjects: list[Subject],
+    percentages: dict[int, int],
+    *,
+    by_form: bool = True,
 ) -> dict[int, SubjectProgress]:
     """The progress of ``subjects`` (all of one site or a few), by subject id.
 
     :param percentages: each site's percentage, by site id.
+    :param by_form: also by visit and by form (else the subjects' totals only).
     """
     site_ids = {s.site_id for s in subjects}
     only = subjects[0].id if len(subjects) == 1 else None
@@ -144,23 +178,18 @@ def subject_progress(
         s.id: SubjectProgress(s, plan.sampled(study, s.identifier, percentages[s.site_id]))
         for s in subjects
     }
-    current, withdrawn = _verifications(site_ids, only)
-    for entry_id, group_oid, key, item_oid, owner, form_oid, visit_oid, visit_key in _values(
-        site_ids, only
+    if not by_form:
+        for owner, critical, *counts in _counts(study, site_ids, only, by_form=False):
+            if (sp := result.get(owner)) is not None:
+                sp.progress.add(_step(*counts, required=bool(critical) or sp.sampled))
+        return result
+    for owner, visit_oid, visit_key, form_oid, *counts in _counts(
+        study, site_ids, only, by_form=True
     ):
         sp = result.get(owner)
-        if sp is None or not study.has_item(form_oid, item_oid):
+        if sp is None:
             continue
-        step = Progress(captured=1)
-        value_key = (entry_id, group_oid, key, item_oid)
-        required = plan.is_critical(study, form_oid) or sp.sampled
-        verified = value_key in current
-        step.withdrawn = int(value_key in withdrawn)
-        if required:
-            step.required = 1
-            step.verified = int(verified)
-        else:
-            step.beyond = int(verified)
+        step = _step(*counts, required=plan.is_critical(study, form_oid) or sp.sampled)
         sp.progress.add(step)
         sp.visits.setdefault((visit_oid, visit_key), Progress()).add(step)
         sp.forms.setdefault((visit_oid, visit_key, form_oid), Progress()).add(step)
@@ -173,9 +202,10 @@ def site_percentages(study: LoadedStudy, sites: list[Site]) -> dict[int, int]:
 
 
 def overview(
-    study: LoadedStudy, sites: list[Site]
+    study: LoadedStudy, sites: list[Site], *, by_form: bool = True
 ) -> tuple[list[SiteProgress], list[SubjectProgress]]:
-    """Progress per site and per subject (in identifier order) at ``sites``."""
+    """Progress per site and per subject (in identifier order) at ``sites``; each
+    subject's also by visit and form when ``by_form``."""
     percentages = site_percentages(study, sites)
     own = {p.site_id: p for p in db.session.scalars(sa.select(SitePlan))}
     subjects = list(
@@ -185,7 +215,9 @@ def overview(
             .order_by(Subject.identifier)
         )
     )
-    per_subject = subject_progress(study, subjects, percentages) if subjects else {}
+    per_subject = (
+        subject_progress(study, subjects, percentages, by_form=by_form) if subjects else {}
+    )
     per_site = {s.id: SiteProgress(s, percentages[s.id], own.get(s.id)) for s in sites}
     for sp in per_subject.values():
         site = per_site[sp.subject.site_id]
