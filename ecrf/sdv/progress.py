@@ -134,7 +134,7 @@ def _counts(
             ItemGroupRow.removed.is_(False),
             ItemValue.derived.is_(False),
             sa.or_(ItemValue.value_text.is_not(None), ItemValue.missing_code.is_not(None)),
-            (FormEntry.form_oid + "." + ItemValue.item_oid).in_(_defined_items(study)),
+            _defined_items(study),
         )
         .group_by(*keys)
     )
@@ -143,11 +143,17 @@ def _counts(
     return db.session.execute(query)
 
 
-def _defined_items(study: LoadedStudy) -> list[str]:
-    """ "FORM.ITEM" of every item the study defines (a value of an item since dropped from
-    the definition counts nowhere): a list the study's size, not the data's."""
-    return sorted(
-        {f"{form.oid}.{item.oid}" for form in study.forms.values() for _, item in form.items()}
+def _defined_items(study: LoadedStudy) -> sa.ColumnElement[bool]:
+    """Values of items the study defines in their form (a value of an item since dropped
+    from the definition counts nowhere): a condition the study's size, not the data's,
+    that looks the form up once per value."""
+    items = {
+        form.oid: sorted({item.oid for _, item in form.items()}) for form in study.forms.values()
+    }
+    return sa.case(
+        {oid: ItemValue.item_oid.in_(oids) for oid, oids in items.items() if oids},
+        value=FormEntry.form_oid,
+        else_=sa.false(),
     )
 
 
