@@ -250,7 +250,7 @@ def _slots(study: LoadedStudy, rows, names: dict[str, str]) -> list[Slot]:
 
 
 def _definitions(study: LoadedStudy, with_forms: bool) -> sa.CTE:
-    """The scheduled visits (and their forms) as a table: OID, place, form OID, place."""
+    """The scheduled visits (each with each of its forms) as a table: visit OID, form OID."""
     parts = [
         sa.select(
             sa.literal(v.oid, sa.String).label("visit_oid"),
@@ -353,7 +353,7 @@ def missing_forms(study: LoadedStudy, scope: Scope) -> list[MissingForm]:
             definitions.c.form_oid,
             SubjectVisit.visit_date,
             SubjectVisit.out_of_window,
-            sa.literal(1).label("has_forms"),
+            sa.literal(1).label("has_forms"),  # unread here: only overdue() reads it
             FormEntry.status.label("entry_status"),
         )
         .select_from(subjects)
