@@ -65,6 +65,8 @@ class Defaults:
     JOB_STALE_MINUTES = 30
     #: RQ's limit on one job's run time, after which the worker stops it (marked failed).
     JOB_TIMEOUT_MINUTES = 240
+    #: Seconds between the reloads of "My jobs" while a job is waiting or running.
+    JOBS_REFRESH_SECONDS = 3
 
 
 def normalise_database_url(url: str) -> str:

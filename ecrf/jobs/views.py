@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user
 from wtforms import SelectField
 
@@ -17,8 +17,6 @@ bp = Blueprint("jobs", __name__)
 
 STARTED = "The extract was started: it appears below, and its file when it is ready."
 ALL_MY_SITES = "All my sites"
-#: Seconds between the page's reloads while a job is waiting or running.
-REFRESH_SECONDS = 3
 
 
 class StartForm(BaseForm):
@@ -41,7 +39,8 @@ def list_jobs():
     """My jobs: state, progress, download while kept; reloads itself while one runs."""
     transaction.perform(lambda: services.purge())
     jobs = services.jobs_of(current_user)
-    refresh = REFRESH_SECONDS if any(job.state.active for job in jobs) else None
+    active = any(job.state.active for job in jobs)
+    refresh = current_app.config["JOBS_REFRESH_SECONDS"] if active else None
     return render_template("jobs/list.html", jobs=jobs, refresh=refresh, kinds=services.KINDS)
 
 

@@ -69,6 +69,7 @@ def log_url(live_server, app, page: Page, create_site, create_user, sign_in):
 
 
 def _no_sideways_scroll(page: Page) -> None:
+    page.wait_for_load_state("load")  # widths are read with the stylesheets applied
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
 
 

@@ -56,6 +56,7 @@ def corrected(app, create_site, create_user):
 
 
 def _fits(page: Page, size: str) -> None:
+    page.wait_for_load_state("load")  # widths are read with the stylesheets applied
     assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
 
 

@@ -43,6 +43,7 @@ def clinic(create_site, create_user, create_subject):
 
 
 def fits_the_screen(page: Page) -> None:
+    page.wait_for_load_state("load")  # widths are read with the stylesheets applied
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], width
 

@@ -22,7 +22,14 @@ SIZES = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "hei
 
 @pytest.fixture
 def live_server(make_app, tmp_path):
-    app = make_app(WTF_CSRF_ENABLED=True, TESTING=False, EXPORT_DIR=str(tmp_path / "exports"))
+    # The list reloads itself every second while a job runs (3 by default): the test waits
+    # for one reload, not three seconds.
+    app = make_app(
+        WTF_CSRF_ENABLED=True,
+        TESTING=False,
+        EXPORT_DIR=str(tmp_path / "exports"),
+        JOBS_REFRESH_SECONDS=1,
+    )
     server = LiveServer(app).start()
     yield server
     server.stop()

@@ -62,6 +62,7 @@ def patient(app, create_site, create_user, create_subject):
 
 
 def fits(page: Page) -> bool:
+    page.wait_for_load_state("load")  # widths are read with the stylesheets applied
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 

@@ -106,6 +106,8 @@ class FormPage:
 
     def fill(self, values: dict[str, str | list[str]]) -> None:
         self._add_rows(values)
+        # One round trip for the form's select lists, rather than one per field.
+        selects = set(self.page.locator("select[name]").evaluate_all("es => es.map(e => e.name)"))
         for name, value in values.items():
             if value in ("", None, []):
                 continue
@@ -114,7 +116,7 @@ class FormPage:
                     self.page.locator(f'input[name="{name}"][value="{code}"]').check()
                 continue
             field = self.page.locator(f'[name="{name}"]')
-            if field.evaluate("e => e.tagName") == "SELECT":
+            if name in selects:
                 field.select_option(value)
             else:
                 field.fill(value)

@@ -94,8 +94,8 @@ def test_leaving_a_form_with_unsaved_changes_asks_first(page: Page, live_server,
 
     page.goto(live_server.url + FORM)
     page.locator("#DM-1-WEIGHT").fill("72.5")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Subjects").click()
-    page.wait_for_timeout(500)
+    with page.expect_event("dialog"):  # the question, answered by ``answer``
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Subjects").click()
     assert dialogs == ["beforeunload"]
     expect(page).to_have_url(live_server.url + FORM)  # stayed, with the value typed
     expect(page.locator("#DM-1-WEIGHT")).to_have_value("72.5")

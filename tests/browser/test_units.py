@@ -64,6 +64,7 @@ def test_a_count_is_entered_with_its_unit_and_checked_against_that_units_range(
         " Please check the unit."
     )
     expect(page.get_by_label("Unit of Neutrophils", exact=True)).to_have_value("/mm3")
+    page.wait_for_load_state("load")  # widths are read with the stylesheets applied
     width = page.evaluate("document.documentElement.scrollWidth")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "units-refused-1366.png", full_page=True)
@@ -85,6 +86,7 @@ def test_a_count_is_entered_with_its_unit_and_checked_against_that_units_range(
     expect(page.get_by_label("Unit of Neutrophils", exact=True)).to_have_value("10*9/L")
     expect(page.locator('.item[data-item="NEUTGR"] output')).to_have_text("0")
     page.screenshot(path=SCREENSHOTS / "units-saved-1366.png", full_page=True)
+    page.wait_for_load_state("load")  # widths are read with the stylesheets applied
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
 
     # the history says the unit
