@@ -87,7 +87,8 @@ def _query(site_ids: Collection[int] | None, form_oid: FormFilter, subject: str 
             SubjectVisit.repeat_key,
             SubjectVisit.visit_date,
             FormEntry.form_oid,
-            FormEntry.status,
+            # The stored text ("draft"), which the record holds, not the enum member.
+            sa.type_coerce(FormEntry.status, sa.String),
             DefinitionVersion.version,
             ItemGroupRow.group_oid,
             ItemGroupRow.repeat_key,
@@ -160,7 +161,7 @@ def iter_values(
             visit_repeat,
             visit_date,
             form,
-            str(status),
+            status,
             version,
             group_oid,
             repeat_key,

@@ -89,11 +89,14 @@ class _ItemSpec(NamedTuple):
     """What writing one item's value needs from the definition, looked up once."""
 
     oid: str
-    #: The escaped ItemOID attribute.
-    item_oid: str
+    #: The ItemData start tag up to its value, and the one of a value missing.
+    with_value: str
+    is_null: str
     time: bool
-    #: Free text withheld from this reader: never written.
-    withheld: bool
+    #: The MeasurementUnitRef of an item measured in one unit ("" for none).
+    unit_ref: str
+    #: Measured in several units: the ref names the unit each value was entered in.
+    multi_unit: bool
     item: Item
 
 
@@ -161,13 +164,14 @@ class ClinicalWriter:
         out.append("</SubjectData>\n")
         return "".join(out)
 
-    def _value_audit(self, entry_ids: Iterable[str]) -> dict[tuple[str, str], Row]:
-        """(entry id, field path) → the event that set the value it holds now."""
+    def _value_audit(self, entry_ids: Iterable[str]) -> dict[str, dict[str, Row]]:
+        """Entry id → field path → the event that set the value it holds now."""
         ids = list(entry_ids)
-        if not ids:
-            return {}
-        events = self.connection.execute(_VALUE_EVENTS, {"entries": ids})
-        return {(event[0], event[1]): event for event in events}
+        audit: dict[str, dict[str, Row]] = {entry: {} for entry in ids}
+        if ids:
+            for event in self.connection.execute(_VALUE_EVENTS, {"entries": ids}).all():
+                audit[event[0]][event[1]] = event
+        return audit
 
     def _annotation(self, out, indent, seq, flag_type, codelist, value, comment=None) -> None:
         out.append(f'{indent}<Annotation SeqNum="{seq}">\n')
@@ -218,33 +222,30 @@ class ClinicalWriter:
             head += f' ItemGroupRepeatKey="{row.repeat_key}"'
         items: list[str] = []
         prefix = f"{row.group_oid}[{row.repeat_key}]."
+        events = audit.get(entry_id, {})
         values = row.values
         # In the definition's order, whatever order the values were first saved in.
         for spec_item in spec.items:
             record = values.get(spec_item.oid)
-            if record is None or spec_item.withheld:
+            if record is None:
                 continue
             value = record.value
             if value is None:
                 if record.missing_code is None:
                     continue  # cleared: nothing to say in a snapshot
-                data = f'        <ItemData ItemOID="{spec_item.item_oid}" IsNull="Yes"'
+                data = spec_item.is_null
             else:
                 if spec_item.time:
                     value = f"{value}:00"  # ODM times carry seconds
-                data = (
-                    f'        <ItemData ItemOID="{spec_item.item_oid}" Value="{attribute(value)}"'
-                )
-            event = audit.get((entry_id, prefix + spec_item.oid))
+                data = f'{spec_item.with_value}{attribute(value)}"'
+            event = events.get(prefix + spec_item.oid)
             inner = "" if event is None else self._audit_record(event, site_code)
-            item = spec_item.item
-            unit = item.units
-            if item.multi_unit:  # the unit it was entered in
-                unit = record.unit or item.standard_unit.symbol
-            if unit and value is not None:
-                inner += (
-                    f'          <MeasurementUnitRef MeasurementUnitOID="{self._unit(unit)}"/>\n'
-                )
+            if value is not None:
+                if spec_item.multi_unit:  # the unit it was entered in
+                    unit = record.unit or spec_item.item.standard_unit.symbol
+                    inner += self._unit_ref(unit)
+                else:
+                    inner += spec_item.unit_ref
             if record.missing_code:
                 annotation: list[str] = []
                 self._annotation(
@@ -281,18 +282,27 @@ class ClinicalWriter:
         spec = self._groups.get((form_oid, group_oid))
         if spec is None:
             group = self.study.group(form_oid, group_oid)
-            items = tuple(
-                _ItemSpec(
-                    item.oid,
-                    attribute(oids.item_oid(form_oid, item.oid)),
-                    item.type is DataType.TIME,
-                    self.withhold and is_free_text(item),
-                    item,
+            items = []
+            for item in group.items:
+                if self.withhold and is_free_text(item):
+                    continue  # never written to this reader
+                start = (
+                    f'        <ItemData ItemOID="{attribute(oids.item_oid(form_oid, item.oid))}"'
                 )
-                for item in group.items
-            )
+                multi = item.multi_unit
+                items.append(
+                    _ItemSpec(
+                        item.oid,
+                        f'{start} Value="',
+                        f'{start} IsNull="Yes"',
+                        item.type is DataType.TIME,
+                        self._unit_ref(item.units) if item.units and not multi else "",
+                        multi,
+                        item,
+                    )
+                )
             spec = _GroupSpec(
-                attribute(oids.group_oid(form_oid, group_oid)), group.repeating, items
+                attribute(oids.group_oid(form_oid, group_oid)), group.repeating, tuple(items)
             )
             self._groups[(form_oid, group_oid)] = spec
         return spec
@@ -302,9 +312,14 @@ class ClinicalWriter:
             self._locations[site_code] = attribute(oids.location_oid(site_code))
         return self._locations[site_code]
 
-    def _unit(self, symbol: str) -> str:
+    def _unit_ref(self, symbol: str | None) -> str:
+        if not symbol:
+            return ""
         if symbol not in self._units:
-            self._units[symbol] = attribute(oids.unit_oid(symbol))
+            self._units[symbol] = (
+                "          <MeasurementUnitRef "
+                f'MeasurementUnitOID="{attribute(oids.unit_oid(symbol))}"/>\n'
+            )
         return self._units[symbol]
 
 
