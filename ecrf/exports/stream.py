@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import groupby
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -31,9 +32,11 @@ from ecrf.records.models import (
 BATCH = 2000
 
 
-@dataclass(frozen=True, slots=True)
-class ValueRecord:
-    """One item value with the keys that place it (an ODM ItemData in its context)."""
+class ValueRecord(NamedTuple):
+    """One item value with the keys that place it (an ODM ItemData in its context).
+
+    A named tuple: an extract makes one per value, and a tuple is made several times faster
+    than a frozen dataclass."""
 
     site_code: str
     subject: str  # SITE-NNN
@@ -84,7 +87,8 @@ def _query(site_ids: Collection[int] | None, form_oid: FormFilter, subject: str 
             SubjectVisit.repeat_key,
             SubjectVisit.visit_date,
             FormEntry.form_oid,
-            FormEntry.status,
+            # The stored text ("draft"), which the record holds, not the enum member.
+            sa.type_coerce(FormEntry.status, sa.String),
             DefinitionVersion.version,
             ItemGroupRow.group_oid,
             ItemGroupRow.repeat_key,
@@ -133,24 +137,49 @@ def iter_values(
     Visits come in the order they were created (which is their order in the subject's
     calendar for scheduled visits); items within a row in the order they were first saved.
     """
-    for row in db.session.execute(_query(site_ids, form_oid, subject)):
+    for (
+        site_code,
+        identifier,
+        visit_oid,
+        visit_repeat,
+        visit_date,
+        form,
+        status,
+        version,
+        group_oid,
+        repeat_key,
+        item_oid,
+        value,
+        missing_code,
+        derived,
+        unit,
+    ) in _execute(_query(site_ids, form_oid, subject)):
         yield ValueRecord(
-            site_code=row[0],
-            subject=row[1],
-            visit_oid=row[2],
-            visit_repeat=row[3],
-            visit_date=row[4],
-            form_oid=row[5],
-            entry_status=str(row[6]),
-            definition_version=row[7],
-            group_oid=row[8],
-            repeat_key=row[9],
-            item_oid=row[10],
-            value=row[11],
-            missing_code=row[12],
-            derived=bool(row[13]),
-            unit=row[14],
+            site_code,
+            identifier,
+            visit_oid,
+            visit_repeat,
+            visit_date,
+            form,
+            status,
+            version,
+            group_oid,
+            repeat_key,
+            item_oid,
+            value,
+            missing_code,
+            bool(derived),
+            unit,
         )
+
+
+def _execute(query) -> sa.Result:
+    # Plain rows through the session's connection (in its transaction), without the ORM's
+    # handling of each row, which cost as much as reading them; pending changes are flushed
+    # first, as the session's own execute would.
+    if db.session.autoflush:
+        db.session.flush()
+    return db.session.connection().execute(query)
 
 
 def _row_key(record: ValueRecord) -> tuple:

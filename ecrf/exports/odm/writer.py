@@ -4,6 +4,7 @@ CDISC ODM 1.3.2 snapshot, streamed subject by subject (constant memory)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from io import BytesIO
 from itertools import groupby
@@ -21,19 +22,16 @@ from ecrf.auth.permissions import can_everywhere, require_permission
 from ecrf.auth.roles import Perm
 from ecrf.db import utcnow
 from ecrf.errors import PermissionDenied
-from ecrf.exports.odm import oids
+from ecrf.exports.odm import oids, xmltext
+from ecrf.exports.odm.clinical import ClinicalWriter
 from ecrf.exports.odm.metadata import _e, study_element
-from ecrf.exports.privacy import is_free_text, withholds_free_text
-from ecrf.exports.stream import RowRecord, iter_rows
+from ecrf.exports.privacy import withholds_free_text
+from ecrf.exports.stream import iter_rows
 from ecrf.extensions import db
 from ecrf.records.loader import LoadedStudy
-from ecrf.records.models import FormEntry, Site, Subject, SubjectVisit
-from forms.language import DataType
+from ecrf.records.models import Site, Subject
 
 Progress = Callable[[int, int], None]
-
-#: Audit actions that set an item's value (the latest one is the ItemData's AuditRecord).
-VALUE_ACTIONS = ("item_entered", "item_changed", "item_cleared", "item_derived")
 
 ORIGINATOR = "IAH-PRRT eCRF"
 
@@ -105,7 +103,7 @@ def write_snapshot(
 
     :returns: (subjects in scope, subjects written).
     """
-    context = _Context(study, site_ids, withhold=withhold)
+    context = _Context(study, site_ids)
     count = _scoped(sa.select(sa.func.count(Subject.id)), site_ids)
     if subject is not None:
         count = count.where(Subject.identifier == subject)
@@ -122,25 +120,32 @@ def write_snapshot(
         "SourceSystem": "ecrf",
         "SourceSystemVersion": _version(),
     }
-    with etree.xmlfile(target, encoding="utf-8") as xf:
-        xf.write_declaration()
-        with xf.element(f"{{{oids.NS}}}ODM", root_attrs, nsmap={None: oids.NS}):
-            xf.write(study_element(study), pretty_print=True)
-            xf.write(context.admin_data(), pretty_print=True)
-            with xf.element(
-                f"{{{oids.NS}}}ClinicalData",
-                {
-                    "StudyOID": oids.study_oid(study.study.oid),
-                    "MetaDataVersionOID": oids.mdv_oid(study.version),
-                },
-            ):
-                xf.write("\n")
-                rows = iter_rows(site_ids, subject=subject)
-                for identifier, subject_rows in groupby(rows, lambda r: r.subject):
-                    xf.write(context.subject_data(identifier, subject_rows), pretty_print=True)
-                    written += 1
-                    if progress is not None:
-                        progress(written, max(total, written))
+    clinical = ClinicalWriter(
+        study,
+        db.session.connection(),
+        withhold=withhold,
+        site_codes=context.site_codes,
+        usernames={uid: user.username for uid, user in context.users.items()},
+    )
+    with _opened(target) as out:
+        # The bytes lxml's incremental writer (etree.xmlfile) gave, pretty-printed.
+        out.write(b"<?xml version='1.0' encoding='utf-8'?>\n")
+        out.write(_start_tag("ODM", {"xmlns": oids.NS, **root_attrs}))
+        out.write(_tree(study_element(study)))
+        out.write(_tree(context.admin_data()))
+        clinical_attrs = {
+            "StudyOID": oids.study_oid(study.study.oid),
+            "MetaDataVersionOID": oids.mdv_oid(study.version),
+        }
+        out.write(_start_tag("ClinicalData", clinical_attrs) + b"\n")
+        rows = iter_rows(site_ids, subject=subject)
+        for identifier, subject_rows in groupby(rows, attrgetter("subject")):
+            out.write(clinical.subject_data(identifier, subject_rows).encode())
+            written += 1
+            if progress is not None:
+                out.flush()
+                progress(written, max(total, written))
+        out.write(b"</ClinicalData></ODM>")
     return total, written
 
 
@@ -175,13 +180,29 @@ def _scoped(query, site_ids: Collection[int] | None):
     return query if site_ids is None else query.where(Subject.site_id.in_(list(site_ids)))
 
 
-class _Context:
-    """What the writer needs beside the value stream: sites, users, and per subject its
-    visits, form entries and audit events (read one subject at a time)."""
+@contextmanager
+def _opened(target: str | BinaryIO) -> Iterator[BinaryIO]:
+    if not isinstance(target, str):
+        yield target
+        return
+    with open(target, "wb") as handle:
+        yield handle
 
-    def __init__(self, study: LoadedStudy, site_ids: Collection[int] | None, *, withhold: bool):
+
+def _start_tag(tag: str, attrs: dict[str, str]) -> bytes:
+    pairs = "".join(f' {name}="{xmltext.attribute(value)}"' for name, value in attrs.items())
+    return f"<{tag}{pairs}>".encode()
+
+
+def _tree(element: etree._Element) -> bytes:
+    return etree.tostring(element, encoding="utf-8", xml_declaration=False, pretty_print=True)
+
+
+class _Context:
+    """The sites in scope and the users of their audit records (AdminData)."""
+
+    def __init__(self, study: LoadedStudy, site_ids: Collection[int] | None):
         self.study = study
-        self.withhold = withhold
         site_query = sa.select(Site).order_by(Site.code)
         if site_ids is not None:
             site_query = site_query.where(Site.id.in_(list(site_ids)))
@@ -225,143 +246,3 @@ class _Context:
                 parent=location,
             )
         return admin
-
-    # --- one subject ----------------------------------------------------------------------
-
-    def subject_data(self, identifier: str, rows: Iterator[RowRecord]) -> etree._Element:
-        subject = db.session.scalar(sa.select(Subject).where(Subject.identifier == identifier))
-        visits = {
-            (v.visit_oid, v.repeat_key): v
-            for v in db.session.scalars(
-                sa.select(SubjectVisit).where(SubjectVisit.subject_id == subject.id)
-            )
-        }
-        entries = {
-            (visit_oid, repeat, form): entry_id
-            for entry_id, visit_oid, repeat, form in db.session.execute(
-                sa.select(
-                    FormEntry.id,
-                    SubjectVisit.visit_oid,
-                    SubjectVisit.repeat_key,
-                    FormEntry.form_oid,
-                )
-                .join(SubjectVisit, SubjectVisit.id == FormEntry.visit_id)
-                .where(SubjectVisit.subject_id == subject.id)
-            )
-        }
-        audit = self._value_audit(entries.values())
-        node = _e("SubjectData", {"SubjectKey": identifier})
-        site_code = self.current_site = self.site_codes[subject.site_id]
-        _e("SiteRef", {"LocationOID": oids.location_oid(site_code)}, parent=node)
-        statuses = db.session.execute(
-            sa.select(AuditEvent.new, AuditEvent.reason)
-            .where(
-                AuditEvent.entity == "subject",
-                AuditEvent.entity_id == identifier,
-                AuditEvent.action == "subject_status_changed",
-            )
-            .order_by(AuditEvent.seq)
-        )
-        seq = 0
-        for seq, (status, reason) in enumerate(statuses, start=1):
-            self._annotation(node, seq, oids.SUBJECT_STATUS, oids.SUBJECT_STATUSES, status, reason)
-        for (visit_oid, repeat), visit_rows in groupby(
-            rows, attrgetter("visit_oid", "visit_repeat")
-        ):
-            self._event(node, visits[(visit_oid, repeat)], visit_rows, entries, audit)
-        return node
-
-    def _value_audit(self, entry_ids) -> dict[tuple[str, str], AuditEvent]:
-        """(entry id, field path) → the event that set the value it holds now."""
-        ids = [str(i) for i in entry_ids]
-        if not ids:
-            return {}
-        events = db.session.scalars(
-            sa.select(AuditEvent)
-            .where(
-                AuditEvent.entity == "form_entry",
-                AuditEvent.entity_id.in_(ids),
-                AuditEvent.action.in_(VALUE_ACTIONS),
-            )
-            .order_by(AuditEvent.seq)
-        )
-        return {(event.entity_id, event.field): event for event in events}
-
-    def _annotation(self, parent, seq, flag_type, codelist, value, comment=None) -> None:
-        annotation = _e("Annotation", {"SeqNum": str(seq)}, parent=parent)
-        if comment and not self.withhold:
-            _e("Comment", {"SponsorOrSite": "Site"}, parent=annotation, text=comment)
-        flag = _e("Flag", parent=annotation)
-        _e("FlagValue", {"CodeListOID": codelist}, parent=flag, text=value)
-        _e("FlagType", {"CodeListOID": oids.FLAG_TYPES}, parent=flag, text=flag_type)
-
-    def _event(self, parent, visit: SubjectVisit, rows, entries, audit) -> None:
-        definition = self.study.visits[visit.visit_oid]
-        attrs = {"StudyEventOID": oids.event_oid(visit.visit_oid)}
-        if definition.kind.value == "unscheduled":
-            attrs["StudyEventRepeatKey"] = str(visit.repeat_key)
-        event = _e("StudyEventData", attrs, parent=parent)
-        if visit.visit_date is not None:
-            self._annotation(
-                event, 1, oids.VISIT_DATE, oids.ISO_DATES, visit.visit_date.isoformat()
-            )
-            if visit.out_of_window:
-                self._annotation(
-                    event, 2, oids.OUT_OF_WINDOW, oids.YES_NO_FLAG, "Y", visit.deviation_reason
-                )
-        for form, form_rows in groupby(rows, lambda r: r.form_oid):
-            first = next(form_rows)
-            entry_id = str(entries[(visit.visit_oid, visit.repeat_key, form)])
-            node = _e("FormData", {"FormOID": oids.form_oid(form)}, parent=event)
-            self._annotation(node, 1, oids.FORM_STATUS, oids.FORM_STATUSES, first.entry_status)
-            for row in (first, *form_rows):
-                self._group(node, row, entry_id, audit)
-
-    def _group(self, parent, row: RowRecord, entry_id: str, audit) -> None:
-        group = self.study.group(row.form_oid, row.group_oid)
-        attrs = {"ItemGroupOID": oids.group_oid(row.form_oid, row.group_oid)}
-        if group.repeating:
-            attrs["ItemGroupRepeatKey"] = str(row.repeat_key)
-        node = _e("ItemGroupData", attrs, parent=parent)
-        # In the definition's order, whatever order the values were first saved in.
-        for item in group.items:
-            record = row.values.get(item.oid)
-            if record is None or (self.withhold and is_free_text(item)):
-                continue
-            if record.value is None and record.missing_code is None:
-                continue  # cleared: nothing to say in a snapshot
-            value = record.value
-            if value is not None and item.type is DataType.TIME:
-                value = f"{value}:00"  # ODM times carry seconds
-            data = _e(
-                "ItemData",
-                {"ItemOID": oids.item_oid(row.form_oid, item.oid), "Value": value}
-                | ({} if value is not None else {"IsNull": "Yes"}),
-                parent=node,
-            )
-            event = audit.get((entry_id, f"{row.group_oid}[{row.repeat_key}].{item.oid}"))
-            if event is not None:
-                self._audit_record(data, event)
-            unit = item.units
-            if item.multi_unit:  # the unit it was entered in
-                unit = record.unit or item.standard_unit.symbol
-            if unit and value is not None:
-                _e("MeasurementUnitRef", {"MeasurementUnitOID": oids.unit_oid(unit)}, parent=data)
-            if record.missing_code:
-                self._annotation(
-                    data, 1, oids.MISSING_CODE, oids.MISSING_CODES, record.missing_code
-                )
-
-    def _audit_record(self, parent, event: AuditEvent) -> None:
-        record = _e("AuditRecord", parent=parent)
-        user = self.users.get(event.actor_id) if event.actor_id is not None else None
-        _e(
-            "UserRef",
-            {"UserOID": oids.user_oid(user.username) if user else oids.OPERATOR_USER},
-            parent=record,
-        )
-        site_code = self.site_codes.get(event.site_id, self.current_site)
-        _e("LocationRef", {"LocationOID": oids.location_oid(site_code)}, parent=record)
-        _e("DateTimeStamp", parent=record, text=event.at.isoformat())
-        if event.reason and not self.withhold:
-            _e("ReasonForChange", parent=record, text=event.reason)
