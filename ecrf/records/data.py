@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Collection
@@ -110,6 +111,8 @@ class SubjectData:
         self.subject = subject
         self.visits: dict[tuple[str, int], SubjectVisit] = {}
         self.entries: dict[tuple[str, int, str], EntryData] = {}
+        self._index: dict[tuple[str, str], list[tuple[str, int, str]]] = {}
+        self._index_size = 0
 
     @classmethod
     def load(
@@ -134,16 +137,12 @@ class SubjectData:
             at that moment. Default: every entry's.
         """
         data = cls(study, subject)
-        visits = db.session.scalars(
-            sa.select(SubjectVisit).where(SubjectVisit.subject_id == subject.id)
-        ).all()
+        visits = db.session.scalars(_visits_query(), {"subject_id": subject.id}).all()
         data.visits = {(v.visit_oid, v.repeat_key): v for v in visits}
         by_id = {v.id: v for v in visits}
         if not by_id:
             return data
-        entries = db.session.scalars(
-            sa.select(FormEntry).where(FormEntry.visit_id.in_(by_id)).order_by(FormEntry.id)
-        ).all()
+        entries = db.session.scalars(_entries_query(), {"visit_ids": list(by_id)}).all()
         # Entries read already in this session hold their rows: eager loading would fetch
         # them again only for the ORM to discard them (it never overwrites a loaded
         # collection).
@@ -207,8 +206,18 @@ class SubjectData:
         return self.entries.get((visit_oid, repeat_key, form_oid))
 
     def first_entry(self, visit_oid: str, form_oid: str) -> EntryData | None:
-        keys = sorted(k for k in self.entries if k[0] == visit_oid and k[2] == form_oid)
+        keys = self._keys_of(visit_oid, form_oid)
         return self.entries[keys[0]] if keys else None
+
+    def _keys_of(self, visit_oid: str, form_oid: str) -> list[tuple[str, int, str]]:
+        """The keys of the entries of ``form_oid`` at ``visit_oid``, in order (rules ask
+        this often); indexed again when entries were added (none is ever taken out)."""
+        if self._index_size != len(self.entries):
+            index: dict[tuple[str, str], list[tuple[str, int, str]]] = defaultdict(list)
+            for key in sorted(self.entries):
+                index[(key[0], key[2])].append(key)
+            self._index, self._index_size = index, len(self.entries)
+        return self._index.get((visit_oid, form_oid), [])
 
     def value(self, visit_oid: str, form_oid: str, item_oid: str) -> Any:
         entry = self.first_entry(visit_oid, form_oid)
@@ -220,7 +229,7 @@ class SubjectData:
 
     def rows(self, visit_oid: str, form_oid: str, group_oid: str) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = []
-        for key in sorted(k for k in self.entries if k[0] == visit_oid and k[2] == form_oid):
+        for key in self._keys_of(visit_oid, form_oid):
             result.extend(dict(r.values) for r in self.entries[key].group_rows(group_oid))
         return result
 
@@ -235,7 +244,8 @@ class SubjectData:
 
 
 def rows_loaded(entry: FormEntry) -> bool:
-    return "rows" in sa.inspect(entry).dict
+    # The instance's own dict is its ORM state's (``sa.inspect(entry).dict``), unwrapped.
+    return "rows" in entry.__dict__
 
 
 def load_rows(entry: FormEntry) -> list[ItemGroupRow]:
@@ -281,31 +291,49 @@ class _StoredValues:
             if self.entry_ids and self.unexpected:
                 log.debug("values read beyond the declared reads: entries %s", self.entry_ids)
             if self.entry_ids:
-                for entry_id, *stored in db.session.execute(self._query()):
+                ids = {"ids": sorted(self.entry_ids)}
+                for entry_id, *stored in db.session.execute(_stored_query(), ids):
                     self._stored[entry_id].append(stored)
         return self._stored
 
-    def _query(self) -> sa.Select:
-        return (
-            sa.select(
-                ItemGroupRow.entry_id,
-                ItemGroupRow.group_oid,
-                ItemGroupRow.repeat_key,
-                ItemValue.item_oid,
-                ItemValue.value_text,
-                ItemValue.unit,
-                ItemValue.missing_code,
-            )
-            .outerjoin(ItemValue, ItemValue.row_id == ItemGroupRow.id)
-            .where(ItemGroupRow.entry_id.in_(sorted(self.entry_ids)))
-            .where(ItemGroupRow.removed.is_(False))
-            .order_by(
-                ItemGroupRow.entry_id,
-                ItemGroupRow.group_oid,
-                ItemGroupRow.repeat_key,
-                ItemValue.id,
-            )
+
+# The queries every save and form page asks, built once (building costs more than running).
+@functools.cache
+def _visits_query() -> sa.Select:
+    return sa.select(SubjectVisit).where(SubjectVisit.subject_id == sa.bindparam("subject_id"))
+
+
+@functools.cache
+def _entries_query() -> sa.Select:
+    return (
+        sa.select(FormEntry)
+        .where(FormEntry.visit_id.in_(sa.bindparam("visit_ids", expanding=True)))
+        .order_by(FormEntry.id)
+    )
+
+
+@functools.cache
+def _stored_query() -> sa.Select:
+    return (
+        sa.select(
+            ItemGroupRow.entry_id,
+            ItemGroupRow.group_oid,
+            ItemGroupRow.repeat_key,
+            ItemValue.item_oid,
+            ItemValue.value_text,
+            ItemValue.unit,
+            ItemValue.missing_code,
         )
+        .outerjoin(ItemValue, ItemValue.row_id == ItemGroupRow.id)
+        .where(ItemGroupRow.entry_id.in_(sa.bindparam("ids", expanding=True)))
+        .where(ItemGroupRow.removed.is_(False))
+        .order_by(
+            ItemGroupRow.entry_id,
+            ItemGroupRow.group_oid,
+            ItemGroupRow.repeat_key,
+            ItemValue.id,
+        )
+    )
 
 
 def _add_value(
