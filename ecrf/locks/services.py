@@ -15,6 +15,7 @@ flushes and records its audit event; none commits. The command-line operator
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -164,25 +165,44 @@ def covering_lock(
 ) -> DataLock | None:
     """The broadest active lock over the subject (no visit given), one of its visits (no
     form given) or a form of the visit; None when nothing holds it. One query."""
+    query = _covering(visit_oid is not None, visit_oid is not None and form_oid is not None)
+    return db.session.scalar(
+        query,
+        {
+            "site_id": subject.site_id,
+            "subject_id": subject.id,
+            "visit_oid": visit_oid,
+            "visit_repeat": visit_repeat,
+            "form_oid": form_oid,
+        },
+    )
+
+
+@functools.cache
+def _covering(visit: bool, form: bool) -> sa.Select:
+    """``covering_lock``'s query, built once (every save asks it): with a visit, a form."""
+    subject_id = sa.bindparam("subject_id")
     covers = [
         DataLock.level == LockLevel.STUDY,
-        sa.and_(DataLock.level == LockLevel.SITE, DataLock.site_id == subject.site_id),
-        sa.and_(DataLock.level == LockLevel.SUBJECT, DataLock.subject_id == subject.id),
+        sa.and_(DataLock.level == LockLevel.SITE, DataLock.site_id == sa.bindparam("site_id")),
+        sa.and_(DataLock.level == LockLevel.SUBJECT, DataLock.subject_id == subject_id),
     ]
-    if visit_oid is not None:
+    if visit:
         same_visit = sa.and_(
-            DataLock.subject_id == subject.id,
-            DataLock.visit_oid == visit_oid,
-            DataLock.visit_repeat == visit_repeat,
+            DataLock.subject_id == subject_id,
+            DataLock.visit_oid == sa.bindparam("visit_oid"),
+            DataLock.visit_repeat == sa.bindparam("visit_repeat"),
         )
         covers.append(sa.and_(DataLock.level == LockLevel.VISIT, same_visit))
-        if form_oid is not None:
+        if form:
             covers.append(
-                sa.and_(DataLock.level == LockLevel.FORM, same_visit, DataLock.form_oid == form_oid)
+                sa.and_(
+                    DataLock.level == LockLevel.FORM,
+                    same_visit,
+                    DataLock.form_oid == sa.bindparam("form_oid"),
+                )
             )
-    return db.session.scalar(
-        _active().where(sa.or_(*covers)).order_by(_broadest_first(), DataLock.id).limit(1)
-    )
+    return _active().where(sa.or_(*covers)).order_by(_broadest_first(), DataLock.id).limit(1)
 
 
 def site_lock(site_id: int) -> DataLock | None:

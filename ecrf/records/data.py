@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +18,8 @@ from ecrf.records import fields, units
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, SubjectVisit
 from forms.language import Item
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,15 +47,52 @@ class RowData:
             self.missing[item.oid] = missing_code
 
 
-@dataclass
 class EntryData:
-    form_oid: str
-    entry: FormEntry | None
-    rows: dict[tuple[str, int], RowData] = field(default_factory=dict)
-    #: For an entry read as plain rows (``SubjectData.load`` with a focus elsewhere): each
-    #: value's text as stored, (group OID, repeat key, item OID) → text. ``rows`` may be
-    #: changed by derivations; this says what the database holds.
-    stored_texts: dict[tuple[str, int, str], str | None] | None = None
+    """One form entry's rows as typed values: (group OID, repeat key) → ``RowData``."""
+
+    def __init__(
+        self,
+        form_oid: str,
+        entry: FormEntry | None,
+        rows: dict[tuple[str, int], RowData] | None = None,
+    ) -> None:
+        self.form_oid = form_oid
+        self.entry = entry
+        self._rows = {} if rows is None else rows
+        self._stored_texts: dict[tuple[str, int, str], str | None] | None = None
+        #: Where the entry's stored values wait, untyped (see ``SubjectData.load``).
+        self._unread: _StoredValues | None = None
+
+    @property
+    def rows(self) -> dict[tuple[str, int], RowData]:
+        if self._unread is not None:
+            self._type_stored()
+        return self._rows
+
+    @property
+    def stored_texts(self) -> dict[tuple[str, int, str], str | None] | None:
+        """For an entry read as plain rows (``SubjectData.load`` with a focus elsewhere):
+        each value's text as stored, (group OID, repeat key, item OID) → text. ``rows`` may
+        be changed by derivations; this says what the database holds."""
+        if self._unread is not None:
+            self._type_stored()
+        return self._stored_texts
+
+    def _type_stored(self) -> None:
+        """Type the values read as plain rows, at the first use of this entry's rows: most
+        of a subject's entries are read by no rule a save runs."""
+        source, self._unread = self._unread, None
+        study, stored = source.study, source.of(self.entry.id)
+        texts: dict[tuple[str, int, str], str | None] = {}
+        row_data, here = None, None
+        for group_oid, repeat_key, item_oid, text, unit, missing in stored:
+            if row_data is None or here != (group_oid, repeat_key):
+                here = (group_oid, repeat_key)
+                row_data = self._rows[here] = RowData(group_oid, repeat_key)
+            if item_oid is not None:
+                texts[(group_oid, repeat_key, item_oid)] = text
+                _add_value(study, self.form_oid, row_data, item_oid, text, unit, missing)
+        self._stored_texts = texts
 
     def group_rows(self, group_oid: str) -> list[RowData]:
         return sorted(
@@ -69,6 +111,8 @@ class SubjectData:
         self.subject = subject
         self.visits: dict[tuple[str, int], SubjectVisit] = {}
         self.entries: dict[tuple[str, int, str], EntryData] = {}
+        self._index: dict[tuple[str, str], list[tuple[str, int, str]]] = {}
+        self._index_size = 0
 
     @classmethod
     def load(
@@ -77,6 +121,7 @@ class SubjectData:
         subject: Subject,
         *,
         focus: tuple[str, int, str] | None = None,
+        reads: Collection[tuple[str | None, str]] | None = None,
     ) -> SubjectData:
         """Read the subject's visits, entries and values.
 
@@ -84,19 +129,20 @@ class SubjectData:
             or show as a form (a save, a form page): only its rows and values are read as
             ORM objects; the other entries' values, which the caller only reads, come as
             plain rows (several times cheaper: a documented subject has a thousand values).
-            Without it, every entry's rows are ORM objects (``entry.rows``).
+            Without it, every entry's rows are ORM objects (``entry.rows``). Plain values
+            are typed when an entry's rows are first read.
+        :param reads: with ``focus``, the (visit OID, form OID) of the entries whose values
+            the caller will read (visit None: the form's at every visit): only theirs are
+            read now; the others', should the caller read one after all, in one statement
+            at that moment. Default: every entry's.
         """
         data = cls(study, subject)
-        visits = db.session.scalars(
-            sa.select(SubjectVisit).where(SubjectVisit.subject_id == subject.id)
-        ).all()
+        visits = db.session.scalars(_visits_query(), {"subject_id": subject.id}).all()
         data.visits = {(v.visit_oid, v.repeat_key): v for v in visits}
         by_id = {v.id: v for v in visits}
         if not by_id:
             return data
-        entries = db.session.scalars(
-            sa.select(FormEntry).where(FormEntry.visit_id.in_(by_id)).order_by(FormEntry.id)
-        ).all()
+        entries = db.session.scalars(_entries_query(), {"visit_ids": list(by_id)}).all()
         # Entries read already in this session hold their rows: eager loading would fetch
         # them again only for the ORM to discard them (it never overwrites a loaded
         # collection).
@@ -108,12 +154,28 @@ class SubjectData:
                     .where(FormEntry.id.in_([entry.id for entry in unread]))
                     .options(selectinload(FormEntry.rows).selectinload(ItemGroupRow.values))
                 ).all()
-            plain: dict[int, tuple[list[RowData], dict]] = {}
+            plain: dict[int, _StoredValues] = {}
         else:
             focused = [e for e in unread if _key(by_id[e.visit_id], e) == focus]
             for entry in focused:
                 load_rows(entry)
-            plain = _plain_rows(study, {e.id: e.form_oid for e in unread if e not in focused})
+            others = [e for e in unread if e not in focused and e.form_oid in study.forms]
+            now = _StoredValues(
+                study,
+                [
+                    e.id
+                    for e in others
+                    if reads is None
+                    or (None, e.form_oid) in reads
+                    or (by_id[e.visit_id].visit_oid, e.form_oid) in reads
+                ],
+            )
+            later = _StoredValues(
+                study, [e.id for e in others if e.id not in now.entry_ids], unexpected=True
+            )
+            now.read()
+            plain = {entry_id: now for entry_id in now.entry_ids}
+            plain |= {entry_id: later for entry_id in later.entry_ids}
         for entry in entries:
             visit = by_id[entry.visit_id]
             entry_data = EntryData(entry.form_oid, entry)
@@ -121,9 +183,7 @@ class SubjectData:
             if entry.form_oid not in study.forms:
                 continue
             if entry.id in plain:
-                rows, entry_data.stored_texts = plain[entry.id]
-                for row_data in rows:
-                    entry_data.rows[(row_data.group_oid, row_data.repeat_key)] = row_data
+                entry_data._unread = plain[entry.id]
                 continue
             for row in entry.rows:
                 if row.removed:
@@ -146,8 +206,18 @@ class SubjectData:
         return self.entries.get((visit_oid, repeat_key, form_oid))
 
     def first_entry(self, visit_oid: str, form_oid: str) -> EntryData | None:
-        keys = sorted(k for k in self.entries if k[0] == visit_oid and k[2] == form_oid)
+        keys = self._keys_of(visit_oid, form_oid)
         return self.entries[keys[0]] if keys else None
+
+    def _keys_of(self, visit_oid: str, form_oid: str) -> list[tuple[str, int, str]]:
+        """The keys of the entries of ``form_oid`` at ``visit_oid``, in order (rules ask
+        this often); indexed again when entries were added (none is ever taken out)."""
+        if self._index_size != len(self.entries):
+            index: dict[tuple[str, str], list[tuple[str, int, str]]] = defaultdict(list)
+            for key in sorted(self.entries):
+                index[(key[0], key[2])].append(key)
+            self._index, self._index_size = index, len(self.entries)
+        return self._index.get((visit_oid, form_oid), [])
 
     def value(self, visit_oid: str, form_oid: str, item_oid: str) -> Any:
         entry = self.first_entry(visit_oid, form_oid)
@@ -159,7 +229,7 @@ class SubjectData:
 
     def rows(self, visit_oid: str, form_oid: str, group_oid: str) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = []
-        for key in sorted(k for k in self.entries if k[0] == visit_oid and k[2] == form_oid):
+        for key in self._keys_of(visit_oid, form_oid):
             result.extend(dict(r.values) for r in self.entries[key].group_rows(group_oid))
         return result
 
@@ -174,7 +244,8 @@ class SubjectData:
 
 
 def rows_loaded(entry: FormEntry) -> bool:
-    return "rows" in sa.inspect(entry).dict
+    # The instance's own dict is its ORM state's (``sa.inspect(entry).dict``), unwrapped.
+    return "rows" in entry.__dict__
 
 
 def load_rows(entry: FormEntry) -> list[ItemGroupRow]:
@@ -199,15 +270,51 @@ def _key(visit: SubjectVisit, entry: FormEntry) -> tuple[str, int, str]:
     return (visit.visit_oid, visit.repeat_key, entry.form_oid)
 
 
-def _plain_rows(
-    study: LoadedStudy, forms: dict[int, str]
-) -> dict[int, tuple[list[RowData], dict[tuple[str, int, str], str | None]]]:
-    """The non-removed rows of the entries ``forms`` names (entry id → form OID) as
-    ``RowData`` without ORM objects, and their values' stored texts: one statement."""
-    result: dict[int, tuple[list[RowData], dict]] = {entry_id: ([], {}) for entry_id in forms}
-    if not forms:
-        return result
-    query = (
+class _StoredValues:
+    """The non-removed rows of some entries as they are stored, read in one statement (when
+    first needed), without ORM objects: entry id → [(group OID, repeat key, item OID,
+    text, unit, missing code)] in the order of their rows (an empty row: item OID None)."""
+
+    def __init__(self, study: LoadedStudy, entry_ids: list[int], *, unexpected=False) -> None:
+        self.study = study
+        self.entry_ids = frozenset(entry_ids)
+        #: Read only if the caller reads outside the entries it said it would (logged).
+        self.unexpected = unexpected
+        self._stored: dict[int, list[tuple]] | None = None
+
+    def of(self, entry_id: int) -> list[tuple]:
+        return self.read()[entry_id]
+
+    def read(self) -> dict[int, list[tuple]]:
+        if self._stored is None:
+            self._stored = {entry_id: [] for entry_id in self.entry_ids}
+            if self.entry_ids and self.unexpected:
+                log.debug("values read beyond the declared reads: entries %s", self.entry_ids)
+            if self.entry_ids:
+                ids = {"ids": sorted(self.entry_ids)}
+                for entry_id, *stored in db.session.execute(_stored_query(), ids):
+                    self._stored[entry_id].append(stored)
+        return self._stored
+
+
+# The queries every save and form page asks, built once (building costs more than running).
+@functools.cache
+def _visits_query() -> sa.Select:
+    return sa.select(SubjectVisit).where(SubjectVisit.subject_id == sa.bindparam("subject_id"))
+
+
+@functools.cache
+def _entries_query() -> sa.Select:
+    return (
+        sa.select(FormEntry)
+        .where(FormEntry.visit_id.in_(sa.bindparam("visit_ids", expanding=True)))
+        .order_by(FormEntry.id)
+    )
+
+
+@functools.cache
+def _stored_query() -> sa.Select:
+    return (
         sa.select(
             ItemGroupRow.entry_id,
             ItemGroupRow.group_oid,
@@ -218,21 +325,15 @@ def _plain_rows(
             ItemValue.missing_code,
         )
         .outerjoin(ItemValue, ItemValue.row_id == ItemGroupRow.id)
-        .where(ItemGroupRow.entry_id.in_(forms), ItemGroupRow.removed.is_(False))
+        .where(ItemGroupRow.entry_id.in_(sa.bindparam("ids", expanding=True)))
+        .where(ItemGroupRow.removed.is_(False))
         .order_by(
-            ItemGroupRow.entry_id, ItemGroupRow.group_oid, ItemGroupRow.repeat_key, ItemValue.id
+            ItemGroupRow.entry_id,
+            ItemGroupRow.group_oid,
+            ItemGroupRow.repeat_key,
+            ItemValue.id,
         )
     )
-    row_data, here = None, None
-    for entry_id, group_oid, repeat_key, item_oid, text, unit, missing in db.session.execute(query):
-        if row_data is None or here != (entry_id, group_oid, repeat_key):
-            here = (entry_id, group_oid, repeat_key)
-            row_data = RowData(group_oid, repeat_key)
-            result[entry_id][0].append(row_data)
-        if item_oid is not None:
-            result[entry_id][1][(group_oid, repeat_key, item_oid)] = text
-            _add_value(study, forms[entry_id], row_data, item_oid, text, unit, missing)
-    return result
 
 
 def _add_value(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -37,6 +38,7 @@ def administration_date(data: SubjectData, baseline: Baseline) -> date | None:
     return None
 
 
+@functools.lru_cache(maxsize=16)
 def _visit_order(study: LoadedStudy) -> dict[str, int]:
     return {oid: index for index, oid in enumerate(study.visits)}
 

@@ -26,6 +26,11 @@ from forms.language import Check, Derivation, Study, VisitKind
 EntryKey = tuple[str, int, str]
 #: (visit OID, visit repeat key, form OID, item OID): one item of one entry.
 ItemKey = tuple[str, int, str, str]
+#: (visit OID, form OID) of the entries whose values something reads; visit None: the
+#: form's entries at every visit.
+FormRead = tuple[str | None, str]
+#: In a rule's reads, the visit of the entry the rule runs on.
+_HERE = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,11 @@ class RuleGraph:
         self.any_date_readers: list[Rule] = []
         self._references = {r.name: r for r in study.references}
         self._study_visits = {v.oid: v for v in study.visits}
+        #: rule -> the entries whose values it reads: its own (its target's rows) and
+        #: its inputs' (a reference date, what dates each reference: ``reference_dates``
+        #: computes them together); visit ``_HERE``: the visit of the entry it runs on.
+        self._reads_of: dict[Rule, set[FormRead]] = {}
+        self._save_reads: dict[tuple[str, str], frozenset[FormRead]] = {}
         for form in study.forms:
             for derivation in form.derivations:
                 self._add(
@@ -88,8 +98,18 @@ class RuleGraph:
     def _add(self, form_oid: str, rule: Rule, resolve) -> None:
         self.rules_of[form_oid].append(rule)
         inputs = rule.derivation.inputs if rule.derivation else rule.check.inputs
+        reads = self._reads_of[rule] = {(_HERE, form_oid)}
         for ref in inputs:
             resolved = resolve(form_oid, ref)
+            if resolved.lookup is not None:
+                reads.add((None, resolved.form))
+                if resolved.lookup == "BASELINE":
+                    reads |= _source_reads(self._forms[form_oid].baseline.before)
+            elif resolved.context is not None and resolved.context not in ("TODAY", "VISIT_DATE"):
+                for reference in self._references.values():
+                    reads |= _source_reads(reference.sources)
+            elif resolved.context is None:
+                reads.add((_HERE if resolved.visit is None else resolved.visit, resolved.form))
             if resolved.lookup is not None:
                 self._add_lookup(form_oid, rule, resolved)
             elif resolved.context is not None:
@@ -213,6 +233,47 @@ class RuleGraph:
                 visit(node)
         return found
 
+    def save_reads(self, visit_oid: str, form_oid: str) -> frozenset[FormRead]:
+        """The entries whose values the rules a save of ``form_oid`` at ``visit_oid`` may
+        run read: an upper bound of ``reach`` for any change of the form's items (every
+        rule of the form, those its items reach, through the derived values they change;
+        each rule's own entries and its inputs'), from the definition alone."""
+        found = self._save_reads.get((visit_oid, form_oid))
+        if found is not None:
+            return found
+        reads: set[FormRead] = set()
+        ran: set[tuple[str | None, Rule]] = set()
+        work = [(visit_oid, form_oid, item.oid) for _, item in self._forms[form_oid].items()]
+        seen = set(work)
+
+        def run(rule: Rule, at: str | None) -> None:
+            """``rule`` runs on its form's entry at visit ``at`` (None: at every visit)."""
+            if (at, rule) in ran:
+                return
+            ran.add((at, rule))
+            reads.update((at if v == _HERE else v, f) for v, f in self._reads_of[rule])
+            target = (at, rule.form_oid, rule.target)
+            if rule.derivation is not None and target not in seen:
+                seen.add(target)
+                work.append(target)
+
+        for rule in self.rules_of.get(form_oid, ()):
+            run(rule, visit_oid)
+        while work:
+            at, item_form, item_oid = work.pop()
+            for rule in self.local_readers.get((item_form, item_oid), ()):
+                run(rule, at)
+            for rule in self.visit_readers.get((item_form, item_oid), ()):
+                run(rule, at)
+            for (visit, read_form, read_item), rules in self.remote_readers.items():
+                if (read_form, read_item) == (item_form, item_oid) and at in (None, visit):
+                    for rule in rules:
+                        run(rule, None)
+            for rule in self.any_visit_readers.get((item_form, item_oid), ()):
+                run(rule, None)
+        found = self._save_reads[(visit_oid, form_oid)] = frozenset(reads)
+        return found
+
     def reach(
         self,
         entries: Iterable[EntryKey],
@@ -274,3 +335,13 @@ class RuleGraph:
                 for entry in by_form.get(rule.form_oid, ()):
                     run(entry, rule)
         return scope
+
+
+def _source_reads(sources) -> set[FormRead]:
+    """The entries a reference's or a baseline's sources read (``"VISIT.FORM.ITEM"``; a
+    visit's own date, ``"visit:…"``, is in no entry)."""
+    return {
+        (source.split(".")[0], source.split(".")[1])
+        for source in sources
+        if not source.startswith("visit:")
+    }

@@ -11,6 +11,7 @@ from ecrf.audit.services import record_event
 from ecrf.auth.models import RoleAssignment, User
 from ecrf.crf.save.outcome import StaleEntry, ValidationFailed
 from ecrf.crf.save.plan import FormSave
+from ecrf.crf.save.reads import save_reads
 from ecrf.db import utcnow
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
@@ -41,7 +42,8 @@ def lock_and_read(save: FormSave) -> SubjectData:
         for instance in list(db.session.identity_map.values()):
             if instance is not save.subject and not isinstance(instance, _NOT_SUBJECT_DATA):
                 db.session.expire(instance)
-    data = SubjectData.load(save.study, save.subject, focus=save.entry_key)
+    reads = save_reads(save.study, save.visit_oid, save.form_oid)
+    data = SubjectData.load(save.study, save.subject, focus=save.entry_key, reads=reads)
     if not applicable(save.study, data, save.visit_def):
         raise RuleViolation(f"{save.visit_def.name} does not apply to this subject.")
     key = (save.visit_oid, save.visit_repeat)

@@ -21,7 +21,8 @@ from ecrf.crf.save.plan import FormSave, Planned, Submitted, ValueChange, unit_k
 from ecrf.laboratories import services as registry
 from ecrf.laboratories.models import Laboratory
 from ecrf.records.data import EntryData, SubjectData
-from forms.language import Item, ItemGroup
+from ecrf.records.loader import LoadedStudy
+from forms.language import Form, Item, ItemGroup
 
 _ANNOTATION = re.compile(r"^LB\.(LBORRES|LBORNRLO|LBORNRHI)(?:\[(\w+)\])?$")
 
@@ -209,6 +210,19 @@ def _sample_date(group: ItemGroup, raw: dict[str, Any], existing) -> date | None
             return None  # refused at its field by the parsing that follows
     value = existing.values.get(item.oid) if existing is not None else None
     return value if isinstance(value, date) else None
+
+
+def registry_reads(study: LoadedStudy, form: Form) -> set[str]:
+    """The forms ``apply_registry`` reads for a save of ``form``: those giving the subject's
+    sex and age, when the form names its laboratory."""
+    if not any(_laboratory_item(g) is not None for g in form.groups):
+        return set()
+    return {
+        other.oid
+        for other in study.forms.values()
+        for _, item in other.items()
+        if item.sdtm in ("DM.SEX", "DM.AGE")
+    }
 
 
 def subject_sex_and_age(data: SubjectData) -> tuple[str | None, int | None]:
