@@ -69,8 +69,11 @@ def init_templating(app: Flask) -> None:
 
     @app.context_processor
     def navigation():
+        # The user behind the proxy, resolved once: the navigation asks a dozen times a page.
+        user = current_user._get_current_object()
+
         def allowed(perm: str) -> bool:
-            return can(current_user, Perm(perm))
+            return can(user, Perm(perm))
 
         return {
             "can": allowed,

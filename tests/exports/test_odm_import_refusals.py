@@ -17,18 +17,26 @@ from ecrf.exports.odm.writer import write_odm
 from ecrf.extensions import db
 from ecrf.records.loader import current_study
 from ecrf.records.models import FormEntry, ItemValue, Subject, SubjectVisit
+from ecrf.records.sites import get_site
 from tests.exports.odm_checks import NS, check_odm
 from tests.seeded_trial import dispose, trial_app
 
 
 @pytest.fixture(scope="module")
 def source(seeded, tmp_path_factory) -> Path:
-    """An operator's export of the seeded trial."""
+    """An operator's export of one site of the seeded trial: TLS, with three subjects (BDX
+    has five, followed further). No refusal here depends on the file's size, and a
+    refusal found while replaying comes after the subjects before it were replayed."""
     with seeded.app.app_context():
+        site_id = get_site("TLS").id
         path = write_odm(
-            current_study(), tmp_path_factory.mktemp("odm") / "trial.xml", site_ids=None, actor=None
+            current_study(),
+            tmp_path_factory.mktemp("odm") / "trial.xml",
+            site_ids=[site_id],
+            actor=None,
         )
     check_odm(path)
+    assert len(subject_nodes(etree.parse(str(path)).getroot())) > 1
     return path
 
 
