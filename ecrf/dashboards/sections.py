@@ -18,6 +18,7 @@ from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.operators import custom_op
 
 from ecrf.audit.models import AuditEvent
 from ecrf.dashboards.scope import Scope
@@ -499,10 +500,13 @@ def _serious_since(
     found = db.session.execute(
         sa.select(AuditEvent.entity_id, AuditEvent.field, sa.func.max(AuditEvent.at))
         .where(
-            AuditEvent.entity == "form_entry",
-            AuditEvent.action.in_(("item_entered", "item_changed")),
-            AuditEvent.site_id.in_(ctx.scope.site_ids),
-            AuditEvent.field.like(f"{prefix}%{suffix}"),
+            *_field_index_first(
+                prefix,
+                f"{prefix}%{suffix}",
+                entity=("form_entry",),
+                action=("item_entered", "item_changed"),
+                site_id=ctx.scope.site_ids,
+            ),
             AuditEvent.new == value,
         )
         .group_by(AuditEvent.entity_id, AuditEvent.field)
@@ -516,3 +520,30 @@ def _serious_since(
             at = at if at.tzinfo else at.replace(tzinfo=UTC)
             since[(int(entity_id), int(key))] = at
     return since
+
+
+def _field_index_first(prefix: str, pattern: str, **among: Any) -> list[sa.ColumnElement[bool]]:
+    """``field LIKE pattern`` (``pattern`` starting with ``prefix``) and each indexed column
+    of ``among`` in its values, written so that the database searches the field's index
+    (``ix_audit_event_field``): the path is a few thousandths of the trail, whereas the
+    entity, action and site each hold a large share of it.
+
+    PostgreSQL answers the LIKE's prefix from the index (its pattern operators) and chooses
+    it from its statistics. SQLite can answer no LIKE from a plain index (its LIKE ignores
+    case), and without statistics its planner prefers an equality on the entity's index (15
+    times slower at 1,000 subjects): there, the prefix is also given as a range of the
+    index, and a unary ``+`` keeps the other columns off their indexes. The range leaves out
+    only paths the caller drops anyway: those that LIKE matched in another case, or where a
+    ``_`` of the prefix matched another character.
+    """
+    field = AuditEvent.field
+    where = [field.like(pattern)]
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        where += [field >= prefix, field < prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+    for name, values in among.items():
+        column = getattr(AuditEvent, name)
+        if sqlite:
+            column = sa.UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+        where.append(column.in_(values))
+    return where

@@ -30,6 +30,8 @@ WHAT = {
 }
 #: A subject whose participation is over: its casebook awaits the investigator's signature.
 ENDED = (SubjectStatus.COMPLETED, SubjectStatus.WITHDRAWN, SubjectStatus.SCREEN_FAILURE)
+#: The order of a subject's rows.
+ORDER = {scope: n for n, scope in enumerate(Scope)}
 #: The first decision out of screening, which the inclusion signature attests.
 DECISIONS = (SubjectStatus.INCLUDED.value, SubjectStatus.SCREEN_FAILURE.value)
 
@@ -50,82 +52,29 @@ def signatures(ctx: Context) -> Section:
     """Per site: the visits whose forms are all complete, the inclusion decisions made and
     the casebooks of subjects who left, none with a valid signature; and, among them, those
     whose signature a later change invalidated. Logs are left to the casebook's signature
-    (they grow until the end). A fixed number of statements whatever the number of
-    subjects."""
-    sites = ctx.scope.site_ids
-    valid = {
-        (subject_id, scope, visit_oid, repeat)
-        for subject_id, scope, visit_oid, repeat in db.session.execute(
-            sa.select(
-                Signature.subject_id, Signature.scope, Signature.visit_oid, Signature.visit_repeat
-            )
-            .join(Subject, Signature.subject_id == Subject.id)
-            .where(Subject.site_id.in_(sites), Signature.state == SignatureState.VALID)
-        )
-    }
-    invalidated = {
-        (subject_id, scope, visit_oid, repeat)
-        for subject_id, scope, visit_oid, repeat in db.session.execute(
-            sa.select(
-                Signature.subject_id, Signature.scope, Signature.visit_oid, Signature.visit_repeat
-            )
-            .join(Subject, Signature.subject_id == Subject.id)
-            .where(Subject.site_id.in_(sites), Signature.state == SignatureState.INVALIDATED)
-        )
-    }
-    complete = sa.func.sum(sa.case((FormEntry.status == EntryStatus.COMPLETE, 1), else_=0))
-    visits = db.session.execute(
-        sa.select(SubjectVisit.subject_id, SubjectVisit.visit_oid, SubjectVisit.repeat_key)
-        .join(FormEntry, FormEntry.visit_id == SubjectVisit.id)
-        .join(Subject, SubjectVisit.subject_id == Subject.id)
-        .where(Subject.site_id.in_(sites))
-        .group_by(SubjectVisit.subject_id, SubjectVisit.visit_oid, SubjectVisit.repeat_key)
-        .having(sa.func.count(FormEntry.id) == complete)
-    ).all()
-    decided = db.session.scalars(
-        sa.select(Subject.id)
-        .where(
-            Subject.site_id.in_(sites),
-            sa.select(AuditEvent.id)
-            .where(
-                AuditEvent.action == "subject_status_changed",
-                AuditEvent.entity == "subject",
-                AuditEvent.entity_id == Subject.identifier,
-                AuditEvent.new.in_(DECISIONS),
-            )
-            .exists(),
-        )
-        .order_by(Subject.id)
-    ).all()
-    awaiting: list[tuple[int, Scope, str | None, int | None]] = [
-        (subject_id, Scope.VISIT, visit_oid, repeat)
-        for subject_id, visit_oid, repeat in visits
-        if visit_oid in ctx.study.visits and ctx.study.visits[visit_oid].kind is not VisitKind.LOG
-    ]
-    awaiting += [(subject_id, Scope.INCLUSION, None, None) for subject_id in decided]
-    awaiting += [
-        (subject_id, Scope.CASEBOOK, None, None)
-        for subject_id, status in _statuses(ctx).items()
-        if status in ENDED
-    ]
+    (they grow until the end). One statement whatever the number of subjects: the database
+    finds what awaits a signature and drops what is signed."""
     counts: dict[Scope, Counter[int]] = {scope: Counter() for scope in Scope}
     again: Counter[int] = Counter()
     rows = []
-    for key in sorted(awaiting, key=_order):
-        if key in valid:
-            continue
-        subject_id, scope, visit_oid, repeat = key
+    found = db.session.execute(_unsigned(ctx)).all()
+    # An invalidated signature first, then by subject, and a subject's in the scopes' order.
+    found.sort(
+        key=lambda r: (not r[4], ctx.subjects[r[0]][1], r[0], ORDER[r[1]], r[2] or "", r[3] or 0)
+    )
+    for subject_id, scope_value, visit_oid, repeat, was_signed in found:
+        scope = Scope(scope_value)
         site_id, identifier = ctx.subjects[subject_id]
         counts[scope][site_id] += 1
-        was_signed = key in invalidated
-        again[site_id] += was_signed
+        again[site_id] += bool(was_signed)
         name = None
         if visit_oid is not None:
             name = ctx.study.visits[visit_oid].name
             if repeat and repeat != 1:
                 name = f"{name} #{repeat}"
-        rows.append(SigningRow(site_id, identifier, scope, visit_oid, repeat, name, was_signed))
-    rows.sort(key=lambda r: (not r.invalidated, r.subject))
+        rows.append(
+            SigningRow(site_id, identifier, scope, visit_oid, repeat, name, bool(was_signed))
+        )
     return Section(
         "signatures",
         TEXT["title"],
@@ -140,15 +89,61 @@ def signatures(ctx: Context) -> Section:
     )
 
 
-def _statuses(ctx: Context) -> dict[int, SubjectStatus]:
-    return {
-        subject_id: status
-        for subject_id, status in db.session.execute(
-            sa.select(Subject.id, Subject.status).where(Subject.site_id.in_(ctx.scope.site_ids))
+def _unsigned(ctx: Context) -> sa.Select:
+    """(subject id, scope, visit, repeat key, invalidated) of what awaits a signature in the
+    scope's sites and has no valid one; invalidated: a signature of it was invalidated."""
+    sites = ctx.scope.site_ids
+    signable = [oid for oid, v in ctx.study.visits.items() if v.kind is not VisitKind.LOG]
+    complete = sa.func.sum(sa.case((FormEntry.status == EntryStatus.COMPLETE, 1), else_=0))
+    visits = (
+        sa.select(
+            SubjectVisit.subject_id.label("subject_id"),
+            sa.literal(Scope.VISIT.value, sa.String).label("scope"),
+            SubjectVisit.visit_oid.label("visit_oid"),
+            SubjectVisit.repeat_key.label("repeat"),
         )
-    }
+        .join(FormEntry, FormEntry.visit_id == SubjectVisit.id)
+        .join(Subject, SubjectVisit.subject_id == Subject.id)
+        .where(Subject.site_id.in_(sites), SubjectVisit.visit_oid.in_(signable))
+        .group_by(SubjectVisit.subject_id, SubjectVisit.visit_oid, SubjectVisit.repeat_key)
+        .having(sa.func.count(FormEntry.id) == complete)
+    )
+    no_visit = (sa.cast(sa.null(), sa.String), sa.cast(sa.null(), sa.Integer))
+    decision = (
+        sa.select(AuditEvent.id)
+        .where(
+            AuditEvent.action == "subject_status_changed",
+            AuditEvent.entity == "subject",
+            AuditEvent.entity_id == Subject.identifier,
+            AuditEvent.new.in_(DECISIONS),
+        )
+        .exists()
+    )
+    decided = sa.select(Subject.id, sa.literal(Scope.INCLUSION.value, sa.String), *no_visit).where(
+        Subject.site_id.in_(sites), decision
+    )
+    ended = sa.select(Subject.id, sa.literal(Scope.CASEBOOK.value, sa.String), *no_visit).where(
+        Subject.site_id.in_(sites), Subject.status.in_(ENDED)
+    )
+    awaiting = sa.union_all(visits, decided, ended).subquery()
 
+    def signature(state: SignatureState) -> sa.Exists:
+        return (
+            sa.select(Signature.id)
+            .where(
+                Signature.subject_id == awaiting.c.subject_id,
+                Signature.scope == awaiting.c.scope,
+                Signature.visit_oid.is_not_distinct_from(awaiting.c.visit_oid),
+                Signature.visit_repeat.is_not_distinct_from(awaiting.c.repeat),
+                Signature.state == state,
+            )
+            .exists()
+        )
 
-def _order(key: tuple[int, Scope, str | None, int | None]) -> tuple:
-    subject_id, scope, visit_oid, repeat = key
-    return (subject_id, list(Scope).index(scope), visit_oid or "", repeat or 0)
+    return sa.select(
+        awaiting.c.subject_id,
+        awaiting.c.scope,
+        awaiting.c.visit_oid,
+        awaiting.c.repeat,
+        signature(SignatureState.INVALIDATED),
+    ).where(~signature(SignatureState.VALID))

@@ -205,6 +205,30 @@ def test_the_clock_starts_when_the_event_became_serious(study, sites, staff, sav
     assert row.since >= before
 
 
+def test_each_event_clock_starts_with_its_own_row_of_its_own_subject(
+    study, sites, staff, save, monitor
+):
+    first, second = register(sites, staff), register(sites, staff)
+    save(first, *AE, {("AE", 1): ae_row(1, "Y"), ("AE", 2): ae_row(2, "N")})
+    save(second, *AE, {("AE", 1): ae_row(1, "N")})
+    middle = utcnow()
+    save(second, *AE, {("AE", 1): ae_row(1, "Y")})
+    later = utcnow()
+    # Another item of a serious row taking the serious value does not restart its clock.
+    save(first, *AE, {("AE", 1): ae_row(1, "Y", term="Y"), ("AE", 2): ae_row(2, "Y")})
+
+    rows = board(study, monitor)["serious_events"].rows
+    since = {(r.subject, r.number): r.since for r in rows}
+    assert set(since) == {(first.identifier, 1), (second.identifier, 1), (first.identifier, 2)}
+    assert since[(first.identifier, 1)] < middle <= since[(second.identifier, 1)] < later
+    assert later <= since[(first.identifier, 2)]
+    assert [(r.subject, r.number) for r in rows] == [
+        (first.identifier, 1),
+        (second.identifier, 1),
+        (first.identifier, 2),
+    ]
+
+
 def test_a_monitor_sees_only_the_sites_monitored_and_the_sponsor_counts_only(
     study, sites, staff, other_staff, save, monitor, sponsor
 ):
