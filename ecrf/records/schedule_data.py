@@ -43,14 +43,18 @@ def load_schedule_data(study: LoadedStudy, subjects: Sequence[Subject]) -> dict[
     by_id = {v.id: v for v in visits}
     for visit in visits:
         found[visit.subject_id].visits[(visit.visit_oid, visit.repeat_key)] = visit
-    entries = db.session.scalars(
-        sa.select(FormEntry)
+    # Each entry comes with its visit: on PostgreSQL every statement sees what was committed
+    # before it, so a visit saved by another user after the first read may hold an entry here.
+    entries = db.session.execute(
+        sa.select(FormEntry, SubjectVisit)
         .join(SubjectVisit, FormEntry.visit_id == SubjectVisit.id)
         .where(SubjectVisit.subject_id.in_(found))
         .order_by(FormEntry.id)
     ).all()
-    for entry in entries:
-        visit = by_id[entry.visit_id]
+    for entry, visit in entries:
+        if visit.id not in by_id:
+            by_id[visit.id] = visit
+            found[visit.subject_id].visits[(visit.visit_oid, visit.repeat_key)] = visit
         key = (visit.visit_oid, visit.repeat_key, entry.form_oid)
         found[visit.subject_id].entries[key] = EntryData(entry.form_oid, entry)
     wanted = [(v, f, i) for v, f, i in sorted(schedule_items(study)) if study.has_item(f, i)]
@@ -95,6 +99,8 @@ def _read_values(
         )
     )
     for subject_id, visit, repeat, form, group, key, item_oid, text, unit, missing in rows:
-        entry = found[subject_id].entries[(visit, repeat, form)]
+        entry = found[subject_id].entries.get((visit, repeat, form))
+        if entry is None:  # saved by another user since the entries were read
+            continue
         row = entry.rows.setdefault((group, key), RowData(group, key))
         row.read(study.item(form, item_oid)[1], text, unit, missing)
