@@ -13,6 +13,7 @@ asserts nothing (the verdicts say where each figure stands against its goal).
     python -m benchmarks --quick                # 100 and 1,000: a few minutes
     python -m benchmarks --only saves pages --sizes 1000
     python -m benchmarks --quick --postgres postgresql://postgres@127.0.0.1/postgres
+    python -m benchmarks --only pages --sizes 10000 --keep ~/ecrf-bench   # seed once
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from benchmarks import pages, saves
 from benchmarks.bulk import bulk_subjects
-from benchmarks.support import bench_app, bench_database
+from benchmarks.support import bench_app, bench_database, keep_copy, kept_copy
 from benchmarks.table import Row, Table, ratio
 from benchmarks.web import Counter, set_passwords
 from ecrf.demo import DEMO_USERS
@@ -50,8 +51,16 @@ def run_size(size: int, args: argparse.Namespace, table: Table, first: bool) -> 
         saves.register_floor(app)
         pages.register_floor(app)
         started = time.perf_counter()
-        bulk_subjects(app, size, seed=args.seed)
-        note(f"N={size}: {size} subjects in {time.perf_counter() - started:.0f} s")
+        if args.keep:
+            dispose(app)  # the floors' table is made: let the kept copy replace the file
+        if args.keep and kept_copy(args.postgres, args.keep, size, args.seed, url, workdir):
+            note(f"N={size}: the kept database of {args.keep}")
+        else:
+            bulk_subjects(app, size, seed=args.seed)
+            note(f"N={size}: {size} subjects in {time.perf_counter() - started:.0f} s")
+            if args.keep:
+                dispose(app)
+                keep_copy(args.postgres, args.keep, size, args.seed, url, workdir)
         set_passwords(app, [username for username, *_ in DEMO_USERS])
         counter = Counter(app)
         wanted = set(args.only)
@@ -82,11 +91,15 @@ def run_size(size: int, args: argparse.Namespace, table: Table, first: bool) -> 
 
             with app.app_context():
                 table.verify(size, verify_figures())
-        with app.app_context():
-            from ecrf.extensions import db
+        dispose(app)
 
-            db.session.remove()
-            db.engine.dispose()
+
+def dispose(app) -> None:
+    from ecrf.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def main() -> None:
@@ -101,6 +114,13 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--runs", type=int, default=20, help="saves per form (pages: half)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        type=Path,
+        help="keep each size's seeded database in DIR and start from it in later runs "
+        "(seeding 10,000 subjects takes about 15 min)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.sizes = [size for size in args.sizes if size <= WHOLE_TRIAL_UP_TO] or [100, 1000]

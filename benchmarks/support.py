@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,57 @@ def bench_database(server: str | None, workdir: Path) -> Iterator[str]:
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def kept_copy(
+    server: str | None, keep: Path, size: int, seed: int, url: str, workdir: Path
+) -> bool:
+    """Fill the new database at ``url`` from the one kept in ``keep`` for this size and seed
+    (a file there on SQLite, a database ``ecrf_bench_keep_<size>_<seed>`` on ``server``);
+    False when none is kept yet."""
+    name = f"ecrf_bench_keep_{size}_{seed}"
+    if not server:
+        kept = keep / f"{name}.sqlite"
+        if not kept.exists():
+            return False
+        shutil.copyfile(kept, sa.make_url(url).database)
+        shutil.copyfile(keep / f"{name}.checkpoints", workdir / "audit_checkpoints")
+        return True
+    admin = sa.create_engine(normalise_database_url(server), isolation_level="AUTOCOMMIT")
+    target = sa.make_url(url).database
+    try:
+        with admin.connect() as conn:
+            if not conn.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ):
+                return False
+            conn.execute(sa.text(f'DROP DATABASE "{target}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{target}" TEMPLATE "{name}"'))
+        shutil.copyfile(keep / f"{name}.checkpoints", workdir / "audit_checkpoints")
+        return True
+    finally:
+        admin.dispose()
+
+
+def keep_copy(
+    server: str | None, keep: Path, size: int, seed: int, url: str, workdir: Path
+) -> None:
+    """Keep the freshly seeded database at ``url`` (its connections closed) for later runs."""
+    name = f"ecrf_bench_keep_{size}_{seed}"
+    keep.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(workdir / "audit_checkpoints", keep / f"{name}.checkpoints")
+    if not server:
+        shutil.copyfile(sa.make_url(url).database, keep / f"{name}.sqlite")
+        return
+    admin = sa.create_engine(normalise_database_url(server), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(
+                sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{sa.make_url(url).database}"')
+            )
+    finally:
         admin.dispose()
 
 
