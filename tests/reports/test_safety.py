@@ -31,6 +31,7 @@ from ecrf.study import subjects
 from forms.iahprrt.reports import SAFETY
 from reports.render import html_to_pdf, render_html
 from tests.reports import safety_expected as expected
+from tests.reports.pdf_text import page_texts, words
 from tests.seeded_trial import process_env
 
 ECRF = str(Path(sys.executable).with_name("ecrf"))
@@ -167,15 +168,18 @@ def report_of(trial, sites: set[str] | None = None, now: datetime | None = None)
         return build_safety(current_study(), safety_plan(), site_ids, now=now or utcnow())
 
 
-def words(text: str) -> str:
-    """Text with every run of white space as one space (table cells wrap their lines)."""
-    return " ".join(text.split())
+@dataclass
+class ReadBack:
+    reader: PdfReader
+    #: The text of each page (pdftotext), and all of it with white space collapsed.
+    pages: list[str]
+    text: str
 
 
-def pdf_text(data: bytes) -> tuple[PdfReader, str]:
-    """The PDF and its text, white space collapsed."""
-    reader = PdfReader(io.BytesIO(data))
-    return reader, words(" ".join(page.extract_text() for page in reader.pages))
+def read_back(data: bytes) -> ReadBack:
+    """The PDF (pypdf) and its text, each page's and all of it."""
+    pages = page_texts(data)
+    return ReadBack(PdfReader(io.BytesIO(data)), pages, words(" ".join(pages)))
 
 
 # --- the plan ---------------------------------------------------------------------------------
@@ -433,16 +437,17 @@ def test_the_monitor_downloads_an_archival_pdf_of_every_site(trial):
     assert response.mimetype == "application/pdf"
     assert "attachment" in response.headers["Content-Disposition"]
     assert "safety-report-all-sites-" in response.headers["Content-Disposition"]
-    reader, text = pdf_text(response.data)
+    pdf = read_back(response.data)
+    reader, text = pdf.reader, pdf.text
     xmp = reader.xmp_metadata.stream.get_data().decode()
     assert "<pdfaid:part>3</pdfaid:part>" in xmp or 'pdfaid:part="3"' in xmp
     assert "<pdfaid:conformance>B</pdfaid:conformance>" in xmp or 'conformance="B"' in xmp
     assert "/OutputIntents" in reader.trailer["/Root"]
     pages = len(reader.pages)
-    assert pages >= 3
-    for number, page in enumerate(reader.pages, start=1):
-        assert f"Page {number} of {pages}" in page.extract_text()
-        assert "Safety report · All sites" in page.extract_text()
+    assert pages >= 3 and len(pdf.pages) == pages
+    for number, page in enumerate(pdf.pages, start=1):
+        assert f"Page {number} of {pages}" in page
+        assert "Safety report · All sites" in page
     headings = (
         "Adverse events",
         "By worst CTCAE v5.0 grade",
@@ -463,22 +468,43 @@ def test_the_monitor_downloads_an_archival_pdf_of_every_site(trial):
     first, last = reader.pages[0].mediabox, reader.pages[-1].mediabox
     assert first.width < first.height and last.width > last.height
     assert "Adverse event listing" in "".join(
-        p.extract_text() for p in reader.pages if p.mediabox.width > p.mediabox.height
+        text
+        for p, text in zip(reader.pages, pdf.pages, strict=True)
+        if p.mediabox.width > p.mediabox.height
     )
 
 
-def test_each_pdf_generated_is_recorded_in_the_audit_trail(trial):
+@dataclass
+class BordeauxPdf:
+    data: bytes
+    #: The trail's "report" events written while it was downloaded: (entity, id, site, new).
+    events: list[tuple[str, str, int, str]]
+
+
+@pytest.fixture(scope="module")
+def bordeaux_pdf(trial) -> BordeauxPdf:
+    """The Bordeaux investigator's download of the safety PDF (their site only), rendered
+    once for the tests that read it."""
     client = client_of(trial, "investigator.bdx")
     with trial.app.app_context():
         before = db.session.scalar(sa.select(sa.func.max(AuditEvent.seq)))
-    assert client.get("/reports/safety.pdf").status_code == 200
+    response = client.get("/reports/safety.pdf")
+    assert response.status_code == 200
     with trial.app.app_context():
-        event = db.session.scalars(
+        events = db.session.scalars(
             sa.select(AuditEvent).where(AuditEvent.seq > before, AuditEvent.action == "report")
-        ).one()
+        )
+        written = [(e.entity, e.entity_id, e.site_id, e.new) for e in events]
+    return BordeauxPdf(response.data, written)
+
+
+def test_each_pdf_generated_is_recorded_in_the_audit_trail(trial, bordeaux_pdf):
+    (event,) = bordeaux_pdf.events
+    entity, entity_id, site_id, new = event
+    with trial.app.app_context():
         bdx = get_site("BDX").id
-    assert (event.entity, event.entity_id, event.site_id) == ("report", "safety", bdx)
-    detail = json.loads(event.new)
+    assert (entity, entity_id, site_id) == ("report", "safety", bdx)
+    detail = json.loads(new)
     assert detail["sites"] == ["BDX"] and detail["adverse_events"] == expected_count(trial, {"BDX"})
     assert len(detail["checkpoint"]) == 64
 
@@ -497,9 +523,11 @@ def test_a_long_listing_repeats_its_header_on_every_landscape_page(trial):
     page = {"title": "Safety report", "header_left": "IAH-PRRT", "header_right": "Safety report",
             "generated_at": datetime(2026, 11, 25, 10, 30, tzinfo=UTC), "generated_by": "monitor",
             "checkpoint": "0" * 64}  # fmt: skip
-    reader, _ = pdf_text(html_to_pdf(render_html("safety.html", {"page": page, "report": report})))
+    pdf = read_back(html_to_pdf(render_html("safety.html", {"page": page, "report": report})))
     landscape = [
-        words(p.extract_text()) for p in reader.pages if p.mediabox.width > p.mediabox.height
+        words(text)
+        for p, text in zip(pdf.reader.pages, pdf.pages, strict=True)
+        if p.mediabox.width > p.mediabox.height
     ]
     assert len(landscape) >= 3
     for text in landscape:
@@ -531,7 +559,7 @@ def test_the_command_writes_one_sites_report(trial, tmp_path):
     assert result.returncode == 0, result.stderr
     count = expected_count(trial, {"TLS"})
     assert f"Safety report of TLS written to {out} ({count} adverse events" in result.stdout
-    _, text = pdf_text(out.read_bytes())
+    text = read_back(out.read_bytes()).text
     assert "Safety report · TLS" in text and HAND_TERMS[4] in text
     assert "BDX-" not in text and "NTE-" not in text
     assert "by cli:" in text  # the operator generated it
@@ -592,7 +620,7 @@ def test_the_monitor_sees_every_site_on_the_page(trial):
     assert 'href="/reports/safety.pdf?site=NTE"' in one
 
 
-def test_the_bordeaux_investigator_reads_bordeaux_only(trial):
+def test_the_bordeaux_investigator_reads_bordeaux_only(trial, bordeaux_pdf):
     client = client_of(trial, "investigator.bdx")
     page = client.get("/reports/safety")
     assert page.status_code == 200
@@ -604,7 +632,7 @@ def test_the_bordeaux_investigator_reads_bordeaux_only(trial):
         assert "You do not hold the right to download reports at site TLS." in response.get_data(
             as_text=True
         )
-    _, text = pdf_text(client.get("/reports/safety.pdf").data)
+    text = read_back(bordeaux_pdf.data).text
     assert "Safety report · BDX" in text and "TLS-" not in text
 
 
