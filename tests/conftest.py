@@ -104,6 +104,9 @@ def app_config(url: str, workdir, **overrides) -> dict:
         "AUDIT_KEY": AUDIT_KEY,
         # One checkpoint file per database: apps sharing a database share it.
         "AUDIT_CHECKPOINT_FILE": str(workdir / f"audit_checkpoints_{url.rsplit('/', 1)[-1]}"),
+        # Job results beside it, not in the checkout's instance folder, where two test
+        # processes' first jobs (both "job-1") would write the same files.
+        "EXPORT_DIR": str(workdir / f"exports_{url.rsplit('/', 1)[-1]}"),
         "SQLALCHEMY_DATABASE_URI": url,
         "PASSWORD_HASH_PROFILE": "cheapest",
         "WTF_CSRF_ENABLED": False,

@@ -51,6 +51,7 @@ def trial_app(databases, url: str | None = None, **config) -> Flask:
             "SECRET_KEY": "test secret key",
             "AUDIT_KEY": "test audit key",
             "AUDIT_CHECKPOINT_FILE": str(checkpoint_file(databases, url)),
+            "EXPORT_DIR": str(databases.workdir / f"exports_{url.rsplit('/', 1)[-1]}"),
             "SQLALCHEMY_DATABASE_URI": url,
             "PASSWORD_HASH_PROFILE": "cheapest",
             "STUDY_DEFINITION": "forms.iahprrt:STUDY",
