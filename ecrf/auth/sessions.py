@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from urllib.parse import urlsplit
 
@@ -26,8 +27,14 @@ PASSWORD_CHANGE_ENDPOINTS = frozenset(
 
 @login_manager.user_loader
 def load_user(session_token: str) -> User | None:
-    return db.session.scalar(
-        sa.select(User).where(User.session_token == session_token, User.active.is_(True))
+    return db.session.scalar(_user_by_token(), {"session_token": session_token})
+
+
+@functools.cache
+def _user_by_token() -> sa.Select:
+    """``load_user``'s query, built once (every request of a signed-in user asks it)."""
+    return sa.select(User).where(
+        User.session_token == sa.bindparam("session_token"), User.active.is_(True)
     )
 
 

@@ -121,9 +121,13 @@ def run_derivations(
     """
     results: dict[tuple, Any] = {}
     context = RuleContext(study, data, today)
+    # The entries with a derivation to run (a save's scope names few of dozens).
+    reached = None if scope is None else {entry for entry, _ in scope.derivations}
     for _ in range(MAX_PASSES):
         changed = False
         for (visit_oid, visit_key, form_oid), entry in data.entries.items():
+            if reached is not None and (visit_oid, visit_key, form_oid) not in reached:
+                continue
             form = study.forms.get(form_oid)
             if form is None:
                 continue
@@ -185,7 +189,10 @@ def run_checks(
     current data; ``today`` is the day of the save (default: the UTC date)."""
     found: list[Found] = []
     context = RuleContext(study, data, today)
+    reached = None if scope is None else {entry for entry, _ in scope.checks}
     for (visit_oid, visit_key, form_oid), entry in data.entries.items():
+        if reached is not None and (visit_oid, visit_key, form_oid) not in reached:
+            continue
         form = study.forms.get(form_oid)
         if form is None:
             continue

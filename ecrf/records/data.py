@@ -252,16 +252,7 @@ def load_rows(entry: FormEntry) -> list[ItemGroupRow]:
     """The entry's rows with their values, read in one statement if not loaded yet (rather
     than one per row, as lazy loading would)."""
     if not rows_loaded(entry):
-        rows = (
-            db.session.scalars(
-                sa.select(ItemGroupRow)
-                .where(ItemGroupRow.entry_id == entry.id)
-                .options(joinedload(ItemGroupRow.values))
-                .order_by(ItemGroupRow.group_oid, ItemGroupRow.repeat_key)
-            )
-            .unique()
-            .all()
-        )
+        rows = db.session.scalars(_rows_query(), {"entry_id": entry.id}).unique().all()
         set_committed_value(entry, "rows", rows)
     return entry.rows
 
@@ -309,6 +300,16 @@ def _entries_query() -> sa.Select:
         sa.select(FormEntry)
         .where(FormEntry.visit_id.in_(sa.bindparam("visit_ids", expanding=True)))
         .order_by(FormEntry.id)
+    )
+
+
+@functools.cache
+def _rows_query() -> sa.Select:
+    return (
+        sa.select(ItemGroupRow)
+        .where(ItemGroupRow.entry_id == sa.bindparam("entry_id"))
+        .options(joinedload(ItemGroupRow.values))
+        .order_by(ItemGroupRow.group_oid, ItemGroupRow.repeat_key)
     )
 
 

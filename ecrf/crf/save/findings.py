@@ -4,6 +4,8 @@ queries of the severities the definition names (``Study.query_severities``)."""
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 
 from ecrf.audit.services import record_event
@@ -46,11 +48,7 @@ def sync_findings(
         if entry_id is not None:
             current[(entry_id, k.group_oid, k.row_key, k.item_oid, k.check)] = finding
     queried = {severity.value for severity in study.study.query_severities}
-    open_rows = db.session.scalars(
-        sa.select(Finding).where(
-            Finding.subject_id == subject.id, Finding.status == FindingStatus.OPEN
-        )
-    ).all()
+    open_rows = db.session.scalars(_open_findings(), {"subject_id": subject.id}).all()
     now = utcnow()
     for row in open_rows:
         if ran is not None and (row.entry_id, row.check_name) not in ran:
@@ -98,3 +96,11 @@ def sync_findings(
         if row.severity in queried:
             open_from_finding(row, actor=actor)
     db.session.flush()
+
+
+@functools.cache
+def _open_findings() -> sa.Select:
+    """The subject's open findings: built once (every save asks it)."""
+    return sa.select(Finding).where(
+        Finding.subject_id == sa.bindparam("subject_id"), Finding.status == FindingStatus.OPEN
+    )
