@@ -139,51 +139,52 @@ class SubjectData:
         data = cls(study, subject)
         visits = db.session.scalars(_visits_query(), {"subject_id": subject.id}).all()
         data.visits = {(v.visit_oid, v.repeat_key): v for v in visits}
-        by_id = {v.id: v for v in visits}
-        if not by_id:
+        if not visits:
             return data
-        entries = db.session.scalars(_entries_query(), {"visit_ids": list(by_id)}).all()
+        # Each visit's and entry's attributes read once (an ORM attribute costs a call, and
+        # a documented subject has dozens of entries).
+        visit_keys = {visit.id: key for key, visit in data.visits.items()}
+        entries = db.session.scalars(_entries_query(), {"visit_ids": list(visit_keys)}).all()
+        keyed = [(e, (*visit_keys[e.visit_id], e.form_oid), e.id) for e in entries]
         # Entries read already in this session hold their rows: eager loading would fetch
         # them again only for the ORM to discard them (it never overwrites a loaded
         # collection).
-        unread = [entry for entry in entries if not rows_loaded(entry)]
+        unread = [(entry, key, i) for entry, key, i in keyed if not rows_loaded(entry)]
         if focus is None:
             if unread:
                 db.session.scalars(
                     sa.select(FormEntry)
-                    .where(FormEntry.id.in_([entry.id for entry in unread]))
+                    .where(FormEntry.id.in_([entry_id for _, _, entry_id in unread]))
                     .options(selectinload(FormEntry.rows).selectinload(ItemGroupRow.values))
                 ).all()
             plain: dict[int, _StoredValues] = {}
         else:
-            focused = [e for e in unread if _key(by_id[e.visit_id], e) == focus]
-            for entry in focused:
-                load_rows(entry)
-            others = [e for e in unread if e not in focused and e.form_oid in study.forms]
+            for entry, key, _ in unread:
+                if key == focus:
+                    load_rows(entry)
+            others = [(key, i) for _, key, i in unread if key != focus and key[2] in study.forms]
             now = _StoredValues(
                 study,
                 [
-                    e.id
-                    for e in others
-                    if reads is None
-                    or (None, e.form_oid) in reads
-                    or (by_id[e.visit_id].visit_oid, e.form_oid) in reads
+                    entry_id
+                    for (visit_oid, _, form_oid), entry_id in others
+                    if reads is None or (None, form_oid) in reads or (visit_oid, form_oid) in reads
                 ],
             )
             later = _StoredValues(
-                study, [e.id for e in others if e.id not in now.entry_ids], unexpected=True
+                study, [i for _, i in others if i not in now.entry_ids], unexpected=True
             )
             now.read()
             plain = {entry_id: now for entry_id in now.entry_ids}
             plain |= {entry_id: later for entry_id in later.entry_ids}
-        for entry in entries:
-            visit = by_id[entry.visit_id]
-            entry_data = EntryData(entry.form_oid, entry)
-            data.entries[_key(visit, entry)] = entry_data
-            if entry.form_oid not in study.forms:
+        for entry, key, entry_id in keyed:
+            form_oid = key[2]
+            entry_data = EntryData(form_oid, entry)
+            data.entries[key] = entry_data
+            if form_oid not in study.forms:
                 continue
-            if entry.id in plain:
-                entry_data._unread = plain[entry.id]
+            if entry_id in plain:
+                entry_data._unread = plain[entry_id]
                 continue
             for row in entry.rows:
                 if row.removed:
@@ -192,7 +193,7 @@ class SubjectData:
                 for value in row.values:
                     _add_value(
                         study,
-                        entry.form_oid,
+                        form_oid,
                         row_data,
                         value.item_oid,
                         value.value_text,
@@ -257,10 +258,6 @@ def load_rows(entry: FormEntry) -> list[ItemGroupRow]:
     return entry.rows
 
 
-def _key(visit: SubjectVisit, entry: FormEntry) -> tuple[str, int, str]:
-    return (visit.visit_oid, visit.repeat_key, entry.form_oid)
-
-
 class _StoredValues:
     """The non-removed rows of some entries as they are stored, read in one statement (when
     first needed), without ORM objects: entry id → [(group OID, repeat key, item OID,
@@ -282,8 +279,12 @@ class _StoredValues:
             if self.entry_ids and self.unexpected:
                 log.debug("values read beyond the declared reads: entries %s", self.entry_ids)
             if self.entry_ids:
+                session = db.session()
+                if session.autoflush:  # as a query through the session would
+                    session.flush()
+                # Plain rows: the connection's, without the session's result handling.
                 ids = {"ids": sorted(self.entry_ids)}
-                for entry_id, *stored in db.session.execute(_stored_query(), ids):
+                for entry_id, *stored in session.connection().execute(_stored_query(), ids):
                     self._stored[entry_id].append(stored)
         return self._stored
 
