@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ecrf.extensions import db
@@ -57,11 +57,32 @@ class EntryData:
         rows: dict[tuple[str, int], RowData] | None = None,
     ) -> None:
         self.form_oid = form_oid
-        self.entry = entry
+        self._entry = entry
+        #: The entry as read as a plain row, until ``entry`` is first asked for.
+        self._stored_entry: sa.Row | None = None
         self._rows = {} if rows is None else rows
         self._stored_texts: dict[tuple[str, int, str], str | None] | None = None
         #: Where the entry's stored values wait, untyped (see ``SubjectData.load``).
         self._unread: _StoredValues | None = None
+
+    @property
+    def entry(self) -> FormEntry | None:
+        """The stored entry (None: not created yet); an entry read as a plain row becomes
+        an ORM object here, as loaded, without a statement."""
+        if self._stored_entry is not None:
+            self._entry, self._stored_entry = _as_loaded(self._stored_entry), None
+        return self._entry
+
+    @property
+    def entry_id(self) -> int | None:
+        """The entry's id, without making a plain row an ORM object."""
+        if self._stored_entry is not None:
+            return self._stored_entry.id
+        return self._entry.id if self._entry is not None else None
+
+    def rows_loaded(self) -> bool:
+        """Whether the entry's rows are loaded as ORM objects (``rows_loaded``)."""
+        return self._stored_entry is None and self._entry is not None and rows_loaded(self._entry)
 
     @property
     def rows(self) -> dict[tuple[str, int], RowData]:
@@ -82,7 +103,7 @@ class EntryData:
         """Type the values read as plain rows, at the first use of this entry's rows: most
         of a subject's entries are read by no rule a save runs."""
         source, self._unread = self._unread, None
-        study, stored = source.study, source.of(self.entry.id)
+        study, stored = source.study, source.of(self.entry_id)
         texts: dict[tuple[str, int, str], str | None] = {}
         row_data, here = None, None
         for group_oid, repeat_key, item_oid, text, unit, missing in stored:
@@ -144,6 +165,9 @@ class SubjectData:
         # Each visit's and entry's attributes read once (an ORM attribute costs a call, and
         # a documented subject has dozens of entries).
         visit_keys = {visit.id: key for key, visit in data.visits.items()}
+        if focus is not None and not _entries_in_session():
+            data._read_entries_plain(visit_keys, focus, reads)
+            return data
         entries = db.session.scalars(_entries_query(), {"visit_ids": list(visit_keys)}).all()
         keyed = [(e, (*visit_keys[e.visit_id], e.form_oid), e.id) for e in entries]
         # Entries read already in this session hold their rows: eager loading would fetch
@@ -163,45 +187,45 @@ class SubjectData:
                 if key == focus:
                     load_rows(entry)
             others = [(key, i) for _, key, i in unread if key != focus and key[2] in study.forms]
-            now = _StoredValues(
-                study,
-                [
-                    entry_id
-                    for (visit_oid, _, form_oid), entry_id in others
-                    if reads is None or (None, form_oid) in reads or (visit_oid, form_oid) in reads
-                ],
-            )
-            later = _StoredValues(
-                study, [i for _, i in others if i not in now.entry_ids], unexpected=True
-            )
-            now.read()
-            plain = {entry_id: now for entry_id in now.entry_ids}
-            plain |= {entry_id: later for entry_id in later.entry_ids}
+            plain = _plain_values(study, others, reads)
         for entry, key, entry_id in keyed:
-            form_oid = key[2]
-            entry_data = EntryData(form_oid, entry)
-            data.entries[key] = entry_data
-            if form_oid not in study.forms:
+            entry_data = data.entries[key] = EntryData(key[2], entry)
+            if key[2] not in study.forms:
                 continue
             if entry_id in plain:
                 entry_data._unread = plain[entry_id]
                 continue
-            for row in entry.rows:
-                if row.removed:
-                    continue
-                row_data = RowData(row.group_oid, row.repeat_key, row=row)
-                for value in row.values:
-                    _add_value(
-                        study,
-                        form_oid,
-                        row_data,
-                        value.item_oid,
-                        value.value_text,
-                        value.unit,
-                        value.missing_code,
-                    )
-                entry_data.rows[(row.group_oid, row.repeat_key)] = row_data
+            _type_rows(study, entry_data, entry)
         return data
+
+    def _read_entries_plain(
+        self,
+        visit_keys: dict[int, tuple[str, int]],
+        focus: tuple[str, int, str],
+        reads: Collection[tuple[str | None, str]] | None,
+    ) -> None:
+        """``load`` with a focus in a session that holds no entry yet (a request's): the
+        entries read as plain rows, each made an ORM object only if asked for (a save asks
+        for few of dozens), the focused one read with its rows and values."""
+        study = self.study
+        stored = _plain(_entry_rows_query(), {"visit_ids": list(visit_keys)}).all()
+        keyed = [((*visit_keys[row.visit_id], row.form_oid), row) for row in stored]
+        focused = next((row.id for key, row in keyed if key == focus), None)
+        entry = None
+        if focused is not None:
+            entry = db.session.scalars(_focused_query(), {"entry_id": focused}).unique().one()
+        others = [(key, row.id) for key, row in keyed if key != focus and key[2] in study.forms]
+        plain = _plain_values(study, others, reads)
+        for key, row in keyed:
+            if key == focus:
+                entry_data = self.entries[key] = EntryData(key[2], entry)
+                if key[2] in study.forms:
+                    _type_rows(study, entry_data, entry)
+                continue
+            entry_data = self.entries[key] = EntryData(key[2], None)
+            entry_data._stored_entry = row
+            if row.id in plain:
+                entry_data._unread = plain[row.id]
 
     def entry(self, visit_oid: str, repeat_key: int, form_oid: str) -> EntryData | None:
         return self.entries.get((visit_oid, repeat_key, form_oid))
@@ -258,6 +282,72 @@ def load_rows(entry: FormEntry) -> list[ItemGroupRow]:
     return entry.rows
 
 
+def _type_rows(study: LoadedStudy, entry_data: EntryData, entry: FormEntry) -> None:
+    """The entry's non-removed rows (ORM objects) typed into ``entry_data``."""
+    for row in entry.rows:
+        if row.removed:
+            continue
+        row_data = RowData(row.group_oid, row.repeat_key, row=row)
+        for value in row.values:
+            _add_value(
+                study,
+                entry_data.form_oid,
+                row_data,
+                value.item_oid,
+                value.value_text,
+                value.unit,
+                value.missing_code,
+            )
+        entry_data.rows[(row.group_oid, row.repeat_key)] = row_data
+
+
+def _plain_values(
+    study: LoadedStudy,
+    others: list[tuple[tuple[str, int, str], int]],
+    reads: Collection[tuple[str | None, str]] | None,
+) -> dict[int, _StoredValues]:
+    """Where the values of ``others`` (key, entry id) wait as plain rows: those ``reads``
+    names read now, in one statement; the others' only if one is read after all."""
+    now = _StoredValues(
+        study,
+        [
+            entry_id
+            for (visit_oid, _, form_oid), entry_id in others
+            if reads is None or (None, form_oid) in reads or (visit_oid, form_oid) in reads
+        ],
+    )
+    later = _StoredValues(study, [i for _, i in others if i not in now.entry_ids], unexpected=True)
+    now.read()
+    plain = {entry_id: now for entry_id in now.entry_ids}
+    return plain | {entry_id: later for entry_id in later.entry_ids}
+
+
+def _entries_in_session() -> bool:
+    """Whether this session holds a form entry (a transaction that wrote one already)."""
+    return any(key[0] is FormEntry for key in db.session.identity_map)
+
+
+def _as_loaded(row: sa.Row) -> FormEntry:
+    """The entry of ``row`` (all its columns) as if the ORM had loaded it: the session's
+    own object when it holds one, else a new one in the session, with no statement."""
+    session = db.session()
+    entry = session.identity_map.get(session.identity_key(FormEntry, row.id))
+    if entry is None:
+        entry = FormEntry(**row._mapping)
+        make_transient_to_detached(entry)
+        session.add(entry)
+    return entry
+
+
+def _plain(statement: sa.Select, params: dict) -> sa.CursorResult:
+    """Plain rows of ``statement``: the connection's, without the session's result handling
+    (what the session changed written first, as a query through it would)."""
+    session = db.session()
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, params)
+
+
 class _StoredValues:
     """The non-removed rows of some entries as they are stored, read in one statement (when
     first needed), without ORM objects: entry id → [(group OID, repeat key, item OID,
@@ -279,12 +369,8 @@ class _StoredValues:
             if self.entry_ids and self.unexpected:
                 log.debug("values read beyond the declared reads: entries %s", self.entry_ids)
             if self.entry_ids:
-                session = db.session()
-                if session.autoflush:  # as a query through the session would
-                    session.flush()
-                # Plain rows: the connection's, without the session's result handling.
                 ids = {"ids": sorted(self.entry_ids)}
-                for entry_id, *stored in session.connection().execute(_stored_query(), ids):
+                for entry_id, *stored in _plain(_stored_query(), ids):
                     self._stored[entry_id].append(stored)
         return self._stored
 
@@ -301,6 +387,27 @@ def _entries_query() -> sa.Select:
         sa.select(FormEntry)
         .where(FormEntry.visit_id.in_(sa.bindparam("visit_ids", expanding=True)))
         .order_by(FormEntry.id)
+    )
+
+
+@functools.cache
+def _entry_rows_query() -> sa.Select:
+    """The entries of some visits as plain rows: every column (``_as_loaded``)."""
+    table = FormEntry.__table__
+    return (
+        sa.select(table)
+        .where(table.c.visit_id.in_(sa.bindparam("visit_ids", expanding=True)))
+        .order_by(table.c.id)
+    )
+
+
+@functools.cache
+def _focused_query() -> sa.Select:
+    """An entry with its rows and their values, in one statement."""
+    return (
+        sa.select(FormEntry)
+        .where(FormEntry.id == sa.bindparam("entry_id"))
+        .options(joinedload(FormEntry.rows).joinedload(ItemGroupRow.values))
     )
 
 

@@ -35,9 +35,7 @@ def sync_findings(
     :param checked: the (entry, check name) pairs that ran (default: every check); open
         findings of checks that did not run stay as they are.
     """
-    entry_ids = {
-        (vo, vk, fo): e.entry.id for (vo, vk, fo), e in data.entries.items() if e.entry is not None
-    }
+    entry_ids = {key: e.entry_id for key, e in data.entries.items() if e.entry_id is not None}
     ran = None
     if checked is not None:
         ran = {(entry_ids[key], name) for key, name in checked if key in entry_ids}
