@@ -208,12 +208,13 @@ class SubjectData:
         entries read as plain rows, each made an ORM object only if asked for (a save asks
         for few of dozens), the focused one read with its rows and values."""
         study = self.study
-        stored = _plain(_entry_rows_query(), {"visit_ids": list(visit_keys)}).all()
+        stored = plain_rows(_entry_rows_query(), {"visit_ids": list(visit_keys)}).all()
         keyed = [((*visit_keys[row.visit_id], row.form_oid), row) for row in stored]
         focused = next((row.id for key, row in keyed if key == focus), None)
         entry = None
         if focused is not None:
-            entry = db.session.scalars(_focused_query(), {"entry_id": focused}).unique().one()
+            # all(), not one(): a joined collection's rows fetched at once, not one by one.
+            (entry,) = db.session.scalars(_focused_query(), {"entry_id": focused}).unique().all()
         others = [(key, row.id) for key, row in keyed if key != focus and key[2] in study.forms]
         plain = _plain_values(study, others, reads)
         for key, row in keyed:
@@ -339,7 +340,7 @@ def _as_loaded(row: sa.Row) -> FormEntry:
     return entry
 
 
-def _plain(statement: sa.Select, params: dict) -> sa.CursorResult:
+def plain_rows(statement: sa.Select, params: dict) -> sa.CursorResult:
     """Plain rows of ``statement``: the connection's, without the session's result handling
     (what the session changed written first, as a query through it would)."""
     session = db.session()
@@ -370,7 +371,7 @@ class _StoredValues:
                 log.debug("values read beyond the declared reads: entries %s", self.entry_ids)
             if self.entry_ids:
                 ids = {"ids": sorted(self.entry_ids)}
-                for entry_id, *stored in _plain(_stored_query(), ids):
+                for entry_id, *stored in plain_rows(_stored_query(), ids).all():
                     self._stored[entry_id].append(stored)
         return self._stored
 

@@ -20,7 +20,7 @@ from typing import Any
 from ecrf.crf.save.outcome import FieldIssue
 from ecrf.crf.save.plan import FormSave, Planned, Submitted, ValueChange, unit_key
 from ecrf.laboratories import services as registry
-from ecrf.laboratories.models import Laboratory
+from ecrf.laboratories.models import StoredLaboratory
 from ecrf.records.data import EntryData, SubjectData
 from ecrf.records.loader import LoadedStudy
 from forms.language import Form, Item, ItemGroup
@@ -70,7 +70,7 @@ def apply_registry(
     groups = [g for g in save.form.groups if _laboratory_item(g) is not None]
     if not groups:
         return submitted, issues, expected
-    laboratories = registry.site_laboratories(save.site_id)
+    laboratories = registry.site_registry(save.site_id)
     sex, age = subject_sex_and_age(data)
     result = {key: dict(row) for key, row in submitted.items()}
     for group in groups:
@@ -138,7 +138,7 @@ def _fill_row(
     key: int,
     raw: dict[str, Any],
     existing,
-    laboratory: Laboratory,
+    laboratory: StoredLaboratory,
     on: date | None,
     sex: str | None,
     age: int | None,
@@ -256,5 +256,5 @@ def _text(raw: Any) -> str:
     return (raw or "").strip()
 
 
-def _unknown(name: str, laboratories: list[Laboratory]) -> str:
+def _unknown(name: str, laboratories: list[StoredLaboratory]) -> str:
     return MESSAGES["unknown"].format(name=name, names=", ".join(lab.name for lab in laboratories))
