@@ -103,7 +103,8 @@ class EntryData:
         """Type the values read as plain rows, at the first use of this entry's rows: most
         of a subject's entries are read by no rule a save runs."""
         source, self._unread = self._unread, None
-        study, stored = source.study, source.of(self.entry_id)
+        stored = source.of(self.entry_id)
+        items = source.study.items_of(self.form_oid)
         texts: dict[tuple[str, int, str], str | None] = {}
         row_data, here = None, None
         for group_oid, repeat_key, item_oid, text, unit, missing in stored:
@@ -112,7 +113,9 @@ class EntryData:
                 row_data = self._rows[here] = RowData(group_oid, repeat_key)
             if item_oid is not None:
                 texts[(group_oid, repeat_key, item_oid)] = text
-                _add_value(study, self.form_oid, row_data, item_oid, text, unit, missing)
+                found = items.get(item_oid)  # an item the definition no longer has: skipped
+                if found is not None:
+                    row_data.read(found[1], text, unit, missing)
         self._stored_texts = texts
 
     def group_rows(self, group_oid: str) -> list[RowData]:
@@ -134,6 +137,8 @@ class SubjectData:
         self.entries: dict[tuple[str, int, str], EntryData] = {}
         self._index: dict[tuple[str, str], list[tuple[str, int, str]]] = {}
         self._index_size = 0
+        self._form_index: dict[str, list[tuple[str, int, str]]] = {}
+        self._form_index_size = 0
 
     @classmethod
     def load(
@@ -244,6 +249,16 @@ class SubjectData:
                 index[(key[0], key[2])].append(key)
             self._index, self._index_size = index, len(self.entries)
         return self._index.get((visit_oid, form_oid), [])
+
+    def form_keys(self, form_oid: str) -> list[tuple[str, int, str]]:
+        """The keys of the entries of ``form_oid`` at every visit, in ``entries``' order (the
+        baseline and latest-value look-ups ask this for each input they read)."""
+        if self._form_index_size != len(self.entries):
+            index: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
+            for key in self.entries:
+                index[key[2]].append(key)
+            self._form_index, self._form_index_size = index, len(self.entries)
+        return self._form_index.get(form_oid, [])
 
     def value(self, visit_oid: str, form_oid: str, item_oid: str) -> Any:
         entry = self.first_entry(visit_oid, form_oid)

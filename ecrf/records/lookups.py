@@ -58,10 +58,8 @@ def baseline_sample(
     group, _ = study.item(form_oid, analyte)
     order = _visit_order(study)
     best: tuple[tuple, BaselineSample] | None = None
-    for (visit_oid, visit_key, oid), entry in data.entries.items():
-        if oid != form_oid:
-            continue
-        row = entry.rows.get((group.oid, 1))
+    for visit_oid, visit_key, oid in data.form_keys(form_oid):
+        row = data.entries[(visit_oid, visit_key, oid)].rows.get((group.oid, 1))
         if row is None or row.values.get(analyte) is None:
             continue
         sampled = row.values.get(baseline.dated_by)
@@ -99,10 +97,10 @@ def latest_value(
     order = _visit_order(study)
     today, position = _visit_day(data, visit), order.get(visit[0], -1)
     best: tuple[tuple, Any] | None = None
-    for (visit_oid, visit_key, oid), entry in data.entries.items():
-        if oid != form_oid or (visit_oid, visit_key) == visit:
+    for visit_oid, visit_key, oid in data.form_keys(form_oid):
+        if (visit_oid, visit_key) == visit:
             continue
-        row = entry.rows.get((group.oid, 1))
+        row = data.entries[(visit_oid, visit_key, oid)].rows.get((group.oid, 1))
         value = row.values.get(item) if row else None
         when, earlier = _visit_day(data, (visit_oid, visit_key)), order.get(visit_oid, -1)
         if value is None:
