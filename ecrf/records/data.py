@@ -7,7 +7,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
@@ -20,6 +20,7 @@ from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Subject, Sub
 from forms.language import Item
 
 log = logging.getLogger(__name__)
+M = TypeVar("M")
 
 
 @dataclass
@@ -70,7 +71,7 @@ class EntryData:
         """The stored entry (None: not created yet); an entry read as a plain row becomes
         an ORM object here, as loaded, without a statement."""
         if self._stored_entry is not None:
-            self._entry, self._stored_entry = _as_loaded(self._stored_entry), None
+            self._entry, self._stored_entry = as_loaded(FormEntry, self._stored_entry), None
         return self._entry
 
     @property
@@ -343,16 +344,22 @@ def _entries_in_session() -> bool:
     return any(key[0] is FormEntry for key in db.session.identity_map)
 
 
-def _as_loaded(row: sa.Row) -> FormEntry:
-    """The entry of ``row`` (all its columns) as if the ORM had loaded it: the session's
-    own object when it holds one, else a new one in the session, with no statement."""
+def as_loaded(model: type[M], row: sa.Row) -> M:
+    """The object of ``model`` whose every column ``row`` holds, as if the ORM had loaded
+    it, without a statement: the session's own object when it holds one (its expired
+    attributes taken from the row, as a query's would be), else a new one in the session.
+    For queries that mostly find nothing (a lock, a signature), read as plain rows."""
     session = db.session()
-    entry = session.identity_map.get(session.identity_key(FormEntry, row.id))
-    if entry is None:
-        entry = FormEntry(**row._mapping)
-        make_transient_to_detached(entry)
-        session.add(entry)
-    return entry
+    found = session.identity_map.get(session.identity_key(model, row.id))
+    if found is None:
+        found = model(**row._mapping)
+        make_transient_to_detached(found)
+        session.add(found)
+    elif expired := sa.inspect(found).expired_attributes:
+        for name, value in row._mapping.items():
+            if name in expired:
+                set_committed_value(found, name, value)
+    return found
 
 
 def plain_rows(statement: sa.Select, params: dict) -> sa.CursorResult:
@@ -408,7 +415,7 @@ def _entries_query() -> sa.Select:
 
 @functools.cache
 def _entry_rows_query() -> sa.Select:
-    """The entries of some visits as plain rows: every column (``_as_loaded``)."""
+    """The entries of some visits as plain rows: every column (``as_loaded``)."""
     table = FormEntry.__table__
     return (
         sa.select(table)

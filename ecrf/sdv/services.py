@@ -22,6 +22,7 @@ from ecrf.auth.roles import Perm
 from ecrf.db import utcnow
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
+from ecrf.records.data import as_loaded, plain_rows
 from ecrf.records.fields import Stored
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
@@ -80,7 +81,9 @@ def current_verifications(entry_ids: Iterable[int]) -> list[SourceVerification]:
     ids = list(entry_ids)
     if not ids:
         return []
-    return list(db.session.scalars(_current_verifications(), {"entry_ids": ids}))
+    # Plain rows (usually none), made ORM objects as loaded.
+    found = plain_rows(_current_verifications(), {"entry_ids": ids}).all()
+    return [as_loaded(SourceVerification, row) for row in found]
 
 
 @functools.cache
