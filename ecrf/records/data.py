@@ -65,6 +65,9 @@ class EntryData:
         self._stored_texts: dict[tuple[str, int, str], str | None] | None = None
         #: Where the entry's stored values wait, untyped (see ``SubjectData.load``).
         self._unread: _StoredValues | None = None
+        #: The definition to type the entry's loaded rows with when first read (rows the
+        #: session holds already, of an entry the caller did not say it would read).
+        self._untyped: LoadedStudy | None = None
 
     @property
     def entry(self) -> FormEntry | None:
@@ -89,6 +92,9 @@ class EntryData:
     def rows(self) -> dict[tuple[str, int], RowData]:
         if self._unread is not None:
             self._type_stored()
+        elif self._untyped is not None:
+            study, self._untyped = self._untyped, None
+            _type_rows(study, self, self.entry)
         return self._rows
 
     @property
@@ -200,6 +206,9 @@ class SubjectData:
                 continue
             if entry_id in plain:
                 entry_data._unread = plain[entry_id]
+                continue
+            if key != focus and not _reads_entry(reads, key):
+                entry_data._untyped = study  # held by the session, read by no step (yet)
                 continue
             _type_rows(study, entry_data, entry)
         return data
@@ -330,13 +339,18 @@ def _plain_values(
         [
             entry_id
             for (visit_oid, _, form_oid), entry_id in others
-            if reads is None or (None, form_oid) in reads or (visit_oid, form_oid) in reads
+            if _reads_entry(reads, (visit_oid, _, form_oid))
         ],
     )
     later = _StoredValues(study, [i for _, i in others if i not in now.entry_ids], unexpected=True)
     now.read()
     plain = {entry_id: now for entry_id in now.entry_ids}
     return plain | {entry_id: later for entry_id in later.entry_ids}
+
+
+def _reads_entry(reads: Collection[tuple[str | None, str]] | None, key: tuple) -> bool:
+    """Whether ``reads`` (``SubjectData.load``'s; None: every entry) names the entry."""
+    return reads is None or (None, key[2]) in reads or (key[0], key[2]) in reads
 
 
 def _entries_in_session() -> bool:
