@@ -73,12 +73,21 @@ def baseline_sample(
     return best[1] if best else None
 
 
-def baseline_value(
-    study: LoadedStudy, data: SubjectData, form_oid: str, analyte: str, item: str
-) -> Any:
-    """``item`` of the baseline sample of ``analyte`` (None without one)."""
-    sample = baseline_sample(study, data, form_oid, analyte)
-    return sample.row.values.get(item) if sample else None
+@functools.lru_cache(maxsize=256)
+def baseline_fixed(study: LoadedStudy, form_oid: str, analyte: str) -> bool:
+    """Whether the baseline sample of ``analyte`` depends on no derived item (the analyte,
+    the sample's date, the event's dating items): then no derivation can move it."""
+    baseline = study.forms[form_oid].baseline
+    if baseline is None:
+        return True
+    reads = [(form_oid, analyte), (form_oid, baseline.dated_by)]
+    for source in baseline.before:
+        if not source.startswith("visit:"):
+            _, source_form, source_item = source.split(".")
+            reads.append((source_form, source_item))
+    return not any(
+        study.has_item(form, item) and study.item(form, item)[1].derived for form, item in reads
+    )
 
 
 def latest_value(
