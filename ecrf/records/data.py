@@ -225,11 +225,11 @@ class SubjectData:
         study = self.study
         stored = plain_rows(_entry_rows_query(), {"visit_ids": list(visit_keys)}).all()
         keyed = [((*visit_keys[row.visit_id], row.form_oid), row) for row in stored]
-        focused = next((row.id for key, row in keyed if key == focus), None)
+        focused = next((row for key, row in keyed if key == focus), None)
         entry = None
-        if focused is not None:
-            # all(), not one(): a joined collection's rows fetched at once, not one by one.
-            (entry,) = db.session.scalars(_focused_query(), {"entry_id": focused}).unique().all()
+        if focused is not None:  # the entry from its row, its rows and values read
+            entry = as_loaded(FormEntry, focused)
+            load_rows(entry)
         others = [(key, row.id) for key, row in keyed if key != focus and key[2] in study.forms]
         plain = _plain_values(study, others, reads)
         for key, row in keyed:
@@ -435,16 +435,6 @@ def _entry_rows_query() -> sa.Select:
         sa.select(table)
         .where(table.c.visit_id.in_(sa.bindparam("visit_ids", expanding=True)))
         .order_by(table.c.id)
-    )
-
-
-@functools.cache
-def _focused_query() -> sa.Select:
-    """An entry with its rows and their values, in one statement."""
-    return (
-        sa.select(FormEntry)
-        .where(FormEntry.id == sa.bindparam("entry_id"))
-        .options(joinedload(FormEntry.rows).joinedload(ItemGroupRow.values))
     )
 
 
