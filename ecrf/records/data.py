@@ -68,6 +68,8 @@ class EntryData:
         #: The definition to type the entry's loaded rows with when first read (rows the
         #: session holds already, of an entry the caller did not say it would read).
         self._untyped: LoadedStudy | None = None
+        self._groups: dict[str, list[RowData]] = {}
+        self._groups_size = -1
 
     @property
     def entry(self) -> FormEntry | None:
@@ -126,9 +128,17 @@ class EntryData:
         self._stored_texts = texts
 
     def group_rows(self, group_oid: str) -> list[RowData]:
-        return sorted(
-            (r for (g, _), r in self.rows.items() if g == group_oid), key=lambda r: r.repeat_key
-        )
+        """The rows of ``group_oid`` by repeat key (rules ask this for each input: indexed
+        again when rows were added; rows are added, never taken out or replaced)."""
+        rows = self.rows
+        if self._groups_size != len(rows):
+            groups: dict[str, list[RowData]] = defaultdict(list)
+            for (group, _), row in rows.items():
+                groups[group].append(row)
+            for group_rows in groups.values():
+                group_rows.sort(key=lambda r: r.repeat_key)
+            self._groups, self._groups_size = groups, len(rows)
+        return list(self._groups.get(group_oid, ()))
 
     def single(self, group_oid: str) -> RowData:
         return self.rows.setdefault((group_oid, 1), RowData(group_oid, 1))
