@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -368,19 +368,20 @@ def _entries_in_session() -> bool:
     return any(key[0] is FormEntry for key in db.session.identity_map)
 
 
-def as_loaded(model: type[M], row: sa.Row) -> M:
+def as_loaded(model: type[M], row: sa.Row | Mapping[str, Any]) -> M:
     """The object of ``model`` whose every column ``row`` holds, as if the ORM had loaded
     it, without a statement: the session's own object when it holds one (its expired
     attributes taken from the row, as a query's would be), else a new one in the session.
     For queries that mostly find nothing (a lock, a signature), read as plain rows."""
+    columns = row._mapping if isinstance(row, sa.Row) else row
     session = db.session()
-    found = session.identity_map.get(session.identity_key(model, row.id))
+    found = session.identity_map.get(session.identity_key(model, columns["id"]))
     if found is None:
-        found = model(**row._mapping)
+        found = model(**columns)
         make_transient_to_detached(found)
         session.add(found)
     elif expired := sa.inspect(found).expired_attributes:
-        for name, value in row._mapping.items():
+        for name, value in columns.items():
             if name in expired:
                 set_committed_value(found, name, value)
     return found

@@ -7,7 +7,6 @@ import functools
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ecrf.audit.models import AuditEvent
@@ -19,7 +18,7 @@ from ecrf.crf.save.reads import save_reads
 from ecrf.db import utcnow
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
-from ecrf.records.data import EntryData, SubjectData
+from ecrf.records.data import EntryData, SubjectData, as_loaded
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import DefinitionVersion, FormEntry, SubjectVisit
 from ecrf.study import gates
@@ -83,7 +82,8 @@ def publish_definition(study: LoadedStudy) -> DefinitionVersion:
     key = (study.study.oid, study.version)
     known = current_app.extensions.setdefault(_PUBLISHED, {})
     if key in known:
-        record, digest = _attached(known[key]), known[key]["digest"]
+        # In the session as if read: no statement (the record never changes).
+        record, digest = as_loaded(DefinitionVersion, known[key]), known[key]["digest"]
     else:
         record = _read_or_publish(study)
         digest = record.digest
@@ -125,13 +125,6 @@ def _read_or_publish(study: LoadedStudy) -> DefinitionVersion:
                 new=study.digest,
             )
     return record
-
-
-def _attached(columns: dict[str, object]) -> DefinitionVersion:
-    """The known record in the session, as if read (no statement: it never changes)."""
-    record = DefinitionVersion(**columns)
-    make_transient_to_detached(record)
-    return db.session.merge(record, load=False)
 
 
 def find_entry(visit: SubjectVisit, form_oid: str) -> FormEntry | None:
