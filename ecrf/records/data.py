@@ -171,9 +171,12 @@ class SubjectData:
         :param focus: (visit OID, repeat, form OID) of the one entry the caller will write
             or show as a form (a save, a form page): only its rows and values are read as
             ORM objects; the other entries' values, which the caller only reads, come as
-            plain rows (several times cheaper: a documented subject has a thousand values).
+            plain rows (several times cheaper: a documented subject has a thousand values),
+            and in a session holding no entry yet (a request's) so do the other entries
+            themselves, each an ORM object only once asked for (``EntryData.entry``).
             Without it, every entry's rows are ORM objects (``entry.rows``). Plain values
-            are typed when an entry's rows are first read.
+            are typed when an entry's rows are first read (so are the rows the session
+            holds already of an entry outside ``reads``).
         :param reads: with ``focus``, the (visit OID, form OID) of the entries whose values
             the caller will read (visit None: the form's at every visit): only theirs are
             read now; the others', should the caller read one after all, in one statement
