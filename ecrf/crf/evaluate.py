@@ -9,7 +9,7 @@ from typing import Any
 from ecrf.db import utcnow
 from ecrf.records.data import EntryData, RowData, SubjectData
 from ecrf.records.loader import LoadedStudy
-from ecrf.records.lookups import baseline_value, latest_value
+from ecrf.records.lookups import BaselineSample, baseline_fixed, baseline_sample, latest_value
 from ecrf.records.rule_failures import rule_failed
 from ecrf.records.rule_graph import Scope
 from ecrf.study.schedule import reference_dates, visit_window
@@ -46,6 +46,19 @@ class RuleContext:
         self.data = data
         self.today = today or utcnow().date()
         self._references: dict[str, date | None] | None = None
+        self._baselines: dict[tuple[str, str], BaselineSample | None] = {}
+
+    def baseline(self, form_oid: str, analyte: str) -> BaselineSample | None:
+        """The baseline sample of ``analyte`` in ``form_oid`` (``baseline_sample``), found
+        once for the run when no derived value can move it (a lab form's rules ask for each
+        analyte's several times)."""
+        key = (form_oid, analyte)
+        if key in self._baselines:
+            return self._baselines[key]
+        sample = baseline_sample(self.study, self.data, form_oid, analyte)
+        if baseline_fixed(self.study, form_oid, analyte):
+            self._baselines[key] = sample
+        return sample
 
     def value(self, name: str, visit: tuple[str, int] | None) -> date | None:
         """The date ``name`` stands for at ``visit`` (visit OID, repeat key)."""
@@ -80,7 +93,9 @@ def gather_inputs(
     for ref in refs:
         resolved = study.resolve(form.oid, ref)
         if resolved.lookup == "BASELINE":
-            inputs[ref] = baseline_value(study, data, form.oid, resolved.analyte, resolved.item)
+            context = context or RuleContext(study, data)
+            sample = context.baseline(form.oid, resolved.analyte)
+            inputs[ref] = sample.row.values.get(resolved.item) if sample else None
         elif resolved.lookup == "LATEST":
             inputs[ref] = latest_value(study, data, visit, resolved.form, resolved.item)
         elif resolved.context is not None:
@@ -121,9 +136,13 @@ def run_derivations(
     """
     results: dict[tuple, Any] = {}
     context = RuleContext(study, data, today)
+    # The entries with a derivation to run (a save's scope names few of dozens).
+    reached = None if scope is None else {entry for entry, _ in scope.derivations}
     for _ in range(MAX_PASSES):
         changed = False
         for (visit_oid, visit_key, form_oid), entry in data.entries.items():
+            if reached is not None and (visit_oid, visit_key, form_oid) not in reached:
+                continue
             form = study.forms.get(form_oid)
             if form is None:
                 continue
@@ -185,7 +204,10 @@ def run_checks(
     current data; ``today`` is the day of the save (default: the UTC date)."""
     found: list[Found] = []
     context = RuleContext(study, data, today)
+    reached = None if scope is None else {entry for entry, _ in scope.checks}
     for (visit_oid, visit_key, form_oid), entry in data.entries.items():
+        if reached is not None and (visit_oid, visit_key, form_oid) not in reached:
+            continue
         form = study.forms.get(form_oid)
         if form is None:
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import cache, cached_property, partial
 
 import sqlalchemy as sa
 from flask import abort, render_template
@@ -370,22 +370,34 @@ def posted_entries(
         abort(400, "A row number of this form is out of range.")
     saved = EntryData(form_def.oid, None)
     if any(group.repeating for group in form_def.groups):
-        for group_oid, key in db.session.execute(
-            sa.select(ItemGroupRow.group_oid, ItemGroupRow.repeat_key)
-            .join(FormEntry, FormEntry.id == ItemGroupRow.entry_id)
-            .join(SubjectVisit, SubjectVisit.id == FormEntry.visit_id)
-            .where(
-                SubjectVisit.subject_id == subject.id,
-                SubjectVisit.visit_oid == visit_def.oid,
-                SubjectVisit.repeat_key == repeat,
-                FormEntry.form_oid == form_def.oid,
-                ItemGroupRow.removed.is_(False),
-            )
-        ):
+        where = {
+            "subject_id": subject.id,
+            "visit_oid": visit_def.oid,
+            "repeat": repeat,
+            "form_oid": form_def.oid,
+        }
+        for group_oid, key in db.session.execute(_saved_row_keys(), where).all():
             saved.rows[(group_oid, key)] = RowData(group_oid, key)
     row_keys = entry_forms.row_keys_for(form_def, saved, extra)
     submitted = entry_forms.submitted_from(formdata, form_def, row_keys)
     return submitted, _expected_version(formdata)
+
+
+@cache
+def _saved_row_keys() -> sa.Select:
+    """The keys of an entry's rows (``posted_entries``), built once: every save asks it."""
+    return (
+        sa.select(ItemGroupRow.group_oid, ItemGroupRow.repeat_key)
+        .join(FormEntry, FormEntry.id == ItemGroupRow.entry_id)
+        .join(SubjectVisit, SubjectVisit.id == FormEntry.visit_id)
+        .where(
+            SubjectVisit.subject_id == sa.bindparam("subject_id"),
+            SubjectVisit.visit_oid == sa.bindparam("visit_oid"),
+            SubjectVisit.repeat_key == sa.bindparam("repeat"),
+            FormEntry.form_oid == sa.bindparam("form_oid"),
+            ItemGroupRow.removed.is_(False),
+        )
+    )
 
 
 def _expected_version(formdata) -> int:

@@ -3,6 +3,7 @@ and period of validity."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -11,6 +12,30 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecrf.db import Base, utcnow
 from ecrf.records.models import Site
+
+
+class RangeRules:
+    """What a normal range says of a sample, for a range read as a model
+    (``ReferenceRange``) or as a plain row (``StoredRange``): one rule, in one place."""
+
+    @property
+    def low(self) -> Decimal | None:
+        return Decimal(self.low_text) if self.low_text is not None else None
+
+    @property
+    def high(self) -> Decimal | None:
+        return Decimal(self.high_text) if self.high_text is not None else None
+
+    def applies(self, on: date, sex: str | None, age: int | None) -> bool:
+        """Whether this range is the one for a sample of ``on`` from a subject of ``sex`` and
+        ``age`` (a range for one sex, or an age band, needs the subject's to apply)."""
+        if on < self.valid_from or (self.valid_to is not None and on > self.valid_to):
+            return False
+        if self.sex is not None and sex != self.sex:
+            return False
+        if self.age_low is not None and (age is None or age < self.age_low):
+            return False
+        return not (self.age_high is not None and (age is None or age >= self.age_high))
 
 
 class Laboratory(Base):
@@ -28,7 +53,7 @@ class Laboratory(Base):
     )
 
 
-class ReferenceRange(Base):
+class ReferenceRange(RangeRules, Base):
     """What the laboratory reports for one analyte: its unit and normal limits, for one sex
     (or both) and one age band, over one period.
 
@@ -55,21 +80,25 @@ class ReferenceRange(Base):
     valid_to: Mapped[date | None]
     laboratory: Mapped[Laboratory] = relationship(back_populates="ranges")
 
-    @property
-    def low(self) -> Decimal | None:
-        return Decimal(self.low_text) if self.low_text is not None else None
 
-    @property
-    def high(self) -> Decimal | None:
-        return Decimal(self.high_text) if self.high_text is not None else None
+@dataclass(frozen=True)
+class StoredRange(RangeRules):
+    """A normal range as read for a save's look-ups, without the ORM."""
 
-    def applies(self, on: date, sex: str | None, age: int | None) -> bool:
-        """Whether this range is the one for a sample of ``on`` from a subject of ``sex`` and
-        ``age`` (a range for one sex, or an age band, needs the subject's to apply)."""
-        if on < self.valid_from or (self.valid_to is not None and on > self.valid_to):
-            return False
-        if self.sex is not None and sex != self.sex:
-            return False
-        if self.age_low is not None and (age is None or age < self.age_low):
-            return False
-        return not (self.age_high is not None and (age is None or age >= self.age_high))
+    testcd: str
+    unit: str
+    sex: str | None
+    age_low: int | None
+    age_high: int | None
+    low_text: str | None
+    high_text: str | None
+    valid_from: date
+    valid_to: date | None
+
+
+@dataclass(frozen=True)
+class StoredLaboratory:
+    """A laboratory as read for a save's look-ups: its name and its ranges, in order."""
+
+    name: str
+    ranges: tuple[StoredRange, ...]

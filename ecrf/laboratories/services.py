@@ -4,11 +4,14 @@ applies to one sample."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from ecrf.audit.services import record_event
 from ecrf.auth.models import User
@@ -17,7 +20,13 @@ from ecrf.auth.roles import Perm
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
 from ecrf.laboratories.analytes import analytes
-from ecrf.laboratories.models import Laboratory, ReferenceRange
+from ecrf.laboratories.models import (
+    Laboratory,
+    ReferenceRange,
+    StoredLaboratory,
+    StoredRange,
+)
+from ecrf.records.data import plain_rows
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Site
 
@@ -49,11 +58,41 @@ def laboratories_for(actor: User) -> list[Laboratory]:
 
 
 def site_laboratories(site_id: int) -> list[Laboratory]:
-    """A site's laboratories, by name (what a lab form offers)."""
-    return list(
-        db.session.scalars(
-            sa.select(Laboratory).where(Laboratory.site_id == site_id).order_by(Laboratory.name)
-        )
+    """A site's laboratories, by name (what a lab form offers), with their ranges (what a
+    lab form's save and page read: one statement for all)."""
+    return list(db.session.scalars(_site_laboratories(), {"site_id": site_id}).unique())
+
+
+@functools.cache
+def _site_laboratories() -> sa.Select:
+    return (
+        sa.select(Laboratory)
+        .where(Laboratory.site_id == sa.bindparam("site_id"))
+        .options(joinedload(Laboratory.ranges))
+        .order_by(Laboratory.name)
+    )
+
+
+def site_registry(site_id: int) -> list[StoredLaboratory]:
+    """A site's laboratories by name with their ranges, as plain records: what a save looks
+    up (one statement, no ORM objects; ``site_laboratories`` gives the models)."""
+    found: dict[int, tuple[str, list[StoredRange]]] = {}
+    for laboratory_id, name, *columns in plain_rows(_registry(), {"site_id": site_id}).all():
+        ranges = found.setdefault(laboratory_id, (name, []))[1]
+        if columns[0] is not None:  # a laboratory without ranges: one row, its range's NULL
+            ranges.append(StoredRange(*columns))
+    return [StoredLaboratory(name, tuple(ranges)) for name, ranges in found.values()]
+
+
+@functools.cache
+def _registry() -> sa.Select:
+    laboratory, reference = Laboratory.__table__, ReferenceRange.__table__
+    columns = [reference.c[f.name] for f in dataclasses.fields(StoredRange)]
+    return (
+        sa.select(laboratory.c.id, laboratory.c.name, *columns)
+        .outerjoin(reference, reference.c.laboratory_id == laboratory.c.id)
+        .where(laboratory.c.site_id == sa.bindparam("site_id"))
+        .order_by(laboratory.c.name, reference.c.id)
     )
 
 
@@ -215,7 +254,11 @@ class Limits:
 
 
 def limits_for(
-    laboratory: Laboratory, testcd: str, on: date | None, sex: str | None, age: int | None
+    laboratory: Laboratory | StoredLaboratory,
+    testcd: str,
+    on: date | None,
+    sex: str | None,
+    age: int | None,
 ) -> Limits | None:
     """The unit and limits the laboratory gives for ``testcd`` for a sample of ``on`` from a
     subject of ``sex`` and ``age``: the most specific applicable range (one for the
@@ -229,7 +272,7 @@ def limits_for(
     return Limits(laboratory.name, best.unit, best.low, best.high)
 
 
-def unit_for(laboratory: Laboratory, testcd: str, on: date | None) -> str | None:
+def unit_for(laboratory: Laboratory | StoredLaboratory, testcd: str, on: date | None) -> str | None:
     """The unit the laboratory reports ``testcd`` in on ``on``, whatever the sex and age
     (ranges of one analyte that overlap in time share their unit: ``add_range``)."""
     if on is None:

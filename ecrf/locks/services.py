@@ -28,6 +28,7 @@ from ecrf.db import utcnow
 from ecrf.errors import Locked, NotFound, PermissionDenied, RuleViolation
 from ecrf.extensions import db
 from ecrf.locks.models import DataLock, LockLevel
+from ecrf.records.data import as_loaded, plain_rows
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Site, Subject, SubjectVisit
 from forms.language import VisitKind
@@ -166,7 +167,8 @@ def covering_lock(
     """The broadest active lock over the subject (no visit given), one of its visits (no
     form given) or a form of the visit; None when nothing holds it. One query."""
     query = _covering(visit_oid is not None, visit_oid is not None and form_oid is not None)
-    return db.session.scalar(
+    # Read as a plain row: nearly always there is none (the ORM's handling costs more).
+    found = plain_rows(
         query,
         {
             "site_id": subject.site_id,
@@ -175,7 +177,8 @@ def covering_lock(
             "visit_repeat": visit_repeat,
             "form_oid": form_oid,
         },
-    )
+    ).first()
+    return as_loaded(DataLock, found) if found is not None else None
 
 
 @functools.cache

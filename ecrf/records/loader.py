@@ -92,6 +92,10 @@ class LoadedStudy:
     def item(self, form_oid: str, item_oid: str) -> tuple[ItemGroup, Item]:
         return self._items[form_oid][item_oid]
 
+    def items_of(self, form_oid: str) -> dict[str, tuple[ItemGroup, Item]]:
+        """The form's items by OID, each with its group (empty for an unknown form)."""
+        return self._items.get(form_oid, {})
+
     def has_item(self, form_oid: str, item_oid: str) -> bool:
         return item_oid in self._items.get(form_oid, {})
 

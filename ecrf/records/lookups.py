@@ -58,10 +58,8 @@ def baseline_sample(
     group, _ = study.item(form_oid, analyte)
     order = _visit_order(study)
     best: tuple[tuple, BaselineSample] | None = None
-    for (visit_oid, visit_key, oid), entry in data.entries.items():
-        if oid != form_oid:
-            continue
-        row = entry.rows.get((group.oid, 1))
+    for visit_oid, visit_key, oid in data.form_keys(form_oid):
+        row = data.entries[(visit_oid, visit_key, oid)].rows.get((group.oid, 1))
         if row is None or row.values.get(analyte) is None:
             continue
         sampled = row.values.get(baseline.dated_by)
@@ -75,12 +73,21 @@ def baseline_sample(
     return best[1] if best else None
 
 
-def baseline_value(
-    study: LoadedStudy, data: SubjectData, form_oid: str, analyte: str, item: str
-) -> Any:
-    """``item`` of the baseline sample of ``analyte`` (None without one)."""
-    sample = baseline_sample(study, data, form_oid, analyte)
-    return sample.row.values.get(item) if sample else None
+@functools.lru_cache(maxsize=256)
+def baseline_fixed(study: LoadedStudy, form_oid: str, analyte: str) -> bool:
+    """Whether the baseline sample of ``analyte`` depends on no derived item (the analyte,
+    the sample's date, the event's dating items): then no derivation can move it."""
+    baseline = study.forms[form_oid].baseline
+    if baseline is None:
+        return True
+    reads = [(form_oid, analyte), (form_oid, baseline.dated_by)]
+    for source in baseline.before:
+        if not source.startswith("visit:"):
+            _, source_form, source_item = source.split(".")
+            reads.append((source_form, source_item))
+    return not any(
+        study.has_item(form, item) and study.item(form, item)[1].derived for form, item in reads
+    )
 
 
 def latest_value(
@@ -99,10 +106,10 @@ def latest_value(
     order = _visit_order(study)
     today, position = _visit_day(data, visit), order.get(visit[0], -1)
     best: tuple[tuple, Any] | None = None
-    for (visit_oid, visit_key, oid), entry in data.entries.items():
-        if oid != form_oid or (visit_oid, visit_key) == visit:
+    for visit_oid, visit_key, oid in data.form_keys(form_oid):
+        if (visit_oid, visit_key) == visit:
             continue
-        row = entry.rows.get((group.oid, 1))
+        row = data.entries[(visit_oid, visit_key, oid)].rows.get((group.oid, 1))
         value = row.values.get(item) if row else None
         when, earlier = _visit_day(data, (visit_oid, visit_key)), order.get(visit_oid, -1)
         if value is None:

@@ -9,6 +9,7 @@ subject's site; the command-line operator (``actor=None``) may too. Nothing here
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
@@ -21,6 +22,7 @@ from ecrf.auth.roles import Perm
 from ecrf.db import utcnow
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
+from ecrf.records.data import as_loaded, plain_rows
 from ecrf.records.fields import Stored
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import FormEntry, ItemGroupRow, ItemValue, Site, Subject, SubjectVisit
@@ -79,12 +81,17 @@ def current_verifications(entry_ids: Iterable[int]) -> list[SourceVerification]:
     ids = list(entry_ids)
     if not ids:
         return []
-    return list(
-        db.session.scalars(
-            sa.select(SourceVerification).where(
-                SourceVerification.entry_id.in_(ids), SourceVerification.withdrawn_at.is_(None)
-            )
-        )
+    # Plain rows (usually none), made ORM objects as loaded.
+    found = plain_rows(_current_verifications(), {"entry_ids": ids}).all()
+    return [as_loaded(SourceVerification, row) for row in found]
+
+
+@functools.cache
+def _current_verifications() -> sa.Select:
+    """``current_verifications``'s query, built once (every save asks it)."""
+    return sa.select(SourceVerification).where(
+        SourceVerification.entry_id.in_(sa.bindparam("entry_ids", expanding=True)),
+        SourceVerification.withdrawn_at.is_(None),
     )
 
 

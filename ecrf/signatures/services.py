@@ -12,6 +12,7 @@ audit events; none commits.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from ecrf.db import utcnow
 from ecrf.errors import NotFound, PermissionDenied, RuleViolation
 from ecrf.extensions import db
 from ecrf.queries.models import Query, QueryState
+from ecrf.records.data import as_loaded, plain_rows
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import EntryStatus, Subject
 from ecrf.signatures.content import ScopeKey, SubjectContent
@@ -337,11 +339,9 @@ def invalidate_changed(
     One query when the subject has no valid signature; otherwise its content is read once
     and every valid signature checked (a derived value may change another visit).
     """
-    valid = db.session.scalars(
-        sa.select(Signature)
-        .where(Signature.subject_id == subject.id, Signature.state == SignatureState.VALID)
-        .order_by(Signature.id)
-    ).all()
+    # Plain rows (usually none), made ORM objects as loaded.
+    found = plain_rows(_valid_signatures(), {"subject_id": subject.id}).all()
+    valid = [as_loaded(Signature, row) for row in found]
     if not valid:
         return []
     content = SubjectContent.load(subject)
@@ -371,6 +371,19 @@ def invalidate_changed(
             reason=f"{change.kind.value}: {change.where}",
         )
     return invalidated
+
+
+@functools.cache
+def _valid_signatures() -> sa.Select:
+    """``invalidate_changed``'s query, built once (every write asks it)."""
+    return (
+        sa.select(Signature)
+        .where(
+            Signature.subject_id == sa.bindparam("subject_id"),
+            Signature.state == SignatureState.VALID,
+        )
+        .order_by(Signature.id)
+    )
 
 
 # --- the hooks of the write paths: one call each -----------------------------------------

@@ -6,6 +6,8 @@ audit events; none commits (the caller owns the transaction).
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 
 from ecrf.audit.services import record_event
@@ -75,7 +77,13 @@ def register_subject(site: Site, *, actor: User | None, number: int | None = Non
 
 
 def get_subject(identifier: str) -> Subject | None:
-    return db.session.scalar(sa.select(Subject).where(Subject.identifier == identifier.upper()))
+    return db.session.scalar(_subject_by_identifier(), {"identifier": identifier.upper()})
+
+
+@functools.cache
+def _subject_by_identifier() -> sa.Select:
+    """``get_subject``'s query, built once (every page and save of a subject asks it)."""
+    return sa.select(Subject).where(Subject.identifier == sa.bindparam("identifier"))
 
 
 def status_permission(status: SubjectStatus) -> Perm:
@@ -159,13 +167,7 @@ def lock_subject(subject: Subject) -> bool:
     starting (and, on release, committing) a transaction of its own under pysqlite.
     """
     # RETURNING the row refreshes ``subject`` in the same statement: read after the lock.
-    db.session.execute(
-        sa.update(Subject)
-        .where(Subject.id == subject.id)
-        .values(number=Subject.number)
-        .returning(Subject)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    ).all()
+    db.session.execute(_lock_statement(), {"subject_id": subject.id}).all()
     transaction = db.session().get_transaction()
     held = db.session.info.get(_LOCKS_HELD)
     if held is None or held[0] is not transaction:
@@ -177,6 +179,18 @@ def lock_subject(subject: Subject) -> bool:
 
 #: Session info key: (the transaction, ids of the subjects it locked).
 _LOCKS_HELD = "ecrf.subjects_locked"
+
+
+@functools.cache
+def _lock_statement() -> sa.Update:
+    """``lock_subject``'s statement, built once (every write runs it)."""
+    return (
+        sa.update(Subject)
+        .where(Subject.id == sa.bindparam("subject_id"))
+        .values(number=Subject.number)
+        .returning(Subject)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
 
 
 def ensure_visit(subject: Subject, visit_oid: str, repeat_key: int = 1) -> SubjectVisit:

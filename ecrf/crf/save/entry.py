@@ -3,7 +3,10 @@ and its version moved on only if nobody saved it since the user opened it."""
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ecrf.audit.models import AuditEvent
@@ -15,7 +18,7 @@ from ecrf.crf.save.reads import save_reads
 from ecrf.db import utcnow
 from ecrf.errors import NotFound, RuleViolation
 from ecrf.extensions import db
-from ecrf.records.data import EntryData, SubjectData
+from ecrf.records.data import EntryData, SubjectData, as_loaded
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import DefinitionVersion, FormEntry, SubjectVisit
 from ecrf.study import gates
@@ -63,11 +66,42 @@ def check_gate(save: FormSave, data: SubjectData) -> gates.FormGate:
     return gate
 
 
+#: ``current_app.extensions`` key: the published records of definition versions, by (study
+#: OID, version), as their columns. A record is written once and never changed: once a
+#: transaction has read it committed, later saves know it without a statement.
+_PUBLISHED = "ecrf.published_definitions"
+#: Session.info key: the transaction that created a record (known only once it commits).
+_PUBLISHED_IN = "ecrf.definition_published_in"
+
+
 def publish_definition(study: LoadedStudy) -> DefinitionVersion:
     """The stored record of the running definition version, created at first use.
 
     :raises RuntimeError: the same version number was published with other content.
     """
+    key = (study.study.oid, study.version)
+    known = current_app.extensions.setdefault(_PUBLISHED, {})
+    if key in known:
+        # In the session as if read: no statement (the record never changes).
+        record, digest = as_loaded(DefinitionVersion, known[key]), known[key]["digest"]
+    else:
+        record = _read_or_publish(study)
+        digest = record.digest
+        if db.session.info.get(_PUBLISHED_IN) is not db.session().get_transaction():
+            # Committed (by an earlier transaction or another worker): it stays as it is.
+            known[key] = {column: getattr(record, column) for column in _COLUMNS}
+    if digest != study.digest:
+        raise RuntimeError(
+            f"study definition {study.study.oid} version {study.version} changed since it was "
+            "published: give the changed definition a new version"
+        )
+    return record
+
+
+_COLUMNS = ("id", "study_oid", "version", "digest", "published_at")
+
+
+def _read_or_publish(study: LoadedStudy) -> DefinitionVersion:
     query = sa.select(DefinitionVersion).where(
         DefinitionVersion.study_oid == study.study.oid,
         DefinitionVersion.version == study.version,
@@ -83,17 +117,13 @@ def publish_definition(study: LoadedStudy) -> DefinitionVersion:
         except sa.exc.IntegrityError:  # another save published it meanwhile
             record = db.session.scalar(query)
         else:
+            db.session.info[_PUBLISHED_IN] = db.session().get_transaction()
             record_event(
                 "definition_published",
                 "definition",
                 f"{study.study.oid}/{study.version}",
                 new=study.digest,
             )
-    if record.digest != study.digest:
-        raise RuntimeError(
-            f"study definition {study.study.oid} version {study.version} changed since it was "
-            "published: give the changed definition a new version"
-        )
     return record
 
 
@@ -170,6 +200,7 @@ def check_version(
         then writes only its event).
     :raises StaleEntry: with the changes saved since ``expected_version``.
     """
+    params: dict[str, object] = {"entry_id": entry.id, "expected": expected_version}
     stamp: dict[str, object] = {}
     if definition is not None:
         stamp = {
@@ -177,12 +208,10 @@ def check_version(
             "updated_by_id": saved_by.id if saved_by else None,
             "definition_version_id": definition.id,
         }
-    updated = db.session.execute(
-        sa.update(FormEntry)
-        .where(FormEntry.id == entry.id, FormEntry.version == expected_version)
-        .values(version=FormEntry.version + 1, **stamp)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    if db.session.autoflush:  # what this session changed is written first, as before a query
+        db.session.flush()
+    params |= {f"new_{name}": value for name, value in stamp.items()}
+    updated = db.session.execute(_next_version(bool(stamp)), params).rowcount
     if updated != 1:
         db.session.refresh(entry)
         raise StaleEntry(_changes_since(entry, expected_version))
@@ -192,6 +221,25 @@ def check_version(
         set_committed_value(entry, name, value)
     if definition is not None:
         set_committed_value(entry, "definition_version", definition)
+
+
+@functools.cache
+def _next_version(stamped: bool) -> sa.Update:
+    """``check_version``'s statement, built once (every save runs it), on the table: the
+    session's objects are updated by hand, without the ORM's bookkeeping."""
+    table = FormEntry.__table__
+    values = {"version": table.c.version + 1}
+    if stamped:
+        values |= {name: sa.bindparam(f"new_{name}", type_=table.c[name].type) for name in _STAMP}
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("entry_id"))
+        .where(table.c.version == sa.bindparam("expected"))
+        .values(values)
+    )
+
+
+_STAMP = ("updated_at", "updated_by_id", "definition_version_id")
 
 
 def _changes_since(entry: FormEntry, version: int) -> list[AuditEvent]:

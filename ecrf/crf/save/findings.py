@@ -4,6 +4,8 @@ queries of the severities the definition names (``Study.query_severities``)."""
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 
 from ecrf.audit.services import record_event
@@ -13,7 +15,7 @@ from ecrf.crf.save.write import field_path
 from ecrf.db import utcnow
 from ecrf.extensions import db
 from ecrf.queries.services import open_from_finding, resolve_from_finding
-from ecrf.records.data import SubjectData
+from ecrf.records.data import SubjectData, as_loaded, plain_rows
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import Finding, FindingStatus, Subject
 from ecrf.records.rule_graph import EntryKey
@@ -33,9 +35,7 @@ def sync_findings(
     :param checked: the (entry, check name) pairs that ran (default: every check); open
         findings of checks that did not run stay as they are.
     """
-    entry_ids = {
-        (vo, vk, fo): e.entry.id for (vo, vk, fo), e in data.entries.items() if e.entry is not None
-    }
+    entry_ids = {key: e.entry_id for key, e in data.entries.items() if e.entry_id is not None}
     ran = None
     if checked is not None:
         ran = {(entry_ids[key], name) for key, name in checked if key in entry_ids}
@@ -46,11 +46,9 @@ def sync_findings(
         if entry_id is not None:
             current[(entry_id, k.group_oid, k.row_key, k.item_oid, k.check)] = finding
     queried = {severity.value for severity in study.study.query_severities}
-    open_rows = db.session.scalars(
-        sa.select(Finding).where(
-            Finding.subject_id == subject.id, Finding.status == FindingStatus.OPEN
-        )
-    ).all()
+    # Plain rows, made ORM objects as loaded (cheaper than the ORM's handling, for a few).
+    found_rows = plain_rows(_open_findings(), {"subject_id": subject.id}).all()
+    open_rows = [as_loaded(Finding, row) for row in found_rows]
     now = utcnow()
     for row in open_rows:
         if ran is not None and (row.entry_id, row.check_name) not in ran:
@@ -98,3 +96,11 @@ def sync_findings(
         if row.severity in queried:
             open_from_finding(row, actor=actor)
     db.session.flush()
+
+
+@functools.cache
+def _open_findings() -> sa.Select:
+    """The subject's open findings: built once (every save asks it)."""
+    return sa.select(Finding).where(
+        Finding.subject_id == sa.bindparam("subject_id"), Finding.status == FindingStatus.OPEN
+    )

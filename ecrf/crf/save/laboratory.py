@@ -14,12 +14,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from ecrf.crf.save.outcome import FieldIssue
 from ecrf.crf.save.plan import FormSave, Planned, Submitted, ValueChange, unit_key
 from ecrf.laboratories import services as registry
-from ecrf.laboratories.models import Laboratory
+from ecrf.laboratories.models import StoredLaboratory
 from ecrf.records.data import EntryData, SubjectData
 from ecrf.records.loader import LoadedStudy
 from forms.language import Form, Item, ItemGroup
@@ -69,7 +70,7 @@ def apply_registry(
     groups = [g for g in save.form.groups if _laboratory_item(g) is not None]
     if not groups:
         return submitted, issues, expected
-    laboratories = registry.site_laboratories(save.site_id)
+    laboratories = registry.site_registry(save.site_id)
     sex, age = subject_sex_and_age(data)
     result = {key: dict(row) for key, row in submitted.items()}
     for group in groups:
@@ -137,7 +138,7 @@ def _fill_row(
     key: int,
     raw: dict[str, Any],
     existing,
-    laboratory: Laboratory,
+    laboratory: StoredLaboratory,
     on: date | None,
     sex: str | None,
     age: int | None,
@@ -145,8 +146,8 @@ def _fill_row(
 ) -> None:
     """The units the laboratory reports in, taken for the row's values; its limits written
     where the row leaves them empty, and kept to compare where it gives its own."""
-    for item in group.items:
-        kind, testcd = _annotation(item)
+    annotated = [(item, *_annotation(item)) for item in group.items]
+    for item, kind, testcd in annotated:
         if kind != "LBORRES":
             continue
         unit = registry.unit_for(laboratory, testcd, on)
@@ -157,8 +158,7 @@ def _fill_row(
             continue
         declared = item.unit(limits.unit) if item.multi_unit else None
         label = declared.label if declared is not None else limits.unit
-        for limit_item in group.items:
-            limit_kind, limit_testcd = _annotation(limit_item)
+        for limit_item, limit_kind, limit_testcd in annotated:
             if limit_testcd != testcd or limit_kind not in ("LBORNRLO", "LBORNRHI"):
                 continue
             value = limits.low if limit_kind == "LBORNRLO" else limits.high
@@ -228,15 +228,26 @@ def registry_reads(study: LoadedStudy, form: Form) -> set[str]:
 def subject_sex_and_age(data: SubjectData) -> tuple[str | None, int | None]:
     """The subject's sex and age, from the items annotated SDTM DM.SEX and DM.AGE."""
     found: dict[str, Any] = {}
-    for form in data.study.forms.values():
-        for _, item in form.items():
-            if item.sdtm in ("DM.SEX", "DM.AGE") and item.sdtm not in found:
-                for (visit_oid, _, form_oid), _entry in data.entries.items():
-                    if form_oid == form.oid:
-                        found[item.sdtm] = data.value(visit_oid, form_oid, item.oid)
-                        break
+    for sdtm, form_oid, item_oid in _sex_and_age_items(data.study):
+        if sdtm not in found:
+            for (visit_oid, _, entry_form), _entry in data.entries.items():
+                if entry_form == form_oid:
+                    found[sdtm] = data.value(visit_oid, form_oid, item_oid)
+                    break
     age = found.get("DM.AGE")
     return found.get("DM.SEX"), int(age) if age is not None else None
+
+
+@lru_cache(maxsize=8)
+def _sex_and_age_items(study: LoadedStudy) -> tuple[tuple[str, str, str], ...]:
+    """(SDTM name, form OID, item OID) of the items annotated DM.SEX or DM.AGE, in the
+    definition's order (found once: the definition never changes while it runs)."""
+    return tuple(
+        (item.sdtm, form.oid, item.oid)
+        for form in study.forms.values()
+        for _, item in form.items()
+        if item.sdtm in ("DM.SEX", "DM.AGE")
+    )
 
 
 def _text(raw: Any) -> str:
@@ -245,5 +256,5 @@ def _text(raw: Any) -> str:
     return (raw or "").strip()
 
 
-def _unknown(name: str, laboratories: list[Laboratory]) -> str:
+def _unknown(name: str, laboratories: list[StoredLaboratory]) -> str:
     return MESSAGES["unknown"].format(name=name, names=", ".join(lab.name for lab in laboratories))

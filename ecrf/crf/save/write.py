@@ -12,7 +12,7 @@ from ecrf.crf.save.plan import FormSave, ValueChange
 from ecrf.db import utcnow
 from ecrf.extensions import db
 from ecrf.records import fields
-from ecrf.records.data import SubjectData, load_rows, rows_loaded
+from ecrf.records.data import SubjectData, load_rows
 from ecrf.records.loader import LoadedStudy
 from ecrf.records.models import DefinitionVersion, EntryStatus, FormEntry, ItemGroupRow, ItemValue
 
@@ -103,9 +103,8 @@ def write_derived(
 def _write_derived(study, data, derived, actor, site_id) -> None:
     for (visit_oid, visit_key, form_oid, group_oid, key, item_oid), value in derived.items():
         entry_data = data.entry(visit_oid, visit_key, form_oid)
-        if entry_data is None or entry_data.entry is None or entry_data.entry.id is None:
+        if entry_data is None or entry_data.entry_id is None:
             continue
-        entry = entry_data.entry
         item = study.item(form_oid, item_oid)[1]
         stored = fields.store(item, value)
         texts = entry_data.stored_texts
@@ -113,10 +112,11 @@ def _write_derived(study, data, derived, actor, site_id) -> None:
         # to load or write.
         if (
             texts is not None
-            and not rows_loaded(entry)
+            and not entry_data.rows_loaded()
             and texts.get((group_oid, key, item_oid)) == stored.text
         ):
             continue
+        entry = entry_data.entry
         row = next(
             (r for r in load_rows(entry) if r.group_oid == group_oid and r.repeat_key == key),
             None,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ecrf.auth.models import User
+from ecrf.extensions import db
+from ecrf.records.models import FormEntry, Subject
 from tests.capture import changes, events, rows, value
 
 
@@ -54,6 +57,23 @@ def test_age_is_derived_across_forms_and_follows_a_later_change_of_consent_date(
     assert (change.actor_id, change.definition_version) == (staff.id, "1.0")
     # Recorded against the Demographics entry, though Enrolment was the form saved.
     assert derived(enr.id) == []
+
+
+def test_a_save_in_a_new_session_derives_into_another_forms_entry(study, subject, save, staff):
+    """A request's session holds no entry: the other entries are read as plain rows, and
+    the one a derivation writes into becomes an ORM object only then."""
+    save(subject, "SCR", "ENR", {("ENR", 1): {"ENRDAT": "2024-05-17"}})
+    dm_id = save(subject, "SCR", "DM", {("DM", 1): {"BRTHYM": "1960-08"}}).entry.id
+    subject_id, staff_id = subject.id, staff.id
+    db.session.remove()  # as at the start of a request
+    subject, staff = db.session.get(Subject, subject_id), db.session.get(User, staff_id)
+    assert not any(isinstance(o, FormEntry) for o in db.session.identity_map.values())
+    save(subject, "SCR", "ENR", {("ENR", 1): {"ENRDAT": "2024-09-01"}}, actor=staff, version=1)
+    assert value(study, subject, "SCR.DM.AGE") == 64
+    assert [(f, old, new) for f, old, new, _ in derived(dm_id)] == [
+        ("DM[1].AGE", None, "63"),
+        ("DM[1].AGE", "63", "64"),
+    ]
 
 
 def test_age_waits_for_both_inputs(study, subject, save):

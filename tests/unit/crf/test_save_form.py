@@ -390,6 +390,37 @@ def test_the_definition_version_is_recorded_on_the_entry_and_in_every_event(subj
     assert [e.new for e in events("MINI/1.0", entity="definition")] == [published.digest]
 
 
+def test_a_definition_published_in_a_transaction_rolled_back_is_published_by_the_next_save(
+    study, subject, save
+):
+    subjects.lock_subject(subject)  # as a save does: its SAVEPOINT nests in the transaction
+    services.publish_definition(study)
+    db.session.rollback()  # the record, created in that transaction, is gone
+    entry = save(subject, "SCR", "DM", {("DM", 1): DM_ROW}).entry
+    (published,) = db.session.scalars(sa.select(DefinitionVersion))
+    assert entry.definition_version_id == published.id
+    assert len(events("MINI/1.0", "definition_published", entity="definition")) == 1
+
+
+def test_once_read_committed_the_published_definition_is_not_read_again(study, subject, save):
+    save(subject, "SCR", "DM", {("DM", 1): DM_ROW})  # publishes it
+    save(subject, "SCR", "DM", {("DM", 1): {"WEIGHT": "71"}}, reason="typo")  # reads it
+    read: list[str] = []
+
+    def statement(_conn, _cursor, text, *_args) -> None:
+        if "FROM definition_version" in text:
+            read.append(text)
+
+    sa.event.listen(db.engine, "before_cursor_execute", statement)
+    try:
+        entry = save(subject, "SCR", "DM", {("DM", 1): {"WEIGHT": "72"}}, reason="typo").entry
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", statement)
+    assert read == []
+    assert entry.definition_version.version == "1.0"
+    assert {e.definition_version for e in events(entry.id)} == {"1.0"}
+
+
 def test_a_changed_definition_under_the_same_version_is_refused(study, subject, save):
     save(subject, "SCR", "DM", {("DM", 1): DM_ROW})
     changed = load_study(replace(STUDY, name="Mini study, amended"))

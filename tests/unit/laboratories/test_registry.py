@@ -15,6 +15,7 @@ from ecrf.auth.roles import Role
 from ecrf.errors import PermissionDenied, RuleViolation
 from ecrf.extensions import db
 from ecrf.laboratories import services
+from ecrf.laboratories.models import StoredLaboratory
 from ecrf.laboratories.services import RangeInput
 
 
@@ -48,6 +49,10 @@ def neutrophils(**typed: str) -> RangeInput:
 
 def test_a_data_manager_adds_a_laboratory_at_their_site_and_it_is_audited(laboratory, sites):
     assert services.site_laboratories(sites["BDX"].id) == [laboratory]
+    # As a save reads it: no range yet.
+    assert services.site_registry(sites["BDX"].id) == [
+        StoredLaboratory("CHU Bordeaux – Biologie", ())
+    ]
     added = events("laboratory_added")
     assert [(e.actor, e.new, e.site_id) for e in added] == [
         ("bdx.dm", "CHU Bordeaux – Biologie", sites["BDX"].id)
@@ -172,8 +177,13 @@ def haemoglobin(study, laboratory):
         (date(2024, 6, 1), "M", None, None),  # age unknown: no age band applies
     ],
 )
-def test_the_range_of_a_sample_by_date_sex_and_age(haemoglobin, on, sex, age, low):
-    limits = services.limits_for(haemoglobin, "HGB", on, sex, age)
+@pytest.mark.parametrize("read_as", ["models", "plain rows (a save's)"])
+def test_the_range_of_a_sample_by_date_sex_and_age(haemoglobin, read_as, on, sex, age, low):
+    laboratory = haemoglobin
+    if read_as != "models":
+        (laboratory,) = services.site_registry(haemoglobin.site_id)
+        assert len(laboratory.ranges) == len(haemoglobin.ranges) == 3
+    limits = services.limits_for(laboratory, "HGB", on, sex, age)
     assert (limits.low if limits else None) == low
     if limits:
         assert limits.unit == "g/L"
