@@ -1,10 +1,13 @@
-"""Browser tests put their data in the live server's database, and sign in through the form."""
+"""Browser tests put their data in the live server's database; people sign in by a session
+cookie that the sign-in form's POST made (tests/browser/test_sign_in_pages.py, the idle
+warning's and the patient journey's tests use the form itself)."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Page, expect
 
 from ecrf.auth.models import User
@@ -78,12 +81,42 @@ def sign_in_page(page: Page, base_url: str, username: str, password: str = PASSW
     expect(page).to_have_url(re.compile(rf"^{re.escape(base_url)}/(subjects)?$"))
 
 
+def session_cookie(app: Flask, username: str, password: str, user_agent: str) -> dict:
+    """The session cookie of a sign-in through the sign-in form, posted by the app's test client
+    from the browser's address with the browser's user agent (the session is bound to both).
+
+    The app does what it does for the form (audit event, throttles, last sign-in); only the
+    browser's two page loads (the form, then the landing page) are left out.
+    """
+    client = app.test_client()
+    headers = {"User-Agent": user_agent}
+    form = client.get("/login", headers=headers)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.text)
+    data = {"username": username, "password": password}
+    if token:  # absent when CSRF is off
+        data["csrf_token"] = token.group(1)
+    signed_in = client.post("/login", data=data, headers=headers)
+    assert signed_in.status_code == 302, f"{username} could not sign in"
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    return {"name": cookie.key, "value": cookie.value, "httpOnly": True, "sameSite": "Lax"}
+
+
+def sign_in_by_cookie(page: Page, server: LiveServer, username: str, password: str = PASSWORD):
+    """Sign ``page``'s browser context in as ``username``; the page stays where it is."""
+    cookie = session_cookie(server.app, username, password, page.evaluate("navigator.userAgent"))
+    page.context.add_cookies([{**cookie, "url": server.url}])
+
+
 @pytest.fixture
 def sign_in(page: Page, live_server):
-    """Sign the test's ``page`` in as the given user."""
+    """Sign the test's ``page`` in as the given user (by cookie: the page opens nothing).
+
+    Tests that read the page people land on after signing in open it themselves
+    (``/subjects`` for those who enter data, ``/`` for the others).
+    """
 
     def sign_in_as(username: str, password: str = PASSWORD) -> None:
-        sign_in_page(page, live_server.url, username, password)
+        sign_in_by_cookie(page, live_server, username, password)
 
     return sign_in_as
 
@@ -92,12 +125,13 @@ def sign_in(page: Page, live_server):
 def signed_in_page(new_context, live_server):
     """A page in a browser context of its own (its own cookies), signed in as another user.
 
-    For two people working at once; the contexts are closed at the end of the test.
+    For two people working at once; the contexts are closed at the end of the test. The page
+    opens nothing.
     """
 
     def open_as(username: str, password: str = PASSWORD) -> Page:
         other = new_context().new_page()
-        sign_in_page(other, live_server.url, username, password)
+        sign_in_by_cookie(other, live_server, username, password)
         return other
 
     return open_as

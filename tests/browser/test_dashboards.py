@@ -54,6 +54,7 @@ def test_the_nurse_sees_the_sae_clock_of_her_site_only(
 ):
     page.set_viewport_size(dict(zip(("width", "height"), SIZES[size], strict=True)))
     sign_in("nurse.bdx")
+    page.goto(live_server.url + "/subjects")  # where she lands after signing in
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Dashboard of BDX")
     clock = page.locator("#serious_events")

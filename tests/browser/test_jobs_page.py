@@ -73,6 +73,7 @@ def test_start_an_extract_follow_it_and_download_it(
     create_site("TLS")
     user_id = create_user("dm.all", Role.DATA_MANAGER)
     sign_in("dm.all")
+    page.goto(live_server.url + "/")  # where a data manager lands after signing in
 
     page.get_by_role("link", name="My jobs").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("My jobs")
