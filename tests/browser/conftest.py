@@ -5,6 +5,10 @@ warning's and the patient journey's tests use the form itself)."""
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from flask import Flask
@@ -14,6 +18,8 @@ from ecrf.auth.models import User
 from ecrf.extensions import db
 from tests.browser_fixtures import LiveServer
 from tests.conftest import PASSWORD
+
+T = TypeVar("T")
 
 #: The real trial's definition, for tests that walk a patient through IAH-PRRT itself.
 TRIAL_DEFINITION = "forms.iahprrt:STUDY"
@@ -49,6 +55,49 @@ def trial_live_server(make_app):
     server = LiveServer(app).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def seed_once(databases):
+    """Set up a module's test data once: ``seed_once(app, key, seed)`` runs ``seed()`` (which
+    writes to ``app``'s database and returns plain data) in the first test that asks for
+    ``key``, keeps a copy of the database and audit checkpoints as they are then, and in the
+    module's next tests puts that copy in place of ``app``'s fresh database instead of seeding
+    again, returning the same data. Each test still starts from the same data, its own copy.
+
+    For data that takes the write path a second or so (a screened patient); ``app`` must
+    be new and not used yet (no page opened), as the live server's is during set-up.
+    """
+    snapshots: dict[str, tuple[str, Path, object]] = {}
+
+    def release(app: Flask) -> tuple[str, Path]:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        return app.config["SQLALCHEMY_DATABASE_URI"], Path(app.config["AUDIT_CHECKPOINT_FILE"])
+
+    def seeded(app: Flask, key: str, seed: Callable[[], T]) -> T:
+        if key in snapshots:
+            name, kept_checkpoints, value = snapshots[key]
+            url, checkpoints = release(app)
+            databases.restore(url, name)
+            checkpoints.unlink(missing_ok=True)
+            if kept_checkpoints.exists():
+                shutil.copyfile(kept_checkpoints, checkpoints)
+            return value
+        value = seed()
+        url, checkpoints = release(app)
+        name = databases.snapshot(url)
+        kept_checkpoints = databases.workdir / f"audit_checkpoints_{name}"
+        if checkpoints.exists():
+            shutil.copyfile(checkpoints, kept_checkpoints)
+        snapshots[key] = (name, kept_checkpoints, value)
+        return value
+
+    yield seeded
+    for name, kept_checkpoints, _ in snapshots.values():
+        databases.discard(databases.url_for(name))
+        kept_checkpoints.unlink(missing_ok=True)
 
 
 @pytest.fixture

@@ -33,13 +33,16 @@ def live_server(make_app):
 
 
 @pytest.fixture
-def clinic(create_site, create_user, create_subject):
-    create_site("BDX", "CHU de Bordeaux")
-    create_site("TLS", "CHU de Toulouse")
-    create_subject("BDX", {("LOGS", "AE"): SERIOUS_AE})
-    create_subject("TLS", {("LOGS", "AE"): SERIOUS_AE})
-    create_user("nurse.bdx", Role.SITE_STAFF, "BDX")
-    create_user("monitor.bdx", Role.MONITOR, "BDX")
+def clinic(app, create_site, create_user, create_subject, seed_once):
+    def seed() -> None:
+        create_site("BDX", "CHU de Bordeaux")
+        create_site("TLS", "CHU de Toulouse")
+        create_subject("BDX", {("LOGS", "AE"): SERIOUS_AE})
+        create_subject("TLS", {("LOGS", "AE"): SERIOUS_AE})
+        create_user("nurse.bdx", Role.SITE_STAFF, "BDX")
+        create_user("monitor.bdx", Role.MONITOR, "BDX")
+
+    seed_once(app, "clinic", seed)
 
 
 def fits_the_screen(page: Page) -> None:
