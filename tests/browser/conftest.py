@@ -150,9 +150,21 @@ def session_cookie(app: Flask, username: str, password: str, user_agent: str) ->
     return {"name": cookie.key, "value": cookie.value, "httpOnly": True, "sameSite": "Lax"}
 
 
+#: The user agent of each browser's pages, read once (a page's first script costs a round trip
+#: of tens of milliseconds; every context of a run is made with the same settings).
+_USER_AGENTS: dict[int, str] = {}
+
+
+def user_agent(page: Page) -> str:
+    key = id(page.context.browser)
+    if key not in _USER_AGENTS:
+        _USER_AGENTS[key] = page.evaluate("navigator.userAgent")
+    return _USER_AGENTS[key]
+
+
 def sign_in_by_cookie(page: Page, server: LiveServer, username: str, password: str = PASSWORD):
     """Sign ``page``'s browser context in as ``username``; the page stays where it is."""
-    cookie = session_cookie(server.app, username, password, page.evaluate("navigator.userAgent"))
+    cookie = session_cookie(server.app, username, password, user_agent(page))
     page.context.add_cookies([{**cookie, "url": server.url}])
 
 
