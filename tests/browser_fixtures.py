@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
+from slugify import slugify
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -27,6 +31,30 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-quic",
         ],
     }
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Screenshots of a failed test's pages, full length, in ``--output``/<test>/.
+
+    pytest-playwright's ``--screenshot=only-on-failure`` takes one of every page as each
+    browser context closes, whether the test failed or not, and deletes those of the tests
+    that passed: a tenth of a second per page. These are taken when a test has failed, while
+    its pages are still open, and only with ``--screenshot`` left off (its default).
+    """
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed or report.when == "teardown":
+        return
+    browser = getattr(item, "funcargs", {}).get("browser")
+    if browser is None or item.config.getoption("--screenshot") != "off":
+        return
+    folder = Path(item.config.getoption("--output")) / slugify(item.nodeid)[:200]
+    pages = [page for context in browser.contexts for page in context.pages]
+    for number, page in enumerate(pages, start=1):
+        # A page that cannot be drawn any more is left out: the report still says why.
+        with contextlib.suppress(PlaywrightError):
+            page.screenshot(path=folder / f"test-failed-{number}.png", full_page=True, timeout=5000)
 
 
 class LiveServer:

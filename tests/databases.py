@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -104,6 +105,33 @@ class DatabaseFactory:
             shutil.copyfile(self.workdir / f"{template}.sqlite", self.workdir / f"{name}.sqlite")
         self.created.append(name)
         return self.url_for(name)
+
+    def snapshot(self, url: str) -> str:
+        """A copy of the database at ``url`` (its connections closed by the caller) as it is
+        now, for ``restore``; returns its name."""
+        name = f"{self.prefix}_{len(self.created)}"
+        if self.server_url:
+            with self._admin_engine().connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{self.name_of(url)}"'))
+        else:
+            source = self.workdir / f"{self.name_of(url)}.sqlite"
+            with contextlib.closing(sqlite3.connect(source)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL folded in: one file
+            shutil.copyfile(source, self.workdir / f"{name}.sqlite")
+        self.created.append(name)
+        return name
+
+    def restore(self, url: str, snapshot: str) -> None:
+        """Make the database at ``url`` (its connections closed by the caller) a copy of the
+        ``snapshot`` again."""
+        name = self.name_of(url)
+        if self.server_url:
+            with self._admin_engine().connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+                conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{snapshot}"'))
+        else:
+            self.discard(url)
+            shutil.copyfile(self.workdir / f"{snapshot}.sqlite", self.workdir / f"{name}.sqlite")
 
     @staticmethod
     def name_of(url: str) -> str:

@@ -1,16 +1,25 @@
-"""Browser tests put their data in the live server's database, and sign in through the form."""
+"""Browser tests put their data in the live server's database; people sign in by a session
+cookie that the sign-in form's POST made (tests/browser/test_sign_in_pages.py, the idle
+warning's and the patient journey's tests use the form itself)."""
 
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Page, expect
 
 from ecrf.auth.models import User
 from ecrf.extensions import db
 from tests.browser_fixtures import LiveServer
 from tests.conftest import PASSWORD
+
+T = TypeVar("T")
 
 #: The real trial's definition, for tests that walk a patient through IAH-PRRT itself.
 TRIAL_DEFINITION = "forms.iahprrt:STUDY"
@@ -48,6 +57,49 @@ def trial_live_server(make_app):
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def seed_once(databases):
+    """Set up a module's test data once: ``seed_once(app, key, seed)`` runs ``seed()`` (which
+    writes to ``app``'s database and returns plain data) in the first test that asks for
+    ``key``, keeps a copy of the database and audit checkpoints as they are then, and in the
+    module's next tests puts that copy in place of ``app``'s fresh database instead of seeding
+    again, returning the same data. Each test still starts from the same data, its own copy.
+
+    For data that takes the write path a second or so (a screened patient); ``app`` must
+    be new and not used yet (no page opened), as the live server's is during set-up.
+    """
+    snapshots: dict[str, tuple[str, Path, object]] = {}
+
+    def release(app: Flask) -> tuple[str, Path]:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        return app.config["SQLALCHEMY_DATABASE_URI"], Path(app.config["AUDIT_CHECKPOINT_FILE"])
+
+    def seeded(app: Flask, key: str, seed: Callable[[], T]) -> T:
+        if key in snapshots:
+            name, kept_checkpoints, value = snapshots[key]
+            url, checkpoints = release(app)
+            databases.restore(url, name)
+            checkpoints.unlink(missing_ok=True)
+            if kept_checkpoints.exists():
+                shutil.copyfile(kept_checkpoints, checkpoints)
+            return value
+        value = seed()
+        url, checkpoints = release(app)
+        name = databases.snapshot(url)
+        kept_checkpoints = databases.workdir / f"audit_checkpoints_{name}"
+        if checkpoints.exists():
+            shutil.copyfile(checkpoints, kept_checkpoints)
+        snapshots[key] = (name, kept_checkpoints, value)
+        return value
+
+    yield seeded
+    for name, kept_checkpoints, _ in snapshots.values():
+        databases.discard(databases.url_for(name))
+        kept_checkpoints.unlink(missing_ok=True)
+
+
 @pytest.fixture
 def app(live_server):
     """The live server's app, so that ``create_site`` and ``create_user`` fill its database."""
@@ -78,12 +130,54 @@ def sign_in_page(page: Page, base_url: str, username: str, password: str = PASSW
     expect(page).to_have_url(re.compile(rf"^{re.escape(base_url)}/(subjects)?$"))
 
 
+def session_cookie(app: Flask, username: str, password: str, user_agent: str) -> dict:
+    """The session cookie of a sign-in through the sign-in form, posted by the app's test client
+    from the browser's address with the browser's user agent (the session is bound to both).
+
+    The app does what it does for the form (audit event, throttles, last sign-in); only the
+    browser's two page loads (the form, then the landing page) are left out.
+    """
+    client = app.test_client()
+    headers = {"User-Agent": user_agent}
+    form = client.get("/login", headers=headers)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.text)
+    data = {"username": username, "password": password}
+    if token:  # absent when CSRF is off
+        data["csrf_token"] = token.group(1)
+    signed_in = client.post("/login", data=data, headers=headers)
+    assert signed_in.status_code == 302, f"{username} could not sign in"
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    return {"name": cookie.key, "value": cookie.value, "httpOnly": True, "sameSite": "Lax"}
+
+
+#: The user agent of each browser's pages, read once (a page's first script costs a round trip
+#: of tens of milliseconds; every context of a run is made with the same settings).
+_USER_AGENTS: dict[int, str] = {}
+
+
+def user_agent(page: Page) -> str:
+    key = id(page.context.browser)
+    if key not in _USER_AGENTS:
+        _USER_AGENTS[key] = page.evaluate("navigator.userAgent")
+    return _USER_AGENTS[key]
+
+
+def sign_in_by_cookie(page: Page, server: LiveServer, username: str, password: str = PASSWORD):
+    """Sign ``page``'s browser context in as ``username``; the page stays where it is."""
+    cookie = session_cookie(server.app, username, password, user_agent(page))
+    page.context.add_cookies([{**cookie, "url": server.url}])
+
+
 @pytest.fixture
 def sign_in(page: Page, live_server):
-    """Sign the test's ``page`` in as the given user."""
+    """Sign the test's ``page`` in as the given user (by cookie: the page opens nothing).
+
+    Tests that read the page people land on after signing in open it themselves
+    (``/subjects`` for those who enter data, ``/`` for the others).
+    """
 
     def sign_in_as(username: str, password: str = PASSWORD) -> None:
-        sign_in_page(page, live_server.url, username, password)
+        sign_in_by_cookie(page, live_server, username, password)
 
     return sign_in_as
 
@@ -92,12 +186,13 @@ def sign_in(page: Page, live_server):
 def signed_in_page(new_context, live_server):
     """A page in a browser context of its own (its own cookies), signed in as another user.
 
-    For two people working at once; the contexts are closed at the end of the test.
+    For two people working at once; the contexts are closed at the end of the test. The page
+    opens nothing.
     """
 
     def open_as(username: str, password: str = PASSWORD) -> Page:
         other = new_context().new_page()
-        sign_in_page(other, live_server.url, username, password)
+        sign_in_by_cookie(other, live_server, username, password)
         return other
 
     return open_as

@@ -35,34 +35,37 @@ def live_server(trial_live_server):
 
 
 @pytest.fixture
-def log_url(live_server, app, page: Page, create_site, create_user, sign_in):
-    create_site("BDX", "CHU de Bordeaux")
-    create_user("bnurse", Role.SITE_STAFF, "BDX")
-    with app.app_context():
-        nurse = db.session.scalar(db.select(User).where(User.username == "bnurse"))
-        subject = subjects.register_subject(get_site("BDX"), actor=nurse)
-        db.session.commit()
-        study = current_study()
-        save_screening(study, subject, nurse, CONSENT, forms=("IC",))
-        rows = {}
-        for key, (term, code, grade, start, end) in enumerate(EVENTS, start=1):
-            rows[("AE", key)] = {
-                "AESPID": str(key),
-                "AETERM": term,
-                "AELLTCD": code,
-                "AESTDAT": start,
-                "AEONGO": "N" if end else "Y",
-                "AEENDAT": end,
-                "AETOXGR": grade,
-                "AESER": "N",
-                "AERELPR": "NOT",
-                "AEREL": "PROBABLE",
-                "AECONTRT": "N",
-                "AEOUT": "RECOVERED" if end else "NOTRECOVERED",
-            }
-        services.save_form(study, subject, "LOGS", "AE", rows, actor=nurse, expected_version=0)
-        db.session.commit()
-        identifier = subject.identifier
+def log_url(live_server, app, page: Page, create_site, create_user, sign_in, seed_once):
+    def seed() -> str:
+        create_site("BDX", "CHU de Bordeaux")
+        create_user("bnurse", Role.SITE_STAFF, "BDX")
+        with app.app_context():
+            nurse = db.session.scalar(db.select(User).where(User.username == "bnurse"))
+            subject = subjects.register_subject(get_site("BDX"), actor=nurse)
+            db.session.commit()
+            study = current_study()
+            save_screening(study, subject, nurse, CONSENT, forms=("IC",))
+            rows = {}
+            for key, (term, code, grade, start, end) in enumerate(EVENTS, start=1):
+                rows[("AE", key)] = {
+                    "AESPID": str(key),
+                    "AETERM": term,
+                    "AELLTCD": code,
+                    "AESTDAT": start,
+                    "AEONGO": "N" if end else "Y",
+                    "AEENDAT": end,
+                    "AETOXGR": grade,
+                    "AESER": "N",
+                    "AERELPR": "NOT",
+                    "AEREL": "PROBABLE",
+                    "AECONTRT": "N",
+                    "AEOUT": "RECOVERED" if end else "NOTRECOVERED",
+                }
+            services.save_form(study, subject, "LOGS", "AE", rows, actor=nurse, expected_version=0)
+            db.session.commit()
+            return subject.identifier
+
+    identifier = seed_once(app, "log", seed)
     page.set_viewport_size({"width": 1366, "height": 768})
     sign_in("bnurse")
     return f"{live_server.url}/subjects/{identifier}/visits/LOGS/1/forms/AE"

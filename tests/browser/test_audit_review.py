@@ -34,25 +34,28 @@ def live_server(make_app):
 
 
 @pytest.fixture
-def corrected(app, create_site, create_user):
-    create_site("BDX")
-    with app.app_context():
-        subject = subjects.register_subject(get_site("BDX"), actor=None)
-        for version, values in enumerate(
-            ({"SEX": "M", "WEIGHT": "70"}, {"SEX": "F", "PREG": "N"}, {"WEIGHT": "72"})
-        ):
-            save_form(
-                current_study(),
-                subject,
-                "SCR",
-                "DM",
-                {DM: values},
-                actor=None,
-                expected_version=version,
-            )
-        db.session.commit()
-    create_user("monitor", Role.MONITOR)
-    create_user("datamgr", Role.DATA_MANAGER)
+def corrected(app, create_site, create_user, seed_once):
+    def seed() -> None:
+        create_site("BDX")
+        with app.app_context():
+            subject = subjects.register_subject(get_site("BDX"), actor=None)
+            for version, values in enumerate(
+                ({"SEX": "M", "WEIGHT": "70"}, {"SEX": "F", "PREG": "N"}, {"WEIGHT": "72"})
+            ):
+                save_form(
+                    current_study(),
+                    subject,
+                    "SCR",
+                    "DM",
+                    {DM: values},
+                    actor=None,
+                    expected_version=version,
+                )
+            db.session.commit()
+        create_user("monitor", Role.MONITOR)
+        create_user("datamgr", Role.DATA_MANAGER)
+
+    seed_once(app, "corrected", seed)
 
 
 def _fits(page: Page, size: str) -> None:

@@ -33,13 +33,16 @@ def live_server(make_app):
 
 
 @pytest.fixture
-def clinic(create_site, create_user, create_subject):
-    create_site("BDX", "CHU de Bordeaux")
-    create_site("TLS", "CHU de Toulouse")
-    create_subject("BDX", {("LOGS", "AE"): SERIOUS_AE})
-    create_subject("TLS", {("LOGS", "AE"): SERIOUS_AE})
-    create_user("nurse.bdx", Role.SITE_STAFF, "BDX")
-    create_user("monitor.bdx", Role.MONITOR, "BDX")
+def clinic(app, create_site, create_user, create_subject, seed_once):
+    def seed() -> None:
+        create_site("BDX", "CHU de Bordeaux")
+        create_site("TLS", "CHU de Toulouse")
+        create_subject("BDX", {("LOGS", "AE"): SERIOUS_AE})
+        create_subject("TLS", {("LOGS", "AE"): SERIOUS_AE})
+        create_user("nurse.bdx", Role.SITE_STAFF, "BDX")
+        create_user("monitor.bdx", Role.MONITOR, "BDX")
+
+    seed_once(app, "clinic", seed)
 
 
 def fits_the_screen(page: Page) -> None:
@@ -54,6 +57,7 @@ def test_the_nurse_sees_the_sae_clock_of_her_site_only(
 ):
     page.set_viewport_size(dict(zip(("width", "height"), SIZES[size], strict=True)))
     sign_in("nurse.bdx")
+    page.goto(live_server.url + "/subjects")  # where she lands after signing in
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Dashboard of BDX")
     clock = page.locator("#serious_events")

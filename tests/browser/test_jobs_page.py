@@ -73,6 +73,7 @@ def test_start_an_extract_follow_it_and_download_it(
     create_site("TLS")
     user_id = create_user("dm.all", Role.DATA_MANAGER)
     sign_in("dm.all")
+    page.goto(live_server.url + "/")  # where a data manager lands after signing in
 
     page.get_by_role("link", name="My jobs").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("My jobs")
@@ -83,9 +84,15 @@ def test_start_an_extract_follow_it_and_download_it(
     page.get_by_role("button", name="Start the extract").click()
 
     expect(page.locator(".flash-success")).to_contain_text("The extract was started")
-    # The page reloads itself while the job runs, until its download link shows.
+    # The page reloads itself while the job runs, until its download link shows (looked for
+    # every 50 ms in the page: an expect's retries space out to half a second).
     download_link = page.get_by_role("link", name="Download")
-    expect(download_link).to_be_visible(timeout=20_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('a')].some(a => a.textContent.includes('Download'))",
+        polling=50,
+        timeout=20_000,
+    )
+    expect(download_link).to_be_visible()
     expect(page.locator("tbody tr").first).to_contain_text("Ready")
     expect(page.locator("tbody tr").first).to_contain_text("100 %")
     with page.expect_download() as info:

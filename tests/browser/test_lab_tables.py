@@ -34,31 +34,35 @@ def live_server(trial_live_server):
 
 
 @pytest.fixture
-def patient(app, create_site, create_user, create_subject):
+def patient(app, create_site, create_user, create_subject, seed_once):
     """Screened (ALT 30, ULN 40), PET-IV dated, and an unscheduled sample after it with
     ALT 160: 4 × ULN, graded against the screening baseline."""
-    create_site("BDX", "CHU de Bordeaux")
-    create_user("bnurse", Role.SITE_STAFF, "BDX")
-    identifier = create_subject("BDX")
-    with in_app(app):
-        study = current_study()
-        subject = db.session.query(Subject).filter_by(identifier=identifier).one()
-        save_screening(study, subject, None, CONSENT)
-        visits.set_visit_date(study, subject, "PETIV", PET_IV, actor=None)
-        visit = visits.add_unscheduled_visit(study, subject, "UNS", LATER, actor=None)
-        sample = {"LBDAT": LATER.isoformat(), "ALT": "160", "ALTULN": "40"}
-        services.save_form(
-            study,
-            subject,
-            "UNS",
-            "LBCHEM",
-            {("LBCHEM", 1): sample},
-            actor=None,
-            expected_version=0,
-            visit_repeat=visit.repeat_key,
-        )
-        db.session.commit()
-    return identifier
+
+    def seed() -> str:
+        create_site("BDX", "CHU de Bordeaux")
+        create_user("bnurse", Role.SITE_STAFF, "BDX")
+        identifier = create_subject("BDX")
+        with in_app(app):
+            study = current_study()
+            subject = db.session.query(Subject).filter_by(identifier=identifier).one()
+            save_screening(study, subject, None, CONSENT)
+            visits.set_visit_date(study, subject, "PETIV", PET_IV, actor=None)
+            visit = visits.add_unscheduled_visit(study, subject, "UNS", LATER, actor=None)
+            sample = {"LBDAT": LATER.isoformat(), "ALT": "160", "ALTULN": "40"}
+            services.save_form(
+                study,
+                subject,
+                "UNS",
+                "LBCHEM",
+                {("LBCHEM", 1): sample},
+                actor=None,
+                expected_version=0,
+                visit_repeat=visit.repeat_key,
+            )
+            db.session.commit()
+        return identifier
+
+    return seed_once(app, "patient", seed)
 
 
 def fits(page: Page) -> bool:

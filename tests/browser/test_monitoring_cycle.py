@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 
 from ecrf.auth.roles import Role
 from ecrf.integrity import verify_trail
-from tests.browser.conftest import sign_in_page
+from tests.browser.conftest import sign_in_by_cookie
 from tests.browser_fixtures import LiveServer
 from tests.conftest import PASSWORD
 
@@ -94,7 +94,7 @@ def people(live_server, clinic, new_context):
     def person(username: str) -> Person:
         context = new_context(viewport=SCREEN)
         other = context.new_page()
-        sign_in_page(other, live_server.url, username)
+        sign_in_by_cookie(other, live_server, username)
         return Person(other, live_server.url)
 
     return {name: person(name) for name in ("nurse", "doc", "monitor", "datamgr")}

@@ -34,16 +34,22 @@ def _menu_lines(page: Page) -> int:
     return len(set(tops))
 
 
-def test_a_data_managers_menu_is_one_line_on_a_laptop(page: Page, data_manager, sign_in):
+def test_a_data_managers_menu_is_one_line_on_a_laptop(
+    page: Page, live_server, data_manager, sign_in
+):
     page.set_viewport_size(LAPTOP)
     sign_in(data_manager)
+    page.goto(live_server.url + "/")  # where a data manager lands after signing in
     assert _menu_lines(page) == 1
     assert page.locator(".topbar").bounding_box()["height"] < 60
 
 
-def test_on_a_phone_the_menu_goes_under_the_brand_in_a_few_lines(page: Page, data_manager, sign_in):
+def test_on_a_phone_the_menu_goes_under_the_brand_in_a_few_lines(
+    page: Page, live_server, data_manager, sign_in
+):
     page.set_viewport_size(PHONE)
     sign_in(data_manager)
+    page.goto(live_server.url + "/")
     assert _menu_lines(page) <= 3
     brand = page.locator(".topbar .brand").bounding_box()
     first_link = page.locator(".topbar nav a").first.bounding_box()

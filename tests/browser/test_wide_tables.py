@@ -30,18 +30,23 @@ def live_server(trial_live_server):
 
 
 @pytest.fixture
-def patient(app, create_site, create_user, create_subject):
-    create_site("BDX", "CHU de Bordeaux")
-    create_user("bnurse", Role.SITE_STAFF, "BDX")
-    identifier = create_subject("BDX")
-    with in_app(app):
-        study = current_study()
-        subject = db.session.query(Subject).filter_by(identifier=identifier).one()
-        save_screening(study, subject, None, CONSENT)
-        visits.set_visit_date(study, subject, "PETIV", CONSENT + timedelta(days=14), actor=None)
-        visits.set_visit_date(study, subject, "PETIAH", CONSENT + timedelta(days=21), actor=None)
-        db.session.commit()
-    return identifier
+def patient(app, create_site, create_user, create_subject, seed_once):
+    def seed() -> str:
+        create_site("BDX", "CHU de Bordeaux")
+        create_user("bnurse", Role.SITE_STAFF, "BDX")
+        identifier = create_subject("BDX")
+        with in_app(app):
+            study = current_study()
+            subject = db.session.query(Subject).filter_by(identifier=identifier).one()
+            save_screening(study, subject, None, CONSENT)
+            visits.set_visit_date(study, subject, "PETIV", CONSENT + timedelta(days=14), actor=None)
+            visits.set_visit_date(
+                study, subject, "PETIAH", CONSENT + timedelta(days=21), actor=None
+            )
+            db.session.commit()
+        return identifier
+
+    return seed_once(app, "patient", seed)
 
 
 def _open_lesion_table(page: Page, live_server, patient, sign_in):
