@@ -6,6 +6,8 @@ audit events; none commits (the caller owns the transaction).
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 
 from ecrf.audit.services import record_event
@@ -75,7 +77,13 @@ def register_subject(site: Site, *, actor: User | None, number: int | None = Non
 
 
 def get_subject(identifier: str) -> Subject | None:
-    return db.session.scalar(sa.select(Subject).where(Subject.identifier == identifier.upper()))
+    return db.session.scalar(_subject_query(), {"identifier": identifier.upper()})
+
+
+@functools.cache
+def _subject_query() -> sa.Select:
+    # Built once: most pages look their subject up, and a statement reused keeps its cache key.
+    return sa.select(Subject).where(Subject.identifier == sa.bindparam("identifier"))
 
 
 def status_permission(status: SubjectStatus) -> Perm:
