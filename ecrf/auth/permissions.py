@@ -18,10 +18,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 ALL_SITES = None
 
 
-def _grants(user: User | None, perm: Perm):
+def _assignments(user: User | None) -> list:
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:
-        return
-    for assignment in user.roles:
+        return []
+    return user.roles
+
+
+def _grants(user: User | None, perm: Perm):
+    for assignment in _assignments(user):
         if perm in ROLE_PERMISSIONS[assignment.role]:
             yield assignment
 
@@ -35,6 +39,14 @@ def can(user: User | None, perm: Perm, site_id: int | None = None) -> bool:
         if site_id is None or assignment.site_id is None or assignment.site_id == site_id:
             return True
     return False
+
+
+def held_anywhere(user: User | None) -> frozenset[Perm]:
+    """The permissions ``user`` holds at one site at least: those :func:`can` allows when no
+    site is given."""
+    return frozenset(
+        perm for assignment in _assignments(user) for perm in ROLE_PERMISSIONS[assignment.role]
+    )
 
 
 def can_everywhere(user: User | None, perm: Perm) -> bool:
