@@ -57,7 +57,11 @@ def can_everywhere(user: User | None, perm: Perm) -> bool:
 def require_permission(user: User | None, perm: Perm, site_id: int | None = None) -> None:
     """Raise :class:`PermissionDenied` unless :func:`can` allows it."""
     if not can(user, perm, site_id):
-        raise PermissionDenied(f"You are not allowed to {perm.label.lower()} here.")
+        raise PermissionDenied(_not_allowed(perm))
+
+
+def _not_allowed(perm: Perm) -> str:
+    return f"You are not allowed to {perm.label.lower()} here."
 
 
 def sites_with(user: User | None, perm: Perm) -> set[int] | None:
@@ -86,8 +90,8 @@ def require(perm: Perm, *alternatives: Perm) -> Callable[[F], F]:
 
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            if not any(can(current_user, p) for p in alternatives):
-                require_permission(current_user, perm)
+            if not any(can(current_user, p) for p in (*alternatives, perm)):
+                raise PermissionDenied(_not_allowed(perm), before_view=True)
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
