@@ -10,7 +10,7 @@ from ecrf.auth.roles import ROLE_PERMISSIONS, Perm
 from ecrf.errors import PermissionDenied
 
 if TYPE_CHECKING:
-    from ecrf.auth.models import User
+    from ecrf.auth.models import RoleAssignment, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -18,7 +18,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 ALL_SITES = None
 
 
-def _assignments(user: User | None) -> list:
+def _assignments(user: User | None) -> list[RoleAssignment]:
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:
         return []
     return user.roles
