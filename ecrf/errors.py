@@ -23,10 +23,14 @@ class DomainError(Exception):
     status = 422
     title = "Not possible"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, before_view: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        #: Raised before the view ran (by its permission check): nothing was written.
+        self.before_view = before_view
 
 
 class RuleViolation(DomainError):
@@ -100,7 +104,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        db.session.rollback()
+        # Nothing the request wrote is kept, nor read by the page. A refusal before the view
+        # wrote nothing: rolling back would only make the page read its user again.
+        if not exc.before_view:
+            db.session.rollback()
         return error_page(exc.status, exc.message, exc.title)
 
     @app.errorhandler(CSRFError)

@@ -6,10 +6,11 @@ import json
 from datetime import datetime
 from decimal import Decimal
 
-from flask import Flask, g
+from flask import Flask, g, render_template, request
 from flask_login import current_user
+from markupsafe import Markup
 
-from ecrf.auth.permissions import can
+from ecrf.auth.permissions import can, held_anywhere
 from ecrf.auth.roles import Perm
 from ecrf.db import utcnow
 from ecrf.jobs.seeding import SeedingProgress, seeding_progress
@@ -66,6 +67,21 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["demo_seeding"] = demo_seeding
     app.jinja_env.globals["seeding_refresh_seconds"] = SEEDING_REFRESH_SECONDS
     app.jinja_env.filters["condition_json"] = condition_json
+
+    #: The main menu as rendered, by (application root, permissions held anywhere).
+    menus: dict[tuple[str, frozenset[Perm]], Markup] = {}
+
+    def main_menu() -> Markup:
+        """The signed-in user's main menu. It depends only on the permissions they hold at one
+        site at least, so it is rendered once per set of permissions: every page shows it,
+        and it asks a dozen permissions and builds a dozen links."""
+        key = (request.script_root, held_anywhere(current_user._get_current_object()))
+        menu = menus.get(key)
+        if menu is None:
+            menu = menus[key] = Markup(render_template("_main_menu.html"))
+        return menu
+
+    app.jinja_env.globals["main_menu"] = main_menu
 
     @app.context_processor
     def navigation():

@@ -10,7 +10,7 @@ from ecrf.auth.roles import ROLE_PERMISSIONS, Perm
 from ecrf.errors import PermissionDenied
 
 if TYPE_CHECKING:
-    from ecrf.auth.models import User
+    from ecrf.auth.models import RoleAssignment, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -18,10 +18,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 ALL_SITES = None
 
 
-def _grants(user: User | None, perm: Perm):
+def _assignments(user: User | None) -> list[RoleAssignment]:
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:
-        return
-    for assignment in user.roles:
+        return []
+    return user.roles
+
+
+def _grants(user: User | None, perm: Perm):
+    for assignment in _assignments(user):
         if perm in ROLE_PERMISSIONS[assignment.role]:
             yield assignment
 
@@ -37,6 +41,14 @@ def can(user: User | None, perm: Perm, site_id: int | None = None) -> bool:
     return False
 
 
+def held_anywhere(user: User | None) -> frozenset[Perm]:
+    """The permissions ``user`` holds at one site at least: those :func:`can` allows when no
+    site is given."""
+    return frozenset(
+        perm for assignment in _assignments(user) for perm in ROLE_PERMISSIONS[assignment.role]
+    )
+
+
 def can_everywhere(user: User | None, perm: Perm) -> bool:
     """Whether ``user`` holds ``perm`` through a role granted for all sites."""
     return any(a.site_id is None for a in _grants(user, perm))
@@ -45,7 +57,11 @@ def can_everywhere(user: User | None, perm: Perm) -> bool:
 def require_permission(user: User | None, perm: Perm, site_id: int | None = None) -> None:
     """Raise :class:`PermissionDenied` unless :func:`can` allows it."""
     if not can(user, perm, site_id):
-        raise PermissionDenied(f"You are not allowed to {perm.label.lower()} here.")
+        raise PermissionDenied(_not_allowed(perm))
+
+
+def _not_allowed(perm: Perm) -> str:
+    return f"You are not allowed to {perm.label.lower()} here."
 
 
 def sites_with(user: User | None, perm: Perm) -> set[int] | None:
@@ -74,8 +90,8 @@ def require(perm: Perm, *alternatives: Perm) -> Callable[[F], F]:
 
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            if not any(can(current_user, p) for p in alternatives):
-                require_permission(current_user, perm)
+            if not any(can(current_user, p) for p in (*alternatives, perm)):
+                raise PermissionDenied(_not_allowed(perm), before_view=True)
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

@@ -467,6 +467,23 @@ def _as_entered(recorded: str | None) -> str:
     return recorded[1:-1] if recorded.startswith("[") and recorded.endswith("]") else recorded
 
 
+def history_entry(
+    subject: Subject, visit_oid: str, repeat_key: int, form_oid: str
+) -> FormEntry | None:
+    """The entry whose history is shown, read alone: its events are all the page needs (the
+    subject's data, read whole, holds a thousand values once the subject is documented)."""
+    return db.session.scalar(
+        sa.select(FormEntry)
+        .join(SubjectVisit, FormEntry.visit_id == SubjectVisit.id)
+        .where(
+            SubjectVisit.subject_id == subject.id,
+            SubjectVisit.visit_oid == visit_oid,
+            SubjectVisit.repeat_key == repeat_key,
+            FormEntry.form_oid == form_oid,
+        )
+    )
+
+
 def history_events(entry: FormEntry, field: str | None) -> list[AuditEvent]:
     query = sa.select(AuditEvent).where(
         AuditEvent.entity == "form_entry", AuditEvent.entity_id == str(entry.id)

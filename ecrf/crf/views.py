@@ -11,12 +11,11 @@ from ecrf.auth.permissions import can, require, require_permission
 from ecrf.auth.roles import Perm
 from ecrf.converters import bounded_int
 from ecrf.crf import services, visits
-from ecrf.crf.page import FormPage, history_events, merge_stale, posted_entries
+from ecrf.crf.page import FormPage, history_entry, history_events, merge_stale, posted_entries
 from ecrf.errors import DomainError, RuleViolation
 from ecrf.locks.services import covering_lock
 from ecrf.queries.listing import QUERY_PERMS
 from ecrf.records import fields
-from ecrf.records.data import SubjectData
 from ecrf.records.loader import current_study
 from ecrf.resume.web import MESSAGES as RESUME_MESSAGES
 from ecrf.resume.web import kept_form_waiting, take_posted_form
@@ -180,10 +179,9 @@ def remove_row(
 @require(Perm.VIEW_SUBJECTS)
 def item_history(identifier: str, visit_oid: str, repeat: int, form_oid: str):
     """Every recorded change of one item (or of a whole form when no item is named)."""
-    study, subject, visit_def, form_def = _load(identifier, visit_oid, repeat, form_oid)
-    data = SubjectData.load(study, subject)
-    entry = data.entry(visit_oid, repeat, form_oid)
-    if entry is None or entry.entry is None:
+    _, subject, visit_def, form_def = _load(identifier, visit_oid, repeat, form_oid)
+    entry = history_entry(subject, visit_oid, repeat, form_oid)
+    if entry is None:
         abort(404)
     field = request.args.get("field") or None
     return render_template(
@@ -193,7 +191,7 @@ def item_history(identifier: str, visit_oid: str, repeat: int, form_oid: str):
         repeat=repeat,
         form_def=form_def,
         field=field,
-        events=history_events(entry.entry, field),
+        events=history_events(entry, field),
     )
 
 

@@ -19,7 +19,7 @@ from ecrf.extensions import db
 from ecrf.records.loader import current_study
 from ecrf.records.sites import get_site
 from ecrf.study import subjects
-from tests.web.test_bad_input import JUNK_VALUES
+from tests.web.bad_input import JUNK_VALUES
 
 SERIOUS_AE = {("AE", 1): {"AENUM": "1", "AETERM": "Sepsis", "AESTDAT": "2024-05-01", "AESER": "Y"}}
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
+from ecrf.auth.roles import Role
 from ecrf.errors import Conflict, RuleViolation
+from ecrf.extensions import db
 
 
 @pytest.fixture
@@ -48,3 +51,29 @@ def test_static_css_is_served_by_the_app_itself(client):
     assert response.status_code == 200 and b"--brand" in response.data
     page = client.get("/login").get_data(as_text=True)
     assert "http://" not in page.split("<body")[0] and "https://" not in page.split("<body")[0]
+
+
+def test_a_page_refused_by_its_permission_reads_only_who_is_signed_in(
+    app, client, auth, create_user
+):
+    # Refused before its view ran: nothing was written, so nothing is rolled back, and the
+    # refusal page shows its user (menu, name) as the sign-in read them: one statement.
+    create_user("boss", Role.ADMIN)
+    auth.login("boss")
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.get("/subjects")  # administrators see no clinical data
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "You are not allowed to see subjects" in page
+    assert 'title="Your account: Boss"' in page and 'href="/admin/users">Users<' in page
+    assert len(statements) == 1, statements

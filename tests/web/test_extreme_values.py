@@ -22,6 +22,7 @@ from ecrf.records.loader import LoadedStudy, current_study
 from ecrf.records.models import ItemValue, Site, Subject
 from ecrf.study import subjects
 from forms.language import DataType, Item, Timing, VisitKind
+from tests.capture import entry_of
 
 #: Markup, quotes, an entity, right-to-left text and emoji: shown as text, never as HTML.
 TEXT = '<script>alert("x")</script> &amp; «é» مرحبا 🙂 '
@@ -103,7 +104,7 @@ def seed(study: LoadedStudy, subject: Subject, *, high: bool, today: date) -> di
                         form_oid,
                         submitted,
                         actor=None,
-                        expected_version=_version(study, subject, visit.oid, form_oid),
+                        expected_version=_version(subject, visit.oid, form_oid),
                         visit_repeat=repeat,
                         today=today,
                     )
@@ -146,10 +147,9 @@ def drop_refused(form, submitted: dict, issues) -> int:
     return dropped
 
 
-def _version(study, subject, visit_oid, form_oid) -> int:
-    data = services.SubjectData.load(study, subject)
-    entry = data.entry(visit_oid, 1, form_oid)
-    return entry.entry.version if entry and entry.entry else 0
+def _version(subject, visit_oid, form_oid) -> int:
+    entry = entry_of(subject, visit_oid, form_oid)
+    return entry.version if entry else 0
 
 
 def date_visits(study: LoadedStudy, subject: Subject, *, high: bool, today: date) -> None:
