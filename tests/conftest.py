@@ -44,8 +44,8 @@ pytest_plugins = ["tests.browser_fixtures"]
 #: the end while the others are idle (pyproject.toml: --dist loadfile hands whole modules out
 #: in this order, --no-loadscope-reorder keeps it).
 LONGEST_MODULES = (
-    "tests/web/test_bad_input_admin.py",
     "tests/web/test_bad_input_site_staff.py",
+    "tests/web/test_bad_input_admin.py",
     "tests/reports/test_casebook_pdf.py",
     "tests/browser/test_patient_journey.py",
     "tests/reports/test_acrf.py",
