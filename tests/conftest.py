@@ -62,6 +62,14 @@ LONGEST_MODULES = (
 )
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than the machine has cores. Browser, live-server,
+    subprocess and job-queue tests spend part of their time waiting (on Chromium, a server
+    starting, a worker polling), and a third worker fills those waits: on 2 cores the
+    suite took 3 min 52 s with 3 workers, 4 min 41 s with 2 and 4 min 10 s with 4."""
+    return (os.cpu_count() or 1) + 1
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest modules first (the others keep their order: the sort is stable)."""
     rank = {module: n for n, module in enumerate(LONGEST_MODULES)}
