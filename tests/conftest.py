@@ -44,21 +44,24 @@ pytest_plugins = ["tests.browser_fixtures"]
 #: the end while the others are idle (pyproject.toml: --dist loadfile hands whole modules out
 #: in this order, --no-loadscope-reorder keeps it).
 LONGEST_MODULES = (
-    "tests/web/test_bad_input_site_staff.py",
-    "tests/web/test_bad_input_admin.py",
-    "tests/reports/test_casebook_pdf.py",
     "tests/browser/test_patient_journey.py",
     "tests/reports/test_acrf.py",
-    "tests/web/test_extreme_values.py",
-    "tests/cli/test_demo_background.py",
-    "tests/exports/test_odm_export.py",
-    "tests/exports/test_jobs_rq.py",
-    "tests/reports/test_casebook_jobs.py",
-    "tests/cli/test_demo_subjects.py",
+    "tests/reports/test_casebook_pdf.py",
+    "tests/web/test_bad_input_site_staff.py",
+    "tests/browser/test_capture.py",
     "tests/cli/test_demo_strict_rules.py",
-    "tests/cli/test_console_script.py",
     "tests/web/test_access_matrix.py",
     "tests/unit/study/test_eligibility.py",
+    "tests/web/test_bad_input_admin.py",
+    "tests/cli/test_console_script.py",
+    "tests/browser/test_monitoring_cycle.py",
+    "tests/cli/test_demo_subjects.py",
+    "tests/browser/test_idle_warning.py",
+    "tests/web/test_extreme_values.py",
+    "tests/exports/test_jobs_rq.py",
+    "tests/cli/test_demo_background.py",
+    "tests/exports/test_odm_export.py",
+    "tests/reports/test_casebook_jobs.py",
 )
 
 
