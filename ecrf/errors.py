@@ -97,7 +97,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.before_request
     def refuse_nul_characters():
         # No text of the trial contains NUL, and PostgreSQL cannot store it: refuse it plainly.
-        values = [*request.args.values(), *request.form.values(), request.path]
+        # Every value of a repeated field or argument, not only the first that .values() gives.
+        values = [
+            *(v for vs in request.args.listvalues() for v in vs),
+            *(v for vs in request.form.listvalues() for v in vs),
+            request.path,
+        ]
         if any("\x00" in value for value in values):
             abort(400)
         return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
 
 from ecrf.extensions import db
 from tests.web.bad_input import create_world
@@ -111,4 +112,21 @@ def test_a_date_far_outside_the_calendar_is_refused_at_the_visit_date(app, clien
             "/subjects/BDX-001/visits/BASE/1/date", data={"date-BASE-1-visit_date": day}
         )
         assert response.status_code == 422, day
+    assert trail_and_rows(app) == before
+
+
+def test_a_nul_in_the_second_value_of_a_repeated_field_or_argument_is_refused(
+    app, client, auth, world
+):
+    auth.login("alice")
+    before = trail_and_rows(app)
+    form = "/subjects/BDX-001/visits/SCR/1/forms/DM"
+    posted = MultiDict([("version", "1"), ("DM-1-WEIGHT", "72"), ("DM-1-WEIGHT", "7\x002")])
+    assert client.post(form, data=posted).status_code == 400
+    assert (
+        client.get(
+            "/subjects", query_string=MultiDict([("site", "BDX"), ("site", "\x00")])
+        ).status_code
+        == 400
+    )
     assert trail_and_rows(app) == before
