@@ -3,6 +3,9 @@ definition's metadata, the captured values, audit records and annotations."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from lxml import etree
@@ -26,18 +29,43 @@ def _events(action: str) -> int:
     )
 
 
-def test_operator_export_is_valid_read_by_odmlib_and_holds_every_value(seeded, tmp_path):
+@dataclass
+class Export:
+    path: Path
+    odm: object  # odmlib's root object
+    tree: etree._ElementTree
+    #: The "export" events of the trail before and after the write.
+    events: tuple[int, int]
+    #: The progress reported, (done, total) at each call.
+    calls: list[tuple[int, int]]
+    #: The size of the file being written (``.part``) at each progress report.
+    sizes: list[int]
+
+
+@pytest.fixture(scope="module")
+def operator_export(seeded, tmp_path_factory) -> Export:
+    """The operator's export of the whole trial, written and validated (``check_odm``) once
+    for the module's tests that read it, its progress and growing file observed as written."""
+    path = tmp_path_factory.mktemp("odm") / "all.xml"
+    partial = path.with_name(f"{path.name}.part")  # renamed to ``path`` once whole
+    calls, sizes = [], []
+
+    def progress(done: int, total: int) -> None:
+        calls.append((done, total))
+        if partial.exists():
+            sizes.append(partial.stat().st_size)
+
     with seeded.app.app_context():
         before = _events("export")
-        calls = []
-        path = write_odm(
-            current_study(),
-            tmp_path / "all.xml",
-            site_ids=None,
-            actor=None,
-            progress=lambda d, t: calls.append((d, t)),
-        )
-        odm = check_odm(path)
+        written = write_odm(current_study(), path, site_ids=None, actor=None, progress=progress)
+        events = (before, _events("export"))
+    odm = check_odm(written)
+    return Export(written, odm, etree.parse(str(written)), events, calls, sizes)
+
+
+def test_operator_export_is_valid_read_by_odmlib_and_holds_every_value(seeded, operator_export):
+    with seeded.app.app_context():
+        odm = operator_export.odm
         study = current_study()
         mdv = odm.Study[0].MetaDataVersion[0]
         assert f"ST.{study.study.oid}" == odm.Study[0].OID
@@ -45,18 +73,18 @@ def test_operator_export_is_valid_read_by_odmlib_and_holds_every_value(seeded, t
             f"IT.{f.oid}.{i.oid}" for f in study.study.forms for _, i in f.items()
         }
         values = [r for r in iter_values() if r.value is not None or r.missing_code]
-        tree = etree.parse(str(path))
+        tree = operator_export.tree
         assert len(tree.findall(".//odm:ItemData", NS)) == len(values)
-        assert _events("export") == before + 1
+        before, after = operator_export.events
+        assert after == before + 1
+        calls = operator_export.calls
         assert calls and calls[-1][0] == calls[-1][1]
         assert verify_trail().intact
 
 
-def test_data_types_aliases_units_and_ranges_follow_the_definition(seeded, tmp_path):
+def test_data_types_aliases_units_and_ranges_follow_the_definition(seeded, operator_export):
     with seeded.app.app_context():
-        tree = checked_tree(
-            write_odm(current_study(), tmp_path / "m.xml", site_ids=None, actor=None)
-        )
+        tree = operator_export.tree
         study = current_study()
         defs = {d.get("OID"): d for d in tree.findall(".//odm:ItemDef", NS)}
         expected = {
@@ -94,11 +122,9 @@ def test_data_types_aliases_units_and_ranges_follow_the_definition(seeded, tmp_p
         assert "AE" in domains
 
 
-def test_clinical_data_carries_audit_records_visit_dates_and_statuses(seeded, tmp_path):
+def test_clinical_data_carries_audit_records_visit_dates_and_statuses(seeded, operator_export):
+    tree = operator_export.tree
     with seeded.app.app_context():
-        tree = checked_tree(
-            write_odm(current_study(), tmp_path / "c.xml", site_ids=None, actor=None)
-        )
         records = tree.findall(".//odm:ItemData/odm:AuditRecord", NS)
         assert records
         users = {u.get("OID") for u in tree.findall(".//odm:AdminData/odm:User", NS)}
@@ -193,22 +219,13 @@ def test_an_account_exports_only_where_it_may(seeded, tmp_path):
         )
 
 
-def test_the_file_is_written_subject_by_subject_not_built_whole(seeded, tmp_path):
-    out = tmp_path / "streamed.xml"
-    partial = tmp_path / "streamed.xml.part"  # renamed to ``out`` once whole
-    sizes = []
-
-    def progress(done: int, total: int) -> None:
-        if partial.exists():
-            sizes.append(partial.stat().st_size)
-
-    with seeded.app.app_context():
-        write_odm(current_study(), out, site_ids=None, actor=None, progress=progress)
-    assert not partial.exists()
-    check_odm(out)
+def test_the_file_is_written_subject_by_subject_not_built_whole(operator_export):
+    out = operator_export.path
+    assert not out.with_name(f"{out.name}.part").exists()
     final = out.stat().st_size
     # Each subject reached the file as the export went: the file grew between subjects,
     # and the first subject was on disk long before the last one was read.
+    sizes = operator_export.sizes
     assert len(sizes) > 3
     assert sizes == sorted(sizes) and len(set(sizes)) > 3
     assert 0 < sizes[0] < final / 2
