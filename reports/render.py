@@ -92,10 +92,10 @@ def fewer_full_collections() -> Iterator[None]:
     """Postpone Python's full garbage collections while WeasyPrint renders.
 
     A rendering keeps hundreds of thousands of boxes alive until the PDF is written, and
-    each new batch of them sets off a full collection that walks every object of the
-    process again: a quarter of the CPU of a hundred-page aCRF, more in a big process. The
-    boxes are freed by reference counting when the rendering ends; the thresholds come
-    back when the last concurrent rendering is done.
+    each new batch of them sets off a full collection walking every object of the process
+    again: 14 of them, a quarter of the CPU of the trial's hundred-page aCRF. What the
+    rendering leaves behind is collected once, by the next full collection; the thresholds
+    come back when the last concurrent rendering is done.
     """
     global _rendering, _thresholds
     with _collector:
