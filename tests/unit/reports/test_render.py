@@ -3,6 +3,7 @@ text, tables that repeat their header, and no resource but the package's own fil
 
 from __future__ import annotations
 
+import gc
 import io
 import subprocess
 from datetime import UTC, datetime
@@ -10,9 +11,12 @@ from datetime import UTC, datetime
 import pytest
 from pypdf import PdfReader
 
+from reports import render
 from reports.render import (
+    RENDERING_FULL_COLLECTION_EVERY,
     Attachment,
     ForbiddenResource,
+    fewer_full_collections,
     html_to_pdf,
     package_file,
     render_html,
@@ -108,3 +112,30 @@ def test_a_value_cannot_make_the_renderer_fetch_anything(tmp_path):
     raw = html.replace("&lt;img", "<img").replace("&#34;", '"').replace("&gt;", ">")
     pdf = html_to_pdf(raw, variant=None)
     assert PdfReader(io.BytesIO(pdf)).pages
+
+
+def test_full_collections_wait_while_a_report_renders_and_come_back_after(monkeypatch):
+    before = gc.get_threshold()
+    postponed = (*before[:2], RENDERING_FULL_COLLECTION_EVERY)
+    seen = []
+
+    def watched(url):  # the stylesheets are fetched in the middle of the rendering
+        seen.append(gc.get_threshold())
+        return package_file(url)
+
+    monkeypatch.setattr(render, "package_file", watched)
+    html_to_pdf(render_html("sample.html", {"page": PAGE, "heading": "x", "rows": []}))
+    assert seen and set(seen) == {postponed}
+    assert gc.get_threshold() == before
+
+
+def test_overlapping_renderings_restore_the_thresholds_once_the_last_ends():
+    before = gc.get_threshold()
+    with fewer_full_collections():
+        with fewer_full_collections():  # another thread's rendering
+            assert gc.get_threshold()[2] == RENDERING_FULL_COLLECTION_EVERY
+        assert gc.get_threshold()[2] == RENDERING_FULL_COLLECTION_EVERY
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), fewer_full_collections():
+        raise RuntimeError("the rendering failed")
+    assert gc.get_threshold() == before
