@@ -8,10 +8,8 @@ BDX (administrators: all sites); OTHER routes point at site TLS.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -21,7 +19,6 @@ from ecrf.auth import services as auth_services
 from ecrf.auth.roles import Role
 from ecrf.crf.services import save_form
 from ecrf.extensions import db
-from ecrf.jobs.backends import shutdown_threads
 from ecrf.laboratories import services as laboratories
 from ecrf.locks import services as locks
 from ecrf.locks.services import LockTarget
@@ -31,7 +28,7 @@ from ecrf.records.loader import current_study
 from ecrf.records.sites import get_site
 from ecrf.study import services as study_services
 from ecrf.study import subjects
-from tests.conftest import PASSWORD, AuthActions, app_config
+from tests.conftest import PASSWORD, AuthActions, app_config, release, restore_app
 from tests.pages import masked
 
 EVERYONE = set(Role)
@@ -275,14 +272,6 @@ def world_app(world, databases, tmp_path_factory) -> Iterator[Flask]:
     databases.discard(app.config["SQLALCHEMY_DATABASE_URI"])
 
 
-def release(app: Flask) -> None:
-    """End the app's in-process jobs, then close its connections to the database."""
-    shutdown_threads(app)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
 @pytest.fixture
 def app(request):
     """The tests that take ``people`` share the module's app on the ``world``."""
@@ -296,10 +285,7 @@ def people(app, world, databases) -> Iterator[None]:
     """The ``world``, as it was frozen: the app's database, its audit checkpoints and its
     job results as a new app on a copy of it would have them. The jobs a test starts end
     after it, before the next test's copy."""
-    release(app)
-    databases.restore(app.config["SQLALCHEMY_DATABASE_URI"], world.template)
-    Path(app.config["AUDIT_CHECKPOINT_FILE"]).unlink(missing_ok=True)
-    shutil.rmtree(app.config["EXPORT_DIR"], ignore_errors=True)
+    restore_app(app, databases, world.template)
     yield
     release(app)
 
