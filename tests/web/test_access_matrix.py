@@ -292,7 +292,10 @@ def people(app, world, databases) -> Iterator[None]:
 
 @pytest.fixture
 def sign_in(client, world):
-    """Sign ``client`` in as a user of the ``world`` with the cookie of their sign-in."""
+    """Sign ``client`` in as a user of the ``world`` with the cookie of their sign-in.
+
+    The cookie's last activity is the world's sign-in: the module runs in far less than the
+    idle time-out (past it, the tests would fail, being sent to sign in, never pass)."""
 
     def sign(username: str) -> None:
         client.set_cookie("session", world.cookies[username])
