@@ -12,8 +12,10 @@ postgresql://postgres@127.0.0.1:5432/postgres) to run everything on PostgreSQL.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import nullcontext
+from pathlib import Path
 
 import pytest
 from flask import Flask, current_app, has_app_context
@@ -146,12 +148,28 @@ def make_app(tmp_path, databases):
 
     yield build
     for app in apps:
-        shutdown_threads(app)  # in-process jobs a test started end before their database
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        release(app)
     for url in created:
         databases.discard(url)
+
+
+def release(app: Flask) -> None:
+    """End the in-process jobs ``app`` started, then close its connections to the database
+    (the jobs write to it)."""
+    shutdown_threads(app)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def restore_app(app: Flask, databases: DatabaseFactory, template: str) -> None:
+    """Put ``app`` back as a new app on a copy of ``template`` would be: its database a copy
+    of it again, with no audit checkpoint and no job result yet (the jobs of its last test
+    ended). For a module whose tests share one app on frozen data."""
+    release(app)
+    databases.restore(app.config["SQLALCHEMY_DATABASE_URI"], template)
+    Path(app.config["AUDIT_CHECKPOINT_FILE"]).unlink(missing_ok=True)
+    shutil.rmtree(app.config["EXPORT_DIR"], ignore_errors=True)
 
 
 @pytest.fixture

@@ -126,9 +126,24 @@ class DatabaseFactory:
         ``snapshot`` again."""
         name = self.name_of(url)
         if self.server_url:
+            # A new copy takes the name; the old one is dropped with the others at the end:
+            # DROP DATABASE waits for a checkpoint of the whole server (a second or more
+            # while other databases are being written), CREATE and RENAME do not.
+            fresh = f"{self.prefix}_{len(self.created)}"
+            retired = f"{fresh}_retired"
             with self._admin_engine().connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-                conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{snapshot}"'))
+                conn.execute(sa.text(f'CREATE DATABASE "{fresh}" TEMPLATE "{snapshot}"'))
+                self.created.append(retired)
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+                # RENAME waits (up to 5 s) for the ended sessions to be gone.
+                conn.execute(sa.text(f'ALTER DATABASE "{name}" RENAME TO "{retired}"'))
+                conn.execute(sa.text(f'ALTER DATABASE "{fresh}" RENAME TO "{name}"'))
         else:
             self.discard(url)
             shutil.copyfile(self.workdir / f"{snapshot}.sqlite", self.workdir / f"{name}.sqlite")

@@ -8,7 +8,11 @@ BDX (administrators: all sites); OTHER routes point at site TLS.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import pytest
+from flask import Flask
 
 from ecrf import create_app
 from ecrf.auth import services as auth_services
@@ -24,7 +28,7 @@ from ecrf.records.loader import current_study
 from ecrf.records.sites import get_site
 from ecrf.study import services as study_services
 from ecrf.study import subjects
-from tests.conftest import PASSWORD, app_config
+from tests.conftest import PASSWORD, AuthActions, app_config, release, restore_app
 from tests.pages import masked
 
 EVERYONE = set(Role)
@@ -184,12 +188,21 @@ ROUTES = [
 ]
 
 
+@dataclass(frozen=True)
+class World:
+    #: The frozen database every test of the matrix starts from.
+    template: str
+    #: Each user's session cookie, from a real sign-in into the world.
+    cookies: dict[str, str]
+
+
 @pytest.fixture(scope="module")
-def world(databases, tmp_path_factory) -> str:
-    """What every test of the matrix starts from, built once and frozen (each test takes a
-    copy): sites BDX and TLS, a subject at each with its demographics, a query on its sex
-    and a lock on its laboratory form, TLS's site staff, and one user per role at BDX
-    (administrators at all sites)."""
+def world(databases, tmp_path_factory) -> World:
+    """What every test of the matrix starts from, built once and frozen: sites BDX and TLS,
+    a subject at each with its demographics, a query on its sex and a lock on its laboratory
+    form, TLS's site staff, and one user per role at BDX (administrators at all sites), each
+    signed in once through the sign-in form (the world keeps their session tokens, their
+    cookies sign the tests in)."""
     url = databases.new_database()
     app = create_app(app_config(url, tmp_path_factory.mktemp("world")))
     with app.app_context():
@@ -217,8 +230,7 @@ def world(databases, tmp_path_factory) -> str:
             )
             laboratories.add_range(study, laboratory, typed, actor=None)
         users = [("staff.tls", Role.SITE_STAFF, "TLS")] + [
-            (f"{role.value.replace('_', '')}.bdx", role, None if role is Role.ADMIN else "BDX")
-            for role in Role
+            (username_of(role), role, None if role is Role.ADMIN else "BDX") for role in Role
         ]
         for username, role, site in users:
             auth_services.create_user(
@@ -232,23 +244,63 @@ def world(databases, tmp_path_factory) -> str:
             )
         db.session.commit()
         db.session.remove()
+    cookies = {}
+    for username, _, _ in users:
+        client = app.test_client()
+        assert AuthActions(client).login(username).status_code == 302, username
+        cookies[username] = client.get_cookie("session").value
+    with app.app_context():
+        db.session.remove()
         db.engine.dispose()
-    return databases.freeze(url)
+    return World(databases.freeze(url), cookies)
+
+
+def username_of(role: Role) -> str:
+    """The world's user holding ``role`` at BDX (administrators: at all sites)."""
+    return f"{role.value.replace('_', '')}.bdx"
+
+
+@pytest.fixture(scope="module")
+def world_app(world, databases, tmp_path_factory) -> Iterator[Flask]:
+    """One app for the module's tests on the world, on a database that ``people`` makes a
+    copy of the world again before each test."""
+    app = create_app(
+        app_config(databases.new_database(world.template), tmp_path_factory.mktemp("matrix"))
+    )
+    yield app
+    release(app)
+    databases.discard(app.config["SQLALCHEMY_DATABASE_URI"])
 
 
 @pytest.fixture
-def app(request, make_app, databases):
-    """The tests that take ``people`` start from a copy of the ``world``."""
+def app(request):
+    """The tests that take ``people`` share the module's app on the ``world``."""
     if "people" in request.fixturenames:
-        return make_app(
-            SQLALCHEMY_DATABASE_URI=databases.new_database(request.getfixturevalue("world"))
-        )
-    return make_app()
+        return request.getfixturevalue("world_app")
+    return request.getfixturevalue("make_app")()
 
 
 @pytest.fixture
-def people(app):
-    """The ``world`` (the app's database is a copy of it)."""
+def people(app, world, databases) -> Iterator[None]:
+    """The ``world``, as it was frozen: the app's database, its audit checkpoints and its
+    job results as a new app on a copy of it would have them. The jobs a test starts end
+    after it, before the next test's copy."""
+    restore_app(app, databases, world.template)
+    yield
+    release(app)
+
+
+@pytest.fixture
+def sign_in(client, world):
+    """Sign ``client`` in as a user of the ``world`` with the cookie of their sign-in.
+
+    The cookie's last activity is the world's sign-in: the module runs in far less than the
+    idle time-out (past it, the tests would fail, being sent to sign in, never pass)."""
+
+    def sign(username: str) -> None:
+        client.set_cookie("session", world.cookies[username])
+
+    return sign
 
 
 def _rows():
@@ -262,12 +314,16 @@ def _rows():
     list(_rows()),
     ids=lambda v: str(v) if isinstance(v, str) else "",
 )
-def test_route_access_by_role_and_site(client, auth, people, role, method, path, allowed, hidden):
-    assert auth.login(f"{role.value.replace('_', '')}.bdx").status_code == 302
+def test_route_access_by_role_and_site(
+    client, sign_in, people, role, method, path, allowed, hidden
+):
+    sign_in(username_of(role))
     response = client.open(path, method=method, data={})
     if role in allowed:
-        # Allowed in: the page, or the action answered (done, or refused for its content).
+        # Allowed in: the page, or the action answered (done, or refused for its content);
+        # never sent to sign in (the cookie signed the user in).
         assert response.status_code in (200, 302, 409, 422), response.status_code
+        assert "/login" not in response.headers.get("Location", "")
     elif role in hidden:
         assert response.status_code == 404
         assert b"There is no such page." in response.data

@@ -10,15 +10,21 @@ like a missing one; nobody changes their own roles, password or activation.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 
+from ecrf import create_app
 from ecrf.audit.models import AuditEvent
 from ecrf.auth import services
 from ecrf.auth.roles import Role
 from ecrf.errors import PermissionDenied
 from ecrf.extensions import db
 from ecrf.records.sites import get_site
+from ecrf.study import services as study_services
+from tests.conftest import PASSWORD, app_config, release, restore_app
 from tests.pages import masked
 
 ACTORS = {
@@ -47,13 +53,24 @@ NEW_PASSWORD = "tq7-vmz2-plx9 reset"
 ATTACKER = "203.0.113.66"
 
 
-@pytest.fixture
-def accounts(app, create_site, create_user):
-    create_site("BDX")
-    create_site("TLS")
-    for username, (role, site) in ACTORS.items():
-        create_user(username, role, site)
+@pytest.fixture(scope="module")
+def accounts_template(databases, tmp_path_factory) -> str:
+    """Sites BDX and TLS, the actors and the targets, built once and frozen."""
+    url = databases.new_database()
+    app = create_app(app_config(url, tmp_path_factory.mktemp("accounts")))
     with app.app_context():
+        for code in ("BDX", "TLS"):
+            study_services.add_site(code, f"Hospital {code}", actor=None)
+        for username, (role, site) in ACTORS.items():
+            services.create_user(
+                username,
+                username.title(),
+                PASSWORD,
+                role=role,
+                site=get_site(site) if site else None,
+                actor=None,
+                must_change_password=False,
+            )
         for username, roles in TARGETS.values():
             if username is None:
                 continue
@@ -64,6 +81,33 @@ def accounts(app, create_site, create_user):
                 site_obj = get_site(site) if site else None
                 services.grant_role(user, role, site_obj, actor=None)
         db.session.commit()
+    release(app)
+    return databases.freeze(url)
+
+
+@pytest.fixture(scope="module")
+def accounts_app(accounts_template, databases, tmp_path_factory) -> Iterator[Flask]:
+    """The module's app, on a database that ``accounts`` makes a copy of the template again
+    before each test."""
+    app = create_app(
+        app_config(databases.new_database(accounts_template), tmp_path_factory.mktemp("user_admin"))
+    )
+    yield app
+    release(app)
+    databases.discard(app.config["SQLALCHEMY_DATABASE_URI"])
+
+
+@pytest.fixture
+def app(accounts_app):
+    return accounts_app
+
+
+@pytest.fixture
+def accounts(app, accounts_template, databases) -> Iterator[None]:
+    """The sites, actors and targets, as a new app on a copy of them would have them."""
+    restore_app(app, databases, accounts_template)
+    yield
+    release(app)
 
 
 def lock(app, username: str) -> None:

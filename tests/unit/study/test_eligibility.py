@@ -7,24 +7,35 @@ names the criteria; a screen failure records them.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 
+from ecrf import create_app
+from ecrf.auth import services as auth_services
+from ecrf.auth.models import User
+from ecrf.auth.roles import Role
 from ecrf.crf import services
 from ecrf.crf.services import ValidationFailed
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
 from ecrf.records.data import SubjectData
-from ecrf.records.loader import load_study
-from ecrf.records.models import Finding, FindingStatus, SubjectStatus
+from ecrf.records.loader import current_study, load_study
+from ecrf.records.models import Finding, FindingStatus, Subject, SubjectStatus
 from ecrf.records.rule_failures import RuleFailed
+from ecrf.records.sites import get_site
+from ecrf.study import services as study_services
 from ecrf.study import subjects
 from ecrf.study.eligibility import Assessment, assess
 from forms.iahprrt.eligibility import CRITERIA
 from tests.capture import entry_of, events, value
+from tests.conftest import PASSWORD, app_config, release
 from tests.iahprrt_patient import (
     AGE,
     FORMS,
@@ -36,20 +47,145 @@ from tests.iahprrt_patient import (
 
 CONSENT = date(2025, 1, 6)
 COMPUTABLE = [c.id for c in CRITERIA if c.computable]
+TRIAL = "forms.iahprrt:STUDY"
+
+
+@dataclass(frozen=True)
+class Screenings:
+    """The eligible patient's screening, entered once in the visit's order: ``snapshots[k]``
+    is the database after the people (sites BDX and TLS, BDX's site staff and investigator,
+    BDX-001 registered) and the first k screening forms, with its audit checkpoints."""
+
+    snapshots: list[tuple[str, Path]]
+    staff_id: int
+    investigator_id: int
+    subject_id: int
+
+
+@pytest.fixture(scope="module")
+def screenings(databases, tmp_path_factory) -> Iterator[Screenings]:
+    """Enter the screening once, through the write path as the tests do, keeping a copy of
+    the database before the first form and after each."""
+    url = databases.new_database()
+    app = create_app(app_config(url, tmp_path_factory.mktemp("screenings"), STUDY_DEFINITION=TRIAL))
+    snapshots: list[tuple[str, Path]] = []
+
+    def snapshot() -> None:
+        release(app)
+        name = databases.snapshot(url)
+        checkpoints = databases.workdir / f"audit_checkpoints_{name}"
+        if Path(app.config["AUDIT_CHECKPOINT_FILE"]).exists():
+            shutil.copyfile(app.config["AUDIT_CHECKPOINT_FILE"], checkpoints)
+        snapshots.append((name, checkpoints))
+
+    with app.app_context():
+        for code in ("BDX", "TLS"):
+            study_services.add_site(code, f"Hospital {code}", actor=None)
+        people = [
+            auth_services.create_user(
+                username,
+                username.title(),
+                PASSWORD,
+                role=role,
+                site=get_site("BDX"),
+                actor=None,
+                must_change_password=False,
+            )
+            for username, role in (
+                ("bdx.nurse", Role.SITE_STAFF),
+                ("bdx.investigator", Role.INVESTIGATOR),
+            )
+        ]
+        db.session.commit()
+        subject = subjects.register_subject(get_site("BDX"), actor=people[0])
+        db.session.commit()
+        ids = Screenings([], people[0].id, people[1].id, subject.id)
+    snapshot()
+    for form_oid in FORMS:
+        with app.app_context():
+            subject, staff = (
+                db.session.get(Subject, ids.subject_id),
+                db.session.get(User, ids.staff_id),
+            )
+            save_screening(current_study(), subject, staff, CONSENT, forms=(form_oid,))
+        snapshot()
+    yield replace(ids, snapshots=snapshots)
+    for name, checkpoints in snapshots:
+        databases.discard(databases.url_for(name))
+        checkpoints.unlink(missing_ok=True)
+
+
+def put_in_place(app: Flask, databases, snapshot: tuple[str, Path]) -> None:
+    """Make ``app``'s database (its connections closed) and audit checkpoints those of
+    ``snapshot``."""
+    name, kept_checkpoints = snapshot
+    databases.restore(app.config["SQLALCHEMY_DATABASE_URI"], name)
+    copy_checkpoints(app, kept_checkpoints)
+
+
+def copy_checkpoints(app: Flask, kept: Path) -> None:
+    checkpoints = Path(app.config["AUDIT_CHECKPOINT_FILE"])
+    checkpoints.unlink(missing_ok=True)
+    if kept.exists():
+        shutil.copyfile(kept, checkpoints)
 
 
 @pytest.fixture
-def app(make_app):
-    return make_app(STUDY_DEFINITION="forms.iahprrt:STUDY")
+def app(make_app, screenings, databases) -> Iterator[Flask]:
+    """A new app of the real trial on a copy of the people of the ``screenings`` (nothing
+    entered yet)."""
+    name, kept_checkpoints = screenings.snapshots[0]
+    url = databases.new_database(name)
+    app = make_app(STUDY_DEFINITION=TRIAL, SQLALCHEMY_DATABASE_URI=url)
+    copy_checkpoints(app, kept_checkpoints)
+    yield app
+    release(app)
+    databases.discard(url)
 
 
 @pytest.fixture
-def screen(study, subject, staff):
+def staff(app_ctx, screenings) -> User:
+    """Site staff at BDX: may enter data there."""
+    return db.session.get(User, screenings.staff_id)
+
+
+@pytest.fixture
+def investigator(app_ctx, screenings) -> User:
+    """The investigator at BDX: enters data and decides inclusion and withdrawal there."""
+    return db.session.get(User, screenings.investigator_id)
+
+
+@pytest.fixture
+def subject(app_ctx, screenings) -> Subject:
+    """BDX-001, registered and committed."""
+    return db.session.get(Subject, screenings.subject_id)
+
+
+@pytest.fixture
+def screened(app, databases, screenings):
+    """``screened(k)``: the database as after the first k screening forms of the eligible
+    patient were saved (complete) in the visit's order, before anything else is saved in
+    the test. The test's objects stay in its session, read again from the copy."""
+
+    def put(saved: int) -> None:
+        db.session.rollback()  # no transaction left open on the database replaced
+        db.engine.dispose()
+        put_in_place(app, databases, screenings.snapshots[saved])
+        db.session.expire_all()
+
+    return put
+
+
+@pytest.fixture
+def screen(study, subject, staff, screened):
     """Enter the screening forms of BDX-001 (eligible unless ``changes`` say otherwise)
-    and return the assessment of the data as stored."""
+    and return the assessment of the data as stored. The forms before the first that
+    ``changes`` alter are entered as for every patient: copied, as entered once."""
 
     def enter(changes=None) -> Assessment:
-        save_screening(study, subject, staff, CONSENT, changes)
+        first = min((FORMS.index(form_oid) for form_oid in changes or {}), default=len(FORMS))
+        screened(first)
+        save_screening(study, subject, staff, CONSENT, changes, forms=FORMS[first:])
         return assessment(study, subject)
 
     return enter
@@ -415,8 +551,8 @@ def test_an_answer_against_inclusion_the_data_confirm_is_not_met(
 # --- unanswered criteria, the refusal, the screen failure -----------------------------------
 
 
-def test_an_unanswered_criterion_blocks_inclusion(study, subject, staff, investigator):
-    save_screening(study, subject, staff, CONSENT, forms=FORMS[:-1])
+def test_an_unanswered_criterion_blocks_inclusion(screened, study, subject, staff, investigator):
+    screened(len(FORMS) - 1)  # every screening form but the checklist
     checklist = screening(CONSENT, {"IE": {"INC12": None}})["IE"]
     # The checklist cannot be completed without the answer, but a draft keeps the others.
     with pytest.raises(ValidationFailed) as refused:
