@@ -11,6 +11,7 @@ postgresql://postgres@127.0.0.1:5432/postgres) to run everything on PostgreSQL.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from contextlib import nullcontext
@@ -77,6 +78,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest modules first (the others keep their order: the sort is stable)."""
     rank = {module: n for n, module in enumerate(LONGEST_MODULES)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _freeze_survivors()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    yield
+    if nextitem is not None and nextitem.path != item.path:  # a module's fixtures are gone
+        _freeze_survivors()
+
+
+def _freeze_survivors() -> None:
+    """Collect the garbage, then freeze what survived, out of later collections.
+
+    A test process keeps what it imported, collected and cached (a few hundred thousand
+    objects), and each full collection walked all of them again: a fifth of the CPU time of
+    tests/unit/crf with a few web and export modules (28 s, 6 s of it collecting; 22 s and
+    1.6 s with this). Frozen after each module, collections walk what the next one makes.
+    Refcounting still frees frozen objects; only cycles among them are kept (a few MB).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 PASSWORD = "correct horse battery staple"
