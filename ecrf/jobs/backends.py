@@ -10,7 +10,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 
 from ecrf.extensions import db
 
@@ -170,8 +170,11 @@ def give_way() -> None:
     On SQLite a request that writes waits for the job's transaction to end, polling every
     100 ms at most; a job that begins its next transaction at once wins nearly every time,
     and a sign-in during the demo seeding waited seconds for the lock, patient after
-    patient. Nothing waits where no request is being served (a command, a worker).
+    patient. Nothing waits where no request is being served (a command, a worker), nor in
+    a request.
     """
+    if has_request_context():
+        return  # a step run by a request would wait for itself
     requests = current_app.extensions.get(_REQUESTS_KEY)
     deadline = time.monotonic() + GIVE_WAY_SECONDS
     while requests is not None and requests.count and time.monotonic() < deadline:
