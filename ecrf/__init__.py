@@ -24,6 +24,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # failures per client address, which a client could otherwise forge.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))
 
+    from ecrf.jobs.backends import count_requests
+
+    count_requests(app)  # the jobs of the app's own thread pool give way to its requests
+
     from ecrf.converters import BoundedIntConverter
 
     # Before any route is added: every <int:...> in a URL fits an INTEGER column.

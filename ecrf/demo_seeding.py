@@ -31,7 +31,7 @@ from ecrf.db import utcnow
 from ecrf.demo_data import ScenarioFailed, demo_generator, seed_subjects
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
-from ecrf.jobs.backends import redis_connection
+from ecrf.jobs.backends import give_way, redis_connection
 from ecrf.jobs.models import Job
 from ecrf.locks.demo import seed_demo_locks
 from ecrf.queries import services as queries
@@ -162,12 +162,19 @@ def seed_all(
     step each, through the write path), then each of :data:`PHASES`; return the lines to
     print. ``mark(done)`` runs inside each step's transaction (the job's progress commits
     with the data it counts); ``echo(done)`` after each patient's commit. ``until``: stop
-    after that step (a seeding driven step by step; no checkpoint then).
+    after that step (a seeding driven step by step; no checkpoint then). After each commit
+    the seeding gives way to the requests its process serves (:func:`give_way`).
 
     :raises ScenarioFailed: a patient's step was refused (that patient is rolled back).
     """
     lines = []
     until = plan.steps if until is None else min(until, plan.steps)
+
+    def committed(done: int) -> None:
+        give_way()  # the app's requests first, when it serves while seeding
+        if echo is not None:
+            echo(done)
+
     if start < min(plan.count, until):
         generator = demo_generator()
         if generator is None:
@@ -181,7 +188,7 @@ def seed_all(
             decider_for=demo_decider,
             today=plan.today,
             generator=generator,
-            progress=echo,
+            progress=committed,
             skip=start,
             until=until,
             in_transaction=mark,
@@ -209,6 +216,7 @@ def seed_all(
             return line
 
         lines.append(transaction.perform(step))
+        give_way()
     # The seeding appended thousands of events in minutes: checkpoint the head it reached.
     checkpoint = write_checkpoint()
     lines.append(f"Audit checkpoint: event #{checkpoint.seq}.")

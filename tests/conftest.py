@@ -11,6 +11,7 @@ postgresql://postgres@127.0.0.1:5432/postgres) to run everything on PostgreSQL.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from collections.abc import Iterator
@@ -79,6 +80,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest modules first (the others keep their order: the sort is stable)."""
     rank = {module: n for n, module in enumerate(LONGEST_MODULES)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _freeze_survivors()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    yield
+    if nextitem is not None and nextitem.path != item.path:  # a module's fixtures are gone
+        _freeze_survivors()
+
+
+def _freeze_survivors() -> None:
+    """Collect the garbage, then freeze what survived, out of later collections.
+
+    A test process keeps what it imported, collected and cached (half a million objects),
+    and each full collection walked all of them again: in one process, 14 s of the 110 s
+    of tests/web and tests/exports, 10 s of the 55 s of tests/unit (8 s and 5 s with this).
+    Frozen after each module, collections walk what the next one makes. Refcounting still
+    frees frozen objects; only cycles among them are kept (a few MB).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 PASSWORD = "correct horse battery staple"

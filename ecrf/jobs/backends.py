@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 
 from ecrf.extensions import db
 
@@ -19,7 +20,11 @@ QUEUE_NAME = "ecrf"
 #: RQ keeps a finished job's record this long (the result itself is the job row's file).
 RQ_RESULT_TTL = 24 * 3600
 _EXECUTOR_KEY = "ecrf_job_threads"
+_REQUESTS_KEY = "ecrf_requests_in_flight"
 _executor_lock = threading.Lock()
+#: How long a step of a long job of the thread pool waits at most for the requests its
+#: process serves (see :func:`give_way`).
+GIVE_WAY_SECONDS = 1.0
 
 
 class QueueUnavailable(RuntimeError):
@@ -133,6 +138,47 @@ def _run_in_thread(app: Flask, job_id: int) -> None:
             run_and_purge(job_id)
         except Exception:  # run_job already records failures; this is the purge's
             log.exception("job thread %s", job_id)
+
+
+class RequestsInFlight:
+    """WSGI middleware: how many requests the app's process is serving now."""
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self._lock:
+            self.count += 1
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
+def count_requests(app: Flask) -> None:
+    """Count the requests ``app`` serves, for :func:`give_way`."""
+    app.wsgi_app = app.extensions[_REQUESTS_KEY] = RequestsInFlight(app.wsgi_app)
+
+
+def give_way() -> None:
+    """Between two committed steps of a long job (the demo seeding), wait while this
+    process serves requests, GIVE_WAY_SECONDS at most.
+
+    On SQLite a request that writes waits for the job's transaction to end, polling every
+    100 ms at most; a job that begins its next transaction at once wins nearly every time,
+    and a sign-in during the demo seeding waited seconds for the lock, patient after
+    patient. Nothing waits where no request is being served (a command, a worker), nor in
+    a request.
+    """
+    if has_request_context():
+        return  # a step run by a request would wait for itself
+    requests = current_app.extensions.get(_REQUESTS_KEY)
+    deadline = time.monotonic() + GIVE_WAY_SECONDS
+    while requests is not None and requests.count and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def shutdown_threads(app: Flask, wait: bool = True) -> None:

@@ -80,6 +80,8 @@ def test_embedded_sqlite_from_scratch(script_env, tmp_path):
     assert (instance / "audit_key").stat().st_mode & 0o077 == 0
     assert len((instance / "audit_checkpoints").read_text().splitlines()) == 1
 
+    # Each command closed its connections at exit: the write-ahead log is in the file.
+    assert not (instance / "ecrf.sqlite-wal").exists()
     # The data really is in the instance folder's SQLite file, not anywhere else.
     with sqlite3.connect(instance / "ecrf.sqlite") as conn:
         assert conn.execute("SELECT username FROM user_account").fetchall() == [("camille",)]

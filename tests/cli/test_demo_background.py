@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -22,8 +24,9 @@ from ecrf.demo import _signers, queue_seeding, seed_demo, unfinished_seeding
 from ecrf.demo_seeding import SeedingPlan, hand_over, progress_marker, seed_all, take_passwords
 from ecrf.errors import RuleViolation
 from ecrf.extensions import db
+from ecrf.jobs import backends
 from ecrf.jobs import services as jobs
-from ecrf.jobs.backends import shutdown_threads, submit
+from ecrf.jobs.backends import give_way, shutdown_threads, submit
 from ecrf.jobs.kinds import DEMO_KIND
 from ecrf.jobs.models import Job, JobState
 from ecrf.locks.models import DataLock
@@ -275,3 +278,48 @@ def test_a_seeding_alive_on_a_worker_is_left_to_it_and_a_silent_one_resumed(make
         job_id, line = queue_seeding(COUNT, SEED, [])
         assert job_id == job.id and job.state is JobState.QUEUED
         assert take_passwords(job.params["passwords_key"]) == []
+
+
+def test_the_seeding_gives_way_to_the_requests_its_process_serves(app, monkeypatch):
+    """On SQLite a request's write waits for the seeding's transaction: between two steps
+    the seeding waits while the process serves requests (a sign-in waited for one patient
+    after another), and no longer than GIVE_WAY_SECONDS."""
+    entered, release = threading.Event(), threading.Event()
+
+    def held() -> str:
+        entered.set()
+        release.wait(30)
+        return "done"
+
+    def elapsed(action) -> float:
+        started = time.monotonic()
+        action()
+        return time.monotonic() - started
+
+    app.add_url_rule("/held", "held", held)
+    with app.app_context():
+        assert elapsed(give_way) < 0.5  # nothing served: no wait
+
+        served = []
+        request = threading.Thread(target=lambda: served.append(app.test_client().get("/held")))
+        request.start()
+        assert entered.wait(30)
+        with app.test_request_context():
+            in_request = elapsed(give_way)  # a step run by a request: it would wait for itself
+        threading.Timer(0.3, release.set).start()
+        waited = elapsed(give_way)
+        request.join(30)
+        assert served and served[0].status_code == 200
+        assert waited >= 0.25  # until the request ended
+        assert in_request < 0.5  # not the second it would wait
+
+        entered.clear()
+        release.clear()
+        monkeypatch.setattr(backends, "GIVE_WAY_SECONDS", 0.2)
+        request = threading.Thread(target=lambda: app.test_client().get("/held"))
+        request.start()
+        assert entered.wait(30)
+        waited = elapsed(give_way)  # a request served longer than that: the seeding goes on
+        release.set()
+        request.join(30)
+        assert 0.2 <= waited < 5

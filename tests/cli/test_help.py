@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecrf.cli import main
+from ecrf.cli import cli
 
 
 def commands_listed(help_text: str) -> list[str]:
@@ -13,7 +13,7 @@ def commands_listed(help_text: str) -> list[str]:
 
 
 def test_top_level_help_lists_the_operator_commands(runner):
-    result = runner.invoke(main, ["--help"])
+    result = runner.invoke(cli, ["--help"])
     assert result.exit_code == 0, result.output
     assert "IAH-PRRT eCRF operator commands." in result.output
     assert "ECRF_DATABASE_URL" in result.output and "ECRF_INSTANCE_PATH" in result.output
@@ -35,7 +35,7 @@ def test_top_level_help_lists_the_operator_commands(runner):
     ],
 )
 def test_group_help_names_exactly_its_commands(runner, group, summary, commands):
-    result = runner.invoke(main, [group, "--help"])
+    result = runner.invoke(cli, [group, "--help"])
     assert result.exit_code == 0, result.output
     assert summary in result.output
     assert commands_listed(result.output) == commands
@@ -44,7 +44,7 @@ def test_group_help_names_exactly_its_commands(runner, group, summary, commands)
 
 
 def test_users_create_help_documents_its_options(runner):
-    result = runner.invoke(main, ["users", "create", "--help"])
+    result = runner.invoke(cli, ["users", "create", "--help"])
     assert result.exit_code == 0
     for option in ("--role", "--site", "--name", "--email", "--password-stdin"):
         assert option in result.output
@@ -54,13 +54,13 @@ def test_users_create_help_documents_its_options(runner):
 
 
 def test_demo_help_documents_its_options(runner):
-    result = runner.invoke(main, ["demo", "--help"])
+    result = runner.invoke(cli, ["demo", "--help"])
     assert result.exit_code == 0
     for option in ("--subjects", "--seed", "--no-serve", "--host", "--port", "--force"):
         assert option in result.output
 
 
 def test_an_unknown_command_is_an_error(runner):
-    result = runner.invoke(main, ["frobnicate"])
+    result = runner.invoke(cli, ["frobnicate"])
     assert result.exit_code == 2
     assert "No such command 'frobnicate'" in result.output

@@ -188,6 +188,8 @@ def test_a_work_horse_killed_mid_job_leaves_the_job_failed_not_running(trial, tm
     """The job's process dies (as if out of memory): the worker records the failure."""
     from rq import Worker
     from rq.command import send_kill_horse_command
+    from rq.job import Job as RqJob
+    from rq.job import JobStatus as RqJobStatus
 
     client = trial.client("datamanager")
     client.post("/jobs/new", data={"kind": "audit", "site": ""})
@@ -214,7 +216,13 @@ def test_a_work_horse_killed_mid_job_leaves_the_job_failed_not_running(trial, tm
         assert busy, "the worker never took the job"
         time.sleep(0.5)  # into the job's first write
         send_kill_horse_command(redis, busy[0].name)
-        time.sleep(1)
+        # RQ marks its job failed once the horse is dead, before the worker records the
+        # failure in the job's row (which waits for the blocker).
+        queued = RqJob.fetch(f"ecrf-job-{job_id}", connection=redis)
+        deadline = time.monotonic() + 60
+        while queued.get_status() != RqJobStatus.FAILED and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert queued.get_status() == RqJobStatus.FAILED, "the work horse was not killed"
         blocker.rollback()
         blocker.close()
         job = trial.wait_for(job_id, lambda j: not j.state.active, seconds=60)
