@@ -2,13 +2,14 @@
 # What the tests need besides Python packages, shared by scripts/test and .ci/run (sourced).
 #
 #   install_system_packages   Debian packages the suite uses, installed only when missing:
-#                             Chromium (browser tests), poppler (PDF pages read back), the
+#                             Chromium's headless shell (browser tests) and Chromium itself
+#                             (pages looked at by people), poppler (PDF pages read back), the
 #                             Pango/HarfBuzz libraries and fonts WeasyPrint draws with, and
 #                             the PostgreSQL and Redis servers the CI run starts when none
 #                             answers. Needs root or password-less sudo when one is missing.
 #   pick_python               the first python3.11-3.13 on PATH.
 
-APT_PACKAGES=(postgresql redis-server poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium chromium-driver)
+APT_PACKAGES=(postgresql redis-server poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium chromium-headless-shell chromium-driver)
 
 pick_python() {
     local c
