@@ -72,7 +72,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: one worker more than the machine has cores. Browser, live-server,
     subprocess and job-queue tests spend part of their time waiting (on Chromium, a server
     starting, a worker polling), and a third worker fills those waits: on 2 cores the
-    suite took 3 min 52 s with 3 workers, 4 min 41 s with 2 and 4 min 10 s with 4."""
+    suite took 3 min 52 s with 3 workers, 4 min 41 s with 2 and 4 min 10 s with 4. Since the
+    browser tests run the headless shell and wait less, 3 and 2 workers are even (2 min 35 s
+    and 2 min 36 s), 4 slower (2 min 51 s)."""
     return (os.cpu_count() or 1) + 1
 
 
