@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
@@ -66,6 +67,25 @@ LONGEST_MODULES = (
     "tests/exports/test_odm_export.py",
     "tests/reports/test_casebook_jobs.py",
 )
+
+
+_INSTANCE = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The apps the tests build keep their instance folder (the cached aCRF, keys a test
+    leaves unset) out of the checkout: a folder of this process's own, unless the
+    environment names one (tests of the setting set it themselves)."""
+    if "ECRF_INSTANCE_PATH" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="ecrf-test-instance-")
+        os.environ["ECRF_INSTANCE_PATH"] = config.stash[_INSTANCE] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_INSTANCE, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        del os.environ["ECRF_INSTANCE_PATH"]
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
