@@ -219,6 +219,54 @@ def restore_app(app: Flask, databases: DatabaseFactory, template: str) -> None:
     shutil.rmtree(app.config["EXPORT_DIR"], ignore_errors=True)
 
 
+def shared_app(databases: DatabaseFactory, template: str, workdir: Path) -> Iterator[Flask]:
+    """An app on a copy of ``template``, for a module whose tests share it (each test starts
+    with ``restore_app``); released and its database removed after the module."""
+    app = create_app(app_config(databases.new_database(template), workdir))
+    yield app
+    release(app)
+    databases.discard(app.config["SQLALCHEMY_DATABASE_URI"])
+
+
+#: An app's state kept by ``keep_state``: the database copy's name, and the file its audit
+#: checkpoints were copied to.
+KeptState = tuple[str, Path]
+
+
+def keep_state(app: Flask, databases: DatabaseFactory) -> KeptState:
+    """A copy of ``app``'s database and audit checkpoints as they are now, for ``put_back``
+    (its jobs ended and its connections closed first)."""
+    release(app)
+    name = databases.snapshot(app.config["SQLALCHEMY_DATABASE_URI"])
+    kept = databases.workdir / f"audit_checkpoints_{name}"
+    checkpoints = Path(app.config["AUDIT_CHECKPOINT_FILE"])
+    if checkpoints.exists():
+        shutil.copyfile(checkpoints, kept)
+    return name, kept
+
+
+def put_back(app: Flask, databases: DatabaseFactory, state: KeptState) -> None:
+    """Make ``app``'s database (its connections closed) and audit checkpoints those kept in
+    ``state`` again."""
+    name, kept = state
+    databases.restore(app.config["SQLALCHEMY_DATABASE_URI"], name)
+    copy_checkpoints(app, kept)
+
+
+def copy_checkpoints(app: Flask, kept: Path) -> None:
+    """Make ``app``'s audit checkpoints those kept in the file ``kept`` (none if missing)."""
+    checkpoints = Path(app.config["AUDIT_CHECKPOINT_FILE"])
+    checkpoints.unlink(missing_ok=True)
+    if kept.exists():
+        shutil.copyfile(kept, checkpoints)
+
+
+def discard_state(databases: DatabaseFactory, state: KeptState) -> None:
+    name, kept = state
+    databases.discard(databases.url_for(name))
+    kept.unlink(missing_ok=True)
+
+
 @pytest.fixture
 def app(make_app) -> Flask:
     return make_app()

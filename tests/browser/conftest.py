@@ -5,9 +5,7 @@ warning's and the patient journey's tests use the form itself)."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -17,7 +15,7 @@ from playwright.sync_api import Page, expect
 from ecrf.auth.models import User
 from ecrf.extensions import db
 from tests.browser_fixtures import LiveServer
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, KeptState, discard_state, keep_state, put_back, release
 
 T = TypeVar("T")
 
@@ -68,36 +66,21 @@ def seed_once(databases):
     For data that takes the write path a second or so (a screened patient); ``app`` must
     be new and not used yet (no page opened), as the live server's is during set-up.
     """
-    snapshots: dict[str, tuple[str, Path, object]] = {}
-
-    def release(app: Flask) -> tuple[str, Path]:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        return app.config["SQLALCHEMY_DATABASE_URI"], Path(app.config["AUDIT_CHECKPOINT_FILE"])
+    kept: dict[str, tuple[KeptState, object]] = {}
 
     def seeded(app: Flask, key: str, seed: Callable[[], T]) -> T:
-        if key in snapshots:
-            name, kept_checkpoints, value = snapshots[key]
-            url, checkpoints = release(app)
-            databases.restore(url, name)
-            checkpoints.unlink(missing_ok=True)
-            if kept_checkpoints.exists():
-                shutil.copyfile(kept_checkpoints, checkpoints)
+        if key in kept:
+            state, value = kept[key]
+            release(app)
+            put_back(app, databases, state)
             return value
         value = seed()
-        url, checkpoints = release(app)
-        name = databases.snapshot(url)
-        kept_checkpoints = databases.workdir / f"audit_checkpoints_{name}"
-        if checkpoints.exists():
-            shutil.copyfile(checkpoints, kept_checkpoints)
-        snapshots[key] = (name, kept_checkpoints, value)
+        kept[key] = (keep_state(app, databases), value)
         return value
 
     yield seeded
-    for name, kept_checkpoints, _ in snapshots.values():
-        databases.discard(databases.url_for(name))
-        kept_checkpoints.unlink(missing_ok=True)
+    for state, _ in kept.values():
+        discard_state(databases, state)
 
 
 @pytest.fixture

@@ -28,7 +28,14 @@ from ecrf.records.loader import current_study
 from ecrf.records.sites import get_site
 from ecrf.study import services as study_services
 from ecrf.study import subjects
-from tests.conftest import PASSWORD, AuthActions, app_config, release, restore_app
+from tests.conftest import (
+    PASSWORD,
+    AuthActions,
+    app_config,
+    release,
+    restore_app,
+    shared_app,
+)
 from tests.pages import masked
 
 EVERYONE = set(Role)
@@ -249,9 +256,7 @@ def world(databases, tmp_path_factory) -> World:
         client = app.test_client()
         assert AuthActions(client).login(username).status_code == 302, username
         cookies[username] = client.get_cookie("session").value
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    release(app)
     return World(databases.freeze(url), cookies)
 
 
@@ -264,12 +269,7 @@ def username_of(role: Role) -> str:
 def world_app(world, databases, tmp_path_factory) -> Iterator[Flask]:
     """One app for the module's tests on the world, on a database that ``people`` makes a
     copy of the world again before each test."""
-    app = create_app(
-        app_config(databases.new_database(world.template), tmp_path_factory.mktemp("matrix"))
-    )
-    yield app
-    release(app)
-    databases.discard(app.config["SQLALCHEMY_DATABASE_URI"])
+    yield from shared_app(databases, world.template, tmp_path_factory.mktemp("matrix"))
 
 
 @pytest.fixture

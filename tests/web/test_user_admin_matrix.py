@@ -24,7 +24,7 @@ from ecrf.errors import PermissionDenied
 from ecrf.extensions import db
 from ecrf.records.sites import get_site
 from ecrf.study import services as study_services
-from tests.conftest import PASSWORD, app_config, release, restore_app
+from tests.conftest import PASSWORD, app_config, release, restore_app, shared_app
 from tests.pages import masked
 
 ACTORS = {
@@ -89,12 +89,7 @@ def accounts_template(databases, tmp_path_factory) -> str:
 def accounts_app(accounts_template, databases, tmp_path_factory) -> Iterator[Flask]:
     """The module's app, on a database that ``accounts`` makes a copy of the template again
     before each test."""
-    app = create_app(
-        app_config(databases.new_database(accounts_template), tmp_path_factory.mktemp("user_admin"))
-    )
-    yield app
-    release(app)
-    databases.discard(app.config["SQLALCHEMY_DATABASE_URI"])
+    yield from shared_app(databases, accounts_template, tmp_path_factory.mktemp("user_admin"))
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ names the criteria; a screen failure records them.
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -35,7 +33,16 @@ from ecrf.study import subjects
 from ecrf.study.eligibility import Assessment, assess
 from forms.iahprrt.eligibility import CRITERIA
 from tests.capture import entry_of, events, value
-from tests.conftest import PASSWORD, app_config, release
+from tests.conftest import (
+    PASSWORD,
+    KeptState,
+    app_config,
+    copy_checkpoints,
+    discard_state,
+    keep_state,
+    put_back,
+    release,
+)
 from tests.iahprrt_patient import (
     AGE,
     FORMS,
@@ -56,7 +63,7 @@ class Screenings:
     is the database after the people (sites BDX and TLS, BDX's site staff and investigator,
     BDX-001 registered) and the first k screening forms, with its audit checkpoints."""
 
-    snapshots: list[tuple[str, Path]]
+    snapshots: list[KeptState]
     staff_id: int
     investigator_id: int
     subject_id: int
@@ -68,15 +75,10 @@ def screenings(databases, tmp_path_factory) -> Iterator[Screenings]:
     the database before the first form and after each."""
     url = databases.new_database()
     app = create_app(app_config(url, tmp_path_factory.mktemp("screenings"), STUDY_DEFINITION=TRIAL))
-    snapshots: list[tuple[str, Path]] = []
+    snapshots: list[KeptState] = []
 
     def snapshot() -> None:
-        release(app)
-        name = databases.snapshot(url)
-        checkpoints = databases.workdir / f"audit_checkpoints_{name}"
-        if Path(app.config["AUDIT_CHECKPOINT_FILE"]).exists():
-            shutil.copyfile(app.config["AUDIT_CHECKPOINT_FILE"], checkpoints)
-        snapshots.append((name, checkpoints))
+        snapshots.append(keep_state(app, databases))
 
     with app.app_context():
         for code in ("BDX", "TLS"):
@@ -110,24 +112,8 @@ def screenings(databases, tmp_path_factory) -> Iterator[Screenings]:
             save_screening(current_study(), subject, staff, CONSENT, forms=(form_oid,))
         snapshot()
     yield replace(ids, snapshots=snapshots)
-    for name, checkpoints in snapshots:
-        databases.discard(databases.url_for(name))
-        checkpoints.unlink(missing_ok=True)
-
-
-def put_in_place(app: Flask, databases, snapshot: tuple[str, Path]) -> None:
-    """Make ``app``'s database (its connections closed) and audit checkpoints those of
-    ``snapshot``."""
-    name, kept_checkpoints = snapshot
-    databases.restore(app.config["SQLALCHEMY_DATABASE_URI"], name)
-    copy_checkpoints(app, kept_checkpoints)
-
-
-def copy_checkpoints(app: Flask, kept: Path) -> None:
-    checkpoints = Path(app.config["AUDIT_CHECKPOINT_FILE"])
-    checkpoints.unlink(missing_ok=True)
-    if kept.exists():
-        shutil.copyfile(kept, checkpoints)
+    for state in snapshots:
+        discard_state(databases, state)
 
 
 @pytest.fixture
@@ -170,7 +156,7 @@ def screened(app, databases, screenings):
     def put(saved: int) -> None:
         db.session.rollback()  # no transaction left open on the database replaced
         db.engine.dispose()
-        put_in_place(app, databases, screenings.snapshots[saved])
+        put_back(app, databases, screenings.snapshots[saved])
         db.session.expire_all()
 
     return put
